@@ -1,0 +1,220 @@
+/* sprec — distributed sparse support recovery over huge dictionaries.
+ *
+ * Problem: recover a k-sparse x from y = A x + e, A of size m x n with n large.
+ * Layout: the columns of A are block-distributed over the ranks of a communicator
+ * (rank r owns the contiguous global columns [c_r, c_r + n_r)); y and the residual
+ * are replicated; sparse iterates are replicated as sorted (index, value) pairs.
+ *
+ * Conventions: every function returns sprec_err (0 = success). "Collective" means
+ * every rank of the context's communicator must call it with matching arguments.
+ * The library never exits and never prints to stdout.
+ */
+#ifndef SPREC_H
+#define SPREC_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- errors -- */
+typedef enum {
+  SPREC_OK = 0,
+  SPREC_ERR_ARG,      /* bad argument or option value                */
+  SPREC_ERR_IO,       /* file cannot be opened, read or written      */
+  SPREC_ERR_FORMAT,   /* file content is malformed or unsupported    */
+  SPREC_ERR_MEM,      /* allocation failed                           */
+  SPREC_ERR_MPI,      /* an MPI call failed                          */
+  SPREC_ERR_LAPACK,   /* LAPACK/ScaLAPACK returned an error          */
+  SPREC_ERR_NUMERIC,  /* non-finite values appeared while solving    */
+  SPREC_ERR_INTERRUPTED /* stopped by a signal (see sprec_solver_set_stop_flag) */
+} sprec_err;
+
+const char *sprec_strerror(sprec_err e);
+/* Not collective. The message of the last error raised on this rank: one line that
+ * names the input and what is wrong. After a collective call failed, every rank holds
+ * the message of the lowest failing rank. */
+const char *sprec_errmsg(void);
+/* Not collective. The call trace (file:line function) of the last error. */
+const char *sprec_errtrace(void);
+
+/* --------------------------------------------------------------- context -- */
+typedef struct sprec_ctx_s *sprec_ctx;
+
+/* Collective on comm. Duplicates comm (errors return, never abort) and builds a
+ * BLACS grid of nprow x npcol processes on the copy. comm is not retained. */
+sprec_err sprec_ctx_create(MPI_Comm comm, sprec_ctx *ctx);
+/* Collective. Accepts NULL; sets *ctx to NULL. */
+sprec_err sprec_ctx_destroy(sprec_ctx *ctx);
+MPI_Comm sprec_ctx_comm(sprec_ctx ctx);
+int sprec_ctx_rank(sprec_ctx ctx);
+int sprec_ctx_size(sprec_ctx ctx);
+void sprec_ctx_grid(sprec_ctx ctx, int *nprow, int *npcol);
+
+/* ---------------------------------------------------------------- layout -- */
+/* Balanced contiguous blocks: the first n mod p ranks own one column more. */
+int64_t sprec_block_start(int64_t n, int p, int r);
+int64_t sprec_block_size(int64_t n, int p, int r);
+int sprec_block_owner(int64_t n, int p, int64_t j);
+
+/* ------------------------------------------------------- sparse vectors -- */
+/* Replicated k-sparse vector: idx sorted ascending, global 0-based. */
+typedef struct {
+  int64_t nnz, cap;
+  int64_t *idx;
+  double *val;
+} sprec_sparse;
+
+sprec_err sprec_sparse_init(sprec_sparse *x, int64_t cap);
+void sprec_sparse_free(sprec_sparse *x);
+sprec_err sprec_sparse_copy(sprec_sparse *dst, const sprec_sparse *src);
+
+/* Collective. The nonzeros of a block-distributed dense vector (this rank's slice v
+ * of a vector of global length n) as a replicated sparse vector (allocated). */
+sprec_err sprec_dense_to_sparse(sprec_ctx ctx, int64_t n, const double *v, sprec_sparse *x);
+
+/* ------------------------------------------------------------- operators -- */
+typedef struct sprec_op_s *sprec_op;
+
+/* Collective. A dense operator over a local block: A_local holds this rank's
+ * columns [sprec_block_start(n,p,rank), ...) column-major with leading dimension m.
+ * Ownership of A_local passes to the operator (freed with free() on destroy). */
+sprec_err sprec_op_create_dense(sprec_ctx ctx, int64_t m, int64_t n, double *A_local,
+                                sprec_op *op);
+sprec_err sprec_op_destroy(sprec_op *op);
+int64_t sprec_op_rows(sprec_op op);
+int64_t sprec_op_cols(sprec_op op);
+int64_t sprec_op_local_cols(sprec_op op);
+int64_t sprec_op_col_start(sprec_op op);
+/* Local: g = A_rᵀ r for this rank's columns; r replicated (m), g local (n_r). */
+sprec_err sprec_op_apply_T(sprec_op op, const double *r, double *g);
+/* Collective: out = A x for a replicated sparse x; out replicated (m). The result is
+ * bit-for-bit the serial sum in index order, for any number of ranks. */
+sprec_err sprec_op_apply_sparse(sprec_op op, const sprec_sparse *x, double *out);
+/* Collective: ‖A‖₂² by power iteration, rounded to single precision so that the
+ * value does not depend on the number of ranks. */
+sprec_err sprec_op_norm2_est(sprec_op op, double *L);
+
+/* ------------------------------------------------------------ generators -- */
+typedef enum { SPREC_PROBLEM_GAUSSIAN, SPREC_PROBLEM_DECONV } sprec_problem_kind;
+
+typedef struct {
+  sprec_problem_kind kind; /* gaussian                                      */
+  int64_t m, n, k;         /* sizes (required)                              */
+  double snr_db;           /* noise level in dB; INFINITY = noiseless (default) */
+  uint64_t seed;           /* default 1                                     */
+  double width;            /* deconv bump width parameter, default 0.02     */
+} sprec_problem;
+
+void sprec_problem_default(sprec_problem *p);
+/* Collective. Builds the dense operator (each rank generates its own columns: column
+ * j depends on (seed, j) alone), y (replicated, m, allocated) and the true x
+ * (replicated sparse, k entries). Identical for any number of ranks. */
+sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op *A,
+                                 double **y, sprec_sparse *x_true);
+
+/* ---------------------------------------------------------------- solver -- */
+typedef enum { SPREC_LSQ_AUTO, SPREC_LSQ_SCALAPACK, SPREC_LSQ_REPLICATED } sprec_lsq_method;
+typedef enum { SPREC_TOPK_AUTO, SPREC_TOPK_GATHER, SPREC_TOPK_THRESHOLD } sprec_topk_method;
+typedef enum { SPREC_STEP_DEFAULT, SPREC_STEP_FIXED, SPREC_STEP_ADAPTIVE } sprec_step_rule;
+
+/* Progress callback, called on rank 0 only every `monitor` iterations. */
+typedef void (*sprec_monitor_fn)(void *ctx, int iter, double objective, int64_t changes,
+                                 double elapsed);
+
+typedef struct {
+  char algo[16];              /* "sea" (default), "htp", "iht"                    */
+  int64_t k;                  /* sparsity, required (1 <= k <= min(m, n))          */
+  int iters;                  /* 0: the algorithm's default (SEA 1000, HTP/IHT 500) */
+  double tol;                 /* stop when ‖Ax-y‖/‖y‖ <= tol; 0 (default): only at 0 */
+  double step;                /* 0: default (SEA 1/‖A‖², HTP 1, IHT 1/‖A‖²)       */
+  sprec_step_rule step_rule;  /* HTP: fixed (default) or NHTP; IHT: adaptive (NIHT) */
+  sprec_lsq_method lsq;       /* restricted least squares path, default auto      */
+  sprec_topk_method topk;     /* collective top-k algorithm, default auto          */
+  int monitor;                /* 0 (default): no progress callback                 */
+  sprec_monitor_fn monitor_fn;
+  void *monitor_ctx;
+  volatile int *stop_flag;    /* if non-NULL and set on rank 0, stop after the iteration */
+} sprec_opts;
+
+void sprec_opts_default(sprec_opts *o);
+
+typedef struct {
+  int iterations;         /* iterations performed                               */
+  int best_iteration;     /* iteration whose iterate is returned (0 = start)    */
+  char stop_reason[32];   /* "iterations", "tol", "fixed_point", "stalled"       */
+  double objective;       /* ½‖Ax-y‖² of the returned x                         */
+  double rel_residual;    /* ‖Ax-y‖/‖y‖                                         */
+  double step;            /* step actually used (the first, for adaptive rules) */
+  double L;               /* ‖A‖₂² estimate, 0 if not computed                  */
+  int lsq_scalapack;      /* 1 if the ScaLAPACK path was used                   */
+  int64_t apply_T_passes; /* passes over A (Aᵀr products)                       */
+  /* Seconds, max over ranks. */
+  double t_total, t_setup, t_apply_T, t_topk, t_lsq, t_comm;
+} sprec_stats;
+
+typedef struct sprec_solver_s *sprec_solver;
+
+/* Collective on ctx. */
+sprec_err sprec_solver_create(sprec_ctx ctx, const sprec_opts *opts, sprec_solver *s);
+sprec_err sprec_solver_destroy(sprec_solver *s);
+/* Collective. y: replicated, length m, not retained. init: NULL or this rank's slice
+ * (n_r entries) of a dense starting vector. x: output, replicated sparse, allocated
+ * by the call (sprec_sparse_free it). */
+sprec_err sprec_solver_solve(sprec_solver s, sprec_op A, const double *y,
+                             const double *init, sprec_sparse *x);
+void sprec_solver_get_stats(sprec_solver s, sprec_stats *st);
+/* Names of the registered algorithms, NULL-terminated. */
+const char *const *sprec_algorithms(void);
+
+/* ------------------------------------------------- collective primitives -- */
+/* Collective. The k entries of largest |v| over all ranks (v: this rank's slice of
+ * a block-distributed vector of global length n), ties to the smaller index. The
+ * result is replicated, sorted by index, with the values of v. */
+sprec_err sprec_topk(sprec_ctx ctx, int64_t n, const double *v, int64_t k,
+                     sprec_topk_method method, sprec_sparse *out);
+
+/* ---------------------------------------------------------- restricted LS -- */
+typedef struct sprec_lsq_s *sprec_lsq;
+/* Collective. Prepares min ‖A_S z - y‖ for supports of at most kmax columns.
+ * y is copied. method AUTO picks replicated for small kmax. */
+sprec_err sprec_lsq_create(sprec_op A, const double *y, int64_t kmax,
+                           sprec_lsq_method method, sprec_lsq *lsq);
+sprec_err sprec_lsq_destroy(sprec_lsq *lsq);
+/* Collective. S: sorted global indices (replicated, |S| <= kmax). z: coefficients in
+ * the order of S; r (may be NULL): residual y - A_S z. Both replicated. Columns that
+ * are linearly dependent on others in S get coefficient 0. */
+sprec_err sprec_lsq_solve(sprec_lsq lsq, int64_t k, const int64_t *S, double *z, double *r);
+int sprec_lsq_is_scalapack(sprec_lsq lsq);
+
+/* ----------------------------------------------------------------- files -- */
+typedef struct {
+  int ndim;            /* 1 or 2                                       */
+  int64_t shape[2];    /* shape[1] = 1 for ndim 1                      */
+  int fortran_order;   /* 1 if column-major                            */
+  int elsize;          /* 8 (float64) or 4 (float32)                   */
+  int64_t data_offset; /* bytes before the data                        */
+} sprec_npy_info;
+
+/* Collective. Reads and checks the header of a .npy file (versions 1, 2, 3;
+ * little-endian float64 or float32; C or Fortran order; 1-D or 2-D) and that the
+ * file holds exactly the data the header announces. */
+sprec_err sprec_npy_inspect(MPI_Comm comm, const char *path, sprec_npy_info *info);
+/* Collective. Reads columns [c0, c0+nc) of the array (a 1-D array of length n is
+ * read as 1 x n) into buf, column-major with leading dimension rows, as float64.
+ * Each rank reads only its own columns, through MPI-IO. */
+sprec_err sprec_npy_read_cols(MPI_Comm comm, const char *path, const sprec_npy_info *info,
+                              int64_t c0, int64_t nc, double *buf);
+/* Collective. Writes a float64 array, Fortran order, of shape (rows, ncols) or, if
+ * ndim == 1, (ncols) with rows == 1, whose columns are distributed: each rank gives
+ * its columns [c0, c0+nc) (ranks in increasing c0, covering all columns). Written to
+ * a temporary name and renamed on success: no partial file is ever left. */
+sprec_err sprec_npy_write_cols(MPI_Comm comm, const char *path, int ndim, int64_t rows,
+                               int64_t ncols, int64_t c0, int64_t nc, const double *buf);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install the Debian packages sprec needs, only those missing. Idempotent: when
+# everything is present it returns at once without touching apt.
+set -euo pipefail
+
+pkgs=(
+  build-essential pkg-config
+  libopenmpi-dev openmpi-bin          # MPI
+  libscalapack-openmpi-dev            # ScaLAPACK with BLACS inside
+  libopenblas-dev liblapacke-dev      # BLAS, LAPACK
+  check                               # unit-test framework
+  python3 python3-numpy               # independent .npy writer and reference checks in CLI tests
+)
+[ $# -gt 0 ] && pkgs+=("$@")          # extra packages a caller needs (e.g. slurm)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The project's launch helper: mpirun with what this machine needs and nothing more.
+#   --allow-run-as-root  only when running as root
+#   --oversubscribe      only when more ranks are asked than there are cores
+#   OPENBLAS_NUM_THREADS=1 for each rank unless the caller set it (one BLAS thread per rank)
+# Usage: scripts/mpirun.sh -np P PROGRAM [ARGS...]   (other mpirun options pass through)
+set -euo pipefail
+np=1
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[$i]}" in
+    -np|-n|--np) np="${args[$((i + 1))]}" ;;
+    -np=*|--np=*) np="${args[$i]#*=}" ;;
+  esac
+done
+extra=()
+[ "$(id -u)" -eq 0 ] && extra+=(--allow-run-as-root)
+[ "$np" -gt "$(nproc)" ] && extra+=(--oversubscribe)
+export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
+exec mpirun "${extra[@]}" -x OPENBLAS_NUM_THREADS "$@"

@@ -1,0 +1,55 @@
+/* What an algorithm sees: the problem, its options, and timed building blocks. */
+#ifndef SPREC_ALGO_H
+#define SPREC_ALGO_H
+
+#include "../core/impl.h"
+
+typedef struct {
+  sprec_ctx ctx;
+  sprec_op A;
+  const double *y;
+  const double *init;  /* this rank's slice of a starting vector, or NULL */
+  sprec_opts o;        /* with k, iters and step filled in                */
+  sprec_stats *st;
+  sprec_lsq lsq;
+  int64_t m, n, nl;
+  double ynorm;
+  double t_start;
+} sprec_work;
+
+typedef sprec_err (*sprec_algo_fn)(sprec_work *w, sprec_sparse *x);
+
+typedef struct {
+  const char *name;
+  sprec_algo_fn run;
+  int iters;           /* default budget        */
+  int needs_L;         /* default step uses 1/L */
+} sprec_algo;
+
+sprec_err sprec_sea(sprec_work *w, sprec_sparse *x);
+sprec_err sprec_htp(sprec_work *w, sprec_sparse *x);
+sprec_err sprec_iht(sprec_work *w, sprec_sparse *x);
+
+/* Timed building blocks (solver.c). */
+sprec_err sprec_w_gradient(sprec_work *w, const double *r, double *g);  /* g = A_rᵀ r */
+sprec_err sprec_w_topk(sprec_work *w, const double *v, sprec_sparse *S); /* k largest */
+/* x.val ← least squares on x.idx; r ← y − A x. */
+sprec_err sprec_w_lsq(sprec_work *w, sprec_sparse *x, double *r);
+/* r ← y − A x (x replicated sparse). */
+sprec_err sprec_w_residual(sprec_work *w, const sprec_sparse *x, double *r);
+/* vals[t] = v_{T[t]} for a distributed v (exact: one contributor per entry). */
+sprec_err sprec_w_values_at(sprec_work *w, const double *v, const sprec_sparse *T, double *vals);
+/* ½‖r‖² */
+double sprec_w_objective(const sprec_work *w, const double *r);
+/* |S Δ P| for sorted index lists. */
+int64_t sprec_support_changes(const sprec_sparse *S, const sprec_sparse *P);
+/* Progress report and stop request; returns 1 if the run must stop now. */
+int sprec_w_progress(sprec_work *w, int iter, double obj, int64_t changes);
+/* μ = ‖g_T‖² / ‖A_T g_T‖² (normalized step of NIHT/NHTP). gT: scratch sparse
+ * vector (receives g on T); v: scratch of length m. */
+sprec_err sprec_adaptive_step(sprec_work *w, const double *g, const sprec_sparse *T,
+                              sprec_sparse *gT, double *v, double *mu);
+/* Stop test on the relative residual. */
+int sprec_w_converged(const sprec_work *w, double obj);
+
+#endif

@@ -1,0 +1,80 @@
+/* Support Exploration Algorithm (Mohamed, Malgouyres, Emiya, Chaux, ICML 2024).
+ *
+ *   𝒳ᵗ⁺¹ = 𝒳ᵗ − η Aᵀ(A xᵗ − y),   xᵗ⁺¹ = H(𝒳ᵗ⁺¹)
+ *
+ * H(𝒳): least squares on the k largest |𝒳_j|. 𝒳 is the straight-through
+ * "exploration" vector: it keeps accumulating gradients, so the support keeps
+ * moving after plain descent would stop. Start 𝒳⁰ = 0, x⁰ = 0 (or a given x, which
+ * is iterate 0 when it has at most k nonzeros, else x⁰ = H(x)). Fixed budget; the
+ * best iterate by objective is returned. */
+#include "algo.h"
+
+#include <math.h>
+#include <string.h>
+
+sprec_err sprec_sea(sprec_work *w, sprec_sparse *best)
+{
+  int64_t m = w->m, nl = w->nl;
+  double *X = NULL, *g = NULL, *r = NULL;
+  sprec_sparse x = {0}, prev = {0};
+  sprec_err err = SPREC_OK;
+  err = sprec_calloc((size_t)nl, sizeof *X, &X, "exploration vector");
+  if (!err) err = sprec_calloc((size_t)nl, sizeof *g, &g, "gradient");
+  if (!err) err = sprec_calloc((size_t)m, sizeof *r, &r, "residual");
+  if (!err) err = sprec_sparse_init(&x, w->o.k);
+  if (!err) err = sprec_sparse_init(&prev, w->o.k);
+  SPREC_TRY(sprec_agree(w->ctx->comm, err), done);
+
+  /* Iterate 0. */
+  memcpy(r, w->y, (size_t)m * sizeof *r);
+  if (w->init) {
+    memcpy(X, w->init, (size_t)nl * sizeof *X);
+    SPREC_TRY(sprec_dense_to_sparse(w->ctx, w->n, X, &x), done);
+    if (x.nnz <= w->o.k) {
+      SPREC_TRY(sprec_w_residual(w, &x, r), done);
+    } else {
+      SPREC_TRY(sprec_w_topk(w, X, &x), done);
+      SPREC_TRY(sprec_w_lsq(w, &x, r), done);
+    }
+  }
+  double f = sprec_w_objective(w, r), fbest = f;
+  SPREC_TRY(sprec_sparse_copy(best, &x), done);
+  w->st->best_iteration = 0;
+  strcpy(w->st->stop_reason, "iterations");
+  sprec_w_progress(w, 0, f, 0);
+
+  int t = 0;
+  while (t < w->o.iters && !sprec_w_converged(w, f)) {
+    SPREC_TRY(sprec_w_gradient(w, r, g), done);
+    for (int64_t j = 0; j < nl; j++) X[j] += w->o.step * g[j];
+    SPREC_TRY(sprec_sparse_copy(&prev, &x), done);
+    SPREC_TRY(sprec_w_topk(w, X, &x), done);
+    SPREC_TRY(sprec_w_lsq(w, &x, r), done);
+    f = sprec_w_objective(w, r);
+    t++;
+    if (!isfinite(f)) {
+      err = SPREC_ERROR(SPREC_ERR_NUMERIC, "SEA: objective became non-finite at iteration %d", t);
+      goto done;
+    }
+    if (f < fbest) {
+      fbest = f;
+      w->st->best_iteration = t;
+      SPREC_TRY(sprec_sparse_copy(best, &x), done);
+    }
+    if (sprec_w_progress(w, t, f, sprec_support_changes(&x, &prev))) {
+      strcpy(w->st->stop_reason, "interrupted");
+      break;
+    }
+  }
+  if (sprec_w_converged(w, f)) strcpy(w->st->stop_reason, "tol");
+  w->st->iterations = t;
+  w->st->objective = fbest;
+  w->st->rel_residual = w->ynorm > 0 ? sqrt(2 * fbest) / w->ynorm : 0;
+done:
+  free(X);
+  free(g);
+  free(r);
+  sprec_sparse_free(&x);
+  sprec_sparse_free(&prev);
+  return err;
+}

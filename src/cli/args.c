@@ -1,0 +1,134 @@
+/* Option parsing and the checks every subcommand shares. */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static sprec_err parse_value(const char *cmd, cli_opt *o, const char *v)
+{
+  char *end = NULL;
+  errno = 0;
+  switch (o->type) {
+  case OPT_INT:
+  case OPT_I64: {
+    long long x = strtoll(v, &end, 10);
+    SPREC_CHECK(*v && !*end && !errno, SPREC_ERR_ARG, "%s %s: '%s' is not an integer", cmd,
+                o->name, v);
+    if (o->type == OPT_INT) {
+      SPREC_CHECK(x >= -2147483647 && x <= 2147483647, SPREC_ERR_ARG, "%s %s: %s is too large",
+                  cmd, o->name, v);
+      *(int *)o->ptr = (int)x;
+    } else *(int64_t *)o->ptr = x;
+    break;
+  }
+  case OPT_U64: {
+    unsigned long long x = strtoull(v, &end, 10);
+    SPREC_CHECK(*v && *v != '-' && !*end && !errno, SPREC_ERR_ARG,
+                "%s %s: '%s' is not a non-negative integer", cmd, o->name, v);
+    *(uint64_t *)o->ptr = x;
+    break;
+  }
+  case OPT_DBL: {
+    double x = strtod(v, &end);
+    SPREC_CHECK(*v && !*end && !errno && !isnan(x), SPREC_ERR_ARG, "%s %s: '%s' is not a number",
+                cmd, o->name, v);
+    *(double *)o->ptr = x;
+    break;
+  }
+  case OPT_STR: *(const char **)o->ptr = v; break;
+  case OPT_FLAG: *(int *)o->ptr = 1; break;
+  }
+  return SPREC_OK;
+}
+
+sprec_err cli_parse(const char *cmd, int argc, char **argv, cli_opt *opts, int nopts,
+                    const char **pos, int maxpos, int *npos)
+{
+  *npos = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (a[0] != '-' || !a[1]) {
+      SPREC_CHECK(*npos < maxpos, SPREC_ERR_ARG, "%s: unexpected argument '%s'", cmd, a);
+      pos[(*npos)++] = a;
+      continue;
+    }
+    const char *eq = strchr(a, '=');
+    size_t len = eq ? (size_t)(eq - a) : strlen(a);
+    cli_opt *o = NULL;
+    for (int t = 0; t < nopts; t++)
+      if (strlen(opts[t].name) == len && !strncmp(opts[t].name, a, len)) o = &opts[t];
+    SPREC_CHECK(o, SPREC_ERR_ARG, "%s: unknown option '%.*s' (see 'sprec %s --help')", cmd,
+                (int)len, a, cmd);
+    o->seen = 1;
+    if (o->type == OPT_FLAG) {
+      SPREC_CHECK(!eq, SPREC_ERR_ARG, "%s: option %s takes no value", cmd, o->name);
+      *(int *)o->ptr = 1;
+      continue;
+    }
+    const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+    SPREC_CHECK(v, SPREC_ERR_ARG, "%s: option %s needs a value", cmd, o->name);
+    SPREC_CALL(parse_value(cmd, o, v));
+  }
+  return SPREC_OK;
+}
+
+int cli_seen(const cli_opt *opts, int nopts, const char *name)
+{
+  for (int t = 0; t < nopts; t++)
+    if (!strcmp(opts[t].name, name)) return opts[t].seen;
+  return 0;
+}
+
+int cli_help_requested(int argc, char **argv)
+{
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
+  return 0;
+}
+
+sprec_err cli_probe_output(MPI_Comm comm, const char *flag, const char *path)
+{
+  int rank;
+  sprec_err err = SPREC_OK;
+  MPI_Comm_rank(comm, &rank);
+  if (rank == 0) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.probe.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) err = SPREC_ERROR(SPREC_ERR_IO, "%s %s: cannot write: %s", flag, path, strerror(errno));
+    else {
+      fclose(f);
+      remove(tmp);
+    }
+  }
+  return sprec_agree(comm, err);
+}
+
+sprec_err cli_check_finite(MPI_Comm comm, const char *path, int64_t rows, int64_t nc, int64_t c0,
+                           const double *buf)
+{
+  sprec_err err = SPREC_OK;
+  for (int64_t j = 0; j < nc && !err; j++)
+    for (int64_t i = 0; i < rows; i++)
+      if (!isfinite(buf[i + j * rows])) {
+        if (rows > 1)
+          err = SPREC_ERROR(SPREC_ERR_FORMAT, "%s: contains NaN or Inf (row %lld, column %lld)",
+                            path, (long long)i, (long long)(c0 + j));
+        else
+          err = SPREC_ERROR(SPREC_ERR_FORMAT, "%s: contains NaN or Inf (entry %lld)", path,
+                            (long long)(c0 + j));
+        break;
+      }
+  return sprec_agree(comm, err);
+}
+
+sprec_err cli_problem_kind(const char *name, sprec_problem_kind *kind)
+{
+  if (!strcmp(name, "gaussian")) *kind = SPREC_PROBLEM_GAUSSIAN;
+  else if (!strcmp(name, "deconv")) *kind = SPREC_PROBLEM_DECONV;
+  else return SPREC_ERROR(SPREC_ERR_ARG, "--problem: unknown problem '%s' (gaussian or deconv)", name);
+  return SPREC_OK;
+}

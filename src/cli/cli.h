@@ -1,0 +1,38 @@
+/* The command-line driver: the only place that calls MPI_Init or names
+ * MPI_COMM_WORLD. */
+#ifndef SPREC_CLI_H
+#define SPREC_CLI_H
+
+#include "core/impl.h"
+
+typedef enum { OPT_FLAG, OPT_INT, OPT_I64, OPT_U64, OPT_DBL, OPT_STR } cli_opt_type;
+
+typedef struct {
+  const char *name; /* with its dashes: "--iters", "-k" */
+  cli_opt_type type;
+  void *ptr;        /* int for OPT_FLAG and OPT_INT, int64_t, uint64_t, double, const char * */
+  int seen;
+} cli_opt;
+
+/* Parses argv[1..argc) (argv[0] is the subcommand) against opts. Positional
+ * arguments go to pos (at most maxpos). Same result on every rank: no communication. */
+sprec_err cli_parse(const char *cmd, int argc, char **argv, cli_opt *opts, int nopts,
+                    const char **pos, int maxpos, int *npos);
+/* 1 if the option was given. */
+int cli_seen(const cli_opt *opts, int nopts, const char *name);
+
+/* Collective. Fails (on every rank) if rank 0 cannot create a file next to path. */
+sprec_err cli_probe_output(MPI_Comm comm, const char *flag, const char *path);
+/* Collective. Every value finite, else an error naming the file and a column. */
+sprec_err cli_check_finite(MPI_Comm comm, const char *path, int64_t rows, int64_t nc,
+                           int64_t c0, const double *buf);
+/* Parse a problem name. */
+sprec_err cli_problem_kind(const char *name, sprec_problem_kind *kind);
+
+int cli_help_requested(int argc, char **argv);
+
+sprec_err cmd_gen(int argc, char **argv);
+sprec_err cmd_solve(int argc, char **argv);
+sprec_err cmd_info(int argc, char **argv);
+
+#endif

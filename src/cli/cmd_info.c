@@ -1,0 +1,56 @@
+/* sprec info FILE.npy: shape, dtype, order, size, and whether every value is finite. */
+#include "cli.h"
+
+#include <math.h>
+#include <stdio.h>
+
+static const char help[] = "usage: sprec info FILE.npy\n"
+                           "Prints shape, dtype, order, size and a finite-check of the data.\n";
+
+sprec_err cmd_info(int argc, char **argv)
+{
+  const char *pos[1];
+  int npos, rank, p;
+  MPI_Comm comm = MPI_COMM_WORLD;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &p);
+  if (cli_help_requested(argc, argv)) {
+    if (rank == 0) fputs(help, stdout);
+    return SPREC_OK;
+  }
+  SPREC_CALL(cli_parse("info", argc, argv, NULL, 0, pos, 1, &npos));
+  SPREC_CHECK(npos == 1, SPREC_ERR_ARG, "info: give one .npy file");
+  const char *path = pos[0];
+  sprec_npy_info in;
+  SPREC_CALL(sprec_npy_inspect(comm, path, &in));
+  int64_t rows = in.ndim == 2 ? in.shape[0] : 1, cols = in.ndim == 2 ? in.shape[1] : in.shape[0];
+  int64_t c0 = sprec_block_start(cols, p, rank), nc = sprec_block_size(cols, p, rank);
+  double *buf = NULL;
+  SPREC_CALL(sprec_agree(comm, sprec_calloc((size_t)(rows * nc), sizeof *buf, &buf, "data")));
+  sprec_err err = sprec_npy_read_cols(comm, path, &in, c0, nc, buf);
+  if (!err) {
+    double st[3] = {0, INFINITY, -INFINITY}; /* non-finite count, min, max */
+    for (int64_t t = 0; t < rows * nc; t++) {
+      if (!isfinite(buf[t])) st[0]++;
+      else {
+        if (buf[t] < st[1]) st[1] = buf[t];
+        if (buf[t] > st[2]) st[2] = buf[t];
+      }
+    }
+    MPI_Allreduce(MPI_IN_PLACE, &st[0], 1, MPI_DOUBLE, MPI_SUM, comm);
+    MPI_Allreduce(MPI_IN_PLACE, &st[1], 1, MPI_DOUBLE, MPI_MIN, comm);
+    MPI_Allreduce(MPI_IN_PLACE, &st[2], 1, MPI_DOUBLE, MPI_MAX, comm);
+    if (rank == 0) {
+      printf("file:   %s\n", path);
+      if (in.ndim == 2) printf("shape:  %lld x %lld\n", (long long)in.shape[0], (long long)in.shape[1]);
+      else printf("shape:  %lld\n", (long long)in.shape[0]);
+      printf("dtype:  %s\n", in.elsize == 8 ? "float64" : "float32");
+      printf("order:  %s\n", in.fortran_order ? "fortran" : "C");
+      printf("size:   %lld bytes of data\n", (long long)(rows * cols * in.elsize));
+      if (st[0] == 0) printf("finite: yes (min %.6g, max %.6g)\n", st[1], st[2]);
+      else printf("finite: no (%.0f NaN or Inf values)\n", st[0]);
+    }
+  }
+  free(buf);
+  return err;
+}

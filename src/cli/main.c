@@ -1,0 +1,43 @@
+/* sprec: one binary, three subcommands. Exit status 0 on success, 1 when the solver
+ * fails, 2 for bad usage or bad input; errors are one line on stderr from rank 0. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: sprec <command> [options]\n"
+    "  gen    generate a test problem into .npy files\n"
+    "  solve  recover a sparse x from y = A x + e\n"
+    "  info   describe a .npy file\n"
+    "Run 'sprec <command> --help' for the options of a command.\n";
+
+int main(int argc, char **argv)
+{
+  MPI_Init(&argc, &argv);
+  int rank;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  const char *cmd = argc > 1 ? argv[1] : "";
+  sprec_err err;
+  if (!strcmp(cmd, "gen")) err = cmd_gen(argc - 1, argv + 1);
+  else if (!strcmp(cmd, "solve")) err = cmd_solve(argc - 1, argv + 1);
+  else if (!strcmp(cmd, "info")) err = cmd_info(argc - 1, argv + 1);
+  else if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+    if (rank == 0) fputs(usage, stdout);
+    err = SPREC_OK;
+  } else if (!*cmd) err = SPREC_ERROR(SPREC_ERR_ARG, "missing command (gen, solve or info)");
+  else err = SPREC_ERROR(SPREC_ERR_ARG, "unknown command '%s' (gen, solve or info)", cmd);
+
+  int code = 0;
+  if (err) {
+    code = (err == SPREC_ERR_ARG || err == SPREC_ERR_IO || err == SPREC_ERR_FORMAT) ? 2 : 1;
+    if (rank == 0) {
+      fprintf(stderr, "sprec%s%s: error: %s\n", *cmd ? " " : "", *cmd == '-' ? "" : cmd,
+              sprec_errmsg());
+      if (getenv("SPREC_TRACE")) fputs(sprec_errtrace(), stderr);
+    }
+  }
+  MPI_Finalize();
+  return code;
+}

@@ -1,0 +1,126 @@
+/* Internal declarations shared by the library's files. Not installed. */
+#ifndef SPREC_IMPL_H
+#define SPREC_IMPL_H
+
+#include "sprec.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+
+/* ------------------------------------------------------------- errors -- */
+#if defined(__GNUC__)
+#define SPREC_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define SPREC_PRINTF(a, b)
+#endif
+
+/* Records the message and returns code. */
+sprec_err sprec_error_set(sprec_err code, const char *file, int line, const char *func,
+                          const char *fmt, ...) SPREC_PRINTF(5, 6);
+/* Appends a trace line to the last error and returns code. */
+sprec_err sprec_error_trace(sprec_err code, const char *file, int line, const char *func);
+/* Collective. Every rank learns whether any rank failed; all return the error code
+ * and message of the lowest failing rank, or SPREC_OK. */
+sprec_err sprec_agree(MPI_Comm comm, sprec_err err);
+
+#define SPREC_ERROR(code, ...) sprec_error_set((code), __FILE__, __LINE__, __func__, __VA_ARGS__)
+
+/* Return a usage error with a message naming the input when cond is false. */
+#define SPREC_CHECK(cond, code, ...)                                                     \
+  do {                                                                                 \
+    if (!(cond)) return SPREC_ERROR((code), __VA_ARGS__);                              \
+  } while (0)
+
+/* Propagate an error, adding this place to the trace. */
+#define SPREC_CALL(expr)                                                                 \
+  do {                                                                                 \
+    sprec_err e_ = (expr);                                                             \
+    if (e_) return sprec_error_trace(e_, __FILE__, __LINE__, __func__);                \
+  } while (0)
+
+/* Same, for functions that clean up: set `err` and jump to `label`. */
+#define SPREC_TRY(expr, label)                                                           \
+  do {                                                                                 \
+    err = (expr);                                                                      \
+    if (err) {                                                                         \
+      sprec_error_trace(err, __FILE__, __LINE__, __func__);                            \
+      goto label;                                                                      \
+    }                                                                                  \
+  } while (0)
+
+sprec_err sprec_mpi_error(int rc, const char *file, int line, const char *func, const char *call);
+#define SPREC_MPI(call)                                                                  \
+  do {                                                                                 \
+    int rc_ = (call);                                                                  \
+    if (rc_ != MPI_SUCCESS) return sprec_mpi_error(rc_, __FILE__, __LINE__, __func__, #call); \
+  } while (0)
+
+/* Allocate count elements (zeroed) into ptr, or return SPREC_ERR_MEM. */
+sprec_err sprec_calloc(size_t count, size_t size, void *ptrp, const char *what);
+#define SPREC_ALLOC(ptr, count) SPREC_CALL(sprec_calloc((size_t)(count), sizeof(*(ptr)), &(ptr), #ptr))
+
+/* ------------------------------------------------------------ context -- */
+struct sprec_ctx_s {
+  MPI_Comm comm;     /* our duplicate, MPI_ERRORS_RETURN                 */
+  int rank, size;
+  int blacs_handle;  /* system handle from Csys2blacs_handle(comm)      */
+  int blacs_ctx;     /* grid context                                    */
+  int nprow, npcol, myrow, mycol;
+  double t_comm;     /* seconds in the library's communication calls, accumulated */
+};
+
+/* Run stmt and add its wall time to acc. */
+#define SPREC_TIMED(acc, stmt)                                                           \
+  do {                                                                                 \
+    double t0_ = MPI_Wtime();                                                          \
+    stmt;                                                                              \
+    (acc) += MPI_Wtime() - t0_;                                                        \
+  } while (0)
+
+/* -------------------------------------------------------------- timers -- */
+double sprec_wtime(void);
+
+/* ----------------------------------------------------------- operators -- */
+struct sprec_op_ops {
+  /* g = A_rᵀ r on the local block (no communication). Each g_j must be computed the
+   * same way whatever the block, so that results do not depend on the rank count. */
+  sprec_err (*apply_T)(sprec_op op, const double *r, double *g);
+  /* out += A_r v_r for a dense local v (no communication). */
+  sprec_err (*apply_local)(sprec_op op, const double *v, double *out);
+  /* Copy the local columns jl[0..nc) (local indices) into out, m x nc, ld m. */
+  sprec_err (*columns)(sprec_op op, int64_t nc, const int64_t *jl, double *out);
+  void (*destroy)(sprec_op op);
+};
+
+struct sprec_op_s {
+  sprec_ctx ctx;
+  int64_t m, n, n_local, col_start;
+  const struct sprec_op_ops *ops;
+  void *data;
+};
+
+/* Collective: fetch the global columns S[0..k) (sorted) to every rank, m x k. */
+sprec_err sprec_op_gather_columns(sprec_op op, int64_t k, const int64_t *S, double *out);
+
+/* ------------------------------------------------------------- kernels -- */
+/* g_j = a_jᵀ r for nc columns of A (ld lda). Fixed accumulation order per column. */
+void sprec_kernel_gemv_t(int64_t m, int64_t nc, const double *A, int64_t lda,
+                         const double *r, double *g);
+/* out_i += sum_j a_ij v_j, accumulated column after column. */
+void sprec_kernel_gemv_n(int64_t m, int64_t nc, const double *A, int64_t lda,
+                         const double *v, double *out);
+double sprec_dot(int64_t m, const double *a, const double *b);
+double sprec_nrm2sq(int64_t m, const double *a);
+
+/* ----------------------------------------------------------------- RNG -- */
+typedef struct { uint64_t s[4]; } sprec_rng;
+void sprec_rng_seed(sprec_rng *g, uint64_t seed, uint64_t stream, uint64_t substream);
+uint64_t sprec_rng_next(sprec_rng *g);
+double sprec_rng_uniform(sprec_rng *g);  /* in (0, 1) */
+double sprec_rng_normal(sprec_rng *g);
+
+/* --------------------------------------------------------------- misc -- */
+/* Check that a size fits a BLAS/LAPACK int. */
+sprec_err sprec_check_int(int64_t v, const char *what);
+
+#endif

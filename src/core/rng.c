@@ -1,0 +1,49 @@
+/* Counter-seeded xoshiro256** streams: a generator is fully determined by
+ * (seed, stream, substream), so column j of a generated dictionary depends on
+ * (seed, j) alone and every rank can make exactly its own columns. */
+#include "impl.h"
+
+#include <math.h>
+
+static uint64_t splitmix64(uint64_t *x)
+{
+  uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+void sprec_rng_seed(sprec_rng *g, uint64_t seed, uint64_t stream, uint64_t substream)
+{
+  uint64_t x = seed;
+  x = splitmix64(&x) ^ (stream * 0xD1B54A32D192ED03ull);
+  x = splitmix64(&x) ^ (substream * 0xAEF17502108EF2D9ull);
+  for (int i = 0; i < 4; i++) g->s[i] = splitmix64(&x);
+}
+
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t sprec_rng_next(sprec_rng *g)
+{
+  uint64_t *s = g->s;
+  uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return result;
+}
+
+double sprec_rng_uniform(sprec_rng *g)
+{
+  return ((double)(sprec_rng_next(g) >> 11) + 0.5) * 0x1.0p-53;
+}
+
+/* Box–Muller, one normal per call (the second is dropped: simpler streams). */
+double sprec_rng_normal(sprec_rng *g)
+{
+  double u = sprec_rng_uniform(g), v = sprec_rng_uniform(g);
+  return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
+}

@@ -1,0 +1,138 @@
+/* Problem generators. Column j depends on (seed, j) alone, so each rank makes exactly
+ * its own columns and the problem is the same bit for bit for any number of ranks. */
+#include "../core/impl.h"
+
+#include <math.h>
+#include <string.h>
+
+enum { STREAM_COLUMN = 1, STREAM_SUPPORT = 2, STREAM_AMPLITUDE = 3, STREAM_NOISE = 4 };
+
+void sprec_problem_default(sprec_problem *p)
+{
+  memset(p, 0, sizeof *p);
+  p->kind = SPREC_PROBLEM_GAUSSIAN;
+  p->snr_db = INFINITY; /* noiseless */
+  p->seed = 1;
+  p->width = 0.02;
+}
+
+/* Column j, unit ℓ2 norm. gaussian: i.i.d. N(0,1); deconv: a Gaussian bump of
+ * width w centred at j/(n-1) on the m-point grid of [0, 1]. */
+static void make_column(const sprec_problem *p, int64_t j, double *a)
+{
+  int64_t m = p->m;
+  if (p->kind == SPREC_PROBLEM_GAUSSIAN) {
+    sprec_rng g;
+    sprec_rng_seed(&g, p->seed, STREAM_COLUMN, (uint64_t)j);
+    for (int64_t i = 0; i < m; i++) a[i] = sprec_rng_normal(&g);
+  } else {
+    double c = p->n > 1 ? (double)j / (double)(p->n - 1) : 0.5;
+    double h = m > 1 ? 1.0 / (double)(m - 1) : 0.0, w2 = 2.0 * p->width * p->width;
+    for (int64_t i = 0; i < m; i++) {
+      double d = (double)i * h - c;
+      a[i] = exp(-d * d / w2);
+    }
+  }
+  double nrm = sqrt(sprec_nrm2sq(m, a));
+  if (nrm > 0)
+    for (int64_t i = 0; i < m; i++) a[i] /= nrm;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* k distinct indices of [0, n), uniform (Floyd's algorithm with an open-addressing
+ * set), sorted. */
+static sprec_err draw_support(uint64_t seed, int64_t n, int64_t k, int64_t *S)
+{
+  int64_t cap = 16;
+  while (cap < 2 * k) cap *= 2;
+  int64_t *set;
+  SPREC_ALLOC(set, cap);
+  for (int64_t t = 0; t < cap; t++) set[t] = -1;
+  sprec_rng g;
+  sprec_rng_seed(&g, seed, STREAM_SUPPORT, 0);
+  int64_t cnt = 0;
+  for (int64_t j = n - k; j < n; j++) {
+    int64_t t = (int64_t)(sprec_rng_next(&g) % (uint64_t)(j + 1));
+    for (int pass = 0; pass < 2; pass++) {
+      int64_t h = (int64_t)(((uint64_t)t * 0x9E3779B97F4A7C15ull) & (uint64_t)(cap - 1));
+      while (set[h] != -1 && set[h] != t) h = (h + 1) & (cap - 1);
+      if (set[h] == -1) {
+        set[h] = t;
+        S[cnt++] = t;
+        break;
+      }
+      t = j; /* t was already chosen: take j, which cannot have been */
+    }
+  }
+  free(set);
+  qsort(S, (size_t)k, sizeof *S, cmp_i64);
+  return SPREC_OK;
+}
+
+sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op *A,
+                                 double **y_out, sprec_sparse *xt)
+{
+  int64_t m = p->m, n = p->n, k = p->k;
+  *A = NULL;
+  *y_out = NULL;
+  SPREC_CHECK(m > 0 && n > 0, SPREC_ERR_ARG, "-m and -n must be positive (got %lld, %lld)",
+              (long long)m, (long long)n);
+  SPREC_CHECK(k > 0 && k <= n && k <= m, SPREC_ERR_ARG,
+              "-k %lld is out of range: need 1 <= k <= min(m, n) = %lld", (long long)k,
+              (long long)(m < n ? m : n));
+  SPREC_CHECK(p->kind != SPREC_PROBLEM_DECONV || p->width > 0, SPREC_ERR_ARG,
+              "--width must be positive (got %g)", p->width);
+  SPREC_CHECK(n >= ctx->size, SPREC_ERR_ARG,
+              "%d ranks but only %lld columns: every rank needs at least one column",
+              ctx->size, (long long)n);
+  int64_t nl = sprec_block_size(n, ctx->size, ctx->rank);
+  int64_t c0 = sprec_block_start(n, ctx->size, ctx->rank);
+  double *Al = NULL, *y = NULL, *cols = NULL;
+  sprec_err err = SPREC_OK;
+
+  err = sprec_calloc((size_t)(m * nl), sizeof *Al, &Al, "the local block of A");
+  err = sprec_agree(ctx->comm, err);
+  if (err) return err;
+  for (int64_t j = 0; j < nl; j++) make_column(p, c0 + j, Al + j * m);
+  SPREC_TRY(sprec_op_create_dense(ctx, m, n, Al, A), fail);
+  Al = NULL;
+
+  /* The true x and y = A x + e: every rank makes the k support columns itself and
+   * sums them in index order, so y is identical everywhere without communication. */
+  SPREC_TRY(sprec_sparse_init(xt, k), fail);
+  SPREC_TRY(draw_support(p->seed, n, k, xt->idx), fail);
+  xt->nnz = k;
+  sprec_rng g;
+  sprec_rng_seed(&g, p->seed, STREAM_AMPLITUDE, 0);
+  for (int64_t t = 0; t < k; t++) {
+    double s = sprec_rng_uniform(&g) < 0.5 ? -1.0 : 1.0;
+    xt->val[t] = s * (1.0 + fabs(sprec_rng_normal(&g)));
+  }
+  SPREC_TRY(sprec_calloc((size_t)m, sizeof *y, &y, "y"), fail);
+  SPREC_TRY(sprec_calloc((size_t)m, sizeof *cols, &cols, "a column"), fail);
+  for (int64_t t = 0; t < k; t++) {
+    make_column(p, xt->idx[t], cols);
+    sprec_kernel_gemv_n(m, 1, cols, m, xt->val + t, y);
+  }
+  if (isfinite(p->snr_db)) {
+    sprec_rng_seed(&g, p->seed, STREAM_NOISE, 0);
+    for (int64_t i = 0; i < m; i++) cols[i] = sprec_rng_normal(&g);
+    double s = sqrt(sprec_nrm2sq(m, y) / sprec_nrm2sq(m, cols)) * pow(10.0, -p->snr_db / 20.0);
+    for (int64_t i = 0; i < m; i++) y[i] += s * cols[i];
+  }
+  free(cols);
+  *y_out = y;
+  return SPREC_OK;
+fail:
+  free(Al);
+  free(y);
+  free(cols);
+  sprec_op_destroy(A);
+  sprec_sparse_free(xt);
+  return err;
+}

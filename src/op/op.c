@@ -1,0 +1,158 @@
+/* The operator table and what every operator gets from it: sparse products with a
+ * rank-independent summation order, column gathering, and the norm estimate. */
+#include "../core/impl.h"
+
+#include <math.h>
+#include <string.h>
+
+int64_t sprec_op_rows(sprec_op op) { return op->m; }
+int64_t sprec_op_cols(sprec_op op) { return op->n; }
+int64_t sprec_op_local_cols(sprec_op op) { return op->n_local; }
+int64_t sprec_op_col_start(sprec_op op) { return op->col_start; }
+
+sprec_err sprec_op_destroy(sprec_op *op)
+{
+  if (!op || !*op) return SPREC_OK;
+  if ((*op)->ops->destroy) (*op)->ops->destroy(*op);
+  free(*op);
+  *op = NULL;
+  return SPREC_OK;
+}
+
+sprec_err sprec_op_apply_T(sprec_op op, const double *r, double *g)
+{
+  return op->ops->apply_T(op, r, g);
+}
+
+/* The entries [*lo, *hi) of the sorted index list that this rank owns. */
+static void owned_range(sprec_op op, int64_t k, const int64_t *S, int64_t *lo, int64_t *hi)
+{
+  int64_t a = 0, end = op->col_start + op->n_local;
+  while (a < k && S[a] < op->col_start) a++;
+  int64_t b = a;
+  while (b < k && S[b] < end) b++;
+  *lo = a;
+  *hi = b;
+}
+
+/* out = A x accumulated column after column in index order, exactly as one rank
+ * would: the partial sum travels along the owning ranks in rank order (a chain, not
+ * a tree), each adding its columns, and the last owner broadcasts. The work is
+ * O(m·nnz), the same as on one rank. */
+sprec_err sprec_op_apply_sparse(sprec_op op, const sprec_sparse *x, double *out)
+{
+  sprec_ctx c = op->ctx;
+  int64_t m = op->m, lo, hi;
+  memset(out, 0, (size_t)m * sizeof *out);
+  if (x->nnz == 0) return SPREC_OK;
+  SPREC_CALL(sprec_check_int(m, "rows of A"));
+  owned_range(op, x->nnz, x->idx, &lo, &hi);
+  int first = sprec_block_owner(op->n, c->size, x->idx[0]);
+  int last = sprec_block_owner(op->n, c->size, x->idx[x->nnz - 1]);
+  sprec_err err = SPREC_OK;
+  if (hi > lo) {
+    int prev = -1, next = -1;
+    if (c->rank > first) prev = sprec_block_owner(op->n, c->size, x->idx[lo - 1]);
+    if (c->rank < last) next = sprec_block_owner(op->n, c->size, x->idx[hi]);
+    double *cols = NULL;
+    int64_t *jl = NULL;
+    int64_t nc = hi - lo;
+    err = sprec_calloc((size_t)(m * nc), sizeof *cols, &cols, "support columns");
+    if (!err) err = sprec_calloc((size_t)nc, sizeof *jl, &jl, "column list");
+    if (!err) {
+      for (int64_t t = 0; t < nc; t++) jl[t] = x->idx[lo + t] - op->col_start;
+      err = op->ops->columns(op, nc, jl, cols);
+    }
+    /* A failure here must not leave neighbours waiting: the chain still runs. */
+    if (prev >= 0) MPI_Recv(out, (int)m, MPI_DOUBLE, prev, 77, c->comm, MPI_STATUS_IGNORE);
+    if (!err) sprec_kernel_gemv_n(m, nc, cols, m, x->val + lo, out);
+    if (next >= 0) MPI_Send(out, (int)m, MPI_DOUBLE, next, 77, c->comm);
+    free(cols);
+    free(jl);
+  }
+  SPREC_CALL(sprec_agree(c->comm, err));
+  SPREC_MPI(MPI_Bcast(out, (int)m, MPI_DOUBLE, last, c->comm));
+  return SPREC_OK;
+}
+
+sprec_err sprec_op_gather_columns(sprec_op op, int64_t k, const int64_t *S, double *out)
+{
+  sprec_ctx c = op->ctx;
+  int64_t m = op->m, lo, hi;
+  SPREC_CALL(sprec_check_int(m * k, "size of the gathered support columns"));
+  owned_range(op, k, S, &lo, &hi);
+  int *counts = NULL, *displs = NULL;
+  int64_t *jl = NULL;
+  sprec_err err = sprec_calloc((size_t)c->size, sizeof(int), &counts, "counts");
+  if (!err) err = sprec_calloc((size_t)c->size, sizeof(int), &displs, "displacements");
+  if (!err) err = sprec_calloc((size_t)(hi - lo), sizeof *jl, &jl, "column list");
+  if (!err) {
+    for (int64_t t = lo; t < hi; t++) jl[t - lo] = S[t] - op->col_start;
+    /* Write our own columns straight into place; Allgatherv in place does the rest. */
+    err = op->ops->columns(op, hi - lo, jl, out + lo * m);
+  }
+  err = sprec_agree(c->comm, err);
+  if (!err) {
+    int64_t t = 0;
+    for (int r = 0; r < c->size; r++) {
+      int64_t end = sprec_block_start(op->n, c->size, r) + sprec_block_size(op->n, c->size, r);
+      int64_t t0 = t;
+      while (t < k && S[t] < end) t++;
+      counts[r] = (int)((t - t0) * m);
+      displs[r] = (int)(t0 * m);
+    }
+    if (MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, out, counts, displs, MPI_DOUBLE,
+                       c->comm) != MPI_SUCCESS)
+      err = SPREC_ERROR(SPREC_ERR_MPI, "gathering support columns failed");
+  }
+  free(counts);
+  free(displs);
+  free(jl);
+  return err;
+}
+
+/* Power iteration on AᵀA. The start vector depends on the global index only; the
+ * estimate is rounded to single precision so that the step 1/L, which the solvers
+ * use, is the same for any number of ranks (the rank count changes only the last
+ * bits of the reductions). Stops at 1e-4 relative change: a step needs no more. */
+sprec_err sprec_op_norm2_est(sprec_op op, double *L)
+{
+  sprec_ctx c = op->ctx;
+  int64_t m = op->m, nl = op->n_local;
+  double *v = NULL, *w = NULL;
+  sprec_err err = SPREC_OK;
+  *L = 0;
+  SPREC_CALL(sprec_check_int(m, "rows of A"));
+  SPREC_TRY(sprec_calloc((size_t)nl, sizeof *v, &v, "power iteration vector"), done);
+  SPREC_TRY(sprec_calloc((size_t)m, sizeof *w, &w, "power iteration vector"), done);
+  for (int64_t j = 0; j < nl; j++) {
+    sprec_rng g;
+    sprec_rng_seed(&g, 0x5eed, 7, (uint64_t)(op->col_start + j));
+    v[j] = 1.0 + sprec_rng_uniform(&g);
+  }
+  double lam = 0, nv2 = 0;
+  for (int64_t j = 0; j < nl; j++) nv2 += v[j] * v[j];
+  MPI_Allreduce(MPI_IN_PLACE, &nv2, 1, MPI_DOUBLE, MPI_SUM, c->comm);
+  for (int it = 0; it < 100; it++) {
+    double s = 1.0 / sqrt(nv2);
+    for (int64_t j = 0; j < nl; j++) v[j] *= s;
+    memset(w, 0, (size_t)m * sizeof *w);
+    SPREC_TRY(op->ops->apply_local(op, v, w), done);
+    SPREC_TRY(MPI_Allreduce(MPI_IN_PLACE, w, (int)m, MPI_DOUBLE, MPI_SUM, c->comm)
+                  ? SPREC_ERROR(SPREC_ERR_MPI, "power iteration reduction failed")
+                  : SPREC_OK,
+              done);
+    SPREC_TRY(op->ops->apply_T(op, w, v), done);
+    double prev = lam;
+    lam = sprec_nrm2sq(m, w); /* ‖A v‖² with ‖v‖ = 1: a lower bound of ‖A‖₂² */
+    nv2 = 0;
+    for (int64_t j = 0; j < nl; j++) nv2 += v[j] * v[j];
+    MPI_Allreduce(MPI_IN_PLACE, &nv2, 1, MPI_DOUBLE, MPI_SUM, c->comm);
+    if (nv2 == 0 || fabs(lam - prev) <= 1e-4 * lam) break;
+  }
+  *L = (double)(float)lam;
+done:
+  free(v);
+  free(w);
+  return err;
+}
