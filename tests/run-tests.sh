@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every Check suite under mpirun at 1, 2, 3 and 4 ranks, then the command-line
+# tests. Prints one summary line "N passed, M failed"; exits 1 on any failure.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+NPS=${NPS:-"1 2 3 4"}
+export CK_FORK=no
+passed=0 failed=0
+for t in "$BUILD"/bin/test_*; do
+  for np in $NPS; do
+    name="$(basename "$t") -np $np"
+    if timeout 600 scripts/mpirun.sh -np "$np" "$t" >"$BUILD/$(basename "$t").$np.log" 2>&1; then
+      passed=$((passed + 1)); echo "PASS: $name ($(grep -ho '[0-9]*%: Checks: [0-9]*' "$BUILD/$(basename "$t").$np.log" | head -1))"
+    else
+      failed=$((failed + 1)); echo "FAIL: $name"; sed 's/^/    /' "$BUILD/$(basename "$t").$np.log" | tail -30
+    fi
+  done
+done
+for t in tests/cli/test_*.sh; do
+  [ -f "$t" ] || continue
+  if NPS="$NPS" bash "$t" bin/sprec >"$BUILD/$(basename "$t").log" 2>&1; then
+    passed=$((passed + 1)); echo "PASS: $t ($(tail -1 "$BUILD/$(basename "$t").log"))"
+  else
+    failed=$((failed + 1)); echo "FAIL: $t"; grep -v '^ok' "$BUILD/$(basename "$t").log" | tail -40 | sed 's/^/    /'
+  fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,262 @@
+/* SEA, HTP and IHT against independent computations: the exact ℓ0 optimum by
+ * exhaustive search, least-squares optimality and HTP's fixed point checked with a
+ * serial reference matrix, exact recovery on an easy problem, and the same answer
+ * on every rank count (1 .. P, on sub-communicators of the world). */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const ALGOS[] = {"sea", "htp", "iht"};
+
+typedef struct {
+  sprec_sparse x;
+  sprec_stats st;
+  sprec_err err;
+} run_result;
+
+/* Solve P with algo on comm; init: optional sparse start (replicated). */
+static run_result solve(MPI_Comm comm, const sprec_problem *P, const char *algo, int64_t k,
+                        const sprec_sparse *init, int iters)
+{
+  run_result res = {{0}, {0}, SPREC_OK};
+  sprec_ctx ctx;
+  sprec_op A;
+  sprec_solver s;
+  double *y, *x0 = NULL;
+  sprec_sparse xt = {0};
+  sprec_opts o;
+  sprec_ctx_create(comm, &ctx);
+  sprec_problem_generate(ctx, P, &A, &y, &xt);
+  sprec_opts_default(&o);
+  strcpy(o.algo, algo);
+  o.k = k;
+  o.iters = iters;
+  if (init) {
+    x0 = calloc((size_t)A->n_local, sizeof *x0);
+    for (int64_t t = 0; t < init->nnz; t++)
+      if (init->idx[t] >= A->col_start && init->idx[t] < A->col_start + A->n_local)
+        x0[init->idx[t] - A->col_start] = init->val[t];
+  }
+  sprec_solver_create(ctx, &o, &s);
+  res.err = sprec_solver_solve(s, A, y, x0, &res.x);
+  sprec_solver_get_stats(s, &res.st);
+  sprec_solver_destroy(&s);
+  sprec_op_destroy(&A);
+  sprec_ctx_destroy(&ctx);
+  free(y);
+  free(x0);
+  sprec_sparse_free(&xt);
+  return res;
+}
+
+/* ½‖A x − y‖² and max_{j∈S} |a_jᵀ r| / (‖a_j‖ ‖y‖), serially. */
+static double ref_objective(int64_t m, const double *A, const double *y, const sprec_sparse *x,
+                            double *r, double *kkt)
+{
+  memcpy(r, y, sizeof(double) * m);
+  for (int64_t t = 0; t < x->nnz; t++)
+    for (int64_t i = 0; i < m; i++) r[i] -= A[i + x->idx[t] * m] * x->val[t];
+  double f = 0, yn = 0;
+  for (int64_t i = 0; i < m; i++) f += r[i] * r[i], yn += y[i] * y[i];
+  *kkt = 0;
+  for (int64_t t = 0; t < x->nnz; t++) {
+    double g = 0, an = 0;
+    for (int64_t i = 0; i < m; i++) g += A[i + x->idx[t] * m] * r[i], an += A[i + x->idx[t] * m] * A[i + x->idx[t] * m];
+    *kkt = fmax(*kkt, fabs(g) / sqrt(an * yn));
+  }
+  return 0.5 * f;
+}
+
+/* Exact ℓ0 optimum over all supports of size k (k <= 3). */
+static double exhaustive(int64_t m, int64_t n, int64_t k, const double *A, const double *y)
+{
+  int64_t S[3];
+  double z[3], best = INFINITY;
+  for (S[0] = 0; S[0] < n; S[0]++)
+    for (S[1] = k > 1 ? S[0] + 1 : 0; k < 2 || S[1] < n; S[1]++) {
+      for (S[2] = k > 2 ? S[1] + 1 : 0; k < 3 || S[2] < n; S[2]++) {
+        best = fmin(best, tu_dgels(m, A, y, k, S, z));
+        if (k < 3) break;
+      }
+      if (k < 2) break;
+    }
+  return best;
+}
+
+/* HTP's fixed point (μ = 1): the k largest |x + Aᵀr| are the support of x. */
+static int is_htp_fixed_point(int64_t m, int64_t n, const double *A, const double *r,
+                              const sprec_sparse *x)
+{
+  double *v = calloc((size_t)n, sizeof *v);
+  for (int64_t j = 0; j < n; j++)
+    for (int64_t i = 0; i < m; i++) v[j] += A[i + j * m] * r[i];
+  for (int64_t t = 0; t < x->nnz; t++) v[x->idx[t]] += x->val[t];
+  double minin = INFINITY, maxout = 0;
+  for (int64_t j = 0, t = 0; j < n; j++) {
+    if (t < x->nnz && x->idx[t] == j) minin = fmin(minin, fabs(v[j])), t++;
+    else maxout = fmax(maxout, fabs(v[j]));
+  }
+  free(v);
+  return minin >= maxout;
+}
+
+START_TEST(tiny_problems_against_exhaustive_search)
+{
+  int rank;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  int bad = 0, total[2] = {0, 0}, hits[2][4] = {{0}};
+  for (int kind = 0; kind < 2; kind++)
+    for (int trial = 0; trial < 30; trial++) {
+      sprec_problem P;
+      sprec_problem_default(&P);
+      P.kind = kind ? SPREC_PROBLEM_DECONV : SPREC_PROBLEM_GAUSSIAN;
+      P.m = kind ? 16 : 8;
+      P.n = kind ? 20 : 16;
+      P.k = 1 + trial % 3;
+      P.snr_db = 15;
+      P.width = 0.08;
+      P.seed = 100 + (uint64_t)trial;
+      double *A, *y, r[16], kkt;
+      sprec_sparse xt = {0};
+      tu_reference_problem(&P, &A, &y, &xt);
+      double fopt = exhaustive(P.m, P.n, P.k, A, y);
+      total[kind]++;
+      run_result res[4];
+      for (int a = 0; a < 3; a++) res[a] = solve(MPI_COMM_WORLD, &P, ALGOS[a], P.k, NULL, 0);
+      res[3] = solve(MPI_COMM_WORLD, &P, "sea", P.k, &res[1].x, 0); /* SEA after HTP */
+      for (int a = 0; a < 4; a++) {
+        double f = ref_objective(P.m, A, y, &res[a].x, r, &kkt);
+        int ok = res[a].err == SPREC_OK && res[a].x.nnz <= P.k;
+        ok &= f >= fopt * (1 - 1e-12);                      /* nothing beats the optimum  */
+        ok &= fabs(f - res[a].st.objective) <= 1e-10 * fmax(f, 1e-30); /* honest objective */
+        ok &= kkt <= 1e-10;                                 /* least squares on support  */
+        if (a == 1) ok &= is_htp_fixed_point(P.m, P.n, A, r, &res[a].x) &&
+                          !strcmp(res[a].st.stop_reason, "fixed_point");
+        if (f <= fopt * (1 + 1e-9)) hits[kind][a]++;
+        if (!ok) {
+          bad++;
+          if (rank == 0)
+            fprintf(stderr, "kind %d trial %d algo %d: f %.17g fopt %.17g kkt %.3g\n", kind,
+                    trial, a, f, fopt, kkt);
+        }
+      }
+      bad += res[3].st.objective > res[1].st.objective * (1 + 1e-12); /* warm start never worse */
+      for (int a = 0; a < 4; a++) sprec_sparse_free(&res[a].x);
+      free(A);
+      free(y);
+      sprec_sparse_free(&xt);
+    }
+  if (rank == 0)
+    for (int kind = 0; kind < 2; kind++)
+      fprintf(stderr, "[exhaustive] %s: optimum reached in %d/%d by SEA, %d HTP, %d IHT, %d SEA after HTP\n",
+              kind ? "deconv" : "gaussian", hits[kind][0], total[kind], hits[kind][1],
+              hits[kind][2], hits[kind][3]);
+  TU_ASSERT(bad == 0, "%d solver results failed a check (see stderr)", bad);
+}
+END_TEST
+
+START_TEST(noiseless_gaussian_recovered)
+{
+  sprec_problem P;
+  sprec_problem_default(&P);
+  P.m = 128;
+  P.n = 256;
+  P.k = 10;
+  P.seed = 7;
+  double *A, *y;
+  sprec_sparse xt = {0};
+  tu_reference_problem(&P, &A, &y, &xt);
+  for (int a = 0; a < 2; a++) {
+    run_result res = solve(MPI_COMM_WORLD, &P, ALGOS[a], P.k, NULL, 0);
+    int ok = res.err == SPREC_OK && res.x.nnz == xt.nnz;
+    for (int64_t t = 0; ok && t < xt.nnz; t++) ok = res.x.idx[t] == xt.idx[t];
+    TU_ASSERT(ok, "%s did not recover the support", ALGOS[a]);
+    sprec_sparse_free(&res.x);
+  }
+  free(A);
+  free(y);
+  sprec_sparse_free(&xt);
+}
+END_TEST
+
+/* The world's first q ranks solve, for q = 1 .. P; rank 0 takes part in all and
+ * compares every result with the one-rank result. */
+static void same_on_every_rank_count(const sprec_problem *P)
+{
+  int rank, size;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  int ok = 1;
+  for (int a = 0; a < 3; a++) {
+    run_result ref = {{0}, {0}, SPREC_OK};
+    for (int q = 1; q <= size; q++) {
+      MPI_Comm sub;
+      MPI_Comm_split(MPI_COMM_WORLD, rank < q ? 0 : MPI_UNDEFINED, rank, &sub);
+      if (sub == MPI_COMM_NULL) continue;
+      run_result res = solve(sub, P, ALGOS[a], P->k, NULL, 300);
+      MPI_Comm_free(&sub);
+      if (rank != 0) {
+        sprec_sparse_free(&res.x);
+        continue;
+      }
+      if (q == 1) {
+        ref = res;
+        continue;
+      }
+      int same = res.err == SPREC_OK && res.x.nnz == ref.x.nnz &&
+                 fabs(res.st.objective - ref.st.objective) <= 1e-12 * ref.st.objective &&
+                 res.st.iterations == ref.st.iterations;
+      for (int64_t t = 0; same && t < ref.x.nnz; t++) same = res.x.idx[t] == ref.x.idx[t];
+      if (!same)
+        fprintf(stderr, "%s at %d ranks: objective %.17g vs %.17g at one rank\n", ALGOS[a], q,
+                res.st.objective, ref.st.objective);
+      ok &= same;
+      sprec_sparse_free(&res.x);
+    }
+    sprec_sparse_free(&ref.x);
+  }
+  TU_ASSERT(ok, "results differ between rank counts");
+}
+
+START_TEST(same_answer_any_rank_count_gaussian)
+{
+  sprec_problem P;
+  sprec_problem_default(&P);
+  P.m = 60;
+  P.n = 203;
+  P.k = 8;
+  P.snr_db = 20;
+  P.seed = 4;
+  same_on_every_rank_count(&P);
+}
+END_TEST
+
+START_TEST(same_answer_any_rank_count_deconv)
+{
+  sprec_problem P;
+  sprec_problem_default(&P);
+  P.kind = SPREC_PROBLEM_DECONV;
+  P.m = 64;
+  P.n = 257;
+  P.k = 6;
+  P.snr_db = 30;
+  P.seed = 9;
+  same_on_every_rank_count(&P);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+  MPI_Init(&argc, &argv);
+  Suite *s = suite_create("solvers");
+  TCase *tc = tcase_create("solvers");
+  tcase_set_timeout(tc, 300);
+  tcase_add_test(tc, tiny_problems_against_exhaustive_search);
+  tcase_add_test(tc, noiseless_gaussian_recovered);
+  tcase_add_test(tc, same_answer_any_rank_count_gaussian);
+  tcase_add_test(tc, same_answer_any_rank_count_deconv);
+  suite_add_tcase(s, tc);
+  return tu_run(s) ? 1 : 0;
+}
