@@ -32,6 +32,8 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(BIN)/%)
 
 .PHONY: all deps check test demo bench install clean
+# Keep the test objects (they are intermediate files of a chain of pattern rules).
+.SECONDARY:
 all: bin/sprec
 
 $(BUILD)/%.o: %.c
@@ -45,10 +47,12 @@ $(BIN)/sprec: $(CLI_OBJ) $(BUILD)/libsprec.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libsprec.a $(LIBS)
 
-# bin/sprec is the program users run; it is the build of the current variant.
+# bin/sprec is the program users run: always the build of the current variant
+# (plain or SANITIZE=...), so it is refreshed whenever it differs.
+.PHONY: bin/sprec
 bin/sprec: $(BIN)/sprec
 	@mkdir -p bin
-	cp $< $@
+	@cmp -s $< $@ || cp $< $@
 
 $(BIN)/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/testutil.o $(BUILD)/libsprec.a
 	@mkdir -p $(@D)
