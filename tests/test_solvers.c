@@ -153,7 +153,7 @@ START_TEST(tiny_problems_against_exhaustive_search)
       fprintf(stderr, "[exhaustive] %s: optimum reached in %d/%d by SEA, %d HTP, %d IHT, %d SEA after HTP\n",
               kind ? "deconv" : "gaussian", hits[kind][0], total[kind], hits[kind][1],
               hits[kind][2], hits[kind][3]);
-  TU_ASSERT(bad == 0, "%d solver results failed a check (see stderr)", bad);
+  ck_assert_all(bad == 0, "%d solver results failed a check (see stderr)", bad);
 }
 END_TEST
 
@@ -172,7 +172,7 @@ START_TEST(noiseless_gaussian_recovered)
     run_result res = solve(MPI_COMM_WORLD, &P, ALGOS[a], P.k, NULL, 0);
     int ok = res.err == SPREC_OK && res.x.nnz == xt.nnz;
     for (int64_t t = 0; ok && t < xt.nnz; t++) ok = res.x.idx[t] == xt.idx[t];
-    TU_ASSERT(ok, "%s did not recover the support", ALGOS[a]);
+    ck_assert_all(ok, "%s did not recover the support", ALGOS[a]);
     sprec_sparse_free(&res.x);
   }
   free(A);
@@ -217,7 +217,7 @@ static void same_on_every_rank_count(const sprec_problem *P)
     }
     sprec_sparse_free(&ref.x);
   }
-  TU_ASSERT(ok, "results differ between rank counts");
+  ck_assert_all(ok, "results differ between rank counts");
 }
 
 START_TEST(same_answer_any_rank_count_gaussian)

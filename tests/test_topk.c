@@ -79,7 +79,7 @@ START_TEST(topk_equals_serial_sort)
     free(v);
     free(order);
   }
-  TU_ASSERT(bad == 0, "%d of %d top-k cases differ from the serial sort", bad, cases);
+  ck_assert_all(bad == 0, "%d of %d top-k cases differ from the serial sort", bad, cases);
   sprec_ctx_destroy(&ctx);
 }
 END_TEST
@@ -91,8 +91,8 @@ START_TEST(topk_rejects_bad_k)
   double v[4] = {1, 2, 3, 4};
   int64_t n = ctx->size;
   sprec_sparse out = {0};
-  TU_ASSERT(sprec_topk(ctx, n, v, 0, SPREC_TOPK_AUTO, &out) == SPREC_ERR_ARG, "k = 0 accepted");
-  TU_ASSERT(sprec_topk(ctx, n, v, n + 1, SPREC_TOPK_AUTO, &out) == SPREC_ERR_ARG, "k > n accepted");
+  ck_assert_all(sprec_topk(ctx, n, v, 0, SPREC_TOPK_AUTO, &out) == SPREC_ERR_ARG, "k = 0 accepted");
+  ck_assert_all(sprec_topk(ctx, n, v, n + 1, SPREC_TOPK_AUTO, &out) == SPREC_ERR_ARG, "k > n accepted");
   sprec_sparse_free(&out);
   sprec_ctx_destroy(&ctx);
 }

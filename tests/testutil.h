@@ -20,6 +20,6 @@ void tu_reference_problem(const sprec_problem *p, double **A, double **y, sprec_
  * ½‖A_S z − y‖². */
 double tu_dgels(int64_t m, const double *A, const double *y, int64_t k, const int64_t *S, double *z);
 
-#define TU_ASSERT(ok, ...) ck_assert_msg(tu_all(ok), __VA_ARGS__)
+#define ck_assert_all(ok, ...) ck_assert_msg(tu_all(ok), __VA_ARGS__)
 
 #endif

@@ -1,5 +1,5 @@
 /* The context: our own duplicate of the caller's communicator (errors return) and a
- * BLACS grid built on that copy, never on MPI_COMM_WORLD. */
+ * BLACS grid built on that copy, never on the world communicator. */
 #include "impl.h"
 
 /* BLACS C interface (inside libscalapack-openmpi). */

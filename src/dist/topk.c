@@ -168,7 +168,8 @@ sprec_err sprec_topk(sprec_ctx ctx, int64_t n, const double *v, int64_t k,
     method = (int64_t)p * k <= 65536 ? SPREC_TOPK_GATHER : SPREC_TOPK_THRESHOLD;
 
   if (method == SPREC_TOPK_GATHER) {
-    SPREC_TRY(gather_entries(comm, p, h, cnt, &all, &nall), done);
+    SPREC_TIMED(ctx->t_comm, err = gather_entries(comm, p, h, cnt, &all, &nall));
+    if (err) goto done;
     cnt = 0;
     for (int64_t t = 0; t < nall; t++) cnt = heap_offer(h, cnt, k, all + t);
     win = h;
@@ -176,7 +177,8 @@ sprec_err sprec_topk(sprec_ctx ctx, int64_t n, const double *v, int64_t k,
     uint64_t lo;
     int64_t need, mine = 0, ties = 0, before_me = 0;
     int exact;
-    SPREC_TRY(radix_threshold(comm, h, cnt, k, &lo, &need, &exact), done);
+    SPREC_TIMED(ctx->t_comm, err = radix_threshold(comm, h, cnt, k, &lo, &need, &exact));
+    if (err) goto done;
     /* Keys strictly above the threshold (or >= the bucket bottom) all win. */
     SPREC_TRY(sprec_calloc((size_t)k, sizeof *win, &win, "top-k winners"), done);
     for (int64_t t = 0; t < cnt; t++)
@@ -199,7 +201,8 @@ sprec_err sprec_topk(sprec_ctx ctx, int64_t n, const double *v, int64_t k,
         for (int64_t t = 0; t < take; t++) win[mine++] = tie[t];
       }
     }
-    SPREC_TRY(gather_entries(comm, p, win, mine, &all, &nall), done);
+    SPREC_TIMED(ctx->t_comm, err = gather_entries(comm, p, win, mine, &all, &nall));
+    if (err) goto done;
     free(win);
     win = all;
     cnt = nall;

@@ -96,9 +96,10 @@ sprec_err sprec_lsq_scalapack_solve(sprec_lsq l, int64_t k, const int64_t *S, do
     free(cur);
   }
   SPREC_TRY(sprec_agree(c->comm, err), done);
-  SPREC_TRY(MPI_Alltoallv(sbuf, scnt, sdsp, MPI_DOUBLE, rbuf, rcnt, rdsp, MPI_DOUBLE, c->comm)
-                ? SPREC_ERROR(SPREC_ERR_MPI, "moving support columns to the grid failed")
-                : SPREC_OK,
+  int rc;
+  SPREC_TIMED(c->t_comm, rc = MPI_Alltoallv(sbuf, scnt, sdsp, MPI_DOUBLE, rbuf, rcnt, rdsp,
+                                            MPI_DOUBLE, c->comm));
+  SPREC_TRY(rc ? SPREC_ERROR(SPREC_ERR_MPI, "moving support columns to the grid failed") : SPREC_OK,
             done);
   /* Unpack: sources in rank order; from each, its support positions of our process
    * column in order, our rows in order. Local column of position t: block-cyclic. */

@@ -64,14 +64,17 @@ sprec_err sprec_op_apply_sparse(sprec_op op, const sprec_sparse *x, double *out)
       err = op->ops->columns(op, nc, jl, cols);
     }
     /* A failure here must not leave neighbours waiting: the chain still runs. */
-    if (prev >= 0) MPI_Recv(out, (int)m, MPI_DOUBLE, prev, 77, c->comm, MPI_STATUS_IGNORE);
+    if (prev >= 0)
+      SPREC_TIMED(c->t_comm, MPI_Recv(out, (int)m, MPI_DOUBLE, prev, 77, c->comm, MPI_STATUS_IGNORE));
     if (!err) sprec_kernel_gemv_n(m, nc, cols, m, x->val + lo, out);
     if (next >= 0) MPI_Send(out, (int)m, MPI_DOUBLE, next, 77, c->comm);
     free(cols);
     free(jl);
   }
   SPREC_CALL(sprec_agree(c->comm, err));
-  SPREC_MPI(MPI_Bcast(out, (int)m, MPI_DOUBLE, last, c->comm));
+  int rc;
+  SPREC_TIMED(c->t_comm, rc = MPI_Bcast(out, (int)m, MPI_DOUBLE, last, c->comm));
+  SPREC_MPI(rc);
   return SPREC_OK;
 }
 
@@ -101,8 +104,10 @@ sprec_err sprec_op_gather_columns(sprec_op op, int64_t k, const int64_t *S, doub
       counts[r] = (int)((t - t0) * m);
       displs[r] = (int)(t0 * m);
     }
-    if (MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, out, counts, displs, MPI_DOUBLE,
-                       c->comm) != MPI_SUCCESS)
+    int rc;
+    SPREC_TIMED(c->t_comm, rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, out, counts,
+                                               displs, MPI_DOUBLE, c->comm));
+    if (rc != MPI_SUCCESS)
       err = SPREC_ERROR(SPREC_ERR_MPI, "gathering support columns failed");
   }
   free(counts);
