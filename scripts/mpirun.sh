@@ -7,7 +7,10 @@
 set -euo pipefail
 np=1
 args=("$@")
+# Only mpirun's own options count: stop at the program (the first executable file),
+# so that the program's options (sprec's -n, say) are not read as mpirun's.
 for ((i = 0; i < ${#args[@]}; i++)); do
+  [ -f "${args[$i]}" ] && [ -x "${args[$i]}" ] && break
   case "${args[$i]}" in
     -np|-n|--np) np="${args[$((i + 1))]}" ;;
     -np=*|--np=*) np="${args[$i]#*=}" ;;

@@ -33,8 +33,8 @@ int main(int argc, char **argv)
   if (err) {
     code = (err == SPREC_ERR_ARG || err == SPREC_ERR_IO || err == SPREC_ERR_FORMAT) ? 2 : 1;
     if (rank == 0) {
-      fprintf(stderr, "sprec%s%s: error: %s\n", *cmd ? " " : "", *cmd == '-' ? "" : cmd,
-              sprec_errmsg());
+      int named = *cmd && *cmd != '-'; /* "sprec solve: error: ..." or "sprec: error: ..." */
+      fprintf(stderr, "sprec%s%s: error: %s\n", named ? " " : "", named ? cmd : "", sprec_errmsg());
       if (getenv("SPREC_TRACE")) fputs(sprec_errtrace(), stderr);
     }
   }

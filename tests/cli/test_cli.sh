@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # End-to-end tests of the sprec command line, at several rank counts.
-#   tests/cli/test_cli.sh [PATH/TO/sprec]        (default bin/sprec)
+#   tests/cli/test_cli.sh [PATH/TO/sprec]        (default: the checkout's bin/sprec)
 #   NPS="1 2 3 4" tests/cli/test_cli.sh           (rank counts, default "1 2")
 # Each case prints "ok - NAME" or "not ok - NAME: reason"; the last line is
 # "N passed, M failed", and the exit status is 1 when M > 0.
-# Needs /usr/bin/python3 with numpy (independent checks of files and results).
+# Needs /usr/bin/python3 (or $PYTHON) with numpy: it checks files and results
+# independently of the program.
 set -u
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
-SPREC=${1:-bin/sprec}
+SPREC=${1:-$root/bin/sprec}
 case "$SPREC" in /*) ;; *) SPREC="$PWD/$SPREC" ;; esac
 NPS=${NPS:-"1 2"}
 PY=${PYTHON:-/usr/bin/python3}
@@ -23,11 +24,11 @@ pass=0
 fail=0
 ok() { echo "ok - $1"; pass=$((pass + 1)); }
 notok() { echo "not ok - $1: $2"; fail=$((fail + 1)); }
-# check NAME REASON-IF-FAILED COMMAND...: ok when the command succeeds.
+# check NAME REASON COMMAND...: ok when the command succeeds.
 check() {
-  local name=$1 why=$2
+  local name=$1 reason=$2
   shift 2
-  if "$@"; then ok "$name"; else notok "$name" "$why"; fi
+  if "$@"; then ok "$name"; else notok "$name" "$reason"; fi
 }
 
 if [ ! -x "$SPREC" ]; then
@@ -44,6 +45,9 @@ fi
 # sprec P ARGS...: runs sprec on P ranks; stdout in $W/out, stderr in $W/err, status in $rc.
 # -q keeps mpirun's own "process exited with non-zero status" banner off stderr, so that
 # stderr holds what the program printed and nothing else.
+# When a rank exits non-zero, Open MPI's mpirun waits for odls_base_sigkill_timeout (1 s)
+# while it tears the job down: about 2 s more for every failing case, for nothing.
+export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-0}
 rc=0
 sprec() {
   local np=$1
@@ -51,17 +55,31 @@ sprec() {
   "$MPIRUN" -q -np "$np" "$SPREC" "$@" >"$W/out" 2>"$W/err" </dev/null
   rc=$?
 }
-# Short description of the last run for failure messages.
-last() { printf 'rc=%s stderr=[%s]' "$rc" "$(head -c 300 "$W/err" | tr '\n' '|')"; }
+# Short description of the last run, for failure messages.
+last() {
+  printf 'rc=%s stderr=[%s]' "$rc" "$(head -c 300 "$W/err" | tr '\n' '|')"
+  [ "$rc" = 0 ] || [ -s "$W/err" ] ||
+    printf ' (nothing on stderr: did mpirun fail to start the job? -q hides its messages)'
+}
+# ran NAME: the last run succeeded and printed nothing on stderr (else "not ok").
+ran() {
+  if [ "$rc" != 0 ]; then notok "$1" "exit $rc, want 0; $(last)"; return 1; fi
+  if [ -s "$W/err" ]; then notok "$1" "stderr not empty: $(last)"; return 1; fi
+  return 0
+}
 
 # ---------------------------------------------------------------- numpy checks --
+# Checks are queued (defer NAME FUNCTION ARGS...) and run by one python process per
+# flush: importing numpy takes a while.
 cat >"$W/chk.py" <<'EOF'
-import json, sys
+import json, os, sys
 import numpy as np
 
+class Fail(Exception):
+    pass
+
 def fail(msg):
-    print(msg)
-    sys.exit(1)
+    raise Fail(msg)
 
 def load(p):
     return np.load(p, allow_pickle=False)
@@ -70,6 +88,7 @@ def relclose(a, b, rtol, floor=0.0):
     return abs(a - b) <= rtol * max(abs(a), abs(b)) + floor
 
 def gencheck(d, m, n, k):
+    """A1: shapes, dtype, Fortran order, unit columns, k nonzeros, y = A x_true."""
     m, n, k = int(m), int(n), int(k)
     A, y, x = load(d + "/A.npy"), load(d + "/y.npy"), load(d + "/x_true.npy")
     if A.shape != (m, n) or y.shape != (m,) or x.shape != (n,):
@@ -78,7 +97,7 @@ def gencheck(d, m, n, k):
         if a.dtype != np.dtype("<f8"):
             fail("%s dtype %s" % (nm, a.dtype))
     if not A.flags.f_contiguous or A.flags.c_contiguous:
-        fail("A is not Fortran order")
+        fail("A is not in Fortran order")
     nrm = np.linalg.norm(A, axis=0)
     if np.max(np.abs(nrm - 1)) > 1e-12:
         fail("column norms off by %g" % np.max(np.abs(nrm - 1)))
@@ -89,6 +108,7 @@ def gencheck(d, m, n, k):
         fail("y != A x_true: max difference %g" % e)
 
 def snrcheck(d, snr):
+    """A2: ||y - A x|| / ||A x|| = 10^(-snr/20)."""
     A, y, x = load(d + "/A.npy"), load(d + "/y.npy"), load(d + "/x_true.npy")
     Ax = A @ x
     r = np.linalg.norm(y - Ax) / np.linalg.norm(Ax)
@@ -102,7 +122,8 @@ TIME = ["total", "setup", "io", "apply_T", "topk", "lsq", "comm"]
 TRUTH = ["support_recovered", "f1", "rel_error"]
 
 def result(rj, xf, af, yf, ranks, k, algo, truthf, floor):
-    """Checks one solve: the JSON, X.npy, and the objective against numpy."""
+    """A3: the JSON's keys and values, X.npy, and the objective recomputed by numpy
+    (1e-10 relative, plus floor * ||y||^2 for round-off-sized objectives)."""
     with open(rj) as f:
         r = json.load(f)
     miss = [key for key in KEYS if key not in r]
@@ -119,7 +140,7 @@ def result(rj, xf, af, yf, ranks, k, algo, truthf, floor):
         fail("m, n = %s, %s" % (r["m"], r["n"]))
     s = r["support"]
     if len(s) != int(k) or s != sorted(set(s)) or len(r["coef"]) != len(s):
-        fail("support %s (coef %d) is not sorted/unique of size %s" % (s, len(r["coef"]), k))
+        fail("support %s (%d coef) is not sorted, unique, of size %s" % (s, len(r["coef"]), k))
     x = load(xf)
     if x.shape != (n,) or x.dtype != np.dtype("<f8"):
         fail("X.npy shape %s dtype %s" % (x.shape, x.dtype))
@@ -134,11 +155,10 @@ def result(rj, xf, af, yf, ranks, k, algo, truthf, floor):
     if not relclose(obj, r["data_fit"], 1e-10, fl):
         fail("data_fit %.17g, numpy %.17g" % (r["data_fit"], obj))
     rr = np.sqrt(2 * obj) / np.linalg.norm(y)
-    if not relclose(rr, r["rel_residual"], 1e-6, np.sqrt(fl) / np.linalg.norm(y) + 1e-14):
+    if not relclose(rr, r["rel_residual"], 1e-8, np.sqrt(fl) / np.linalg.norm(y) + 1e-14):
         fail("rel_residual %.17g, numpy %.17g" % (r["rel_residual"], rr))
     if truthf != "-":
-        t = load(truthf)
-        ts = list(np.flatnonzero(t))
+        ts = list(np.flatnonzero(load(truthf)))
         if r["truth"]["support_recovered"] is not True:
             fail("support not recovered: %s vs true %s" % (s, ts))
         if ts != s:
@@ -147,7 +167,7 @@ def result(rj, xf, af, yf, ranks, k, algo, truthf, floor):
             fail("f1 = %s" % r["truth"]["f1"])
 
 def same(r1, r2, rtol):
-    """Same support and objective (relative rtol) in two result files."""
+    """A4, A5: same support and objective (relative rtol) in two result files."""
     with open(r1) as f:
         a = json.load(f)
     with open(r2) as f:
@@ -158,6 +178,7 @@ def same(r1, r2, rtol):
         fail("objective %.17g != %.17g" % (a["objective"], b["objective"]))
 
 def support(r1, truthf):
+    """A6: the support of a result is the true one."""
     with open(r1) as f:
         a = json.load(f)
     ts = list(np.flatnonzero(load(truthf)))
@@ -166,15 +187,14 @@ def support(r1, truthf):
 
 def fixtures(d, fx):
     """Odd inputs made from the problem in d."""
-    import os
     from numpy.lib import format as npf
     A, y, x = load(d + "/A.npy"), load(d + "/y.npy"), load(d + "/x_true.npy")
     m, n = A.shape
     os.makedirs(fx + "/adir.npy")
-    np.save(fx + "/A_c64.npy", np.ascontiguousarray(A))           # C order float64
+    np.save(fx + "/A_c64.npy", np.ascontiguousarray(A))            # C order float64
     np.save(fx + "/A_f32c.npy", np.ascontiguousarray(A, dtype=np.float32))
-    np.save(fx + "/y_col.npy", y.reshape(m, 1))                    # (m, 1)
-    with open(fx + "/y_v2.npy", "wb") as f:                         # version 2.0 header
+    np.save(fx + "/y_col.npy", y.reshape(m, 1))                     # (m, 1)
+    with open(fx + "/y_v2.npy", "wb") as f:                          # version 2.0 header
         npf.write_array(f, y, version=(2, 0))
     with open(fx + "/text.npy", "w") as f:
         f.write("this is not a numpy file\n1 2 3\n")
@@ -195,194 +215,234 @@ def fixtures(d, fx):
     xn = x.copy()
     xn[n - 1] = np.nan
     np.save(fx + "/truth_nan.npy", xn)
+    # Finite, but the objective overflows: a numerical failure of the solver.
+    np.save(fx + "/A_huge.npy", np.asfortranarray(A * 1e200))
+    np.save(fx + "/y_huge.npy", y * 1e200)
 
-globals()[sys.argv[1]](*sys.argv[2:])
+def run(queue):
+    """Each line: NAME<TAB>FUNCTION<TAB>ARGS...; prints one TAP line per check."""
+    with open(queue) as f:
+        for line in f:
+            name, fn, *args = line.rstrip("\n").split("\t")
+            try:
+                globals()[fn](*args)
+                print("ok - " + name)
+            except Fail as e:
+                print("not ok - %s: %s" % (name, e))
+            except Exception as e:  # a missing or unreadable file, bad JSON, ...
+                print("not ok - %s: %s: %s" % (name, type(e).__name__, str(e)[:300]))
+            sys.stdout.flush()
+
+run(sys.argv[1])
 EOF
-chk() { "$PY" "$W/chk.py" "$@" >"$W/chk.out" 2>&1; }
-why() { head -c 400 "$W/chk.out" | tr '\n' ' '; }
+: >"$W/queue"
+defer() {
+  local IFS=$'\t'
+  echo "$*" >>"$W/queue"
+}
+flush() {
+  local line n=0
+  while IFS= read -r line; do
+    n=$((n + 1))
+    case "$line" in
+      "ok - "*) echo "$line"; pass=$((pass + 1)) ;;
+      *) echo "$line"; fail=$((fail + 1)) ;;
+    esac
+  done < <("$PY" "$W/chk.py" "$W/queue" 2>&1)
+  [ "$n" -ge "$(wc -l <"$W/queue")" ] || notok "numpy checks" "python printed $n lines for $(wc -l <"$W/queue") checks"
+  : >"$W/queue"
+}
 
 nps=($NPS)
 P0=${nps[0]}
-has2=0
-for P in "${nps[@]}"; do [ "$P" = 2 ] && has2=1; done
+nmon0=""
 
 # ------------------------------------------------------------------ A. success --
-# A1, A2: gen at each P, numpy checks, files byte-identical across P.
+# A1, A2: gen at each P; numpy checks; the files are byte-identical for every P.
 for P in "${nps[@]}"; do
   sprec "$P" gen --problem gaussian -m 64 -n 128 -k 5 --seed 3 --out "$W/D$P"
-  if [ "$rc" != 0 ]; then
-    notok "gen gaussian P=$P" "$(last)"
-  elif chk gencheck "$W/D$P" 64 128 5; then ok "gen gaussian P=$P"
-  else notok "gen gaussian P=$P" "$(why)"; fi
-  if [ "$P" != "$P0" ]; then
-    d=""
-    for f in A.npy y.npy x_true.npy; do cmp -s "$W/D$P0/$f" "$W/D$P/$f" || d="$d $f"; done
-    check "gen gaussian P=$P byte-identical to P=$P0" "differ:$d" test -z "$d"
+  name="gen gaussian P=$P"
+  if ran "$name"; then
+    if grep -qF "D$P/A.npy" "$W/out"; then defer "$name" gencheck "$W/D$P" 64 128 5
+    else notok "$name" "stdout does not name the files: $(head -c 200 "$W/out")"; fi
   fi
-
-  sprec "$P" gen --problem deconv -m 64 -n 128 -k 3 --snr 20 --seed 5 --width 0.03 --out "$W/C$P" --quiet
-  if [ "$rc" != 0 ]; then notok "gen deconv --snr 20 P=$P" "$(last)"
-  elif [ -s "$W/out" ] || [ -s "$W/err" ]; then notok "gen deconv --snr 20 P=$P" "--quiet printed something"
-  elif chk snrcheck "$W/C$P" 20; then ok "gen deconv --snr 20 P=$P"
-  else notok "gen deconv --snr 20 P=$P" "$(why)"; fi
+  sprec "$P" gen --problem deconv -m 64 -n 128 -k 3 --snr 20 --seed 5 --width 0.03 \
+    --out "$W/C$P" --quiet
+  name="gen deconv --snr 20 --quiet P=$P"
+  if ran "$name"; then
+    if [ -s "$W/out" ]; then notok "$name" "--quiet printed on stdout"
+    else defer "$name" snrcheck "$W/C$P" 20; fi
+  fi
   if [ "$P" != "$P0" ]; then
-    d=""
-    for f in A.npy y.npy x_true.npy; do cmp -s "$W/C$P0/$f" "$W/C$P/$f" || d="$d $f"; done
-    check "gen deconv P=$P byte-identical to P=$P0" "differ:$d" test -z "$d"
+    for g in D C; do
+      d=""
+      for f in A.npy y.npy x_true.npy; do cmp -s "$W/$g$P0/$f" "$W/$g$P/$f" || d="$d $f"; done
+      check "gen $g P=$P byte-identical to P=$P0" "differ:$d" test -z "$d"
+    done
   fi
 done
 
 D="$W/D$P0"
-# A noisy problem: its objective is far from round-off, so relative checks mean something.
-sprec "$P0" gen --problem gaussian -m 64 -n 128 -k 5 --seed 3 --snr 20 --out "$W/N" --quiet
-check "gen gaussian --snr 20" "$(last)" test "$rc" = 0
 N="$W/N"
 FX="$W/fx"
+# A noisy problem: its objective is far from round-off, so relative checks mean something.
+sprec "$P0" gen --problem gaussian -m 64 -n 128 -k 5 --seed 3 --snr 20 --out "$N" --quiet
+ran "gen gaussian --snr 20" && ok "gen gaussian --snr 20"
 mkdir -p "$FX"
-check "fixtures" "$(why)" chk fixtures "$D" "$FX"
+defer "fixtures" fixtures "$D" "$FX"
+flush
 
-# A3, A5: solve files at each P with each algorithm; compare across P.
+# A3, A5: solve the files at each P with each algorithm; compare across P.
 for P in "${nps[@]}"; do
   for algo in sea htp iht; do
     name="solve --algo $algo P=$P"
     sprec "$P" solve --A "$D/A.npy" --y "$D/y.npy" -k 5 --algo "$algo" --out "$W/R.$algo.$P.json" \
       --x-out "$W/X.$algo.$P.npy" --truth "$D/x_true.npy"
-    # Noiseless: the objective is round-off (~1e-31); allow 1e-20 ||y||^2 besides 1e-10 relative.
-    if [ "$rc" != 0 ]; then notok "$name" "$(last)"
-    elif [ -s "$W/err" ]; then notok "$name" "stderr not empty: $(last)"
-    elif chk result "$W/R.$algo.$P.json" "$W/X.$algo.$P.npy" "$D/A.npy" "$D/y.npy" "$P" 5 "$algo" \
-      "$D/x_true.npy" 1e-20; then ok "$name"
-    else notok "$name" "$(why)"; fi
+    # Noiseless: the objective is round-off (~1e-31): allow 1e-20 ||y||^2 besides 1e-10 relative.
+    ran "$name" && defer "$name" result "$W/R.$algo.$P.json" "$W/X.$algo.$P.npy" "$D/A.npy" \
+      "$D/y.npy" "$P" 5 "$algo" "$D/x_true.npy" 1e-20
 
     name="solve --snr 20 --algo $algo P=$P"
     sprec "$P" solve --A "$N/A.npy" --y "$N/y.npy" -k 5 --algo "$algo" --out "$W/Rn.$algo.$P.json" \
       --x-out "$W/Xn.$algo.$P.npy" --quiet
-    if [ "$rc" != 0 ]; then notok "$name" "$(last)"
-    elif chk result "$W/Rn.$algo.$P.json" "$W/Xn.$algo.$P.npy" "$N/A.npy" "$N/y.npy" "$P" 5 "$algo" - 0
-    then ok "$name"
-    else notok "$name" "$(why)"; fi
+    if ran "$name"; then
+      if [ -s "$W/out" ]; then notok "$name" "--quiet printed on stdout"
+      else defer "$name" result "$W/Rn.$algo.$P.json" "$W/Xn.$algo.$P.npy" "$N/A.npy" "$N/y.npy" \
+        "$P" 5 "$algo" - 0; fi
+    fi
 
     if [ "$P" != "$P0" ]; then
-      check "solve --algo $algo P=$P same as P=$P0" "$(why)" \
-        chk same "$W/R.$algo.$P0.json" "$W/R.$algo.$P.json" 1e-12
-      check "solve --snr 20 --algo $algo P=$P same as P=$P0" "$(why)" \
-        chk same "$W/Rn.$algo.$P0.json" "$W/Rn.$algo.$P.json" 1e-12
+      defer "solve --algo $algo P=$P same as P=$P0" same "$W/R.$algo.$P0.json" \
+        "$W/R.$algo.$P.json" 1e-12
+      defer "solve --snr 20 --algo $algo P=$P same as P=$P0" same "$W/Rn.$algo.$P0.json" \
+        "$W/Rn.$algo.$P.json" 1e-12
     fi
   done
 done
 
 for P in "${nps[@]}"; do
-  # A4: --problem generates the same problem as gen.
+  # A4: --problem generates the same problem as gen (default algorithm: sea).
+  name="solve --problem P=$P same as gen files"
   sprec "$P" solve --problem gaussian -m 64 -n 128 -k 5 --seed 3 --out "$W/Rp.$P.json" --quiet
-  if [ "$rc" != 0 ]; then notok "solve --problem P=$P" "$(last)"
-  else check "solve --problem P=$P same as gen files" "$(why)" \
-    chk same "$W/R.sea.$P.json" "$W/Rp.$P.json" 1e-12; fi
+  ran "$name" && defer "$name" same "$W/R.sea.$P.json" "$W/Rp.$P.json" 1e-12
+  name="solve --problem --snr 20 --algo htp P=$P same as gen files"
   sprec "$P" solve --problem gaussian -m 64 -n 128 -k 5 --seed 3 --snr 20 --algo htp \
     --out "$W/Rpn.$P.json" --quiet
-  if [ "$rc" != 0 ]; then notok "solve --problem --snr 20 P=$P" "$(last)"
-  else check "solve --problem --snr 20 P=$P same as gen files" "$(why)" \
-    chk same "$W/Rn.htp.$P.json" "$W/Rpn.$P.json" 1e-12; fi
+  ran "$name" && defer "$name" same "$W/Rn.htp.$P.json" "$W/Rpn.$P.json" 1e-12
 
-  # A6: C order, float32, (m, 1) y, version-2 header.
+  # A6: C order, float32, an (m, 1) y, a version-2 header.
   name="solve C-order A, (m,1) y P=$P"
   sprec "$P" solve --A "$FX/A_c64.npy" --y "$FX/y_col.npy" -k 5 --algo htp --out "$W/Rc.$P.json" \
     --x-out "$W/Xc.$P.npy" --quiet
-  if [ "$rc" != 0 ]; then notok "$name" "$(last)"
-  elif chk result "$W/Rc.$P.json" "$W/Xc.$P.npy" "$FX/A_c64.npy" "$FX/y_col.npy" "$P" 5 htp - 1e-20 &&
-    chk support "$W/Rc.$P.json" "$D/x_true.npy"; then ok "$name"
-  else notok "$name" "$(why)"; fi
+  if ran "$name"; then
+    defer "$name" result "$W/Rc.$P.json" "$W/Xc.$P.npy" "$FX/A_c64.npy" "$FX/y_col.npy" "$P" 5 htp \
+      - 1e-20
+    defer "$name: support" support "$W/Rc.$P.json" "$D/x_true.npy"
+  fi
   name="solve float32 C-order A, v2-header y P=$P"
   sprec "$P" solve --A "$FX/A_f32c.npy" --y "$FX/y_v2.npy" -k 5 --algo sea --out "$W/Rf.$P.json" \
     --x-out "$W/Xf.$P.npy" --quiet
-  if [ "$rc" != 0 ]; then notok "$name" "$(last)"
-  elif chk support "$W/Rf.$P.json" "$D/x_true.npy"; then ok "$name"
-  else notok "$name" "$(why)"; fi
+  if ran "$name"; then
+    defer "$name" result "$W/Rf.$P.json" "$W/Xf.$P.npy" "$FX/A_f32c.npy" "$FX/y_v2.npy" "$P" 5 sea \
+      - 1e-20
+    defer "$name: support" support "$W/Rf.$P.json" "$D/x_true.npy"
+  fi
 
   # A7: info.
-  sprec "$P" info "$D/A.npy"
   name="info A.npy P=$P"
-  if [ "$rc" != 0 ]; then notok "$name" "$(last)"
-  else
+  sprec "$P" info "$D/A.npy"
+  if ran "$name"; then
     miss=""
-    for s in "64 x 128" "float64" "fortran" "finite: yes"; do grep -qF -- "$s" "$W/out" || miss="$miss '$s'"; done
+    for s in "64 x 128" "float64" "fortran" "finite: yes"; do
+      grep -qF -- "$s" "$W/out" || miss="$miss '$s'"
+    done
     check "$name" "missing$miss in: $(tr '\n' '|' <"$W/out")" test -z "$miss"
   fi
+  name="info with NaN P=$P"
   sprec "$P" info "$FX/A_nan.npy"
-  if [ "$rc" != 0 ]; then notok "info NaN P=$P" "$(last)"
-  else check "info NaN P=$P" "no 'finite: no' in: $(tr '\n' '|' <"$W/out")" grep -qF "finite: no" "$W/out"; fi
-  sprec "$P" info "$FX/A_f32c.npy"
-  if [ "$rc" != 0 ]; then notok "info float32 P=$P" "$(last)"
-  else check "info float32 P=$P" "no 'float32'/'C' in: $(tr '\n' '|' <"$W/out")" \
-    grep -qE "^dtype: +float32" "$W/out" && grep -qE "^order: +C" "$W/out"; fi
+  ran "$name" && check "$name" "no 'finite: no' in: $(tr '\n' '|' <"$W/out")" \
+    grep -qF "finite: no" "$W/out"
+  if [ "$P" = "$P0" ]; then
+    name="info float32 C-order P=$P"
+    sprec "$P" info "$FX/A_f32c.npy"
+    ran "$name" && check "$name" "no 'float32' and 'C' in: $(tr '\n' '|' <"$W/out")" \
+      eval 'grep -qE "^dtype: +float32" "$W/out" && grep -qE "^order: +C$" "$W/out"'
+  fi
 
-  # A8: --monitor on rank 0 only, --quiet silent.
+  # A8: --monitor prints on rank 0 only; --quiet prints nothing.
+  name="--monitor 10 P=$P"
   sprec "$P" solve --A "$D/A.npy" --y "$D/y.npy" -k 5 --algo sea --iters 50 --monitor 10
   nmon=$(grep -c '^iter ' "$W/out")
   nall=$(wc -l <"$W/out")
-  if [ "$rc" != 0 ]; then notok "--monitor 10 P=$P" "$(last)"
-  elif [ "$nmon" -lt 5 ] || [ "$nall" != $((nmon + 1)) ] || [ -s "$W/err" ]; then
-    notok "--monitor 10 P=$P" "$nmon progress lines, $nall lines in all, stderr $(wc -c <"$W/err") bytes"
-  else
-    ok "--monitor 10 P=$P"
-    if [ "$P" = "$P0" ]; then nmon0=$nmon
-    else check "--monitor 10 P=$P line count as at P=$P0" "$nmon lines, $nmon0 at P=$P0" test "$nmon" = "$nmon0"; fi
+  if ran "$name"; then
+    if [ "$nmon" -lt 5 ] || [ "$nall" != $((nmon + 1)) ]; then
+      notok "$name" "$nmon progress lines, $nall lines in all"
+    else
+      ok "$name"
+      if [ "$P" = "$P0" ]; then nmon0=$nmon
+      else check "--monitor 10 P=$P: as many lines as at P=$P0" "$nmon lines, $nmon0 at P=$P0" \
+        test "$nmon" = "$nmon0"; fi
+    fi
   fi
+  name="--quiet P=$P"
   sprec "$P" solve --A "$D/A.npy" --y "$D/y.npy" -k 5 --iters 50 --monitor 10 --quiet
-  check "--quiet P=$P" "$(last), stdout $(wc -c <"$W/out") bytes" \
-    test "$rc" = 0 -a ! -s "$W/out" -a ! -s "$W/err"
+  ran "$name" && check "$name" "stdout has $(wc -c <"$W/out") bytes" test ! -s "$W/out"
 
   # A9: help.
-  for cmd in "" solve gen info; do
+  cmds=("" solve)
+  [ "$P" = "$P0" ] && cmds+=(gen info)
+  for cmd in "${cmds[@]}"; do
+    name="sprec${cmd:+ $cmd} --help P=$P"
     sprec "$P" $cmd --help
     nu=$(grep -c '^usage' "$W/out")
-    check "sprec $cmd --help P=$P" "$(last), $nu usage lines on stdout" \
-      test "$rc" = 0 -a "$nu" = 1 -a ! -s "$W/err"
+    ran "$name" && check "$name" "$nu usage lines on stdout, want 1" test "$nu" = 1
   done
 done
+flush
 
 # --------------------------------------------------------------- B. bad input --
-# bad NAME 'PAT1|PAT2' ARGS...: exit 2, exactly one stderr line starting "sprec " and
-# containing every pattern, and nothing new in the case's output directory $O (@O in
-# ARGS), nor any temporary or probe file anywhere in the work directory.
+# [WANT=CODE] bad NAME 'PAT1|PAT2' ID ARGS...: exit CODE (default 2); exactly one line
+# on stderr, "sprec[ COMMAND]: error: ...", containing every pattern; nothing new in the case's own directory
+# $W/bad/ID.P (written @O in ARGS and patterns), and no temporary or probe file
+# anywhere under the work directory.
 bad() {
-  local name="$1 P=$P" pats=$2
-  shift 2
-  local O="$W/bad/$1.$P" a args=() before after pl
+  local name="$1 P=$P" pats=$2 O="$W/bad/$3.$P" a args=() before after pl p miss="" nl left
+  shift 3
   pats=${pats//@O/$O}
   mkdir -p "$O"
   for a in "$@"; do args+=("${a//@O/$O}"); done
   before=$(cd "$O" && find . -mindepth 1 | sort)
-  sprec "$P" "${args[@]:1}"
+  sprec "$P" "${args[@]}"
   after=$(cd "$O" && find . -mindepth 1 | sort)
-  local nl miss="" p leftovers
   nl=$(wc -l <"$W/err")
   IFS='|' read -ra pl <<<"$pats"
   for p in "${pl[@]}"; do grep -qF -- "$p" "$W/err" || miss="$miss '$p'"; done
-  leftovers=$(find "$W" \( -name '*.tmp.*' -o -name '*.probe.*' \) -print | head -3 | tr '\n' ' ')
-  if [ "$rc" != 2 ]; then notok "$name" "exit $rc, want 2; $(last)"
-  elif [ "$nl" != 1 ]; then notok "$name" "$nl stderr lines, want 1: $(last)"
-  elif ! head -1 "$W/err" | grep -q '^sprec '; then notok "$name" "stderr does not start with 'sprec ': $(last)"
+  left=$(find "$W" \( -name '*.tmp.*' -o -name '*.probe.*' \) -print | head -3 | tr '\n' ' ')
+  if [ "$rc" != "${WANT:-2}" ]; then notok "$name" "exit $rc, want ${WANT:-2}; $(last)"
+  elif [ "$nl" != 1 ]; then notok "$name" "$nl lines on stderr, want 1: $(last)"
+  elif ! grep -qE '^sprec( [a-z]+)?: error: ' "$W/err"; then
+    notok "$name" "stderr is not 'sprec[ COMMAND]: error: ...': $(last)"
   elif [ -n "$miss" ]; then notok "$name" "stderr does not mention$miss: $(last)"
-  elif [ "$before" != "$after" ]; then notok "$name" "output left behind: $(echo $after)"
-  elif [ -n "$leftovers" ]; then notok "$name" "temporary files left behind: $leftovers"
+  elif [ "$before" != "$after" ]; then notok "$name" "left behind: $(echo $after)"
+  elif [ -n "$left" ]; then notok "$name" "left behind: $left"
   else ok "$name"
   fi
-  rm -f "$W"/bad/*/*.tmp.* "$W"/bad/*/*.probe.* 2>/dev/null
+  [ -z "$left" ] || find "$W" \( -name '*.tmp.*' -o -name '*.probe.*' \) -exec rm -rf {} +
 }
 
 A="$D/A.npy"
 Y="$D/y.npy"
+size=$(wc -c <"$A")
+head -c $((size - 13)) "$A" >"$W/trunc.npy"
+head -c 40 "$A" >"$W/trunc_hdr.npy"
 for P in "${nps[@]}"; do
   so=(--out @O/r.json --x-out @O/x.npy)
-  # The first word after NAME and patterns is the case id (output directory), then argv.
   bad "missing --A file" "A_missing.npy" missing solve "${so[@]}" --A "$W/A_missing.npy" --y "$Y" -k 5
   bad "directory as --A" "adir.npy" dir solve "${so[@]}" --A "$FX/adir.npy" --y "$Y" -k 5
   bad "text file as --A" "text.npy" text solve "${so[@]}" --A "$FX/text.npy" --y "$Y" -k 5
-  size=$(wc -c <"$A")
-  head -c $((size - 13)) "$A" >"$W/trunc.npy"
   bad "truncated --A" "trunc.npy|truncated" trunc solve "${so[@]}" --A "$W/trunc.npy" --y "$Y" -k 5
-  head -c 40 "$A" >"$W/trunc_hdr.npy"
-  bad "truncated header --A" "trunc_hdr.npy|truncated" trunchdr solve "${so[@]}" --A "$W/trunc_hdr.npy" --y "$Y" -k 5
+  bad "truncated header --A" "trunc_hdr.npy|truncated" trunchdr solve "${so[@]}" \
+    --A "$W/trunc_hdr.npy" --y "$Y" -k 5
   bad "int64 --A" "int64.npy|dtype" int64 solve "${so[@]}" --A "$FX/int64.npy" --y "$Y" -k 5
   bad "complex --A" "complex.npy|dtype" complex solve "${so[@]}" --A "$FX/complex.npy" --y "$Y" -k 5
   bad "big-endian --A" "bigend.npy|dtype|>f8" bigend solve "${so[@]}" --A "$FX/bigend.npy" --y "$Y" -k 5
@@ -391,30 +451,39 @@ for P in "${nps[@]}"; do
   bad "-k 0" "-k" k0 solve "${so[@]}" --A "$A" --y "$Y" -k 0
   bad "-k > min(m,n)" "-k|65" kbig solve "${so[@]}" --A "$A" --y "$Y" -k 65
   if [ "$P" -ge 2 ]; then
-    bad "more ranks than columns" "A_1col.npy|column" onecol solve "${so[@]}" --A "$FX/A_1col.npy" --y "$Y" -k 1
+    bad "more ranks than columns" "A_1col.npy|column" onecol solve "${so[@]}" \
+      --A "$FX/A_1col.npy" --y "$Y" -k 1
+    bad "more ranks than columns, solve --problem" "column" onecolp solve "${so[@]}" \
+      --problem gaussian -m 8 -n 1 -k 1
+    bad "more ranks than columns, gen" "column" onecolg gen --problem gaussian -m 8 -n 1 -k 1 \
+      --out @O/G
   fi
   bad "NaN in --A" "A_nan.npy|NaN" nan solve "${so[@]}" --A "$FX/A_nan.npy" --y "$Y" -k 5
   bad "Inf in --y" "y_inf.npy|Inf" inf solve "${so[@]}" --A "$A" --y "$FX/y_inf.npy" -k 5
   bad "--algo foo" "--algo|foo" algo solve "${so[@]}" --A "$A" --y "$Y" -k 5 --algo foo
   bad "unknown flag" "--bogus" bogus solve "${so[@]}" --A "$A" --y "$Y" -k 5 --bogus
-  bad "-k without value" "-k" knoval solve "${so[@]}" --A "$A" --y "$Y" -k
+  bad "-k without a value" "-k" knoval solve "${so[@]}" --A "$A" --y "$Y" -k
   bad "-k abc" "-k|abc" kabc solve "${so[@]}" --A "$A" --y "$Y" -k abc
   bad "--A without --y" "--y" noy solve "${so[@]}" --A "$A" -k 5
-  bad "--out in a missing directory" "/nonexistent/dir/r.json" outdir solve --out /nonexistent/dir/r.json \
-    --x-out @O/x.npy --A "$A" --y "$Y" -k 5
+  bad "--out in a missing directory" "--out|/nonexistent/dir/r.json" outdir solve \
+    --out /nonexistent/dir/r.json --x-out @O/x.npy --A "$A" --y "$Y" -k 5
   bad "--x-out in a missing directory" "--x-out|@O/nodir/x.npy" xoutdir solve --out @O/r.json \
     --x-out @O/nodir/x.npy --A "$A" --y "$Y" -k 5
-  bad "--init of wrong length" "--init|init_short.npy" init solve "${so[@]}" --A "$A" --y "$Y" -k 5 \
-    --init "$FX/init_short.npy"
-  bad "--truth of wrong shape" "--truth|truth_2d.npy" truth solve "${so[@]}" --A "$A" --y "$Y" -k 5 \
-    --truth "$FX/truth_2d.npy"
+  bad "--init of wrong length" "--init|init_short.npy" init solve "${so[@]}" --A "$A" --y "$Y" \
+    -k 5 --init "$FX/init_short.npy"
+  bad "--truth of wrong shape" "--truth|truth_2d.npy" truth solve "${so[@]}" --A "$A" --y "$Y" \
+    -k 5 --truth "$FX/truth_2d.npy"
   bad "--truth with NaN" "truth_nan.npy|NaN" truthnan solve "${so[@]}" --A "$A" --y "$Y" -k 5 \
     --truth "$FX/truth_nan.npy"
   bad "unknown command" "frob" frob frob
+  bad "no command" "command" nocmd
+  bad "unknown option as command" "--bogus" cmdbogus --bogus
   bad "gen without -k" "-k" genk gen --problem gaussian -m 8 -n 16 --out @O/G
+  WANT=1 bad "solver failure (objective overflows)" "non-finite" huge solve "${so[@]}" \
+    --A "$FX/A_huge.npy" --y "$FX/y_huge.npy" -k 5
   mkdir -p "$W/bad/genfile.$P" && : >"$W/bad/genfile.$P/file"
-  bad "gen --out under a regular file" "--out|@O/file/G" genfile gen --problem gaussian -m 8 -n 16 -k 2 \
-    --out @O/file/G
+  bad "gen --out under a regular file" "--out|@O/file/G" genfile gen --problem gaussian -m 8 \
+    -n 16 -k 2 --out @O/file/G
 done
 
 echo "$pass passed, $fail failed"
