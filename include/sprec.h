@@ -28,8 +28,7 @@ typedef enum {
   SPREC_ERR_MEM,      /* allocation failed                           */
   SPREC_ERR_MPI,      /* an MPI call failed                          */
   SPREC_ERR_LAPACK,   /* LAPACK/ScaLAPACK returned an error          */
-  SPREC_ERR_NUMERIC,  /* non-finite values appeared while solving    */
-  SPREC_ERR_INTERRUPTED /* stopped by a signal (see sprec_solver_set_stop_flag) */
+  SPREC_ERR_NUMERIC   /* non-finite values appeared while solving    */
 } sprec_err;
 
 const char *sprec_strerror(sprec_err e);

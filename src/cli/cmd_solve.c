@@ -63,9 +63,7 @@ static sprec_err read_vector(MPI_Comm comm, const char *flag, const char *path, 
   SPREC_CHECK(len == n, SPREC_ERR_FORMAT, "%s %s: has shape %lld%s%lld but %lld entries are needed",
               flag, path, (long long)in.shape[0], in.ndim == 2 ? " x " : "",
               in.ndim == 2 ? (long long)in.shape[1] : 0LL, (long long)n);
-  if (in.ndim == 2) { /* n x 1: read as a vector, whatever its order */
-    in.ndim = 1;
-  }
+  in.ndim = 1; /* an n x 1 matrix is stored like a vector, whatever its order */
   SPREC_CALL(sprec_npy_read_cols(comm, path, &in, c0, nc, buf));
   SPREC_CALL(cli_check_finite(comm, path, 1, nc, c0, buf));
   return SPREC_OK;

@@ -20,7 +20,6 @@ const char *sprec_strerror(sprec_err e)
   case SPREC_ERR_MPI: return "MPI error";
   case SPREC_ERR_LAPACK: return "LAPACK/ScaLAPACK error";
   case SPREC_ERR_NUMERIC: return "numerical failure";
-  case SPREC_ERR_INTERRUPTED: return "interrupted";
   }
   return "unknown error";
 }
