@@ -49,6 +49,10 @@ int sprec_w_progress(sprec_work *w, int iter, double obj, int64_t changes);
  * vector (receives g on T); v: scratch of length m. */
 sprec_err sprec_adaptive_step(sprec_work *w, const double *g, const sprec_sparse *T,
                               sprec_sparse *gT, double *v, double *mu);
+/* Fill the statistics at the end of a run: iterations, which iterate is returned and
+ * its objective; stop reason "tol" if the last objective met the tolerance. */
+void sprec_w_finish(sprec_work *w, int iterations, int best_iteration, double fbest,
+                    double flast);
 /* Stop test on the relative residual. */
 int sprec_w_converged(const sprec_work *w, double obj);
 

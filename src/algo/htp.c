@@ -81,11 +81,7 @@ sprec_err sprec_htp(sprec_work *w, sprec_sparse *x)
       break;
     }
   }
-  if (sprec_w_converged(w, f)) strcpy(w->st->stop_reason, "tol");
-  w->st->iterations = t;
-  w->st->best_iteration = t;
-  w->st->objective = f;
-  w->st->rel_residual = w->ynorm > 0 ? sqrt(2 * f) / w->ynorm : 0;
+  sprec_w_finish(w, t, t, f, f);
 done:
   free(g);
   free(r);

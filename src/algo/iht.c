@@ -113,11 +113,7 @@ sprec_err sprec_iht(sprec_work *w, sprec_sparse *x)
     SPREC_TRY(sprec_w_lsq(w, x, r), done);
     f = sprec_w_objective(w, r);
   }
-  if (sprec_w_converged(w, f)) strcpy(w->st->stop_reason, "tol");
-  w->st->iterations = t;
-  w->st->best_iteration = t;
-  w->st->objective = f;
-  w->st->rel_residual = w->ynorm > 0 ? sqrt(2 * f) / w->ynorm : 0;
+  sprec_w_finish(w, t, t, f, f);
 done:
   free(g);
   free(u);

@@ -66,10 +66,7 @@ sprec_err sprec_sea(sprec_work *w, sprec_sparse *best)
       break;
     }
   }
-  if (sprec_w_converged(w, f)) strcpy(w->st->stop_reason, "tol");
-  w->st->iterations = t;
-  w->st->objective = fbest;
-  w->st->rel_residual = w->ynorm > 0 ? sqrt(2 * fbest) / w->ynorm : 0;
+  sprec_w_finish(w, t, w->st->best_iteration, fbest, f);
 done:
   free(X);
   free(g);

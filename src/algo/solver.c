@@ -190,6 +190,15 @@ int sprec_w_progress(sprec_work *w, int iter, double obj, int64_t changes)
   return stop;
 }
 
+void sprec_w_finish(sprec_work *w, int iterations, int best_iteration, double fbest, double flast)
+{
+  if (sprec_w_converged(w, flast)) strcpy(w->st->stop_reason, "tol");
+  w->st->iterations = iterations;
+  w->st->best_iteration = best_iteration;
+  w->st->objective = fbest;
+  w->st->rel_residual = w->ynorm > 0 ? sqrt(2 * fbest) / w->ynorm : 0;
+}
+
 int sprec_w_converged(const sprec_work *w, double obj)
 {
   double rel = w->ynorm > 0 ? sqrt(2 * obj) / w->ynorm : 0.0;
