@@ -124,8 +124,9 @@ typedef void (*sprec_monitor_fn)(void *ctx, int iter, double objective, int64_t 
                                  double elapsed);
 
 typedef struct {
-  char algo[16];              /* "sea" (default), "htp", "iht"                    */
-  int64_t k;                  /* sparsity, required (1 <= k <= min(m, n))          */
+  char algo[16];              /* "sea" (default); sprec_algorithms() lists them   */
+  int64_t k;                  /* sparsity, required by ℓ0 and greedy methods
+                                 (1 <= k <= min(m, n)), ignored by ℓ1 methods      */
   int iters;                  /* 0: the algorithm's default (SEA 1000, HTP/IHT 500) */
   double tol;                 /* stop when ‖Ax-y‖/‖y‖ <= tol; 0 (default): only at 0 */
   double step;                /* 0: default (SEA 1/‖A‖², HTP 1, IHT 1/‖A‖²)       */
@@ -136,6 +137,12 @@ typedef struct {
   sprec_monitor_fn monitor_fn;
   void *monitor_ctx;
   volatile int *stop_flag;    /* if non-NULL and set on rank 0, stop after the iteration */
+  /* ℓ1 methods (the Lasso ½‖Ax−y‖² + λ‖x‖₁). */
+  double lambda;              /* λ > 0; or 0 and lambda_ratio > 0                  */
+  double lambda_ratio;        /* λ = lambda_ratio·λ_max, λ_max = ‖Aᵀy‖∞ (lambda 0)  */
+  int continuation;           /* ISTA/FISTA: stages N of λ_l = λ_max (λ/λ_max)^{l/N}; 0 none */
+  int restart;                /* FISTA: adaptive restart (O'Donoghue–Candès)       */
+  int debias;                 /* least squares on the final support                */
 } sprec_opts;
 
 void sprec_opts_default(sprec_opts *o);
@@ -143,8 +150,13 @@ void sprec_opts_default(sprec_opts *o);
 typedef struct {
   int iterations;         /* iterations performed                               */
   int best_iteration;     /* iteration whose iterate is returned (0 = start)    */
-  char stop_reason[32];   /* "iterations", "tol", "fixed_point", "stalled"       */
-  double objective;       /* ½‖Ax-y‖² of the returned x                         */
+  char stop_reason[32];   /* "iterations", "tol", "fixed_point", "converged", "gap",
+                             "interrupted"                                       */
+  double objective;       /* of the problem solved: ½‖Ax-y‖² (ℓ0), + λ‖x‖₁ (ℓ1) */
+  double data_fit;        /* ½‖Ax-y‖²                                           */
+  double lambda;          /* λ used (ℓ1), 0 otherwise                           */
+  double lambda_max;      /* ‖Aᵀy‖∞ (ℓ1), 0 otherwise                           */
+  double gap;             /* ℓ1: final duality gap, relative to the objective   */
   double rel_residual;    /* ‖Ax-y‖/‖y‖                                         */
   double step;            /* step actually used (the first, for adaptive rules) */
   double L;               /* ‖A‖₂² estimate, 0 if not computed                  */
@@ -167,6 +179,9 @@ sprec_err sprec_solver_solve(sprec_solver s, sprec_op A, const double *y,
 void sprec_solver_get_stats(sprec_solver s, sprec_stats *st);
 /* Names of the registered algorithms, NULL-terminated. */
 const char *const *sprec_algorithms(void);
+/* 1 if name is a registered ℓ1 (Lasso) method, 0 if another registered method, -1 if
+ * unknown. */
+int sprec_algorithm_kind(const char *name);
 
 /* ------------------------------------------------- collective primitives -- */
 /* Collective. The k entries of largest |v| over all ranks (v: this rank's slice of

@@ -14,6 +14,8 @@ typedef struct {
   sprec_lsq lsq;
   int64_t m, n, nl;
   double ynorm;
+  double lambda;       /* ℓ1 methods: λ (resolved from --lambda or --lambda-ratio) */
+  double L;            /* ‖A‖₂² estimate when the algorithm asked for it, else 0 */
   double t_start;
 } sprec_work;
 
@@ -22,13 +24,22 @@ typedef sprec_err (*sprec_algo_fn)(sprec_work *w, sprec_sparse *x);
 typedef struct {
   const char *name;
   sprec_algo_fn run;
-  int iters;           /* default budget        */
-  int needs_L;         /* default step uses 1/L */
+  int iters;           /* default budget                                        */
+  int needs_L;         /* ‖A‖₂² is estimated (w->o.step = 1/L unless --step)    */
+  int l1;              /* Lasso method: needs λ, no k; w->lsq is NULL          */
 } sprec_algo;
 
 sprec_err sprec_sea(sprec_work *w, sprec_sparse *x);
 sprec_err sprec_htp(sprec_work *w, sprec_sparse *x);
 sprec_err sprec_iht(sprec_work *w, sprec_sparse *x);
+sprec_err sprec_omp(sprec_work *w, sprec_sparse *x);
+sprec_err sprec_ompr(sprec_work *w, sprec_sparse *x);
+sprec_err sprec_els(sprec_work *w, sprec_sparse *x);
+sprec_err sprec_cosamp(sprec_work *w, sprec_sparse *x);
+sprec_err sprec_sp(sprec_work *w, sprec_sparse *x);
+sprec_err sprec_ista(sprec_work *w, sprec_sparse *x);
+sprec_err sprec_fista(sprec_work *w, sprec_sparse *x);
+sprec_err sprec_oista(sprec_work *w, sprec_sparse *x);
 
 /* Timed building blocks (solver.c). */
 sprec_err sprec_w_gradient(sprec_work *w, const double *r, double *g);  /* g = A_rᵀ r */

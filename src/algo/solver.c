@@ -6,9 +6,18 @@
 #include <string.h>
 
 static const sprec_algo algorithms[] = {
-    {"sea", sprec_sea, 1000, 1},
-    {"htp", sprec_htp, 500, 0},
-    {"iht", sprec_iht, 500, 1},
+    /* name     run           iters needs_L l1 */
+    {"sea", sprec_sea, 1000, 1, 0},
+    {"htp", sprec_htp, 500, 0, 0},
+    {"iht", sprec_iht, 500, 1, 0},
+    {"omp", sprec_omp, 0, 0, 0},
+    {"ompr", sprec_ompr, 500, 1, 0},
+    {"els", sprec_els, 500, 0, 0},
+    {"cosamp", sprec_cosamp, 500, 0, 0},
+    {"sp", sprec_sp, 500, 0, 0},
+    {"ista", sprec_ista, 10000, 1, 1},
+    {"fista", sprec_fista, 10000, 1, 1},
+    {"oista", sprec_oista, 10000, 1, 1},
 };
 #define NALGO ((int)(sizeof algorithms / sizeof algorithms[0]))
 
@@ -25,6 +34,12 @@ static const sprec_algo *find_algo(const char *name)
   for (int i = 0; i < NALGO; i++)
     if (!strcmp(algorithms[i].name, name)) return &algorithms[i];
   return NULL;
+}
+
+int sprec_algorithm_kind(const char *name)
+{
+  const sprec_algo *a = find_algo(name);
+  return a ? a->l1 : -1;
 }
 
 struct sprec_solver_s {
@@ -73,9 +88,15 @@ sprec_err sprec_solver_solve(sprec_solver s, sprec_op A, const double *y, const 
   memset(&s->st, 0, sizeof s->st);
   SPREC_CHECK(A->ctx == c, SPREC_ERR_ARG, "operator and solver have different contexts");
   int64_t kmax = A->m < A->n ? A->m : A->n;
-  SPREC_CHECK(s->o.k >= 1 && s->o.k <= kmax, SPREC_ERR_ARG,
-              "-k %lld is out of range: need 1 <= k <= min(m, n) = %lld", (long long)s->o.k,
-              (long long)kmax);
+  if (alg->l1) {
+    SPREC_CHECK((s->o.lambda > 0) != (s->o.lambda_ratio > 0), SPREC_ERR_ARG,
+                "%s solves the Lasso: give one of --lambda L > 0 or --lambda-ratio R > 0",
+                alg->name);
+    s->o.k = kmax; /* the largest support a debiasing least squares may need */
+  } else
+    SPREC_CHECK(s->o.k >= 1 && s->o.k <= kmax, SPREC_ERR_ARG,
+                "-k %lld is out of range: need 1 <= k <= min(m, n) = %lld", (long long)s->o.k,
+                (long long)kmax);
   c->t_comm = 0;
   w.ctx = c;
   w.A = A;
@@ -88,14 +109,28 @@ sprec_err sprec_solver_solve(sprec_solver s, sprec_op A, const double *y, const 
   w.nl = A->n_local;
   w.t_start = t0;
   w.ynorm = sqrt(sprec_nrm2sq(w.m, y));
-  if (w.o.iters == 0) w.o.iters = alg->iters;
-  if (w.o.step == 0 && alg->needs_L) {
+  if (w.o.iters == 0) w.o.iters = alg->iters ? alg->iters : (int)(w.o.k < 1000000 ? w.o.k : 1000000);
+  if (alg->needs_L && (w.o.step == 0 || alg->l1)) {
     SPREC_CALL(sprec_op_norm2_est(A, &s->st.L));
     SPREC_CHECK(s->st.L > 0, SPREC_ERR_ARG, "the dictionary is zero: ‖A‖ = 0");
-    w.o.step = 1.0 / s->st.L;
+    w.L = s->st.L;
+    if (w.o.step == 0) w.o.step = 1.0 / s->st.L;
   }
-  SPREC_CALL(sprec_lsq_create(A, y, w.o.k, w.o.lsq, &w.lsq));
-  s->st.lsq_scalapack = sprec_lsq_is_scalapack(w.lsq);
+  if (alg->l1) { /* λ_max = ‖Aᵀy‖∞: above it the solution is 0 */
+    double *g = NULL;
+    SPREC_CALL(sprec_agree(c->comm, sprec_calloc((size_t)w.nl, sizeof *g, &g, "Aᵀy")));
+    sprec_op_apply_T(A, y, g);
+    double mx = 0;
+    for (int64_t j = 0; j < w.nl; j++) mx = fmax(mx, fabs(g[j]));
+    free(g);
+    MPI_Allreduce(MPI_IN_PLACE, &mx, 1, MPI_DOUBLE, MPI_MAX, c->comm);
+    s->st.lambda_max = mx;
+    w.lambda = w.o.lambda > 0 ? w.o.lambda : w.o.lambda_ratio * mx;
+    s->st.lambda = w.lambda;
+  } else {
+    SPREC_CALL(sprec_lsq_create(A, y, w.o.k, w.o.lsq, &w.lsq));
+    s->st.lsq_scalapack = sprec_lsq_is_scalapack(w.lsq);
+  }
   s->st.step = w.o.step;
   s->st.t_setup = MPI_Wtime() - t0;
   s->st.t_comm = 0;
@@ -196,6 +231,7 @@ void sprec_w_finish(sprec_work *w, int iterations, int best_iteration, double fb
   w->st->iterations = iterations;
   w->st->best_iteration = best_iteration;
   w->st->objective = fbest;
+  w->st->data_fit = fbest;
   w->st->rel_residual = w->ynorm > 0 ? sqrt(2 * fbest) / w->ynorm : 0;
 }
 

@@ -14,13 +14,20 @@ static const char help[] =
     "  --A FILE --y FILE     dictionary (m x n) and observation (m), .npy float64/float32\n"
     "  --problem NAME        generate in memory as 'sprec gen' does (-m -n -k --snr --seed --width)\n"
     "Algorithm:\n"
-    "  --algo NAME           sea (default), htp, iht\n"
-    "  -k K                  sparsity, 1 <= K <= min(m, n)\n"
-    "  --iters T             iteration budget (default: sea 1000, htp 500, iht 500)\n"
-    "  --tol TOL             stop when ||Ax-y||/||y|| <= TOL (default 0: never early)\n"
-    "  --step ETA            step (default: sea and iht 1/||A||^2, htp 1)\n"
+    "  --algo NAME           l0: sea (default), htp, iht, omp, ompr, els, cosamp, sp\n"
+    "                        l1 (Lasso): ista, fista, oista\n"
+    "  -k K                  sparsity, 1 <= K <= min(m, n) (l0 methods)\n"
+    "  --lambda L            Lasso weight (l1 methods)\n"
+    "  --lambda-ratio R      Lasso weight R * lambda_max, lambda_max = ||A'y||_inf\n"
+    "  --iters T             iteration budget (default: sea 1000, omp k, l1 10000, others 500)\n"
+    "  --tol TOL             l0: stop when ||Ax-y||/||y|| <= TOL (default 0: never early);\n"
+    "                        l1: stop when the relative duality gap <= TOL (default 1e-10)\n"
+    "  --step ETA            step (default: sea, iht, ompr 1/||A||^2, htp 1)\n"
     "  --step-rule R         fixed|adaptive (htp: fixed = HTP, adaptive = NHTP; iht: adaptive = NIHT)\n"
-    "  --init FILE.npy       start from this x (n entries)\n"
+    "  --continuation N      ista/fista: N stages of homotopy continuation on lambda\n"
+    "  --restart             fista: adaptive restart\n"
+    "  --debias              l1: least squares on the final support\n"
+    "  --init FILE.npy|ALGO  start from this x (n entries), or from the result of ALGO\n"
     "  --lsq P               auto|scalapack|replicated restricted least squares (default auto)\n"
     "  --topk P              auto|gather|threshold collective top-k (default auto)\n"
     "Output:\n"
@@ -33,6 +40,8 @@ static const char help[] =
 typedef struct {
   const char *Af, *yf, *problem, *algo, *init, *lsq, *topk, *truth, *out, *xout, *step_rule;
   int quiet;
+  const char *init_algo; /* --init named an algorithm            */
+  double init_objective; /* its objective                         */
 } solve_args;
 
 static void monitor(void *ctx, int iter, double obj, int64_t changes, double elapsed)
@@ -95,7 +104,7 @@ static sprec_err load_files(sprec_ctx ctx, const solve_args *a, int64_t k, sprec
   return err;
 }
 
-static void write_result(FILE *f, sprec_ctx ctx, const sprec_opts *o, sprec_op A,
+static void write_result(FILE *f, const solve_args *a, sprec_ctx ctx, const sprec_opts *o, sprec_op A,
                          const sprec_stats *st, const sprec_sparse *x, double t_io,
                          const sprec_sparse *truth, const double *tm)
 {
@@ -106,15 +115,28 @@ static void write_result(FILE *f, sprec_ctx ctx, const sprec_opts *o, sprec_op A
   sprec_json_str(&j, "algo", o->algo);
   sprec_json_int(&j, "m", A->m);
   sprec_json_int(&j, "n", A->n);
-  sprec_json_int(&j, "k", o->k);
-  sprec_json_null(&j, "lambda");
+  if (st->lambda > 0) {
+    sprec_json_null(&j, "k");
+    sprec_json_num(&j, "lambda", st->lambda);
+    sprec_json_num(&j, "lambda_max", st->lambda_max);
+  } else {
+    sprec_json_int(&j, "k", o->k);
+    sprec_json_null(&j, "lambda");
+  }
   sprec_json_int(&j, "ranks", ctx->size);
   sprec_json_str(&j, "grid", grid);
   sprec_json_int(&j, "iterations", st->iterations);
   sprec_json_int(&j, "best_iteration", st->best_iteration);
   sprec_json_str(&j, "stop_reason", st->stop_reason);
   sprec_json_num(&j, "objective", st->objective);
-  sprec_json_num(&j, "data_fit", st->objective);
+  sprec_json_num(&j, "data_fit", st->data_fit);
+  if (st->lambda > 0) sprec_json_num(&j, "gap", st->gap);
+  if (a->init_algo) {
+    sprec_json_object(&j, "init");
+    sprec_json_str(&j, "algo", a->init_algo);
+    sprec_json_num(&j, "data_fit", a->init_objective);
+    sprec_json_close(&j);
+  }
   sprec_json_num(&j, "rel_residual", st->rel_residual);
   sprec_json_num(&j, "step", st->step);
   if (st->L > 0) sprec_json_num(&j, "norm2_estimate", st->L);
@@ -162,7 +184,7 @@ static void truth_metrics(const sprec_sparse *x, const sprec_sparse *t, double o
 }
 
 /* Rank 0 writes through a temporary name and renames: no partial file. */
-static sprec_err write_json_file(MPI_Comm comm, const char *path, sprec_ctx ctx,
+static sprec_err write_json_file(MPI_Comm comm, const char *path, const solve_args *a, sprec_ctx ctx,
                                  const sprec_opts *o, sprec_op A, const sprec_stats *st,
                                  const sprec_sparse *x, double t_io, const sprec_sparse *truth,
                                  const double *tm)
@@ -173,7 +195,7 @@ static sprec_err write_json_file(MPI_Comm comm, const char *path, sprec_ctx ctx,
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "w");
     if (f) {
-      write_result(f, ctx, o, A, st, x, t_io, truth, tm);
+      write_result(f, a, ctx, o, A, st, x, t_io, truth, tm);
       int bad = ferror(f);
       bad |= fclose(f) != 0;
       if (bad || rename(tmp, path) != 0) {
@@ -211,6 +233,9 @@ sprec_err cmd_solve(int argc, char **argv)
       {"--topk", OPT_STR, &a.topk, 0},     {"--truth", OPT_STR, &a.truth, 0},
       {"--out", OPT_STR, &a.out, 0},       {"--x-out", OPT_STR, &a.xout, 0},
       {"--monitor", OPT_INT, &o.monitor, 0}, {"--quiet", OPT_FLAG, &a.quiet, 0},
+      {"--lambda", OPT_DBL, &o.lambda, 0}, {"--lambda-ratio", OPT_DBL, &o.lambda_ratio, 0},
+      {"--continuation", OPT_INT, &o.continuation, 0}, {"--restart", OPT_FLAG, &o.restart, 0},
+      {"--debias", OPT_FLAG, &o.debias, 0},
   };
   int nopts = (int)(sizeof opts / sizeof opts[0]);
   if (cli_help_requested(argc, argv)) {
@@ -220,19 +245,35 @@ sprec_err cmd_solve(int argc, char **argv)
   SPREC_CALL(cli_parse("solve", argc, argv, opts, nopts, pos, 0, &npos));
 
   /* Usage checks: the same on every rank, before any file is touched. */
-  int found = 0;
-  for (const char *const *nm = sprec_algorithms(); *nm; nm++) found |= !strcmp(*nm, a.algo);
-  SPREC_CHECK(found, SPREC_ERR_ARG, "--algo: unknown algorithm '%s' (sea, htp or iht)", a.algo);
-  SPREC_CHECK(strlen(a.algo) < sizeof o.algo, SPREC_ERR_ARG, "--algo: name too long");
+  int l1 = sprec_algorithm_kind(a.algo);
+  SPREC_CHECK(l1 >= 0, SPREC_ERR_ARG, "--algo: unknown algorithm '%s' (see 'sprec solve --help')",
+              a.algo);
   strcpy(o.algo, a.algo);
-  SPREC_CHECK(cli_seen(opts, nopts, "-k"), SPREC_ERR_ARG, "solve: -k K is required");
+  if (l1) {
+    SPREC_CHECK(cli_seen(opts, nopts, "--lambda") != cli_seen(opts, nopts, "--lambda-ratio"),
+                SPREC_ERR_ARG, "--algo %s solves the Lasso: give --lambda L or --lambda-ratio R",
+                a.algo);
+    SPREC_CHECK(o.lambda > 0 || o.lambda_ratio > 0, SPREC_ERR_ARG,
+                "--lambda and --lambda-ratio must be positive");
+    if (!cli_seen(opts, nopts, "--tol")) o.tol = 1e-10;
+  } else
+    SPREC_CHECK(cli_seen(opts, nopts, "-k"), SPREC_ERR_ARG, "solve: -k K is required");
+  SPREC_CHECK(o.continuation >= 0, SPREC_ERR_ARG, "--continuation must be >= 0");
+  if (a.init && sprec_algorithm_kind(a.init) >= 0) { /* --init ALGO */
+    SPREC_CHECK(sprec_algorithm_kind(a.init) == 0 || o.lambda > 0 || o.lambda_ratio > 0,
+                SPREC_ERR_ARG, "--init %s solves the Lasso: give --lambda or --lambda-ratio", a.init);
+    SPREC_CHECK(cli_seen(opts, nopts, "-k"), SPREC_ERR_ARG, "--init %s: -k K is required", a.init);
+    a.init_algo = a.init;
+    a.init = NULL;
+  }
   SPREC_CHECK((a.Af && a.yf) != !!a.problem, SPREC_ERR_ARG,
               "solve: give either --A FILE and --y FILE, or --problem NAME");
   SPREC_CHECK(!a.Af == !a.yf, SPREC_ERR_ARG, "solve: --A and --y go together");
   if (a.problem) {
     SPREC_CALL(cli_problem_kind(a.problem, &P.kind));
-    SPREC_CHECK(cli_seen(opts, nopts, "-m") && cli_seen(opts, nopts, "-n"), SPREC_ERR_ARG,
-                "solve: --problem needs -m and -n");
+    SPREC_CHECK(cli_seen(opts, nopts, "-m") && cli_seen(opts, nopts, "-n") &&
+                    cli_seen(opts, nopts, "-k"),
+                SPREC_ERR_ARG, "solve: --problem needs -m, -n and -k");
     P.k = o.k;
   }
   static const char *const lsq_names[] = {"auto", "scalapack", "replicated", NULL};
@@ -271,11 +312,28 @@ sprec_err cmd_solve(int argc, char **argv)
   if (a.problem) {
     SPREC_TRY(sprec_problem_generate(ctx, &P, &A, &y, &truth), done);
     have_truth = !a.truth;
-  } else SPREC_TRY(load_files(ctx, &a, o.k, &A, &y), done);
+  } else SPREC_TRY(load_files(ctx, &a, l1 ? 1 : o.k, &A, &y), done);
   int64_t n = A->n, nl = A->n_local, c0 = A->col_start;
   if (a.init) {
     SPREC_TRY(sprec_agree(comm, sprec_calloc((size_t)nl, sizeof *init, &init, "--init")), done);
     SPREC_TRY(read_vector(comm, "--init", a.init, n, c0, nl, init), done);
+  }
+  if (a.init_algo) { /* run ALGO first; its x is where the main algorithm starts */
+    sprec_opts oi = o;
+    sprec_stats si;
+    strcpy(oi.algo, a.init_algo);
+    oi.iters = 0;
+    oi.monitor = 0;
+    if (sprec_algorithm_kind(a.init_algo) == 0) oi.tol = 0;
+    SPREC_TRY(sprec_solver_create(ctx, &oi, &s), done);
+    SPREC_TRY(sprec_solver_solve(s, A, y, NULL, &x), done);
+    sprec_solver_get_stats(s, &si);
+    sprec_solver_destroy(&s);
+    a.init_objective = si.data_fit;
+    SPREC_TRY(sprec_agree(comm, sprec_calloc((size_t)nl, sizeof *init, &init, "--init")), done);
+    for (int64_t t = 0; t < x.nnz; t++)
+      if (x.idx[t] >= c0 && x.idx[t] < c0 + nl) init[x.idx[t] - c0] = x.val[t];
+    sprec_sparse_free(&x);
   }
   if (a.truth) {
     SPREC_TRY(sprec_agree(comm, sprec_calloc((size_t)nl, sizeof *xd, &xd, "--truth")), done);
@@ -301,7 +359,7 @@ sprec_err cmd_solve(int argc, char **argv)
     SPREC_TRY(sprec_npy_write_cols(comm, a.xout, 1, 1, n, c0, nl, xd), done);
   }
   if (a.out) {
-    err = write_json_file(comm, a.out, ctx, &o, A, &st, &x, t_io, have_truth ? &truth : NULL, tm);
+    err = write_json_file(comm, a.out, &a, ctx, &o, A, &st, &x, t_io, have_truth ? &truth : NULL, tm);
     if (err) {
       if (a.xout && ctx->rank == 0) remove(a.xout);
       goto done;

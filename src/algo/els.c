@@ -1,0 +1,9 @@
+/* Placeholder: being written. */
+#include "algo.h"
+
+sprec_err sprec_els(sprec_work *w, sprec_sparse *x)
+{
+  (void)x;
+  (void)w;
+  return SPREC_ERROR(SPREC_ERR_ARG, "--algo els is not available yet");
+}
