@@ -10,6 +10,7 @@ pkgs=(
   libopenblas-dev liblapacke-dev      # BLAS, LAPACK
   check                               # unit-test framework
   python3 python3-numpy               # independent .npy writer and reference checks in CLI tests
+  gnuplot-nox                         # plots of the studies (PNG through pngcairo)
 )
 [ $# -gt 0 ] && pkgs+=("$@")          # extra packages a caller needs (e.g. slurm)
 
