@@ -24,7 +24,8 @@ typedef sprec_err (*sprec_algo_fn)(sprec_work *w, sprec_sparse *x);
 typedef struct {
   const char *name;
   sprec_algo_fn run;
-  int iters;           /* default budget                                        */
+  int iters;           /* default budget, after the k-atom fill if `fill`        */
+  int fill;            /* starts by adding k atoms one at a time (OMP-like)      */
   int needs_L;         /* ‖A‖₂² is estimated (w->o.step = 1/L unless --step)    */
   int l1;              /* Lasso method: needs λ, no k; w->lsq is NULL          */
 } sprec_algo;

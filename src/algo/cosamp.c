@@ -1,9 +1,97 @@
-/* Placeholder: being written. */
-#include "algo.h"
+/* Compressive Sampling Matching Pursuit (Needell & Tropp, ACHA 2009).
+ *
+ *   g = Aᵀ(y − A x),  Ω = top-2k(|g|),  T = Ω ∪ supp(x),
+ *   b = argmin{‖y − Az‖ : supp z ⊆ T},  x = H_k(b) (the k largest |b_i|)
+ *
+ * from x = 0 (or from --init's support with least-squares coefficients). Stops when
+ * the support repeats (stop "fixed_point"), at ‖y − A x̂‖/‖y‖ <= tol, or when the
+ * budget is spent. The iteration itself carries the pruned x = H_k(b), as in the
+ * paper; what is monitored and returned is its debiased version x̂ (least squares
+ * on supp x, through w->lsq), and the best x̂ over the iterations is returned
+ * (best_iteration), since CoSaMP's objective is not monotone.
+ *
+ * Merged least squares: |T| <= 3k columns, through an own sprec_lsq (same --lsq
+ * path) sized kT = min(3k, m, n), so that the merged problem stays overdetermined.
+ * When 3k > kT, Ω shrinks to kT − |supp x| entries (|T| <= kT always); if no room
+ * is left (k = min(m, n)) the iteration cannot explore and stops ("fixed_point"). */
+#include "greedy.h"
 
-sprec_err sprec_cosamp(sprec_work *w, sprec_sparse *x)
+#include <math.h>
+#include <string.h>
+
+sprec_err sprec_cosamp(sprec_work *w, sprec_sparse *best)
 {
-  (void)x;
-  (void)w;
-  return SPREC_ERROR(SPREC_ERR_ARG, "--algo cosamp is not available yet");
+  int64_t k = w->o.k, kT = 3 * k;
+  if (kT > w->m) kT = w->m;
+  if (kT > w->n) kT = w->n;
+  double *g = NULL, *r = NULL, *rd = NULL;
+  sprec_sparse x = {0}, xn = {0}, xd = {0}, om = {0}, T = {0};
+  sprec_lsq lT = NULL;
+  sprec_err err = SPREC_OK;
+  err = sprec_calloc((size_t)w->nl, sizeof *g, &g, "gradient");
+  if (!err) err = sprec_calloc((size_t)w->m, sizeof *r, &r, "residual");
+  if (!err) err = sprec_calloc((size_t)w->m, sizeof *rd, &rd, "residual");
+  if (!err) err = sprec_sparse_init(&x, k);
+  if (!err) err = sprec_sparse_init(&xn, k);
+  if (!err) err = sprec_sparse_init(&xd, k);
+  if (!err) err = sprec_sparse_init(&om, 2 * k);
+  if (!err) err = sprec_sparse_init(&T, 3 * k);
+  SPREC_TRY(sprec_agree(w->ctx->comm, err), done);
+  SPREC_TRY(sprec_lsq_create(w->A, w->y, kT, w->o.lsq, &lT), done);
+
+  SPREC_TRY(sprec_g_start(w, &x, r), done);
+  double f = sprec_w_objective(w, r), fbest = f;
+  int t = 0, best_it = 0;
+  SPREC_TRY(sprec_sparse_copy(best, &x), done);
+  strcpy(w->st->stop_reason, "iterations");
+  sprec_w_progress(w, 0, f, 0);
+
+  while (t < w->o.iters && !sprec_w_converged(w, f)) {
+    int64_t p = 2 * k < kT - x.nnz ? 2 * k : kT - x.nnz;
+    if (p < 1) {
+      strcpy(w->st->stop_reason, "fixed_point");
+      break;
+    }
+    SPREC_TRY(sprec_w_gradient(w, r, g), done);
+    SPREC_TRY(sprec_g_topk(w, g, p, &om), done);
+    sprec_g_union(&x, &om, &T);
+    SPREC_TRY(sprec_g_lsq(w, lT, &T, NULL), done);     /* b on T */
+    SPREC_TRY(sprec_agree(w->ctx->comm, sprec_g_prune(&T, k, &xn)), done); /* H_k(b) */
+    int64_t changes = sprec_support_changes(&xn, &x);
+    SPREC_TRY(sprec_sparse_copy(&x, &xn), done);
+    SPREC_TRY(sprec_w_residual(w, &x, r), done);
+    SPREC_TRY(sprec_sparse_copy(&xd, &x), done);       /* debiased x̂ */
+    SPREC_TRY(sprec_w_lsq(w, &xd, rd), done);
+    f = sprec_w_objective(w, rd);
+    t++;
+    if (!isfinite(f) || !isfinite(sprec_w_objective(w, r))) {
+      err = SPREC_ERROR(SPREC_ERR_NUMERIC, "CoSaMP: objective became non-finite at iteration %d", t);
+      goto done;
+    }
+    if (f < fbest) {
+      fbest = f;
+      best_it = t;
+      SPREC_TRY(sprec_sparse_copy(best, &xd), done);
+    }
+    if (sprec_w_progress(w, t, f, changes)) {
+      strcpy(w->st->stop_reason, "interrupted");
+      break;
+    }
+    if (changes == 0) {
+      strcpy(w->st->stop_reason, "fixed_point");
+      break;
+    }
+  }
+  sprec_w_finish(w, t, best_it, fbest, f);
+done:
+  sprec_lsq_destroy(&lT);
+  free(g);
+  free(r);
+  free(rd);
+  sprec_sparse_free(&x);
+  sprec_sparse_free(&xn);
+  sprec_sparse_free(&xd);
+  sprec_sparse_free(&om);
+  sprec_sparse_free(&T);
+  return err;
 }

@@ -1,9 +1,103 @@
-/* Placeholder: being written. */
-#include "algo.h"
+/* Orthogonal Matching Pursuit with Replacement, l = 1 (Jain, Tewari, Dhillon,
+ * NeurIPS 2011).
+ *
+ *   g = Aᵀ(y − A x),  j = argmax_{j ∉ S} |g_j|,  z = (x + η g) restricted to S ∪ {j},
+ *   S ← S ∪ {j} minus the index of smallest |z_i|,  x = least squares on S
+ *
+ * stopping when the removed index is j itself: the support is a fixed point (stop
+ * "fixed_point"). η = --step, default 1/‖A‖₂². Ties in |z| remove the larger index
+ * (the collective top-k's rule: the smaller index is kept).
+ *
+ * Start: x = 0, as the SEA paper's comparison initializes every method (or the
+ * support of --init, with least-squares coefficients). While |S| < k nothing is
+ * removed (the k largest |z| over S ∪ {j} are all of it), so the first k iterations
+ * from x = 0 are exactly OMP's; they count as iterations. After that the objective is
+ * not monotone in general, so the best iterate is returned (best_iteration). Also
+ * stops at ‖r‖/‖y‖ <= tol, or "converged" when max_{j∉S} |g_j| = 0. */
+#include "greedy.h"
 
-sprec_err sprec_ompr(sprec_work *w, sprec_sparse *x)
+#include <math.h>
+#include <string.h>
+
+sprec_err sprec_ompr(sprec_work *w, sprec_sparse *best)
 {
-  (void)x;
-  (void)w;
-  return SPREC_ERROR(SPREC_ERR_ARG, "--algo ompr is not available yet");
+  int64_t k = w->o.k;
+  double eta = w->o.step, *g = NULL, *r = NULL, *gS = NULL;
+  sprec_sparse x = {0}, one = {0};
+  sprec_err err = SPREC_OK;
+  err = sprec_calloc((size_t)w->nl, sizeof *g, &g, "gradient");
+  if (!err) err = sprec_calloc((size_t)w->m, sizeof *r, &r, "residual");
+  if (!err) err = sprec_calloc((size_t)k + 1, sizeof *gS, &gS, "gradient on the support");
+  if (!err) err = sprec_sparse_init(&x, k + 1);
+  if (!err) err = sprec_sparse_init(&one, 1);
+  SPREC_TRY(sprec_agree(w->ctx->comm, err), done);
+
+  SPREC_TRY(sprec_g_start(w, &x, r), done);
+  double f = sprec_w_objective(w, r), fbest = f;
+  int it = 0, best_it = 0, why = SPREC_G_FULL;
+  SPREC_TRY(sprec_sparse_copy(best, &x), done);
+  strcpy(w->st->stop_reason, "iterations");
+  sprec_w_progress(w, 0, f, 0);
+
+  /* Filling: OMP steps (nothing is removed while |S| < k). */
+  if (x.nnz < k) SPREC_TRY(sprec_g_omp_steps(w, &x, r, g, k, w->o.iters, &it, &f, &why), done);
+  if (f < fbest) {
+    fbest = f;
+    best_it = it;
+    SPREC_TRY(sprec_sparse_copy(best, &x), done);
+  }
+  if (why == SPREC_G_ZERO) strcpy(w->st->stop_reason, "converged");
+  if (why == SPREC_G_STOPPED) strcpy(w->st->stop_reason, "interrupted");
+
+  while (why == SPREC_G_FULL && it < w->o.iters && !sprec_w_converged(w, f)) {
+    int64_t j = 0;
+    double gj = 0;
+    SPREC_TRY(sprec_w_gradient(w, r, g), done);
+    SPREC_TRY(sprec_w_values_at(w, g, &x, gS), done); /* ≈ 0: x is least squares on S */
+    SPREC_TRY(sprec_g_select(w, g, &x, &one, &j, &gj), done);
+    it++;
+    if (gj == 0) {
+      strcpy(w->st->stop_reason, "converged");
+      sprec_w_progress(w, it, f, 0);
+      break;
+    }
+    /* The smallest |z| on S (ties: the larger index goes), then against z_j = η g_j. */
+    int64_t out = -1;
+    double zout = INFINITY;
+    for (int64_t t = 0; t < x.nnz; t++) {
+      double z = fabs(x.val[t] + eta * gS[t]);
+      if (z <= zout) zout = z, out = t; /* indices ascend: <= prefers the larger one */
+    }
+    double zj = fabs(eta * gj);
+    if (zj < zout || (zj == zout && j > x.idx[out])) { /* j would leave at once */
+      strcpy(w->st->stop_reason, "fixed_point");
+      sprec_w_progress(w, it, f, 0);
+      break;
+    }
+    sprec_g_remove_at(&x, out);
+    sprec_g_insert(&x, j, 0.0);
+    SPREC_TRY(sprec_w_lsq(w, &x, r), done);
+    f = sprec_w_objective(w, r);
+    if (!isfinite(f)) {
+      err = SPREC_ERROR(SPREC_ERR_NUMERIC, "OMPR: objective became non-finite at iteration %d", it);
+      goto done;
+    }
+    if (f < fbest) {
+      fbest = f;
+      best_it = it;
+      SPREC_TRY(sprec_sparse_copy(best, &x), done);
+    }
+    if (sprec_w_progress(w, it, f, 2)) {
+      strcpy(w->st->stop_reason, "interrupted");
+      break;
+    }
+  }
+  sprec_w_finish(w, it, best_it, fbest, f);
+done:
+  free(g);
+  free(r);
+  free(gS);
+  sprec_sparse_free(&x);
+  sprec_sparse_free(&one);
+  return err;
 }

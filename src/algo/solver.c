@@ -6,18 +6,18 @@
 #include <string.h>
 
 static const sprec_algo algorithms[] = {
-    /* name     run           iters needs_L l1 */
-    {"sea", sprec_sea, 1000, 1, 0},
-    {"htp", sprec_htp, 500, 0, 0},
-    {"iht", sprec_iht, 500, 1, 0},
-    {"omp", sprec_omp, 0, 0, 0},
-    {"ompr", sprec_ompr, 500, 1, 0},
-    {"els", sprec_els, 500, 0, 0},
-    {"cosamp", sprec_cosamp, 500, 0, 0},
-    {"sp", sprec_sp, 500, 0, 0},
-    {"ista", sprec_ista, 10000, 1, 1},
-    {"fista", sprec_fista, 10000, 1, 1},
-    {"oista", sprec_oista, 10000, 1, 1},
+    /* name     run           iters fill needs_L l1 */
+    {"sea",    sprec_sea,    1000,  0, 1, 0},
+    {"htp",    sprec_htp,    500,   0, 0, 0},
+    {"iht",    sprec_iht,    500,   0, 1, 0},
+    {"omp",    sprec_omp,    0,     1, 0, 0},
+    {"ompr",   sprec_ompr,   500,   1, 1, 0},
+    {"els",    sprec_els,    500,   1, 0, 0},
+    {"cosamp", sprec_cosamp, 500,   0, 0, 0},
+    {"sp",     sprec_sp,     500,   0, 0, 0},
+    {"ista",   sprec_ista,   10000, 0, 1, 1},
+    {"fista",  sprec_fista,  10000, 0, 1, 1},
+    {"oista",  sprec_oista,  10000, 0, 1, 1},
 };
 #define NALGO ((int)(sizeof algorithms / sizeof algorithms[0]))
 
@@ -109,7 +109,8 @@ sprec_err sprec_solver_solve(sprec_solver s, sprec_op A, const double *y, const 
   w.nl = A->n_local;
   w.t_start = t0;
   w.ynorm = sqrt(sprec_nrm2sq(w.m, y));
-  if (w.o.iters == 0) w.o.iters = alg->iters ? alg->iters : (int)(w.o.k < 1000000 ? w.o.k : 1000000);
+  if (w.o.iters == 0) /* the default budget */
+    w.o.iters = alg->iters + (alg->fill ? (int)(w.o.k < 100000000 ? w.o.k : 100000000) : 0);
   if (alg->needs_L && (w.o.step == 0 || alg->l1)) {
     SPREC_CALL(sprec_op_norm2_est(A, &s->st.L));
     SPREC_CHECK(s->st.L > 0, SPREC_ERR_ARG, "the dictionary is zero: ‖A‖ = 0");

@@ -1,9 +1,98 @@
-/* Placeholder: being written. */
-#include "algo.h"
+/* Subspace Pursuit (Dai & Milenkovic, IEEE Trans. Inf. Theory 2009).
+ *
+ *   T = S ∪ top-k(|Aᵀr|),  b = argmin{‖y − Az‖ : supp z ⊆ T},
+ *   S' = the k largest |b_i|,  x' = least squares on S',  r' = y − A x'
+ *
+ * from x = 0, r = y (the first iteration is then the paper's initialization: S =
+ * top-k(|Aᵀy|) with least squares), or from --init's support. Stops when the support
+ * repeats (stop "fixed_point") or when the residual does not decrease, ‖r'‖ >= ‖r‖
+ * (stop "converged"; the previous iterate is kept, as in the paper), at
+ * ‖r‖/‖y‖ <= tol, or when the budget is spent. The objective decreases strictly
+ * along accepted iterates, so the returned x is the last accepted one.
+ *
+ * Merged least squares: |T| <= 2k columns, through an own sprec_lsq (same --lsq path)
+ * sized kT = min(2k, m, n); when 2k > kT the candidate set shrinks to kT − |S|
+ * entries, and with no room left (k = min(m, n)) the iteration stops ("fixed_point").
+ * The least squares on S' go through w->lsq (k columns). */
+#include "greedy.h"
+
+#include <math.h>
+#include <string.h>
 
 sprec_err sprec_sp(sprec_work *w, sprec_sparse *x)
 {
-  (void)x;
-  (void)w;
-  return SPREC_ERROR(SPREC_ERR_ARG, "--algo sp is not available yet");
+  int64_t k = w->o.k, kT = 2 * k;
+  if (kT > w->m) kT = w->m;
+  if (kT > w->n) kT = w->n;
+  double *g = NULL, *r = NULL, *rn = NULL;
+  sprec_sparse xn = {0}, om = {0}, T = {0};
+  sprec_lsq lT = NULL;
+  sprec_err err = SPREC_OK;
+  err = sprec_calloc((size_t)w->nl, sizeof *g, &g, "gradient");
+  if (!err) err = sprec_calloc((size_t)w->m, sizeof *r, &r, "residual");
+  if (!err) err = sprec_calloc((size_t)w->m, sizeof *rn, &rn, "residual");
+  if (!err) err = sprec_sparse_init(&xn, k);
+  if (!err) err = sprec_sparse_init(&om, k);
+  if (!err) err = sprec_sparse_init(&T, 2 * k);
+  SPREC_TRY(sprec_agree(w->ctx->comm, err), done);
+  SPREC_TRY(sprec_lsq_create(w->A, w->y, kT, w->o.lsq, &lT), done);
+
+  SPREC_TRY(sprec_g_start(w, x, r), done);
+  double f = sprec_w_objective(w, r);
+  int t = 0, best_it = 0;
+  strcpy(w->st->stop_reason, "iterations");
+  sprec_w_progress(w, 0, f, 0);
+
+  while (t < w->o.iters && !sprec_w_converged(w, f)) {
+    int64_t p = k < kT - x->nnz ? k : kT - x->nnz;
+    if (p < 1) {
+      strcpy(w->st->stop_reason, "fixed_point");
+      break;
+    }
+    SPREC_TRY(sprec_w_gradient(w, r, g), done);
+    SPREC_TRY(sprec_g_topk(w, g, p, &om), done);
+    sprec_g_union(x, &om, &T);
+    SPREC_TRY(sprec_g_lsq(w, lT, &T, NULL), done);
+    SPREC_TRY(sprec_agree(w->ctx->comm, sprec_g_prune(&T, k, &xn)), done);
+    t++;
+    if (sprec_g_same_support(&xn, x)) {
+      strcpy(w->st->stop_reason, "fixed_point");
+      sprec_w_progress(w, t, f, 0);
+      break;
+    }
+    int64_t changes = sprec_support_changes(&xn, x);
+    SPREC_TRY(sprec_w_lsq(w, &xn, rn), done);
+    double fn = sprec_w_objective(w, rn);
+    if (!isfinite(fn)) {
+      err = SPREC_ERROR(SPREC_ERR_NUMERIC, "SP: objective became non-finite at iteration %d", t);
+      goto done;
+    }
+    if (!(fn < f)) { /* no decrease: keep the previous iterate */
+      strcpy(w->st->stop_reason, "converged");
+      sprec_w_progress(w, t, f, 0);
+      break;
+    }
+    sprec_sparse tmp = *x; /* accept: swap the buffers */
+    *x = xn;
+    xn = tmp;
+    double *tr = r;
+    r = rn;
+    rn = tr;
+    f = fn;
+    best_it = t;
+    if (sprec_w_progress(w, t, f, changes)) {
+      strcpy(w->st->stop_reason, "interrupted");
+      break;
+    }
+  }
+  sprec_w_finish(w, t, best_it, f, f);
+done:
+  sprec_lsq_destroy(&lT);
+  free(g);
+  free(r);
+  free(rn);
+  sprec_sparse_free(&xn);
+  sprec_sparse_free(&om);
+  sprec_sparse_free(&T);
+  return err;
 }

@@ -294,7 +294,7 @@ flush
 
 # A3, A5: solve the files at each P with each algorithm; compare across P.
 for P in "${nps[@]}"; do
-  for algo in sea htp iht; do
+  for algo in sea htp iht omp ompr els cosamp sp; do
     name="solve --algo $algo P=$P"
     sprec "$P" solve --A "$D/A.npy" --y "$D/y.npy" -k 5 --algo "$algo" --out "$W/R.$algo.$P.json" \
       --x-out "$W/X.$algo.$P.npy" --truth "$D/x_true.npy"

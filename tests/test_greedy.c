@@ -1,0 +1,543 @@
+/* OMP, OMPR, ELS, CoSaMP and SP against independent serial computations: OMP's atom
+ * order and coefficients against a textbook OMP (least squares re-solved from scratch
+ * by dgels at every step), least-squares optimality and honest objectives, the exact
+ * ℓ0 optimum by exhaustive search on tiny problems, ELS's and OMPR's fixed points
+ * checked serially, exact recovery on an easy problem, the same answer on every rank
+ * count (1 .. P on sub-communicators), and SEA started from each never doing worse. */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define NG 5
+static const char *const GREEDY[NG] = {"omp", "ompr", "els", "cosamp", "sp"};
+
+typedef struct {
+  sprec_sparse x;
+  sprec_stats st;
+  sprec_err err;
+} run_result;
+
+typedef struct {
+  int iters;
+  double tol;
+  sprec_lsq_method lsq;
+  const sprec_sparse *init; /* replicated sparse start, or NULL */
+  double step;              /* 0: the default */
+} knobs;
+
+static run_result solve(MPI_Comm comm, const sprec_problem *P, const char *algo, knobs kn)
+{
+  run_result res = {{0}, {0}, SPREC_OK};
+  sprec_ctx ctx;
+  sprec_op A;
+  sprec_solver s;
+  double *y, *x0 = NULL;
+  sprec_sparse xt = {0};
+  sprec_opts o;
+  sprec_ctx_create(comm, &ctx);
+  sprec_problem_generate(ctx, P, &A, &y, &xt);
+  sprec_opts_default(&o);
+  strcpy(o.algo, algo);
+  o.k = P->k;
+  o.iters = kn.iters;
+  o.tol = kn.tol;
+  o.lsq = kn.lsq;
+  o.step = kn.step;
+  if (kn.init) {
+    x0 = calloc((size_t)A->n_local, sizeof *x0);
+    for (int64_t t = 0; t < kn.init->nnz; t++)
+      if (kn.init->idx[t] >= A->col_start && kn.init->idx[t] < A->col_start + A->n_local)
+        x0[kn.init->idx[t] - A->col_start] = kn.init->val[t];
+  }
+  sprec_solver_create(ctx, &o, &s);
+  res.err = sprec_solver_solve(s, A, y, x0, &res.x);
+  sprec_solver_get_stats(s, &res.st);
+  sprec_solver_destroy(&s);
+  sprec_op_destroy(&A);
+  sprec_ctx_destroy(&ctx);
+  free(y);
+  free(x0);
+  sprec_sparse_free(&xt);
+  return res;
+}
+
+static const knobs DEFAULTS = {0, 0, SPREC_LSQ_AUTO, NULL, 0};
+
+/* ½‖A x − y‖² (r = y − A x) and max_{j∈S} |a_jᵀ r| / (‖a_j‖ ‖y‖), serially. */
+static double ref_objective(int64_t m, const double *A, const double *y, const sprec_sparse *x,
+                            double *r, double *kkt)
+{
+  memcpy(r, y, sizeof(double) * m);
+  for (int64_t t = 0; t < x->nnz; t++)
+    for (int64_t i = 0; i < m; i++) r[i] -= A[i + x->idx[t] * m] * x->val[t];
+  double f = 0, yn = 0;
+  for (int64_t i = 0; i < m; i++) f += r[i] * r[i], yn += y[i] * y[i];
+  *kkt = 0;
+  for (int64_t t = 0; t < x->nnz; t++) {
+    const double *a = A + x->idx[t] * m;
+    double g = 0, an = 0;
+    for (int64_t i = 0; i < m; i++) g += a[i] * r[i], an += a[i] * a[i];
+    *kkt = fmax(*kkt, fabs(g) / sqrt(an * yn));
+  }
+  return 0.5 * f;
+}
+
+/* Exact ℓ0 optimum over all supports of size k (k <= 3). */
+static double exhaustive(int64_t m, int64_t n, int64_t k, const double *A, const double *y)
+{
+  int64_t S[3];
+  double z[3], best = INFINITY;
+  for (S[0] = 0; S[0] < n; S[0]++)
+    for (S[1] = k > 1 ? S[0] + 1 : 0; k < 2 || S[1] < n; S[1]++) {
+      for (S[2] = k > 2 ? S[1] + 1 : 0; k < 3 || S[2] < n; S[2]++) {
+        best = fmin(best, tu_dgels(m, A, y, k, S, z));
+        if (k < 3) break;
+      }
+      if (k < 2) break;
+    }
+  return best;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* The best objective over all single swaps of x's support (dgels on each). */
+static double best_swap(int64_t m, int64_t n, const double *A, const double *y,
+                        const sprec_sparse *x)
+{
+  int64_t k = x->nnz, *S = malloc(sizeof(int64_t) * (size_t)k);
+  double *z = malloc(sizeof(double) * (size_t)k), best = INFINITY;
+  for (int64_t i = 0; i < k; i++)
+    for (int64_t j = 0; j < n; j++) {
+      int in = 0;
+      for (int64_t t = 0; t < k; t++) in |= x->idx[t] == j;
+      if (in) continue;
+      for (int64_t t = 0; t < k; t++) S[t] = t == i ? j : x->idx[t];
+      qsort(S, (size_t)k, sizeof *S, cmp_i64);
+      best = fmin(best, tu_dgels(m, A, y, k, S, z));
+    }
+  free(S);
+  free(z);
+  return best;
+}
+
+/* OMPR's fixed point: j = argmax_{j∉S} |g_j| would leave again, η|g_j| <= min |x_i|
+ * (g_S ≈ 0 at a least-squares x), with a little slack for rounding. */
+static int is_ompr_fixed_point(int64_t m, int64_t n, const double *A, const double *r,
+                               const sprec_sparse *x, double eta)
+{
+  double gout = 0, xmin = INFINITY;
+  for (int64_t j = 0, t = 0; j < n; j++) {
+    double g = 0;
+    for (int64_t i = 0; i < m; i++) g += A[i + j * m] * r[i];
+    if (t < x->nnz && x->idx[t] == j) xmin = fmin(xmin, fabs(x->val[t])), t++;
+    else gout = fmax(gout, fabs(g));
+  }
+  return eta * gout <= xmin * (1 + 1e-9) + 1e-12;
+}
+
+/* A textbook OMP: argmax |a_jᵀr| over j ∉ S (ties: smaller j), least squares from
+ * scratch by dgels. order[t]: the atom added at step t; coef + t*k: the coefficients
+ * after step t, in sorted-support order. Returns the number of steps. */
+static int64_t serial_omp(int64_t m, int64_t n, int64_t k, const double *A, const double *y,
+                          int64_t *order, double *coef)
+{
+  int64_t *S = malloc(sizeof(int64_t) * (size_t)k);
+  double *r = malloc(sizeof(double) * (size_t)m), *z = malloc(sizeof(double) * (size_t)k);
+  memcpy(r, y, sizeof(double) * (size_t)m);
+  int64_t t = 0;
+  for (; t < k; t++) {
+    int64_t jbest = -1;
+    double gbest = 0;
+    for (int64_t j = 0; j < n; j++) {
+      int in = 0;
+      for (int64_t s = 0; s < t; s++) in |= S[s] == j;
+      if (in) continue;
+      double g = 0;
+      for (int64_t i = 0; i < m; i++) g += A[i + j * m] * r[i];
+      if (fabs(g) > gbest) gbest = fabs(g), jbest = j;
+    }
+    if (jbest < 0) break;
+    order[t] = jbest;
+    S[t] = jbest;
+    qsort(S, (size_t)t + 1, sizeof *S, cmp_i64);
+    tu_dgels(m, A, y, t + 1, S, z);
+    memcpy(coef + t * k, z, sizeof(double) * (size_t)(t + 1));
+    memcpy(r, y, sizeof(double) * (size_t)m);
+    for (int64_t s = 0; s <= t; s++)
+      for (int64_t i = 0; i < m; i++) r[i] -= A[i + S[s] * m] * z[s];
+  }
+  free(S);
+  free(r);
+  free(z);
+  return t;
+}
+
+static void check_omp_against_serial(const sprec_problem *P)
+{
+  int rank;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  double *A, *y;
+  sprec_sparse xt = {0};
+  tu_reference_problem(P, &A, &y, &xt);
+  int64_t k = P->k, order[16], sorted[16];
+  double coef[16 * 16], worst = 0;
+  int64_t steps = serial_omp(P->m, P->n, k, A, y, order, coef);
+  int ok = steps == k;
+  for (int64_t t = 1; t <= k; t++) { /* iters = t limits OMP to t atoms */
+    knobs kn = DEFAULTS;
+    kn.iters = (int)t;
+    run_result res = solve(MPI_COMM_WORLD, P, "omp", kn);
+    memcpy(sorted, order, sizeof(int64_t) * (size_t)t);
+    qsort(sorted, (size_t)t, sizeof *sorted, cmp_i64);
+    int same = res.err == SPREC_OK && res.x.nnz == t && res.st.iterations == t;
+    for (int64_t s = 0; same && s < t; s++) same = res.x.idx[s] == sorted[s];
+    double zmax = 0;
+    for (int64_t s = 0; same && s < t; s++) zmax = fmax(zmax, fabs(coef[(t - 1) * k + s]));
+    for (int64_t s = 0; same && s < t; s++)
+      worst = fmax(worst, fabs(res.x.val[s] - coef[(t - 1) * k + s]) / fmax(zmax, 1e-300));
+    if (!same && rank == 0)
+      fprintf(stderr, "OMP (%s) step %lld: support differs from the serial OMP\n",
+              P->kind ? "deconv" : "gaussian", (long long)t);
+    ok &= same;
+    sprec_sparse_free(&res.x);
+  }
+  if (rank == 0)
+    fprintf(stderr, "[omp] %s m=%lld n=%lld k=%lld: atom order as serial OMP, coefficients within %.2e (relative to max |z|)\n",
+            P->kind ? "deconv" : "gaussian", (long long)P->m, (long long)P->n, (long long)k, worst);
+  ck_assert_all(ok && worst <= 1e-10, "OMP differs from the serial OMP (coefficient error %.3g)",
+                worst);
+  free(A);
+  free(y);
+  sprec_sparse_free(&xt);
+}
+
+START_TEST(omp_matches_serial_omp)
+{
+  sprec_problem P;
+  sprec_problem_default(&P);
+  P.m = 64;
+  P.n = 200;
+  P.k = 12;
+  P.snr_db = 20;
+  P.seed = 3;
+  check_omp_against_serial(&P);
+  P.kind = SPREC_PROBLEM_DECONV;
+  P.m = 96;
+  P.n = 160;
+  P.k = 8;
+  P.snr_db = 30;
+  P.seed = 5;
+  check_omp_against_serial(&P);
+}
+END_TEST
+
+START_TEST(tiny_problems_against_exhaustive_search)
+{
+  int rank;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  int bad = 0, total[2] = {0, 0}, hits[2][NG] = {{0}}, sea_hits[2][NG] = {{0}};
+  for (int kind = 0; kind < 2; kind++)
+    for (int trial = 0; trial < 30; trial++) {
+      sprec_problem P;
+      sprec_problem_default(&P);
+      P.kind = kind ? SPREC_PROBLEM_DECONV : SPREC_PROBLEM_GAUSSIAN;
+      P.m = kind ? 16 : 8;
+      P.n = kind ? 20 : 16;
+      P.k = 1 + trial % 3;
+      P.snr_db = 15;
+      P.width = 0.08;
+      P.seed = 100 + (uint64_t)trial;
+      double *A, *y, r[16], kkt;
+      sprec_sparse xt = {0};
+      tu_reference_problem(&P, &A, &y, &xt);
+      double fopt = exhaustive(P.m, P.n, P.k, A, y);
+      total[kind]++;
+      for (int a = 0; a < NG; a++) {
+        run_result res = solve(MPI_COMM_WORLD, &P, GREEDY[a], DEFAULTS);
+        double f = ref_objective(P.m, A, y, &res.x, r, &kkt);
+        int ok = res.err == SPREC_OK && res.x.nnz <= P.k;
+        ok &= f >= fopt * (1 - 1e-12);                                 /* never beats it */
+        ok &= fabs(f - res.st.objective) <= 1e-10 * fmax(f, 1e-30);   /* honest objective */
+        ok &= kkt <= 1e-10;                                            /* least squares */
+        if (!strcmp(GREEDY[a], "els") && !strcmp(res.st.stop_reason, "fixed_point"))
+          ok &= best_swap(P.m, P.n, A, y, &res.x) >= f * (1 - 1e-9);   /* no better swap */
+        if (!strcmp(GREEDY[a], "ompr") && !strcmp(res.st.stop_reason, "fixed_point"))
+          ok &= is_ompr_fixed_point(P.m, P.n, A, r, &res.x, res.st.step);
+        if (f <= fopt * (1 + 1e-9)) hits[kind][a]++;
+        /* SEA started from it never returns anything worse. */
+        knobs kn = DEFAULTS;
+        kn.init = &res.x;
+        kn.iters = 200;
+        run_result sea = solve(MPI_COMM_WORLD, &P, "sea", kn);
+        int sea_ok = sea.err == SPREC_OK && sea.st.objective <= res.st.objective * (1 + 1e-12);
+        if (sea.st.objective <= fopt * (1 + 1e-9)) sea_hits[kind][a]++;
+        if (!ok || !sea_ok) {
+          bad++;
+          if (rank == 0)
+            fprintf(stderr, "kind %d trial %d %s: f %.17g fopt %.17g kkt %.3g stop %s sea %.17g\n",
+                    kind, trial, GREEDY[a], f, fopt, kkt, res.st.stop_reason, sea.st.objective);
+        }
+        sprec_sparse_free(&res.x);
+        sprec_sparse_free(&sea.x);
+      }
+      free(A);
+      free(y);
+      sprec_sparse_free(&xt);
+    }
+  if (rank == 0)
+    for (int kind = 0; kind < 2; kind++) {
+      fprintf(stderr, "[exhaustive] %s: optimum reached in /%d:", kind ? "deconv" : "gaussian",
+              total[kind]);
+      for (int a = 0; a < NG; a++)
+        fprintf(stderr, " %s %d (SEA after it %d)%s", GREEDY[a], hits[kind][a], sea_hits[kind][a],
+                a + 1 < NG ? "," : "\n");
+    }
+  ck_assert_all(bad == 0, "%d results failed a check (see stderr)", bad);
+}
+END_TEST
+
+START_TEST(noiseless_gaussian_recovered)
+{
+  sprec_problem P;
+  sprec_problem_default(&P);
+  P.m = 128;
+  P.n = 256;
+  P.k = 10;
+  P.seed = 7;
+  double *A, *y;
+  sprec_sparse xt = {0};
+  tu_reference_problem(&P, &A, &y, &xt);
+  for (int path = 0; path < 2; path++)
+    for (int a = 0; a < NG; a++) {
+      knobs kn = DEFAULTS;
+      kn.lsq = path ? SPREC_LSQ_SCALAPACK : SPREC_LSQ_REPLICATED;
+      run_result res = solve(MPI_COMM_WORLD, &P, GREEDY[a], kn);
+      int ok = res.err == SPREC_OK && res.x.nnz == xt.nnz && res.st.rel_residual <= 1e-10;
+      for (int64_t t = 0; ok && t < xt.nnz; t++) ok = res.x.idx[t] == xt.idx[t];
+      ck_assert_all(ok, "%s (%s least squares) did not recover the support", GREEDY[a],
+                    path ? "ScaLAPACK" : "replicated");
+      sprec_sparse_free(&res.x);
+    }
+  free(A);
+  free(y);
+  sprec_sparse_free(&xt);
+}
+END_TEST
+
+START_TEST(tolerance_and_warm_start)
+{
+  sprec_problem P;
+  sprec_problem_default(&P);
+  P.m = 128;
+  P.n = 256;
+  P.k = 10;
+  P.seed = 7;
+  /* OMP stops as soon as ‖r‖/‖y‖ <= tol, with fewer atoms. */
+  knobs kn = DEFAULTS;
+  kn.tol = 0.3;
+  run_result res = solve(MPI_COMM_WORLD, &P, "omp", kn);
+  ck_assert_all(res.err == SPREC_OK && !strcmp(res.st.stop_reason, "tol") &&
+                    res.st.rel_residual <= 0.3 && res.x.nnz < P.k && res.st.iterations == res.x.nnz,
+                "OMP with --tol 0.3: stop %s, rel_residual %g, %lld atoms", res.st.stop_reason,
+                res.st.rel_residual, (long long)res.x.nnz);
+  sprec_sparse_free(&res.x);
+  /* Restarted from its own answer (iterate 0, least squares on its support), each
+   * method never does worse; OMP (nothing left to add), ELS (a fixed point) and SP
+   * (its stopping test fails again at once) return the same objective. CoSaMP and
+   * OMPR return their best iterate, which need not be where they stopped. */
+  P.kind = SPREC_PROBLEM_DECONV;
+  P.m = 64;
+  P.n = 257;
+  P.k = 6;
+  P.snr_db = 30;
+  P.seed = 9;
+  for (int a = 0; a < NG; a++) {
+    run_result first = solve(MPI_COMM_WORLD, &P, GREEDY[a], DEFAULTS);
+    kn = DEFAULTS;
+    kn.init = &first.x;
+    run_result again = solve(MPI_COMM_WORLD, &P, GREEDY[a], kn);
+    int ok = first.err == SPREC_OK && again.err == SPREC_OK &&
+             again.st.objective <= first.st.objective * (1 + 1e-12);
+    if (a == 0 || a == 2 || a == 4) ok &= again.st.objective >= first.st.objective * (1 - 1e-12);
+    ck_assert_all(ok, "%s restarted from its own answer: %.17g vs %.17g", GREEDY[a],
+                  again.st.objective, first.st.objective);
+    sprec_sparse_free(&first.x);
+    sprec_sparse_free(&again.x);
+  }
+}
+END_TEST
+
+/* With η = 1 OMPR replaces atoms after its OMP filling: it ends at a fixed point
+ * that is serially verified, below OMP's objective. */
+START_TEST(ompr_replaces_atoms)
+{
+  sprec_problem P;
+  sprec_problem_default(&P);
+  P.m = 40;
+  P.n = 200;
+  P.k = 12;
+  P.snr_db = 10;
+  P.seed = 3;
+  double *A, *y, r[40], kkt;
+  sprec_sparse xt = {0};
+  tu_reference_problem(&P, &A, &y, &xt);
+  knobs kn = DEFAULTS;
+  kn.step = 1;
+  run_result omp = solve(MPI_COMM_WORLD, &P, "omp", DEFAULTS);
+  run_result res = solve(MPI_COMM_WORLD, &P, "ompr", kn);
+  double f = ref_objective(P.m, A, y, &res.x, r, &kkt);
+  int ok = res.err == SPREC_OK && res.x.nnz == P.k && res.st.iterations > P.k + 1 &&
+           !strcmp(res.st.stop_reason, "fixed_point") && res.st.step == 1 &&
+           f < omp.st.objective * (1 - 1e-6) && kkt <= 1e-10 &&
+           fabs(f - res.st.objective) <= 1e-10 * f && is_ompr_fixed_point(P.m, P.n, A, r, &res.x, 1);
+  ck_assert_all(ok, "OMPR (step 1): %d iterations, stop %s, objective %.17g vs OMP %.17g",
+                res.st.iterations, res.st.stop_reason, f, omp.st.objective);
+  sprec_sparse_free(&omp.x);
+  sprec_sparse_free(&res.x);
+  free(A);
+  free(y);
+  sprec_sparse_free(&xt);
+}
+END_TEST
+
+/* The world's first q ranks solve, for q = 1 .. P; rank 0 takes part in all and
+ * compares every result with the one-rank result. */
+static void same_on_every_rank_count(const sprec_problem *P)
+{
+  int rank, size;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  int ok = 1;
+  for (int a = 0; a <= NG; a++) { /* a = NG: OMPR with η = 1, which makes swaps */
+    const char *algo = GREEDY[a < NG ? a : 1];
+    run_result ref = {{0}, {0}, SPREC_OK};
+    for (int q = 1; q <= size; q++) {
+      MPI_Comm sub;
+      MPI_Comm_split(MPI_COMM_WORLD, rank < q ? 0 : MPI_UNDEFINED, rank, &sub);
+      if (sub == MPI_COMM_NULL) continue;
+      knobs kn = DEFAULTS;
+      kn.iters = 300;
+      kn.step = a < NG ? 0 : 1;
+      run_result res = solve(sub, P, algo, kn);
+      MPI_Comm_free(&sub);
+      if (rank != 0) {
+        sprec_sparse_free(&res.x);
+        continue;
+      }
+      if (q == 1) {
+        ref = res;
+        ok &= res.err == SPREC_OK;
+        continue;
+      }
+      int same = res.err == SPREC_OK && res.x.nnz == ref.x.nnz &&
+                 fabs(res.st.objective - ref.st.objective) <= 1e-12 * ref.st.objective &&
+                 res.st.iterations == ref.st.iterations &&
+                 !strcmp(res.st.stop_reason, ref.st.stop_reason);
+      for (int64_t t = 0; same && t < ref.x.nnz; t++) same = res.x.idx[t] == ref.x.idx[t];
+      if (!same)
+        fprintf(stderr, "%s at %d ranks: objective %.17g vs %.17g at one rank\n", algo, q,
+                res.st.objective, ref.st.objective);
+      ok &= same;
+      sprec_sparse_free(&res.x);
+    }
+    sprec_sparse_free(&ref.x);
+  }
+  ck_assert_all(ok, "results differ between rank counts");
+}
+
+START_TEST(same_answer_any_rank_count_gaussian)
+{
+  sprec_problem P;
+  sprec_problem_default(&P);
+  P.m = 60;
+  P.n = 203;
+  P.k = 8;
+  P.snr_db = 20;
+  P.seed = 4;
+  same_on_every_rank_count(&P);
+}
+END_TEST
+
+START_TEST(same_answer_any_rank_count_deconv)
+{
+  sprec_problem P;
+  sprec_problem_default(&P);
+  P.kind = SPREC_PROBLEM_DECONV;
+  P.m = 64;
+  P.n = 257;
+  P.k = 6;
+  P.snr_db = 30;
+  P.seed = 9;
+  same_on_every_rank_count(&P);
+}
+END_TEST
+
+/* A noisy problem on which OMPR (η = 1) and ELS make several swaps. */
+START_TEST(same_answer_any_rank_count_swaps)
+{
+  sprec_problem P;
+  sprec_problem_default(&P);
+  P.m = 40;
+  P.n = 200;
+  P.k = 12;
+  P.snr_db = 10;
+  P.seed = 3;
+  same_on_every_rank_count(&P);
+}
+END_TEST
+
+/* SEA started from each method's answer on a coherent problem: never worse. */
+START_TEST(sea_after_greedy_never_worse)
+{
+  sprec_problem P;
+  sprec_problem_default(&P);
+  P.kind = SPREC_PROBLEM_DECONV;
+  P.m = 128;
+  P.n = 512;
+  P.k = 8;
+  P.snr_db = 30;
+  P.seed = 2;
+  int rank;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  for (int a = 0; a < NG; a++) {
+    run_result res = solve(MPI_COMM_WORLD, &P, GREEDY[a], DEFAULTS);
+    knobs kn = DEFAULTS;
+    kn.init = &res.x;
+    kn.iters = 300;
+    run_result sea = solve(MPI_COMM_WORLD, &P, "sea", kn);
+    if (rank == 0)
+      fprintf(stderr, "[sea after] %s: objective %.6g, SEA from it %.6g\n", GREEDY[a],
+              res.st.objective, sea.st.objective);
+    ck_assert_all(res.err == SPREC_OK && sea.err == SPREC_OK &&
+                      sea.st.objective <= res.st.objective * (1 + 1e-12),
+                  "SEA after %s: %.17g > %.17g", GREEDY[a], sea.st.objective, res.st.objective);
+    sprec_sparse_free(&res.x);
+    sprec_sparse_free(&sea.x);
+  }
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+  MPI_Init(&argc, &argv);
+  Suite *s = suite_create("greedy");
+  TCase *tc = tcase_create("greedy");
+  tcase_set_timeout(tc, 300);
+  tcase_add_test(tc, omp_matches_serial_omp);
+  tcase_add_test(tc, tiny_problems_against_exhaustive_search);
+  tcase_add_test(tc, noiseless_gaussian_recovered);
+  tcase_add_test(tc, tolerance_and_warm_start);
+  tcase_add_test(tc, ompr_replaces_atoms);
+  tcase_add_test(tc, same_answer_any_rank_count_gaussian);
+  tcase_add_test(tc, same_answer_any_rank_count_deconv);
+  tcase_add_test(tc, same_answer_any_rank_count_swaps);
+  tcase_add_test(tc, sea_after_greedy_never_worse);
+  suite_add_tcase(s, tc);
+  return tu_run(s) ? 1 : 0;
+}
