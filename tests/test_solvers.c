@@ -33,6 +33,11 @@ static run_result solve(MPI_Comm comm, const sprec_problem *P, const char *algo,
   strcpy(o.algo, algo);
   o.k = k;
   o.iters = iters;
+  if (sprec_algorithm_kind(algo) == 1) { /* the Lasso: a fairly sparse solution */
+    o.lambda_ratio = 0.2;
+    o.tol = 1e-10;
+    o.debias = 1;
+  }
   if (init) {
     x0 = calloc((size_t)A->n_local, sizeof *x0);
     for (int64_t t = 0; t < init->nnz; t++)
@@ -157,6 +162,42 @@ START_TEST(tiny_problems_against_exhaustive_search)
 }
 END_TEST
 
+/* SEA started from the result of any other algorithm returns nothing worse (when that
+ * result is feasible, at most k nonzeros; a Lasso solution may have more). */
+START_TEST(sea_after_any_algorithm_never_worse)
+{
+  int bad = 0, compared = 0;
+  for (int kind = 0; kind < 2; kind++) {
+    sprec_problem P;
+    sprec_problem_default(&P);
+    P.kind = kind ? SPREC_PROBLEM_DECONV : SPREC_PROBLEM_GAUSSIAN;
+    P.m = 32;
+    P.n = 80;
+    P.k = 4;
+    P.snr_db = 20;
+    P.width = 0.05;
+    P.seed = 21;
+    for (const char *const *a = sprec_algorithms(); *a; a++) {
+      if (!strcmp(*a, "sea")) continue;
+      run_result first = solve(MPI_COMM_WORLD, &P, *a, P.k, NULL, 0);
+      bad += first.err != SPREC_OK;
+      if (!first.err && first.x.nnz <= P.k) {
+        run_result then = solve(MPI_COMM_WORLD, &P, "sea", P.k, &first.x, 200);
+        compared++;
+        if (then.err || then.st.objective > first.st.data_fit * (1 + 1e-12)) {
+          bad++;
+          fprintf(stderr, "SEA after %s: %.17g > %.17g\n", *a, then.st.objective, first.st.data_fit);
+        }
+        sprec_sparse_free(&then.x);
+      }
+      sprec_sparse_free(&first.x);
+    }
+  }
+  ck_assert_all(bad == 0 && compared >= 12, "SEA made a start worse (%d), or too few compared (%d)",
+                bad, compared);
+}
+END_TEST
+
 START_TEST(noiseless_gaussian_recovered)
 {
   sprec_problem P;
@@ -254,6 +295,7 @@ int main(int argc, char **argv)
   TCase *tc = tcase_create("solvers");
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, tiny_problems_against_exhaustive_search);
+  tcase_add_test(tc, sea_after_any_algorithm_never_worse);
   tcase_add_test(tc, noiseless_gaussian_recovered);
   tcase_add_test(tc, same_answer_any_rank_count_gaussian);
   tcase_add_test(tc, same_answer_any_rank_count_deconv);
