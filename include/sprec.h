@@ -128,7 +128,9 @@ typedef struct {
   int64_t k;                  /* sparsity, required by ℓ0 and greedy methods
                                  (1 <= k <= min(m, n)), ignored by ℓ1 methods      */
   int iters;                  /* 0: the algorithm's default (SEA 1000, HTP/IHT 500) */
-  double tol;                 /* stop when ‖Ax-y‖/‖y‖ <= tol; 0 (default): only at 0 */
+  double tol;                 /* ℓ0: stop when ‖Ax-y‖/‖y‖ <= tol, 0 (default): only at 0;
+                                 ℓ1: stop when the duality gap <= tol·F (relative),
+                                 0 runs the whole budget                            */
   double step;                /* 0: default (SEA 1/‖A‖², HTP 1, IHT 1/‖A‖²)       */
   sprec_step_rule step_rule;  /* HTP: fixed (default) or NHTP; IHT: adaptive (NIHT) */
   sprec_lsq_method lsq;       /* restricted least squares path, default auto      */
@@ -140,7 +142,7 @@ typedef struct {
   /* ℓ1 methods (the Lasso ½‖Ax−y‖² + λ‖x‖₁). */
   double lambda;              /* λ > 0; or 0 and lambda_ratio > 0                  */
   double lambda_ratio;        /* λ = lambda_ratio·λ_max, λ_max = ‖Aᵀy‖∞ (lambda 0)  */
-  int continuation;           /* ISTA/FISTA: stages N of λ_l = λ_max (λ/λ_max)^{l/N}; 0 none */
+  int continuation;           /* ISTA/FISTA/OISTA: stages N of λ_l = λ_max (λ/λ_max)^{l/N}; 0 none */
   int restart;                /* FISTA: adaptive restart (O'Donoghue–Candès)       */
   int debias;                 /* least squares on the final support                */
 } sprec_opts;

@@ -484,6 +484,34 @@ for P in "${nps[@]}"; do
   mkdir -p "$W/bad/genfile.$P" && : >"$W/bad/genfile.$P/file"
   bad "gen --out under a regular file" "--out|@O/file/G" genfile gen --problem gaussian -m 8 \
     -n 16 -k 2 --out @O/file/G
+  bad "fista without --lambda" "--lambda" nolam solve "${so[@]}" --A "$A" --y "$Y" --algo fista
+  bad "--lambda -1" "--lambda" neglam solve "${so[@]}" --A "$A" --y "$Y" --algo ista --lambda -1
+done
+
+# The Lasso through the command line: lambda from --lambda-ratio, the objective and the
+# optimality conditions recomputed by numpy from the files.
+for P in "${nps[@]}"; do
+  for algo in ista fista oista; do
+    name="solve --algo $algo --lambda-ratio 0.1 P=$P"
+    sprec "$P" solve --A "$N/A.npy" --y "$N/y.npy" --algo "$algo" --lambda-ratio 0.1 \
+      --out "$W/L.$algo.$P.json" --x-out "$W/L.$algo.$P.npy" --quiet
+    ran "$name" && check "$name" "Lasso result wrong" "$PY" - "$W/L.$algo.$P.json" \
+      "$W/L.$algo.$P.npy" "$N/A.npy" "$N/y.npy" <<'PY'
+import json, sys
+import numpy as np
+res = json.load(open(sys.argv[1])); x = np.load(sys.argv[2])
+A = np.load(sys.argv[3]); y = np.load(sys.argv[4])
+lmax = np.abs(A.T @ y).max(); lam = 0.1 * lmax
+assert abs(res["lambda"] - lam) <= 1e-12 * lam and res["k"] is None, res["lambda"]
+r = y - A @ x; fit = 0.5 * r @ r; F = fit + lam * np.abs(x).sum()
+assert abs(res["objective"] - F) <= 1e-10 * F and abs(res["data_fit"] - fit) <= 1e-10 * fit
+assert res["gap"] <= 1e-10 and res["stop_reason"] == "gap", (res["gap"], res["stop_reason"])
+g = A.T @ r; on = x != 0
+assert np.all(np.abs(g[~on]) <= lam * (1 + 1e-6))
+assert np.all(np.abs(g[on] - lam * np.sign(x[on])) <= 1e-6 * lam)
+assert sorted(res["support"]) == list(np.flatnonzero(on))
+PY
+  done
 done
 
 echo "$pass passed, $fail failed"
