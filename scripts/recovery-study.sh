@@ -4,7 +4,8 @@
 # and one plot per problem, DIR/recovery-gaussian.png and DIR/recovery-deconv.png
 # (exact support-recovery rate against k, one line per algorithm).
 #   scripts/recovery-study.sh [--quick] [--out DIR] [--np P] [-- extra 'sprec study' options]
-# Default: m=64, n=256, k = 2..16, 20 instances, 40 dB, 2 ranks (a few minutes on 2 cores).
+# Default: m=64, n=256, k = 2..20, 50 instances, 40 dB, deconv width 0.01, 2 ranks
+# (about a minute on 2 cores).
 # --quick: k = 2,4, 2 instances (under a minute; used by the tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +37,10 @@ set ylabel "recovery rate"
 set yrange [-0.03:1.03]
 set key outside right
 set grid
-plot for [a in "$algos"] sprintf("< grep '^$problem,%s,' $out/recovery.csv", a) using 5:7 with linespoints lw 2 title a
+# Ten distinguishable line styles (the default palette repeats after eight).
+colors = "#1f77b4 #d62728 #2ca02c #ff7f0e #9467bd #8c564b #e377c2 #7f7f7f #bcbd22 #17becf"
+do for [i=1:10] { set linetype i lc rgb word(colors, i) lw 2 pt i }
+plot for [a in "$algos"] sprintf("< grep '^$problem,%s,' $out/recovery.csv", a) using 5:7 with linespoints title a
 GP
 done
 echo "recovery study: wrote $out/recovery.csv and $(ls "$out"/recovery-*.png | tr '\n' ' ')"

@@ -17,8 +17,8 @@ static const char help[] =
     "  --algos LIST      default sea,htp,iht,omp,ompr,els,cosamp,sp,fista\n"
     "                    (fista: the Lasso at --lambda-ratio, debiased on its k largest entries)\n"
     "  -m M -n N         problem size (default 64 x 256)\n"
-    "  --ks LIST         sparsities (default 2,4,6,8,10,12,14,16)\n"
-    "  --trials R        instances per point (default 20)\n"
+    "  --ks LIST         sparsities (default 2,4,...,20)\n"
+    "  --trials R        instances per point (default 50)\n"
     "  --snr DB          noise (default 40 dB); --width W deconv width (default 0.01)\n"
     "  --seed S          first seed (default 1)\n"
     "  --lambda-ratio R  fista's lambda / lambda_max (default 0.01)\n"
@@ -75,9 +75,9 @@ static sprec_err keep_k_and_debias(sprec_op A, const double *y, int64_t k, sprec
 sprec_err cmd_study(int argc, char **argv)
 {
   const char *problems = "gaussian,deconv", *algos = "sea,htp,iht,omp,ompr,els,cosamp,sp,fista";
-  const char *ks = "2,4,6,8,10,12,14,16", *out = NULL, *pos[1];
+  const char *ks = "2,4,6,8,10,12,14,16,18,20", *out = NULL, *pos[1];
   int64_t m = 64, n = 256;
-  int trials = 20, quiet = 0, npos, rank;
+  int trials = 50, quiet = 0, npos, rank;
   double snr = 40, width = 0.01, lratio = 0.01;
   uint64_t seed = 1;
   cli_opt opts[] = {
