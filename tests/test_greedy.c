@@ -13,11 +13,7 @@
 #define NG 5
 static const char *const GREEDY[NG] = {"omp", "ompr", "els", "cosamp", "sp"};
 
-typedef struct {
-  sprec_sparse x;
-  sprec_stats st;
-  sprec_err err;
-} run_result;
+typedef tu_result run_result;
 
 typedef struct {
   int iters;
@@ -29,15 +25,7 @@ typedef struct {
 
 static run_result solve(MPI_Comm comm, const sprec_problem *P, const char *algo, knobs kn)
 {
-  run_result res = {{0}, {0}, SPREC_OK};
-  sprec_ctx ctx;
-  sprec_op A;
-  sprec_solver s;
-  double *y, *x0 = NULL;
-  sprec_sparse xt = {0};
   sprec_opts o;
-  sprec_ctx_create(comm, &ctx);
-  sprec_problem_generate(ctx, P, &A, &y, &xt);
   sprec_opts_default(&o);
   strcpy(o.algo, algo);
   o.k = P->k;
@@ -45,22 +33,7 @@ static run_result solve(MPI_Comm comm, const sprec_problem *P, const char *algo,
   o.tol = kn.tol;
   o.lsq = kn.lsq;
   o.step = kn.step;
-  if (kn.init) {
-    x0 = calloc((size_t)A->n_local, sizeof *x0);
-    for (int64_t t = 0; t < kn.init->nnz; t++)
-      if (kn.init->idx[t] >= A->col_start && kn.init->idx[t] < A->col_start + A->n_local)
-        x0[kn.init->idx[t] - A->col_start] = kn.init->val[t];
-  }
-  sprec_solver_create(ctx, &o, &s);
-  res.err = sprec_solver_solve(s, A, y, x0, &res.x);
-  sprec_solver_get_stats(s, &res.st);
-  sprec_solver_destroy(&s);
-  sprec_op_destroy(&A);
-  sprec_ctx_destroy(&ctx);
-  free(y);
-  free(x0);
-  sprec_sparse_free(&xt);
-  return res;
+  return tu_solve(comm, P, &o, kn.init);
 }
 
 static const knobs DEFAULTS = {0, 0, SPREC_LSQ_AUTO, NULL, 0};
@@ -410,43 +383,15 @@ END_TEST
  * compares every result with the one-rank result. */
 static void same_on_every_rank_count(const sprec_problem *P)
 {
-  int rank, size;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
   int ok = 1;
   for (int a = 0; a <= NG; a++) { /* a = NG: OMPR with η = 1, which makes swaps */
-    const char *algo = GREEDY[a < NG ? a : 1];
-    run_result ref = {{0}, {0}, SPREC_OK};
-    for (int q = 1; q <= size; q++) {
-      MPI_Comm sub;
-      MPI_Comm_split(MPI_COMM_WORLD, rank < q ? 0 : MPI_UNDEFINED, rank, &sub);
-      if (sub == MPI_COMM_NULL) continue;
-      knobs kn = DEFAULTS;
-      kn.iters = 300;
-      kn.step = a < NG ? 0 : 1;
-      run_result res = solve(sub, P, algo, kn);
-      MPI_Comm_free(&sub);
-      if (rank != 0) {
-        sprec_sparse_free(&res.x);
-        continue;
-      }
-      if (q == 1) {
-        ref = res;
-        ok &= res.err == SPREC_OK;
-        continue;
-      }
-      int same = res.err == SPREC_OK && res.x.nnz == ref.x.nnz &&
-                 fabs(res.st.objective - ref.st.objective) <= 1e-12 * ref.st.objective &&
-                 res.st.iterations == ref.st.iterations &&
-                 !strcmp(res.st.stop_reason, ref.st.stop_reason);
-      for (int64_t t = 0; same && t < ref.x.nnz; t++) same = res.x.idx[t] == ref.x.idx[t];
-      if (!same)
-        fprintf(stderr, "%s at %d ranks: objective %.17g vs %.17g at one rank\n", algo, q,
-                res.st.objective, ref.st.objective);
-      ok &= same;
-      sprec_sparse_free(&res.x);
-    }
-    sprec_sparse_free(&ref.x);
+    sprec_opts o;
+    sprec_opts_default(&o);
+    strcpy(o.algo, GREEDY[a < NG ? a : 1]);
+    o.k = P->k;
+    o.iters = 300;
+    o.step = a < NG ? 0 : 1;
+    ok &= tu_same_on_every_rank_count(P, &o, o.algo);
   }
   ck_assert_all(ok, "results differ between rank counts");
 }

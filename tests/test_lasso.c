@@ -32,23 +32,11 @@ typedef struct {
   const double *init; /* dense n-vector (global), or NULL */
 } l1_args;
 
-typedef struct {
-  sprec_sparse x;
-  sprec_stats st;
-  sprec_err err;
-} run_result;
+typedef tu_result run_result;
 
-static run_result solve(MPI_Comm comm, const sprec_problem *P, const method *M, const l1_args *a)
+static sprec_opts lasso_opts(const method *M, const l1_args *a)
 {
-  run_result res = {{0}, {0}, SPREC_OK};
-  sprec_ctx ctx;
-  sprec_op A;
-  sprec_solver s;
-  double *y, *x0 = NULL;
-  sprec_sparse xt = {0};
   sprec_opts o;
-  sprec_ctx_create(comm, &ctx);
-  sprec_problem_generate(ctx, P, &A, &y, &xt);
   sprec_opts_default(&o);
   strcpy(o.algo, M->algo);
   o.restart = M->restart;
@@ -58,19 +46,20 @@ static run_result solve(MPI_Comm comm, const sprec_problem *P, const method *M, 
   o.tol = a->tol;
   o.iters = a->iters;
   o.debias = a->debias;
-  if (a->init) {
-    x0 = calloc((size_t)A->n_local + 1, sizeof *x0);
-    memcpy(x0, a->init + A->col_start, sizeof *x0 * (size_t)A->n_local);
+  return o;
+}
+
+static run_result solve(MPI_Comm comm, const sprec_problem *P, const method *M, const l1_args *a)
+{
+  sprec_opts o = lasso_opts(M, a);
+  sprec_sparse init = {0};
+  if (a->init) { /* the dense start as a sparse vector */
+    sprec_sparse_init(&init, P->n);
+    for (int64_t j = 0; j < P->n; j++)
+      if (a->init[j] != 0) init.idx[init.nnz] = j, init.val[init.nnz++] = a->init[j];
   }
-  res.err = sprec_solver_create(ctx, &o, &s);
-  if (!res.err) res.err = sprec_solver_solve(s, A, y, x0, &res.x);
-  sprec_solver_get_stats(s, &res.st);
-  sprec_solver_destroy(&s);
-  sprec_op_destroy(&A);
-  sprec_ctx_destroy(&ctx);
-  free(y);
-  free(x0);
-  sprec_sparse_free(&xt);
+  run_result res = tu_solve(comm, P, &o, a->init ? &init : NULL);
+  sprec_sparse_free(&init);
   return res;
 }
 
@@ -370,41 +359,11 @@ END_TEST
  * objective (1e-12; in fact bit for bit). */
 static void same_on_every_rank_count(const sprec_problem *P, double ratio)
 {
-  int rank, size;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
   int ok = 1;
+  l1_args args = {0, ratio, 1e-10, 100000, 0, NULL};
   for (int a = 0; a < NMETHODS; a++) {
-    run_result ref = {{0}, {0}, SPREC_OK};
-    l1_args args = {0, ratio, 1e-10, 100000, 0, NULL};
-    for (int q = 1; q <= size; q++) {
-      MPI_Comm sub;
-      MPI_Comm_split(MPI_COMM_WORLD, rank < q ? 0 : MPI_UNDEFINED, rank, &sub);
-      if (sub == MPI_COMM_NULL) continue;
-      run_result res = solve(sub, P, &METHODS[a], &args);
-      MPI_Comm_free(&sub);
-      if (rank != 0) {
-        sprec_sparse_free(&res.x);
-        continue;
-      }
-      if (q == 1) {
-        ref = res;
-        ok &= res.err == SPREC_OK;
-        continue;
-      }
-      int same = res.err == SPREC_OK && res.x.nnz == ref.x.nnz &&
-                 fabs(res.st.objective - ref.st.objective) <= 1e-12 * ref.st.objective &&
-                 res.st.iterations == ref.st.iterations && res.st.gap == ref.st.gap;
-      for (int64_t t = 0; same && t < ref.x.nnz; t++)
-        same = res.x.idx[t] == ref.x.idx[t] && res.x.val[t] == ref.x.val[t];
-      if (!same)
-        fprintf(stderr, "%s at %d ranks: objective %.17g vs %.17g at one rank, it %d vs %d\n",
-                METHODS[a].label, q, res.st.objective, ref.st.objective, res.st.iterations,
-                ref.st.iterations);
-      ok &= same;
-      sprec_sparse_free(&res.x);
-    }
-    sprec_sparse_free(&ref.x);
+    sprec_opts o = lasso_opts(&METHODS[a], &args);
+    ok &= tu_same_on_every_rank_count(P, &o, METHODS[a].label);
   }
   ck_assert_all(ok, "results differ between rank counts");
 }

@@ -10,25 +10,12 @@
 
 static const char *const ALGOS[] = {"sea", "htp", "iht"};
 
-typedef struct {
-  sprec_sparse x;
-  sprec_stats st;
-  sprec_err err;
-} run_result;
+typedef tu_result run_result;
 
 /* Solve P with algo on comm; init: optional sparse start (replicated). */
-static run_result solve(MPI_Comm comm, const sprec_problem *P, const char *algo, int64_t k,
-                        const sprec_sparse *init, int iters)
+static sprec_opts algo_opts(const char *algo, int64_t k, int iters)
 {
-  run_result res = {{0}, {0}, SPREC_OK};
-  sprec_ctx ctx;
-  sprec_op A;
-  sprec_solver s;
-  double *y, *x0 = NULL;
-  sprec_sparse xt = {0};
   sprec_opts o;
-  sprec_ctx_create(comm, &ctx);
-  sprec_problem_generate(ctx, P, &A, &y, &xt);
   sprec_opts_default(&o);
   strcpy(o.algo, algo);
   o.k = k;
@@ -38,22 +25,14 @@ static run_result solve(MPI_Comm comm, const sprec_problem *P, const char *algo,
     o.tol = 1e-10;
     o.debias = 1;
   }
-  if (init) {
-    x0 = calloc((size_t)A->n_local, sizeof *x0);
-    for (int64_t t = 0; t < init->nnz; t++)
-      if (init->idx[t] >= A->col_start && init->idx[t] < A->col_start + A->n_local)
-        x0[init->idx[t] - A->col_start] = init->val[t];
-  }
-  sprec_solver_create(ctx, &o, &s);
-  res.err = sprec_solver_solve(s, A, y, x0, &res.x);
-  sprec_solver_get_stats(s, &res.st);
-  sprec_solver_destroy(&s);
-  sprec_op_destroy(&A);
-  sprec_ctx_destroy(&ctx);
-  free(y);
-  free(x0);
-  sprec_sparse_free(&xt);
-  return res;
+  return o;
+}
+
+static run_result solve(MPI_Comm comm, const sprec_problem *P, const char *algo, int64_t k,
+                        const sprec_sparse *init, int iters)
+{
+  sprec_opts o = algo_opts(algo, k, iters);
+  return tu_solve(comm, P, &o, init);
 }
 
 /* ½‖A x − y‖² and max_{j∈S} |a_jᵀ r| / (‖a_j‖ ‖y‖), serially. */
@@ -222,41 +201,13 @@ START_TEST(noiseless_gaussian_recovered)
 }
 END_TEST
 
-/* The world's first q ranks solve, for q = 1 .. P; rank 0 takes part in all and
- * compares every result with the one-rank result. */
+/* Every algorithm gives the same answer on 1 .. P ranks. */
 static void same_on_every_rank_count(const sprec_problem *P)
 {
-  int rank, size;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
   int ok = 1;
-  for (int a = 0; a < 3; a++) {
-    run_result ref = {{0}, {0}, SPREC_OK};
-    for (int q = 1; q <= size; q++) {
-      MPI_Comm sub;
-      MPI_Comm_split(MPI_COMM_WORLD, rank < q ? 0 : MPI_UNDEFINED, rank, &sub);
-      if (sub == MPI_COMM_NULL) continue;
-      run_result res = solve(sub, P, ALGOS[a], P->k, NULL, 300);
-      MPI_Comm_free(&sub);
-      if (rank != 0) {
-        sprec_sparse_free(&res.x);
-        continue;
-      }
-      if (q == 1) {
-        ref = res;
-        continue;
-      }
-      int same = res.err == SPREC_OK && res.x.nnz == ref.x.nnz &&
-                 fabs(res.st.objective - ref.st.objective) <= 1e-12 * ref.st.objective &&
-                 res.st.iterations == ref.st.iterations;
-      for (int64_t t = 0; same && t < ref.x.nnz; t++) same = res.x.idx[t] == ref.x.idx[t];
-      if (!same)
-        fprintf(stderr, "%s at %d ranks: objective %.17g vs %.17g at one rank\n", ALGOS[a], q,
-                res.st.objective, ref.st.objective);
-      ok &= same;
-      sprec_sparse_free(&res.x);
-    }
-    sprec_sparse_free(&ref.x);
+  for (const char *const *a = sprec_algorithms(); *a; a++) {
+    sprec_opts o = algo_opts(*a, P->k, 300);
+    ok &= tu_same_on_every_rank_count(P, &o, *a);
   }
   ck_assert_all(ok, "results differ between rank counts");
 }
