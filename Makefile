@@ -52,7 +52,7 @@ $(BIN)/sprec: $(CLI_OBJ) $(BUILD)/libsprec.a
 .PHONY: bin/sprec
 bin/sprec: $(BIN)/sprec
 	@mkdir -p bin
-	@cmp -s $< $@ || cp $< $@
+	@cmp -s $< $@ || { cp $< $@.tmp && mv -f $@.tmp $@; }
 
 $(BIN)/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/testutil.o $(BUILD)/libsprec.a
 	@mkdir -p $(@D)
@@ -73,6 +73,10 @@ check: deps
 demo: deps
 	$(MAKE) --no-print-directory bin/sprec
 	scripts/demo.sh
+
+bench: deps
+	$(MAKE) --no-print-directory bin/sprec
+	scripts/bench.sh
 
 install: bin/sprec
 	install -d $(PREFIX)/bin $(PREFIX)/include $(PREFIX)/lib

@@ -17,6 +17,9 @@ typedef struct {
   double lambda;       /* ℓ1 methods: λ (resolved from --lambda or --lambda-ratio) */
   double L;            /* ‖A‖₂² estimate when the algorithm asked for it, else 0 */
   double t_start;
+  double *iter_t;      /* wall time of each iteration (for the median)           */
+  int n_iter_t;
+  double t_last;       /* when the previous iteration ended                      */
 } sprec_work;
 
 typedef sprec_err (*sprec_algo_fn)(sprec_work *w, sprec_sparse *x);

@@ -77,6 +77,19 @@ sprec_err sprec_solver_destroy(sprec_solver *s)
 
 void sprec_solver_get_stats(sprec_solver s, sprec_stats *st) { *st = s->st; }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+  if (n <= 0) return 0;
+  qsort(v, (size_t)n, sizeof *v, cmp_dbl);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 sprec_err sprec_solver_solve(sprec_solver s, sprec_op A, const double *y, const double *init,
                              sprec_sparse *x)
 {
@@ -137,15 +150,21 @@ sprec_err sprec_solver_solve(sprec_solver s, sprec_op A, const double *y, const 
   s->st.t_comm = 0;
 
   SPREC_TRY(sprec_sparse_init(x, w.o.k), done);
+  SPREC_TRY(sprec_agree(c->comm, sprec_calloc((size_t)w.o.iters + 1, sizeof *w.iter_t, &w.iter_t,
+                                             "iteration times")), done);
+  w.t_last = MPI_Wtime();
   SPREC_TRY(alg->run(&w, x), done);
+  s->st.iteration_seconds_median = median(w.iter_t, w.n_iter_t);
 
 done:
+  free(w.iter_t);
   sprec_lsq_destroy(&w.lsq);
   s->st.t_total = MPI_Wtime() - t0;
   s->st.t_comm += c->t_comm;
-  double t[6] = {s->st.t_total, s->st.t_setup, s->st.t_apply_T, s->st.t_topk, s->st.t_lsq,
-                 s->st.t_comm};
-  MPI_Allreduce(MPI_IN_PLACE, t, 6, MPI_DOUBLE, MPI_MAX, c->comm);
+  double t[7] = {s->st.t_total, s->st.t_setup, s->st.t_apply_T, s->st.t_topk, s->st.t_lsq,
+                 s->st.t_comm, s->st.iteration_seconds_median};
+  MPI_Allreduce(MPI_IN_PLACE, t, 7, MPI_DOUBLE, MPI_MAX, c->comm);
+  s->st.iteration_seconds_median = t[6];
   s->st.t_total = t[0];
   s->st.t_setup = t[1];
   s->st.t_apply_T = t[2];
@@ -218,6 +237,9 @@ int64_t sprec_support_changes(const sprec_sparse *S, const sprec_sparse *P)
 
 int sprec_w_progress(sprec_work *w, int iter, double obj, int64_t changes)
 {
+  double now = MPI_Wtime();
+  if (iter > 0 && w->iter_t && w->n_iter_t < w->o.iters + 1) w->iter_t[w->n_iter_t++] = now - w->t_last;
+  w->t_last = now;
   if (w->o.monitor > 0 && iter % w->o.monitor == 0 && w->ctx->rank == 0 && w->o.monitor_fn)
     w->o.monitor_fn(w->o.monitor_ctx, iter, obj, changes, MPI_Wtime() - w->t_start);
   if (!w->o.stop_flag) return 0;

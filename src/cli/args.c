@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static sprec_err parse_value(const char *cmd, cli_opt *o, const char *v)
@@ -153,3 +154,11 @@ void cli_truth_metrics(const sprec_sparse *x, const sprec_sparse *t, double out[
   out[2] = t2 > 0 ? sqrt(e2 / t2) : sqrt(e2);
 }
 
+
+double cli_peak_rss_mib(MPI_Comm comm)
+{
+  struct rusage ru;
+  double mib = getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : 0.0;
+  MPI_Allreduce(MPI_IN_PLACE, &mib, 1, MPI_DOUBLE, MPI_MAX, comm);
+  return mib;
+}

@@ -30,6 +30,8 @@ sprec_err cli_check_finite(MPI_Comm comm, const char *path, int64_t rows, int64_
 sprec_err cli_problem_kind(const char *name, sprec_problem_kind *kind);
 
 int cli_help_requested(int argc, char **argv);
+/* Collective: the largest peak resident set size over the ranks, MiB. */
+double cli_peak_rss_mib(MPI_Comm comm);
 /* Against the true x: out[0] = 1 if the support is recovered exactly, out[1] = F1 of
  * the support, out[2] = ‖x − x*‖/‖x*‖. */
 void cli_truth_metrics(const sprec_sparse *x, const sprec_sparse *truth, double out[3]);
@@ -38,5 +40,6 @@ sprec_err cmd_gen(int argc, char **argv);
 sprec_err cmd_solve(int argc, char **argv);
 sprec_err cmd_info(int argc, char **argv);
 sprec_err cmd_study(int argc, char **argv);
+sprec_err cmd_bench(int argc, char **argv);
 
 #endif

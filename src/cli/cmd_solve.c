@@ -107,7 +107,7 @@ static sprec_err load_files(sprec_ctx ctx, const solve_args *a, int64_t k, sprec
 
 static void write_result(FILE *f, const solve_args *a, sprec_ctx ctx, const sprec_opts *o, sprec_op A,
                          const sprec_stats *st, const sprec_sparse *x, double t_io,
-                         const sprec_sparse *truth, const double *tm)
+                         const sprec_sparse *truth, const double *tm, double peak_rss_mib)
 {
   sprec_json j;
   char grid[32];
@@ -142,9 +142,18 @@ static void write_result(FILE *f, const solve_args *a, sprec_ctx ctx, const spre
   sprec_json_num(&j, "step", st->step);
   if (st->L > 0) sprec_json_num(&j, "norm2_estimate", st->L);
   sprec_json_str(&j, "lsq", st->lsq_scalapack ? "scalapack" : "replicated");
-  sprec_json_int(&j, "apply_T_passes", st->apply_T_passes);
   sprec_json_int_array(&j, "support", x->nnz, x->idx);
   sprec_json_num_array(&j, "coef", x->nnz, x->val);
+  sprec_json_object(&j, "perf");
+  sprec_json_int(&j, "apply_T_passes", st->apply_T_passes);
+  sprec_json_num(&j, "apply_T_seconds", st->t_apply_T);
+  sprec_json_num(&j, "apply_T_GBps", st->t_apply_T > 0 ? 8.0 * (double)A->m * (double)A->n *
+                                                             (double)st->apply_T_passes /
+                                                             st->t_apply_T / 1e9
+                                                       : 0.0);
+  sprec_json_num(&j, "iteration_seconds_median", st->iteration_seconds_median);
+  sprec_json_num(&j, "peak_rss_MiB", peak_rss_mib);
+  sprec_json_close(&j);
   sprec_json_object(&j, "time");
   sprec_json_num(&j, "total", st->t_total + t_io);
   sprec_json_num(&j, "setup", st->t_setup);
@@ -170,13 +179,14 @@ static sprec_err write_json_file(MPI_Comm comm, const char *path, const solve_ar
                                  const sprec_sparse *x, double t_io, const sprec_sparse *truth,
                                  const double *tm)
 {
+  double peak = cli_peak_rss_mib(comm);
   sprec_err err = SPREC_OK;
   if (ctx->rank == 0) {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "w");
     if (f) {
-      write_result(f, a, ctx, o, A, st, x, t_io, truth, tm);
+      write_result(f, a, ctx, o, A, st, x, t_io, truth, tm, peak);
       int bad = ferror(f);
       bad |= fclose(f) != 0;
       if (bad || rename(tmp, path) != 0) {

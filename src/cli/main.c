@@ -12,6 +12,7 @@ static const char usage[] =
     "  solve  recover a sparse x from y = A x + e\n"
     "  info   describe a .npy file\n"
     "  study  recovery study: every algorithm on many random problems, CSV out\n"
+    "  bench  bandwidth, iteration and least-squares timings, measured side by side\n"
     "Run 'sprec <command> --help' for the options of a command.\n";
 
 int main(int argc, char **argv)
@@ -25,6 +26,7 @@ int main(int argc, char **argv)
   else if (!strcmp(cmd, "solve")) err = cmd_solve(argc - 1, argv + 1);
   else if (!strcmp(cmd, "info")) err = cmd_info(argc - 1, argv + 1);
   else if (!strcmp(cmd, "study")) err = cmd_study(argc - 1, argv + 1);
+  else if (!strcmp(cmd, "bench")) err = cmd_bench(argc - 1, argv + 1);
   else if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
     if (rank == 0) fputs(usage, stdout);
     err = SPREC_OK;

@@ -89,6 +89,10 @@ struct sprec_op_ops {
   sprec_err (*apply_local)(sprec_op op, const double *v, double *out);
   /* Copy the local columns jl[0..nc) (local indices) into out, m x nc, ld m. */
   sprec_err (*columns)(sprec_op op, int64_t nc, const int64_t *jl, double *out);
+  /* out_i += Σ_t a_{i,jl[t]} v[t], column after column in the order given (no
+   * communication). Optional: without it the columns are copied first. */
+  sprec_err (*apply_columns)(sprec_op op, int64_t nc, const int64_t *jl, const double *v,
+                             double *out);
   void (*destroy)(sprec_op op);
 };
 

@@ -23,10 +23,18 @@ static sprec_err dense_columns(sprec_op op, int64_t nc, const int64_t *jl, doubl
   return SPREC_OK;
 }
 
+static sprec_err dense_apply_columns(sprec_op op, int64_t nc, const int64_t *jl, const double *v,
+                                     double *out)
+{
+  const double *A = op->data;
+  for (int64_t t = 0; t < nc; t++) sprec_kernel_gemv_n(op->m, 1, A + jl[t] * op->m, op->m, v + t, out);
+  return SPREC_OK;
+}
+
 static void dense_destroy(sprec_op op) { free(op->data); }
 
 static const struct sprec_op_ops dense_ops = {dense_apply_T, dense_apply_local, dense_columns,
-                                              dense_destroy};
+                                              dense_apply_columns, dense_destroy};
 
 sprec_err sprec_op_create_dense(sprec_ctx ctx, int64_t m, int64_t n, double *A_local,
                                 sprec_op *out)

@@ -57,16 +57,18 @@ sprec_err sprec_op_apply_sparse(sprec_op op, const sprec_sparse *x, double *out)
     double *cols = NULL;
     int64_t *jl = NULL;
     int64_t nc = hi - lo;
-    err = sprec_calloc((size_t)(m * nc), sizeof *cols, &cols, "support columns");
+    int direct = op->ops->apply_columns != NULL; /* else copy the columns first */
+    if (!direct) err = sprec_calloc((size_t)(m * nc), sizeof *cols, &cols, "support columns");
     if (!err) err = sprec_calloc((size_t)nc, sizeof *jl, &jl, "column list");
     if (!err) {
       for (int64_t t = 0; t < nc; t++) jl[t] = x->idx[lo + t] - op->col_start;
-      err = op->ops->columns(op, nc, jl, cols);
+      if (!direct) err = op->ops->columns(op, nc, jl, cols);
     }
     /* A failure here must not leave neighbours waiting: the chain still runs. */
     if (prev >= 0)
       SPREC_TIMED(c->t_comm, MPI_Recv(out, (int)m, MPI_DOUBLE, prev, 77, c->comm, MPI_STATUS_IGNORE));
-    if (!err) sprec_kernel_gemv_n(m, nc, cols, m, x->val + lo, out);
+    if (!err && direct) err = op->ops->apply_columns(op, nc, jl, x->val + lo, out);
+    else if (!err) sprec_kernel_gemv_n(m, nc, cols, m, x->val + lo, out);
     if (next >= 0) MPI_Send(out, (int)m, MPI_DOUBLE, next, 77, c->comm);
     free(cols);
     free(jl);
