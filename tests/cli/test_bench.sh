@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `sprec bench --quick` at 1 and 2 ranks: it runs, and bench.json / bench.csv hold every
+# figure the benchmark promises, each finite and in range. (Timings are not judged:
+# the machines are shared; the benchmark reports, it does not pass or fail.)
+set -u
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+W=$(mktemp -d "${TMPDIR:-/tmp}/sprec-bench.XXXXXX") || exit 1
+trap 'rm -rf "$W"' EXIT
+pass=0 fail=0
+for np in 1 2; do
+  if "$root/scripts/mpirun.sh" -np "$np" "$root/bin/sprec" bench --quick --out "$W/np$np" >"$W/log$np" 2>&1 &&
+    /usr/bin/python3 - "$W/np$np" "$np" <<'PY'
+import csv, json, math, sys
+d, np_ = sys.argv[1], int(sys.argv[2])
+j = json.load(open(d + "/bench.json"))
+rows = {r["metric"]: float(r["value"]) for r in csv.DictReader(open(d + "/bench.csv"))}
+assert rows == j, "CSV and JSON disagree"
+need = ["stream_read_GBps", "dgemv_GBps", "reference_GBps", "apply_T_GBps", "apply_T_over_reference",
+        "apply_T_pass_seconds", "peak_rss_MiB_per_rank", "block_MiB_per_rank", "peak_rss_over_block"]
+for a in ["sea", "htp", "iht", "omp", "fista"]:
+    need += [a + "_iteration_seconds", a + "_iteration_over_apply_T", a + "_share_apply_T"]
+for k in [10, 50, 200]:
+    need += ["lsq_replicated_k%d_seconds" % k, "lsq_scalapack_k%d_seconds" % k]
+missing = [n for n in need if n not in j]
+assert not missing, missing
+assert j["ranks"] == np_ and j["m"] == 200 and j["n"] == 20000 and j["k"] == 10
+for n in need:
+    assert math.isfinite(j[n]) and j[n] > 0, (n, j[n])
+assert abs(j["reference_GBps"] - max(j["stream_read_GBps"], j["dgemv_GBps"])) <= 1e-6 * j["reference_GBps"]
+for a in ["sea", "htp", "iht", "omp", "fista"]:
+    assert 0 < j[a + "_share_apply_T"] <= 1.0 + 1e-9
+assert j["peak_rss_MiB_per_rank"] >= j["block_MiB_per_rank"]  # the block is resident
+PY
+  then echo "ok - bench --quick -np $np"; pass=$((pass + 1))
+  else echo "not ok - bench --quick -np $np"; sed 's/^/    /' "$W/log$np" | tail -15; fail=$((fail + 1)); fi
+done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
