@@ -82,6 +82,13 @@ typedef struct sprec_op_s *sprec_op;
  * Ownership of A_local passes to the operator (freed with free() on destroy). */
 sprec_err sprec_op_create_dense(sprec_ctx ctx, int64_t m, int64_t n, double *A_local,
                                 sprec_op *op);
+/* Collective. The same with the block stored in single precision (half the memory
+ * and the bandwidth of a pass). Products read each entry widened to double and
+ * accumulate in double, in the same order as the double operator: on a block of
+ * float values the two operators give identical results, and results stay the same
+ * for any number of ranks. Ownership of A_local passes to the operator. */
+sprec_err sprec_op_create_dense_f32(sprec_ctx ctx, int64_t m, int64_t n, float *A_local,
+                                    sprec_op *op);
 sprec_err sprec_op_destroy(sprec_op *op);
 int64_t sprec_op_rows(sprec_op op);
 int64_t sprec_op_cols(sprec_op op);
@@ -105,12 +112,19 @@ typedef struct {
   double snr_db;           /* noise level in dB; INFINITY = noiseless (default) */
   uint64_t seed;           /* default 1                                     */
   double width;            /* deconv bump width parameter, default 0.02     */
+  int single;              /* 0 (default): A in double; 1: A stored in single
+                              precision (each column made and normalized in
+                              double, then rounded to float); y and the true x
+                              are those of the double problem                  */
 } sprec_problem;
 
 void sprec_problem_default(sprec_problem *p);
 /* Collective. Builds the dense operator (each rank generates its own columns: column
  * j depends on (seed, j) alone), y (replicated, m, allocated) and the true x
- * (replicated sparse, k entries). Identical for any number of ranks. */
+ * (replicated sparse, k entries). Identical for any number of ranks. With single,
+ * the operator is sprec_op_create_dense_f32's and only A is rounded: y = A x + e is
+ * computed with the double columns, as in the double problem, so the two problems
+ * differ exactly by the rounding of A to single precision. */
 sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op *A,
                                  double **y, sprec_sparse *x_true);
 
@@ -164,6 +178,7 @@ typedef struct {
   double L;               /* ‖A‖₂² estimate, 0 if not computed                  */
   int lsq_scalapack;      /* 1 if the ScaLAPACK path was used                   */
   int64_t apply_T_passes; /* passes over A (Aᵀr products)                       */
+  double iteration_seconds_median; /* median wall time of one iteration (max over ranks) */
   /* Seconds, max over ranks. */
   double t_total, t_setup, t_apply_T, t_topk, t_lsq, t_comm;
 } sprec_stats;

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "io/json.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,8 @@ static const char help[] =
     "Problem:\n"
     "  --A FILE --y FILE     dictionary (m x n) and observation (m), .npy float64/float32\n"
     "  --problem NAME        generate in memory as 'sprec gen' does (-m -n -k --snr --seed --width)\n"
+    "  --dtype T             float64 (default) or float32: store A in single precision (half\n"
+    "                        the memory and bandwidth; products accumulate in double)\n"
     "Algorithm:\n"
     "  --algo NAME           l0: sea (default), htp, iht, omp, ompr, els, cosamp, sp\n"
     "                        l1 (Lasso): ista, fista, oista\n"
@@ -40,7 +43,8 @@ static const char help[] =
 
 typedef struct {
   const char *Af, *yf, *problem, *algo, *init, *lsq, *topk, *truth, *out, *xout, *step_rule;
-  int quiet;
+  const char *dtype; /* "float64" or "float32" */
+  int quiet, single; /* single: --dtype float32 */
   const char *init_algo; /* --init named an algorithm            */
   double init_objective; /* its objective                         */
 } solve_args;
@@ -79,6 +83,53 @@ static sprec_err read_vector(MPI_Comm comm, const char *flag, const char *path, 
   return SPREC_OK;
 }
 
+/* --dtype float32: the block [c0, c0+nl) of A read as double a chunk of columns at a
+ * time (at most SPREC_READ_CHUNK_BYTES of doubles, 64 MiB), checked, and rounded to
+ * float, so that the peak memory stays near the float block. Every rank makes the
+ * same number of (collective) reads; a rank whose block is used up reads nothing. */
+#ifndef SPREC_READ_CHUNK_BYTES
+#define SPREC_READ_CHUNK_BYTES ((int64_t)64 << 20)
+#endif
+static sprec_err load_block_f32(sprec_ctx ctx, const char *path, const sprec_npy_info *ia,
+                                int64_t m, int64_t n, int64_t c0, int64_t nl, sprec_op *A)
+{
+  MPI_Comm comm = ctx->comm;
+  int64_t cc = SPREC_READ_CHUNK_BYTES / (8 * m), nlmax = sprec_block_size(n, ctx->size, 0);
+  if (cc < 1) cc = 1;
+  if (cc > nlmax) cc = nlmax;
+  float *Af = NULL;
+  double *tmp = NULL;
+  sprec_err err = sprec_calloc((size_t)(m * nl), sizeof *Af, &Af, "the local block of A");
+  if (!err) err = sprec_calloc((size_t)(m * cc), sizeof *tmp, &tmp, "a chunk of A");
+  for (int64_t j = 0; j < nlmax; j += cc) { /* the first rank's block is the largest */
+    int64_t nc = j >= nl ? 0 : (nl - j < cc ? nl - j : cc);
+    SPREC_TRY(sprec_agree(comm, err), done);
+    SPREC_TRY(sprec_npy_read_cols(comm, path, ia, c0 + j, nc, tmp), done);
+    SPREC_TRY(cli_check_finite(comm, path, m, nc, c0 + j, tmp), done);
+    for (int64_t t = 0; t < nc && !err; t++)
+      for (int64_t i = 0; i < m; i++) {
+        double v = tmp[i + t * m];
+        if (fabs(v) > FLT_MAX) {
+          err = SPREC_ERROR(SPREC_ERR_FORMAT,
+                            "%s: value %g (row %lld, column %lld) is out of the float32 range "
+                            "(use --dtype float64)",
+                            path, v, (long long)i, (long long)(c0 + j + t));
+          break;
+        }
+        Af[i + (j + t) * m] = (float)v;
+      }
+  }
+  SPREC_TRY(sprec_agree(comm, err), done);
+  free(tmp);
+  tmp = NULL;
+  SPREC_TRY(sprec_op_create_dense_f32(ctx, m, n, Af, A), done);
+  Af = NULL;
+done:
+  free(tmp);
+  free(Af);
+  return err;
+}
+
 static sprec_err load_files(sprec_ctx ctx, const solve_args *a, int64_t k, sprec_op *A, double **y)
 {
   sprec_npy_info ia;
@@ -96,6 +147,7 @@ static sprec_err load_files(sprec_ctx ctx, const solve_args *a, int64_t k, sprec
   SPREC_CALL(sprec_agree(comm, sprec_calloc((size_t)m, sizeof **y, y, "y")));
   SPREC_CALL(read_vector(comm, "--y", a->yf, m, 0, m, *y));
   int64_t c0 = sprec_block_start(n, ctx->size, ctx->rank), nl = sprec_block_size(n, ctx->size, ctx->rank);
+  if (a->single) return load_block_f32(ctx, a->Af, &ia, m, n, c0, nl, A);
   double *Al = NULL;
   SPREC_CALL(sprec_agree(comm, sprec_calloc((size_t)(m * nl), sizeof *Al, &Al, "the local block of A")));
   sprec_err err = sprec_npy_read_cols(comm, a->Af, &ia, c0, nl, Al);
@@ -124,6 +176,7 @@ static void write_result(FILE *f, const solve_args *a, sprec_ctx ctx, const spre
     sprec_json_int(&j, "k", o->k);
     sprec_json_null(&j, "lambda");
   }
+  sprec_json_str(&j, "dtype", a->single ? "float32" : "float64");
   sprec_json_int(&j, "ranks", ctx->size);
   sprec_json_str(&j, "grid", grid);
   sprec_json_int(&j, "iterations", st->iterations);
@@ -147,8 +200,8 @@ static void write_result(FILE *f, const solve_args *a, sprec_ctx ctx, const spre
   sprec_json_object(&j, "perf");
   sprec_json_int(&j, "apply_T_passes", st->apply_T_passes);
   sprec_json_num(&j, "apply_T_seconds", st->t_apply_T);
-  sprec_json_num(&j, "apply_T_GBps", st->t_apply_T > 0 ? 8.0 * (double)A->m * (double)A->n *
-                                                             (double)st->apply_T_passes /
+  double bytes = (a->single ? 4.0 : 8.0) * (double)A->m * (double)A->n; /* one pass over A */
+  sprec_json_num(&j, "apply_T_GBps", st->t_apply_T > 0 ? bytes * (double)st->apply_T_passes /
                                                              st->t_apply_T / 1e9
                                                        : 0.0);
   sprec_json_num(&j, "iteration_seconds_median", st->iteration_seconds_median);
@@ -209,6 +262,7 @@ sprec_err cmd_solve(int argc, char **argv)
   a.algo = "sea";
   a.lsq = "auto";
   a.topk = "auto";
+  a.dtype = "float64";
   const char *pos[1];
   int npos, rank;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -226,7 +280,7 @@ sprec_err cmd_solve(int argc, char **argv)
       {"--monitor", OPT_INT, &o.monitor, 0}, {"--quiet", OPT_FLAG, &a.quiet, 0},
       {"--lambda", OPT_DBL, &o.lambda, 0}, {"--lambda-ratio", OPT_DBL, &o.lambda_ratio, 0},
       {"--continuation", OPT_INT, &o.continuation, 0}, {"--restart", OPT_FLAG, &o.restart, 0},
-      {"--debias", OPT_FLAG, &o.debias, 0},
+      {"--debias", OPT_FLAG, &o.debias, 0}, {"--dtype", OPT_STR, &a.dtype, 0},
   };
   int nopts = (int)(sizeof opts / sizeof opts[0]);
   if (cli_help_requested(argc, argv)) {
@@ -270,7 +324,10 @@ sprec_err cmd_solve(int argc, char **argv)
   static const char *const lsq_names[] = {"auto", "scalapack", "replicated", NULL};
   static const char *const topk_names[] = {"auto", "gather", "threshold", NULL};
   static const char *const rule_names[] = {"default", "fixed", "adaptive", NULL};
+  static const char *const dtype_names[] = {"float64", "float32", NULL};
   int v = 0;
+  SPREC_CALL(pick("--dtype", a.dtype, dtype_names, &a.single));
+  P.single = a.single;
   SPREC_CALL(pick("--lsq", a.lsq, lsq_names, &v));
   o.lsq = (sprec_lsq_method)v;
   SPREC_CALL(pick("--topk", a.topk, topk_names, &v));
@@ -363,6 +420,7 @@ sprec_err cmd_solve(int argc, char **argv)
            o.algo, (long long)A->m, (long long)n, (long long)o.k, ctx->size, ctx->nprow,
            ctx->npcol, st.iterations, st.best_iteration, st.stop_reason, st.objective,
            st.rel_residual, st.t_total + t_io);
+    if (a.single) printf(" dtype=float32");
     if (have_truth) printf(" f1=%.4f rel_error=%.3e recovered=%s", tm[1], tm[2], tm[0] ? "yes" : "no");
     printf("\n");
   }

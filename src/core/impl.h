@@ -103,6 +103,9 @@ struct sprec_op_s {
   void *data;
 };
 
+/* 1 if op is a dense operator over a single-precision block (op->data is float). */
+int sprec_op_is_dense_f32(sprec_op op);
+
 /* Collective: fetch the global columns S[0..k) (sorted) to every rank, m x k. */
 sprec_err sprec_op_gather_columns(sprec_op op, int64_t k, const int64_t *S, double *out);
 
@@ -115,6 +118,14 @@ void sprec_kernel_gemv_n(int64_t m, int64_t nc, const double *A, int64_t lda,
                          const double *v, double *out);
 double sprec_dot(int64_t m, const double *a, const double *b);
 double sprec_nrm2sq(int64_t m, const double *a);
+/* The same three for a single-precision A: each entry is widened to double and the
+ * sums run exactly as above, so the result equals the double kernel's on the widened
+ * matrix, bit for bit. */
+void sprec_kernel_gemv_t_f32(int64_t m, int64_t nc, const float *A, int64_t lda,
+                             const double *r, double *g);
+void sprec_kernel_gemv_n_f32(int64_t m, int64_t nc, const float *A, int64_t lda,
+                             const double *v, double *out);
+double sprec_dot_f32(int64_t m, const float *a, const double *b);
 
 /* ----------------------------------------------------------------- RNG -- */
 typedef struct { uint64_t s[4]; } sprec_rng;

@@ -1,4 +1,8 @@
-/* Dense operator: this rank's block of columns stored column-major, ld m. */
+/* Dense operator: this rank's block of columns stored column-major, ld m, in double
+ * or in single precision. The single-precision block is read through kernels that
+ * widen each entry and accumulate in double in the double kernels' order, and its
+ * columns are handed out widened to double: the rest of the library sees only the
+ * operator table and never learns the storage type. */
 #include "../core/impl.h"
 
 #include <string.h>
@@ -36,8 +40,44 @@ static void dense_destroy(sprec_op op) { free(op->data); }
 static const struct sprec_op_ops dense_ops = {dense_apply_T, dense_apply_local, dense_columns,
                                               dense_apply_columns, dense_destroy};
 
-sprec_err sprec_op_create_dense(sprec_ctx ctx, int64_t m, int64_t n, double *A_local,
-                                sprec_op *out)
+/* ---------------------------------------------------- single precision -- */
+static sprec_err f32_apply_T(sprec_op op, const double *r, double *g)
+{
+  sprec_kernel_gemv_t_f32(op->m, op->n_local, op->data, op->m, r, g);
+  return SPREC_OK;
+}
+
+static sprec_err f32_apply_local(sprec_op op, const double *v, double *out)
+{
+  sprec_kernel_gemv_n_f32(op->m, op->n_local, op->data, op->m, v, out);
+  return SPREC_OK;
+}
+
+static sprec_err f32_columns(sprec_op op, int64_t nc, const int64_t *jl, double *out)
+{
+  const float *A = op->data;
+  for (int64_t t = 0; t < nc; t++) {
+    const float *a = A + jl[t] * op->m;
+    double *o = out + t * op->m;
+    for (int64_t i = 0; i < op->m; i++) o[i] = (double)a[i];
+  }
+  return SPREC_OK;
+}
+
+static sprec_err f32_apply_columns(sprec_op op, int64_t nc, const int64_t *jl, const double *v,
+                                   double *out)
+{
+  const float *A = op->data;
+  for (int64_t t = 0; t < nc; t++)
+    sprec_kernel_gemv_n_f32(op->m, 1, A + jl[t] * op->m, op->m, v + t, out);
+  return SPREC_OK;
+}
+
+static const struct sprec_op_ops dense_f32_ops = {f32_apply_T, f32_apply_local, f32_columns,
+                                                  f32_apply_columns, dense_destroy};
+
+static sprec_err create(sprec_ctx ctx, int64_t m, int64_t n, void *A_local,
+                        const struct sprec_op_ops *ops, sprec_op *out)
 {
   sprec_op op;
   *out = NULL;
@@ -52,8 +92,22 @@ sprec_err sprec_op_create_dense(sprec_ctx ctx, int64_t m, int64_t n, double *A_l
   op->n = n;
   op->col_start = sprec_block_start(n, ctx->size, ctx->rank);
   op->n_local = sprec_block_size(n, ctx->size, ctx->rank);
-  op->ops = &dense_ops;
+  op->ops = ops;
   op->data = A_local;
   *out = op;
   return SPREC_OK;
 }
+
+sprec_err sprec_op_create_dense(sprec_ctx ctx, int64_t m, int64_t n, double *A_local,
+                                sprec_op *out)
+{
+  return create(ctx, m, n, A_local, &dense_ops, out);
+}
+
+sprec_err sprec_op_create_dense_f32(sprec_ctx ctx, int64_t m, int64_t n, float *A_local,
+                                    sprec_op *out)
+{
+  return create(ctx, m, n, A_local, &dense_f32_ops, out);
+}
+
+int sprec_op_is_dense_f32(sprec_op op) { return op && op->ops == &dense_f32_ops; }

@@ -93,17 +93,41 @@ sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op
   int64_t nl = sprec_block_size(n, ctx->size, ctx->rank);
   int64_t c0 = sprec_block_start(n, ctx->size, ctx->rank);
   double *Al = NULL, *y = NULL, *cols = NULL;
+  float *Af = NULL;
   sprec_err err = SPREC_OK;
 
-  err = sprec_calloc((size_t)(m * nl), sizeof *Al, &Al, "the local block of A");
+  if (p->single) {
+    /* Each column made and normalized in double, then rounded: column j has the
+     * same bits whatever the rank count. */
+    err = sprec_calloc((size_t)(m * nl), sizeof *Af, &Af, "the local block of A");
+    if (!err) err = sprec_calloc((size_t)m, sizeof *cols, &cols, "a column");
+  } else
+    err = sprec_calloc((size_t)(m * nl), sizeof *Al, &Al, "the local block of A");
   err = sprec_agree(ctx->comm, err);
-  if (err) return err;
-  for (int64_t j = 0; j < nl; j++) make_column(p, c0 + j, Al + j * m);
-  SPREC_TRY(sprec_op_create_dense(ctx, m, n, Al, A), fail);
-  Al = NULL;
+  if (err) {
+    free(Af);
+    free(cols);
+    return err;
+  }
+  if (p->single) {
+    for (int64_t j = 0; j < nl; j++) {
+      make_column(p, c0 + j, cols);
+      for (int64_t i = 0; i < m; i++) Af[i + j * m] = (float)cols[i];
+    }
+    free(cols);
+    cols = NULL;
+    SPREC_TRY(sprec_op_create_dense_f32(ctx, m, n, Af, A), fail);
+    Af = NULL;
+  } else {
+    for (int64_t j = 0; j < nl; j++) make_column(p, c0 + j, Al + j * m);
+    SPREC_TRY(sprec_op_create_dense(ctx, m, n, Al, A), fail);
+    Al = NULL;
+  }
 
   /* The true x and y = A x + e: every rank makes the k support columns itself and
-   * sums them in index order, so y is identical everywhere without communication. */
+   * sums them in index order, so y is identical everywhere without communication.
+   * The columns are the double ones even for a single-precision A: y is that of the
+   * double problem. */
   SPREC_TRY(sprec_sparse_init(xt, k), fail);
   SPREC_TRY(draw_support(p->seed, n, k, xt->idx), fail);
   xt->nnz = k;
@@ -130,6 +154,7 @@ sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op
   return SPREC_OK;
 fail:
   free(Al);
+  free(Af);
   free(y);
   free(cols);
   sprec_op_destroy(A);
