@@ -19,6 +19,13 @@
 
 #define RQ(l, i, j) ((l)->R[(i) + (j) * (l)->kmax])
 
+/* A column whose component orthogonal to the held ones is below this fraction of its
+ * norm is dependent to working precision: its coefficient is 0. Kept at rounding level
+ * on purpose: a larger threshold would change the least squares (SEA's operator H) on
+ * coherent supports, which are exactly the ones SEA explores; nearly dependent
+ * supports keep their exact, possibly huge, least-squares coefficients. */
+#define SPREC_LSQ_DEPENDENT (64 * DBL_EPSILON)
+
 /* Remove held column t: rotate the Hessenberg part of R back to triangular. */
 static void remove_column(sprec_lsq l, int64_t t)
 {
@@ -64,7 +71,7 @@ static void add_column(sprec_lsq l, int64_t j, const double *a)
   }
   double anrm = sqrt(sprec_nrm2sq(m, a)), rho = sqrt(sprec_nrm2sq(m, q));
   for (int64_t i = 0; i < t; i++) RQ(l, i, t) = c1[i];
-  if (rho <= 64 * DBL_EPSILON * anrm || rho == 0) { /* dependent column */
+  if (rho <= SPREC_LSQ_DEPENDENT * anrm || rho == 0) { /* dependent column */
     memset(q, 0, (size_t)m * sizeof(double));
     RQ(l, t, t) = 0;
     l->qty[t] = 0;
