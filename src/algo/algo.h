@@ -58,7 +58,8 @@ sprec_err sprec_w_values_at(sprec_work *w, const double *v, const sprec_sparse *
 double sprec_w_objective(const sprec_work *w, const double *r);
 /* |S Δ P| for sorted index lists. */
 int64_t sprec_support_changes(const sprec_sparse *S, const sprec_sparse *P);
-/* Progress report and stop request; returns 1 if the run must stop now. */
+/* Progress report and stop request; returns 1 (stop reason "interrupted") if the run
+ * must stop now. */
 int sprec_w_progress(sprec_work *w, int iter, double obj, int64_t changes);
 /* μ = ‖g_T‖² / ‖A_T g_T‖² (normalized step of NIHT/NHTP). gT: scratch sparse
  * vector (receives g on T); v: scratch of length m. */

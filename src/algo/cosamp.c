@@ -73,10 +73,7 @@ sprec_err sprec_cosamp(sprec_work *w, sprec_sparse *best)
       best_it = t;
       SPREC_TRY(sprec_sparse_copy(best, &xd), done);
     }
-    if (sprec_w_progress(w, t, f, changes)) {
-      strcpy(w->st->stop_reason, "interrupted");
-      break;
-    }
+    if (sprec_w_progress(w, t, f, changes)) break; /* stop requested */
     if (changes == 0) {
       strcpy(w->st->stop_reason, "fixed_point");
       break;

@@ -226,10 +226,7 @@ sprec_err sprec_els(sprec_work *w, sprec_sparse *x)
     }
     f = fn;
     best_it = it;
-    if (sprec_w_progress(w, it, f, 2)) {
-      strcpy(w->st->stop_reason, "interrupted");
-      break;
-    }
+    if (sprec_w_progress(w, it, f, 2)) break; /* stop requested */
   }
   sprec_w_finish(w, it, best_it, f, f);
 done:

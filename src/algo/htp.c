@@ -72,10 +72,7 @@ sprec_err sprec_htp(sprec_work *w, sprec_sparse *x)
       err = SPREC_ERROR(SPREC_ERR_NUMERIC, "HTP: objective became non-finite at iteration %d", t);
       goto done;
     }
-    if (sprec_w_progress(w, t, f, changes)) {
-      strcpy(w->st->stop_reason, "interrupted");
-      break;
-    }
+    if (sprec_w_progress(w, t, f, changes)) break; /* stop requested */
     if (changes == 0) {
       strcpy(w->st->stop_reason, "fixed_point");
       break;

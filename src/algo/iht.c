@@ -100,10 +100,7 @@ sprec_err sprec_iht(sprec_work *w, sprec_sparse *x)
                                            "(step too large?)", t);
       goto done;
     }
-    if (sprec_w_progress(w, t, f, changes)) {
-      strcpy(w->st->stop_reason, "interrupted");
-      break;
-    }
+    if (sprec_w_progress(w, t, f, changes)) break; /* stop requested */
     if (dn <= 1e-24 * xnn) {
       strcpy(w->st->stop_reason, "converged");
       break;

@@ -87,10 +87,7 @@ sprec_err sprec_ompr(sprec_work *w, sprec_sparse *best)
       best_it = it;
       SPREC_TRY(sprec_sparse_copy(best, &x), done);
     }
-    if (sprec_w_progress(w, it, f, 2)) {
-      strcpy(w->st->stop_reason, "interrupted");
-      break;
-    }
+    if (sprec_w_progress(w, it, f, 2)) break; /* stop requested */
   }
   sprec_w_finish(w, it, best_it, fbest, f);
 done:

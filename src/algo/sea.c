@@ -61,10 +61,7 @@ sprec_err sprec_sea(sprec_work *w, sprec_sparse *best)
       w->st->best_iteration = t;
       SPREC_TRY(sprec_sparse_copy(best, &x), done);
     }
-    if (sprec_w_progress(w, t, f, sprec_support_changes(&x, &prev))) {
-      strcpy(w->st->stop_reason, "interrupted");
-      break;
-    }
+    if (sprec_w_progress(w, t, f, sprec_support_changes(&x, &prev))) break; /* stop requested */
   }
   sprec_w_finish(w, t, w->st->best_iteration, fbest, f);
 done:

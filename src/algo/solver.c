@@ -245,6 +245,7 @@ int sprec_w_progress(sprec_work *w, int iter, double obj, int64_t changes)
   if (!w->o.stop_flag) return 0;
   int stop = w->ctx->rank == 0 ? *w->o.stop_flag : 0; /* rank 0's signal decides for all */
   MPI_Bcast(&stop, 1, MPI_INT, 0, w->ctx->comm);
+  if (stop) strcpy(w->st->stop_reason, "interrupted");
   return stop;
 }
 

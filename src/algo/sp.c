@@ -80,10 +80,7 @@ sprec_err sprec_sp(sprec_work *w, sprec_sparse *x)
     rn = tr;
     f = fn;
     best_it = t;
-    if (sprec_w_progress(w, t, f, changes)) {
-      strcpy(w->st->stop_reason, "interrupted");
-      break;
-    }
+    if (sprec_w_progress(w, t, f, changes)) break; /* stop requested */
   }
   sprec_w_finish(w, t, best_it, f, f);
 done:
