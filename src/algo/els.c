@@ -186,7 +186,6 @@ sprec_err sprec_els(sprec_work *w, sprec_sparse *x)
   if (x->nnz < k) SPREC_TRY(sprec_g_omp_steps(w, x, r, g, k, w->o.iters, &it, &f, &why), done);
   best_it = it;
   if (why == SPREC_G_ZERO) strcpy(w->st->stop_reason, "converged");
-  if (why == SPREC_G_STOPPED) strcpy(w->st->stop_reason, "interrupted");
 
   while (why == SPREC_G_FULL && it < w->o.iters && !sprec_w_converged(w, f)) {
     double t0 = MPI_Wtime();

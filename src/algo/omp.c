@@ -30,7 +30,6 @@ sprec_err sprec_omp(sprec_work *w, sprec_sparse *x)
   int it = 0, why;
   SPREC_TRY(sprec_g_omp_steps(w, x, r, g, w->o.k, w->o.iters, &it, &f, &why), done);
   if (why == SPREC_G_ZERO) strcpy(w->st->stop_reason, "converged");
-  if (why == SPREC_G_STOPPED) strcpy(w->st->stop_reason, "interrupted");
   sprec_w_finish(w, it, it, f, f);
 done:
   free(g);

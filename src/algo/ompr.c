@@ -47,7 +47,6 @@ sprec_err sprec_ompr(sprec_work *w, sprec_sparse *best)
     SPREC_TRY(sprec_sparse_copy(best, &x), done);
   }
   if (why == SPREC_G_ZERO) strcpy(w->st->stop_reason, "converged");
-  if (why == SPREC_G_STOPPED) strcpy(w->st->stop_reason, "interrupted");
 
   while (why == SPREC_G_FULL && it < w->o.iters && !sprec_w_converged(w, f)) {
     int64_t j = 0;
