@@ -96,6 +96,9 @@ int64_t sprec_op_local_cols(sprec_op op);
 int64_t sprec_op_col_start(sprec_op op);
 /* Local: g = A_rᵀ r for this rank's columns; r replicated (m), g local (n_r). */
 sprec_err sprec_op_apply_T(sprec_op op, const double *r, double *g);
+/* Local: g[p] = A_rᵀ r[p] for nb right-hand sides, in one pass over the block where
+ * the operator can (the dense ones can), each g[p] bit for bit sprec_op_apply_T's. */
+sprec_err sprec_op_apply_T_many(sprec_op op, int nb, const double *const *r, double *const *g);
 /* Collective: out = A x for a replicated sparse x; out replicated (m). The result is
  * bit-for-bit the serial sum in index order, for any number of ranks. */
 sprec_err sprec_op_apply_sparse(sprec_op op, const sprec_sparse *x, double *out);
@@ -193,6 +196,18 @@ sprec_err sprec_solver_destroy(sprec_solver *s);
  * by the call (sprec_sparse_free it). */
 sprec_err sprec_solver_solve(sprec_solver s, sprec_op A, const double *y,
                              const double *init, sprec_sparse *x);
+/* Collective. b problems sharing A: Y holds their observations as the columns of an
+ * m x b column-major matrix (replicated); init is NULL or this rank's rows of an
+ * n x b starting matrix (n_r x b, column-major, leading dimension n_r). Each problem
+ * runs the algorithm with its own support, iterations and stop; the products Aᵀr of
+ * all problems still running are made together, one pass over A per round
+ * (sprec_op_apply_T_many). x[p] and st[p] receive problem p's solution and
+ * statistics, bit for bit what sprec_solver_solve gives for that problem alone
+ * (times aside). Progress (opts.monitor) is reported for problem 0. */
+sprec_err sprec_solver_solve_batch(sprec_solver s, sprec_op A, int b, const double *Y,
+                                   const double *init, sprec_sparse *x, sprec_stats *st);
+/* The last solve's statistics; after a batch, the batch's as a whole: t_total,
+ * apply_T_passes (rounds) and t_apply_T. */
 void sprec_solver_get_stats(sprec_solver s, sprec_stats *st);
 /* Names of the registered algorithms, NULL-terminated. */
 const char *const *sprec_algorithms(void);

@@ -20,6 +20,8 @@ typedef struct {
   double *iter_t;      /* wall time of each iteration (for the median)           */
   int n_iter_t;
   double t_last;       /* when the previous iteration ended                      */
+  struct sprec_batch *batch; /* the batch this problem runs in (solver.c), or NULL */
+  int slot;            /* its index there                                        */
 } sprec_work;
 
 typedef sprec_err (*sprec_algo_fn)(sprec_work *w, sprec_sparse *x);
@@ -47,6 +49,8 @@ sprec_err sprec_oista(sprec_work *w, sprec_sparse *x);
 
 /* Timed building blocks (solver.c). */
 sprec_err sprec_w_gradient(sprec_work *w, const double *r, double *g);  /* g = A_rᵀ r */
+/* The same product, not counted as an iteration's pass (λ_max = ‖Aᵀy‖∞). */
+sprec_err sprec_w_apply_T(sprec_work *w, const double *r, double *g);
 sprec_err sprec_w_topk(sprec_work *w, const double *v, sprec_sparse *S); /* k largest */
 /* x.val ← least squares on x.idx; r ← y − A x. */
 sprec_err sprec_w_lsq(sprec_work *w, sprec_sparse *x, double *r);

@@ -3,6 +3,7 @@
 #include "algo.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 static const sprec_algo algorithms[] = {
@@ -45,7 +46,7 @@ int sprec_algorithm_kind(const char *name)
 struct sprec_solver_s {
   sprec_ctx ctx;
   sprec_opts o;
-  sprec_stats st;
+  sprec_stats st; /* of the last solve; for a batch, of the batch as a whole */
 };
 
 void sprec_opts_default(sprec_opts *o)
@@ -90,33 +91,53 @@ static double median(double *v, int n)
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-sprec_err sprec_solver_solve(sprec_solver s, sprec_op A, const double *y, const double *init,
-                             sprec_sparse *x)
+/* Each time becomes its maximum over the ranks. */
+static void max_times(sprec_ctx c, sprec_stats *st)
 {
-  sprec_ctx c = s->ctx;
-  const sprec_algo *alg = find_algo(s->o.algo);
+  double t[7] = {st->t_total, st->t_setup, st->t_apply_T, st->t_topk, st->t_lsq, st->t_comm,
+                 st->iteration_seconds_median};
+  MPI_Allreduce(MPI_IN_PLACE, t, 7, MPI_DOUBLE, MPI_MAX, c->comm);
+  st->t_total = t[0];
+  st->t_setup = t[1];
+  st->t_apply_T = t[2];
+  st->t_topk = t[3];
+  st->t_lsq = t[4];
+  st->t_comm = t[5];
+  st->iteration_seconds_median = t[6];
+}
+
+/* One problem, from the set-up to the statistics. L: ‖A‖₂² when the caller has it
+ * already (a batch estimates it once), else 0. B, slot: the batch this problem
+ * belongs to (its products Aᵀr are made by the batch driver), or NULL. */
+static sprec_err solve_one(sprec_ctx c, const sprec_opts *o, sprec_op A, const double *y,
+                           const double *init, double L, struct sprec_batch *B, int slot,
+                           sprec_sparse *x, sprec_stats *st)
+{
+  const sprec_algo *alg = find_algo(o->algo);
   sprec_work w = {0};
   sprec_err err = SPREC_OK;
   double t0 = MPI_Wtime();
-  memset(&s->st, 0, sizeof s->st);
+  memset(st, 0, sizeof *st);
   SPREC_CHECK(A->ctx == c, SPREC_ERR_ARG, "operator and solver have different contexts");
   int64_t kmax = A->m < A->n ? A->m : A->n;
+  w.o = *o;
   if (alg->l1) {
-    SPREC_CHECK((s->o.lambda > 0) != (s->o.lambda_ratio > 0), SPREC_ERR_ARG,
+    SPREC_CHECK((w.o.lambda > 0) != (w.o.lambda_ratio > 0), SPREC_ERR_ARG,
                 "%s solves the Lasso: give one of --lambda L > 0 or --lambda-ratio R > 0",
                 alg->name);
-    s->o.k = kmax; /* the largest support a debiasing least squares may need */
+    w.o.k = kmax; /* the largest support a debiasing least squares may need */
   } else
-    SPREC_CHECK(s->o.k >= 1 && s->o.k <= kmax, SPREC_ERR_ARG,
-                "-k %lld is out of range: need 1 <= k <= min(m, n) = %lld", (long long)s->o.k,
+    SPREC_CHECK(w.o.k >= 1 && w.o.k <= kmax, SPREC_ERR_ARG,
+                "-k %lld is out of range: need 1 <= k <= min(m, n) = %lld", (long long)w.o.k,
                 (long long)kmax);
   c->t_comm = 0;
   w.ctx = c;
   w.A = A;
   w.y = y;
   w.init = init;
-  w.o = s->o;
-  w.st = &s->st;
+  w.st = st;
+  w.batch = B;
+  w.slot = slot;
   w.m = A->m;
   w.n = A->n;
   w.nl = A->n_local;
@@ -125,61 +146,205 @@ sprec_err sprec_solver_solve(sprec_solver s, sprec_op A, const double *y, const 
   if (w.o.iters == 0) /* the default budget */
     w.o.iters = alg->iters + (alg->fill ? (int)(w.o.k < 100000000 ? w.o.k : 100000000) : 0);
   if (alg->needs_L && (w.o.step == 0 || alg->l1)) {
-    SPREC_CALL(sprec_op_norm2_est(A, &s->st.L));
-    SPREC_CHECK(s->st.L > 0, SPREC_ERR_ARG, "the dictionary is zero: ‖A‖ = 0");
-    w.L = s->st.L;
-    if (w.o.step == 0) w.o.step = 1.0 / s->st.L;
+    if (L == 0) SPREC_CALL(sprec_op_norm2_est(A, &L));
+    SPREC_CHECK(L > 0, SPREC_ERR_ARG, "the dictionary is zero: ‖A‖ = 0");
+    st->L = w.L = L;
+    if (w.o.step == 0) w.o.step = 1.0 / L;
   }
   if (alg->l1) { /* λ_max = ‖Aᵀy‖∞: above it the solution is 0 */
     double *g = NULL;
     SPREC_CALL(sprec_agree(c->comm, sprec_calloc((size_t)w.nl, sizeof *g, &g, "Aᵀy")));
-    sprec_op_apply_T(A, y, g);
+    err = sprec_w_apply_T(&w, y, g);
     double mx = 0;
-    for (int64_t j = 0; j < w.nl; j++) mx = fmax(mx, fabs(g[j]));
+    for (int64_t j = 0; j < w.nl && !err; j++) mx = fmax(mx, fabs(g[j]));
     free(g);
+    SPREC_CALL(err);
     MPI_Allreduce(MPI_IN_PLACE, &mx, 1, MPI_DOUBLE, MPI_MAX, c->comm);
-    s->st.lambda_max = mx;
+    st->lambda_max = mx;
     w.lambda = w.o.lambda > 0 ? w.o.lambda : w.o.lambda_ratio * mx;
-    s->st.lambda = w.lambda;
+    st->lambda = w.lambda;
   } else {
     SPREC_CALL(sprec_lsq_create(A, y, w.o.k, w.o.lsq, &w.lsq));
-    s->st.lsq_scalapack = sprec_lsq_is_scalapack(w.lsq);
+    st->lsq_scalapack = sprec_lsq_is_scalapack(w.lsq);
   }
-  s->st.step = w.o.step;
-  s->st.t_setup = MPI_Wtime() - t0;
-  s->st.t_comm = 0;
+  st->step = w.o.step;
+  st->t_setup = MPI_Wtime() - t0;
+  st->t_comm = 0;
 
   SPREC_TRY(sprec_sparse_init(x, w.o.k), done);
   SPREC_TRY(sprec_agree(c->comm, sprec_calloc((size_t)w.o.iters + 1, sizeof *w.iter_t, &w.iter_t,
                                              "iteration times")), done);
   w.t_last = MPI_Wtime();
   SPREC_TRY(alg->run(&w, x), done);
-  s->st.iteration_seconds_median = median(w.iter_t, w.n_iter_t);
+  st->iteration_seconds_median = median(w.iter_t, w.n_iter_t);
 
 done:
   free(w.iter_t);
   sprec_lsq_destroy(&w.lsq);
+  st->t_total = MPI_Wtime() - t0;
+  st->t_comm += c->t_comm;
+  max_times(c, st);
+  return err;
+}
+
+sprec_err sprec_solver_solve(sprec_solver s, sprec_op A, const double *y, const double *init,
+                             sprec_sparse *x)
+{
+  return solve_one(s->ctx, &s->o, A, y, init, 0, NULL, 0, x, &s->st);
+}
+
+/* ------------------------------------------------------------- batches -- */
+/* b problems sharing A run as fibers, in lockstep rounds. In a round the driver
+ * resumes every unfinished problem in index order; each runs its algorithm until it
+ * needs Aᵀr (it yields, leaving r and where g goes) or ends. Then one pass over A
+ * serves all the waiting problems (sprec_op_apply_T_many). Every rank resumes the
+ * same problems in the same order, so the collectives inside the algorithms match
+ * across ranks; every product is bit for bit the single-vector one, so every
+ * problem's result is the one sprec_solver_solve gives for it alone. */
+#define SPREC_FIBER_STACK ((size_t)4 << 20)
+
+typedef struct {
+  sprec_ctx ctx;
+  sprec_opts o;
+  sprec_op A;
+  const double *y, *init;
+  double L;
+  struct sprec_batch *B;
+  int slot;
+  sprec_sparse *x;
+  sprec_stats *st;
+  sprec_fiber *fiber;
+  sprec_err err;
+  double t_comm;        /* this problem's share of ctx->t_comm          */
+  int waiting, cancel;  /* yielded for a product; the batch is failing  */
+  const double *r;      /* the product it waits for: g = A_rᵀ r          */
+  double *g;
+} batch_problem;
+
+struct sprec_batch {
+  batch_problem *p;
+  int b;
+};
+
+static void problem_main(void *arg)
+{
+  batch_problem *P = arg;
+  P->err = solve_one(P->ctx, &P->o, P->A, P->y, P->init, P->L, P->B, P->slot, P->x, P->st);
+}
+
+/* Inside a problem's fiber: wait for the driver's pass. */
+static sprec_err batch_apply_T(struct sprec_batch *B, int slot, const double *r, double *g)
+{
+  batch_problem *P = &B->p[slot];
+  P->r = r;
+  P->g = g;
+  P->waiting = 1;
+  sprec_fiber_yield(P->fiber);
+  P->waiting = 0;
+  if (P->cancel)
+    return SPREC_ERROR(SPREC_ERR_ARG, "stopped: another problem of the batch failed");
+  return SPREC_OK;
+}
+
+/* Run problem P until it yields or ends, with its own communication timer. */
+static void batch_resume(sprec_ctx c, batch_problem *P)
+{
+  double keep = c->t_comm;
+  c->t_comm = P->t_comm;
+  sprec_fiber_resume(P->fiber);
+  P->t_comm = c->t_comm;
+  c->t_comm = keep;
+}
+
+sprec_err sprec_solver_solve_batch(sprec_solver s, sprec_op A, int b, const double *Y,
+                                   const double *init, sprec_sparse *x, sprec_stats *st)
+{
+  sprec_ctx c = s->ctx;
+  const sprec_algo *alg = find_algo(s->o.algo);
+  struct sprec_batch B = {NULL, b};
+  const double **r = NULL;
+  double **g = NULL, t0 = MPI_Wtime();
+  sprec_err err = SPREC_OK;
+  memset(&s->st, 0, sizeof s->st);
+  SPREC_CHECK(b >= 1, SPREC_ERR_ARG, "a batch needs at least one problem (got %d)", b);
+  SPREC_CHECK(A->ctx == c, SPREC_ERR_ARG, "operator and solver have different contexts");
+  double L = 0;
+  if (alg->needs_L && (s->o.step == 0 || alg->l1)) { /* once for all the problems */
+    SPREC_CALL(sprec_op_norm2_est(A, &L));
+    SPREC_CHECK(L > 0, SPREC_ERR_ARG, "the dictionary is zero: ‖A‖ = 0");
+  }
+  err = sprec_calloc((size_t)b, sizeof *B.p, &B.p, "batch");
+  if (!err) err = sprec_calloc((size_t)b, sizeof *r, &r, "batch");
+  if (!err) err = sprec_calloc((size_t)b, sizeof *g, &g, "batch");
+  for (int p = 0; p < b && !err; p++) {
+    batch_problem *P = &B.p[p];
+    *P = (batch_problem){.ctx = c, .o = s->o, .A = A, .y = Y + (size_t)p * (size_t)A->m, .L = L, .B = &B,
+                         .slot = p, .x = &x[p], .st = &st[p]};
+    if (p > 0) P->o.monitor = 0; /* progress of the first problem only */
+    if (init) P->init = init + (size_t)p * (size_t)A->n_local;
+    err = sprec_fiber_create(problem_main, P, SPREC_FIBER_STACK, &P->fiber);
+  }
+  SPREC_TRY(sprec_agree(c->comm, err), done);
+  for (;;) {
+    int nw = 0, failed = -1;
+    for (int p = 0; p < b; p++) {
+      batch_problem *P = &B.p[p];
+      if (sprec_fiber_done(P->fiber)) continue;
+      batch_resume(c, P);
+      if (P->waiting) {
+        r[nw] = P->r;
+        g[nw++] = P->g;
+      } else if (P->err) { /* the same problem fails on every rank */
+        failed = p;
+        break;
+      }
+    }
+    if (failed >= 0) { /* unwind the others: their pending product fails */
+      char msg[1024];
+      snprintf(msg, sizeof msg, "%s", sprec_errmsg());
+      err = B.p[failed].err;
+      for (int p = 0; p < b; p++)
+        if (!sprec_fiber_done(B.p[p].fiber)) {
+          B.p[p].cancel = 1;
+          batch_resume(c, &B.p[p]);
+        }
+      sprec_error_set(err, __FILE__, __LINE__, __func__, "problem %d of the batch: %s", failed,
+                      msg);
+      break;
+    }
+    if (nw == 0) break;
+    double t = MPI_Wtime();
+    SPREC_TRY(sprec_op_apply_T_many(A, nw, r, g), done);
+    t = MPI_Wtime() - t;
+    s->st.apply_T_passes++;
+    s->st.t_apply_T += t;
+    for (int p = 0; p < b; p++)
+      if (B.p[p].waiting) B.p[p].st->t_apply_T += t / nw;
+  }
+done:
+  for (int p = 0; p < b && B.p; p++) sprec_fiber_destroy(&B.p[p].fiber);
+  free(B.p);
+  free(r);
+  free(g);
   s->st.t_total = MPI_Wtime() - t0;
-  s->st.t_comm += c->t_comm;
-  double t[7] = {s->st.t_total, s->st.t_setup, s->st.t_apply_T, s->st.t_topk, s->st.t_lsq,
-                 s->st.t_comm, s->st.iteration_seconds_median};
-  MPI_Allreduce(MPI_IN_PLACE, t, 7, MPI_DOUBLE, MPI_MAX, c->comm);
-  s->st.iteration_seconds_median = t[6];
-  s->st.t_total = t[0];
-  s->st.t_setup = t[1];
-  s->st.t_apply_T = t[2];
-  s->st.t_topk = t[3];
-  s->st.t_lsq = t[4];
-  s->st.t_comm = t[5];
+  s->st.L = L;
+  max_times(c, &s->st);
   return err;
 }
 
 /* ------------------------------------------------------ building blocks -- */
-sprec_err sprec_w_gradient(sprec_work *w, const double *r, double *g)
+sprec_err sprec_w_apply_T(sprec_work *w, const double *r, double *g)
 {
+  if (w->batch) return batch_apply_T(w->batch, w->slot, r, g); /* timed by the driver */
   double t0 = MPI_Wtime();
   SPREC_CALL(sprec_op_apply_T(w->A, r, g));
   w->st->t_apply_T += MPI_Wtime() - t0;
+  return SPREC_OK;
+}
+
+sprec_err sprec_w_gradient(sprec_work *w, const double *r, double *g)
+{
+  SPREC_CALL(sprec_w_apply_T(w, r, g));
   w->st->apply_T_passes++;
   return SPREC_OK;
 }

@@ -93,6 +93,9 @@ struct sprec_op_ops {
    * communication). Optional: without it the columns are copied first. */
   sprec_err (*apply_columns)(sprec_op op, int64_t nc, const int64_t *jl, const double *v,
                              double *out);
+  /* g[p] = A_rᵀ r[p] for nb right-hand sides in one pass over the block, each g[p]
+   * bit for bit what apply_T gives. Optional: without it, apply_T one after another. */
+  sprec_err (*apply_T_many)(sprec_op op, int nb, const double *const *r, double *const *g);
   void (*destroy)(sprec_op op);
 };
 
@@ -126,6 +129,12 @@ void sprec_kernel_gemv_t_f32(int64_t m, int64_t nc, const float *A, int64_t lda,
 void sprec_kernel_gemv_n_f32(int64_t m, int64_t nc, const float *A, int64_t lda,
                              const double *v, double *out);
 double sprec_dot_f32(int64_t m, const float *a, const double *b);
+/* g[p] = Aᵀ r[p] for nb right-hand sides in one pass over A, each entry bit for bit
+ * what the single-vector kernel gives. */
+void sprec_kernel_gemv_t_many(int64_t m, int64_t nc, const double *A, int64_t lda, int nb,
+                              const double *const *r, double *const *g);
+void sprec_kernel_gemv_t_many_f32(int64_t m, int64_t nc, const float *A, int64_t lda, int nb,
+                                  const double *const *r, double *const *g);
 
 /* ----------------------------------------------------------------- RNG -- */
 typedef struct { uint64_t s[4]; } sprec_rng;
@@ -133,6 +142,15 @@ void sprec_rng_seed(sprec_rng *g, uint64_t seed, uint64_t stream, uint64_t subst
 uint64_t sprec_rng_next(sprec_rng *g);
 double sprec_rng_uniform(sprec_rng *g);  /* in (0, 1) */
 double sprec_rng_normal(sprec_rng *g);
+
+/* -------------------------------------------------------------- fibers -- */
+/* A function running on its own stack, switched to and from explicitly (fiber.c). */
+typedef struct sprec_fiber_s sprec_fiber;
+sprec_err sprec_fiber_create(void (*fn)(void *), void *arg, size_t stack_size, sprec_fiber **f);
+void sprec_fiber_resume(sprec_fiber *f); /* run f until it yields or returns   */
+void sprec_fiber_yield(sprec_fiber *f);  /* inside f: back to the resumer      */
+int sprec_fiber_done(const sprec_fiber *f);
+void sprec_fiber_destroy(sprec_fiber **f);
 
 /* --------------------------------------------------------------- misc -- */
 /* Check that a size fits a BLAS/LAPACK int. */

@@ -153,8 +153,74 @@ void sprec_kernel_gemv_t_f32(int64_t m, int64_t nc, const float *A, int64_t lda,
   for (; j + 4 <= nc; j += 4, A += 4 * lda, g += 4) SPREC_GEMV_T_F32_GROUP(4, 0);
   for (; j < nc; j++, A += lda, g++) *g = sprec_dot_f32(m, A, r);
 }
+
+/* G = AᵀR for nb right-hand sides r[0..nb) (g[p] receives Aᵀr[p]) in one pass over A:
+ * a tile of COLS columns of A stays in cache while it meets every right-hand side,
+ * RHS of them at a time. Each g[p]_j is summed exactly as the single-vector kernels
+ * sum it (lane l of the vector accumulator is the scalar s[l]), so a batched solve
+ * reproduces separate solves bit for bit. */
+#define SPREC_GEMV_T_MANY_TILE(T, LOAD, COLS, RHS)                                      \
+  do {                                                                                   \
+    v4d s[COLS][RHS];                                                                    \
+    for (int c = 0; c < COLS; c++)                                                       \
+      for (int q = 0; q < RHS; q++) s[c][q] = (v4d){0, 0, 0, 0};                         \
+    const T *a = A + j * lda;                                                            \
+    int64_t i = 0;                                                                       \
+    for (; i + NACC <= m; i += NACC) {                                                   \
+      v4d ac[COLS];                                                                      \
+      for (int c = 0; c < COLS; c++) ac[c] = LOAD(a + c * lda + i);                      \
+      for (int q = 0; q < RHS; q++) {                                                    \
+        v4d rq = load4d(r[p + q] + i);                                                   \
+        for (int c = 0; c < COLS; c++) s[c][q] += ac[c] * rq;                            \
+      }                                                                                  \
+    }                                                                                    \
+    double t[COLS][RHS][NACC]; /* the lanes, for the last m mod 4 rows */             \
+    memcpy(t, s, sizeof t);                                                              \
+    for (int l = 0; i < m; i++, l++)                                                     \
+      for (int c = 0; c < COLS; c++)                                                     \
+        for (int q = 0; q < RHS; q++) t[c][q][l] += (double)a[c * lda + i] * r[p + q][i]; \
+    for (int c = 0; c < COLS; c++)                                                       \
+      for (int q = 0; q < RHS; q++)                                                      \
+        g[p + q][j + c] = (t[c][q][0] + t[c][q][1]) + (t[c][q][2] + t[c][q][3]);         \
+  } while (0)
+
+/* Tile: 4 columns x 6 right-hand sides, 24 vector accumulators. Measured on the
+ * 2-core AMD EPYC (m = 1000, n = 2·10⁴, b = 64): every tile from 2x8 to 6x4 runs
+ * within 5% of this one, 1.8 times dgemm's time (which fuses multiply and add;
+ * these kernels must not) and a third of 64 single-vector passes'. */
+#define MANY_COLS 4
+#define MANY_RHS 6
+#define SPREC_DEFINE_GEMV_T_MANY(NAME, T, LOAD)                                          \
+  void NAME(int64_t m, int64_t nc, const T *A, int64_t lda, int nb,                      \
+            const double *const *r, double *const *g)                                   \
+  {                                                                                      \
+    int64_t j = 0;                                                                       \
+    for (; j + MANY_COLS <= nc; j += MANY_COLS) {                                        \
+      int p = 0;                                                                         \
+      for (; p + MANY_RHS <= nb; p += MANY_RHS)                                          \
+        SPREC_GEMV_T_MANY_TILE(T, LOAD, MANY_COLS, MANY_RHS);                            \
+      for (; p < nb; p++) SPREC_GEMV_T_MANY_TILE(T, LOAD, MANY_COLS, 1);                 \
+    }                                                                                    \
+    for (; j < nc; j++)                                                                  \
+      for (int p = 0; p < nb; p++) SPREC_GEMV_T_MANY_TILE(T, LOAD, 1, 1);                \
+  }
+
+SPREC_DEFINE_GEMV_T_MANY(sprec_kernel_gemv_t_many, double, load4d)
+SPREC_DEFINE_GEMV_T_MANY(sprec_kernel_gemv_t_many_f32, float, load4f)
 #else
 SPREC_DEFINE_GEMV_T(sprec_kernel_gemv_t_f32, float, sprec_dot_f32)
+/* Without vector extensions: one right-hand side after the other. */
+void sprec_kernel_gemv_t_many(int64_t m, int64_t nc, const double *A, int64_t lda, int nb,
+                              const double *const *r, double *const *g)
+{
+  for (int p = 0; p < nb; p++) sprec_kernel_gemv_t(m, nc, A, lda, r[p], g[p]);
+}
+
+void sprec_kernel_gemv_t_many_f32(int64_t m, int64_t nc, const float *A, int64_t lda, int nb,
+                                  const double *const *r, double *const *g)
+{
+  for (int p = 0; p < nb; p++) sprec_kernel_gemv_t_f32(m, nc, A, lda, r[p], g[p]);
+}
 #endif
 
 double sprec_nrm2sq(int64_t m, const double *a) { return sprec_dot(m, a, a); }

@@ -35,10 +35,17 @@ static sprec_err dense_apply_columns(sprec_op op, int64_t nc, const int64_t *jl,
   return SPREC_OK;
 }
 
+static sprec_err dense_apply_T_many(sprec_op op, int nb, const double *const *r, double *const *g)
+{
+  sprec_kernel_gemv_t_many(op->m, op->n_local, op->data, op->m, nb, r, g);
+  return SPREC_OK;
+}
+
 static void dense_destroy(sprec_op op) { free(op->data); }
 
-static const struct sprec_op_ops dense_ops = {dense_apply_T, dense_apply_local, dense_columns,
-                                              dense_apply_columns, dense_destroy};
+static const struct sprec_op_ops dense_ops = {dense_apply_T,       dense_apply_local,
+                                              dense_columns,       dense_apply_columns,
+                                              dense_apply_T_many,  dense_destroy};
 
 /* ---------------------------------------------------- single precision -- */
 static sprec_err f32_apply_T(sprec_op op, const double *r, double *g)
@@ -73,8 +80,15 @@ static sprec_err f32_apply_columns(sprec_op op, int64_t nc, const int64_t *jl, c
   return SPREC_OK;
 }
 
-static const struct sprec_op_ops dense_f32_ops = {f32_apply_T, f32_apply_local, f32_columns,
-                                                  f32_apply_columns, dense_destroy};
+static sprec_err f32_apply_T_many(sprec_op op, int nb, const double *const *r, double *const *g)
+{
+  sprec_kernel_gemv_t_many_f32(op->m, op->n_local, op->data, op->m, nb, r, g);
+  return SPREC_OK;
+}
+
+static const struct sprec_op_ops dense_f32_ops = {f32_apply_T,       f32_apply_local,
+                                                  f32_columns,       f32_apply_columns,
+                                                  f32_apply_T_many,  dense_destroy};
 
 static sprec_err create(sprec_ctx ctx, int64_t m, int64_t n, void *A_local,
                         const struct sprec_op_ops *ops, sprec_op *out)

@@ -24,6 +24,13 @@ sprec_err sprec_op_apply_T(sprec_op op, const double *r, double *g)
   return op->ops->apply_T(op, r, g);
 }
 
+sprec_err sprec_op_apply_T_many(sprec_op op, int nb, const double *const *r, double *const *g)
+{
+  if (op->ops->apply_T_many) return op->ops->apply_T_many(op, nb, r, g);
+  for (int p = 0; p < nb; p++) SPREC_CALL(op->ops->apply_T(op, r[p], g[p]));
+  return SPREC_OK;
+}
+
 /* The entries [*lo, *hi) of the sorted index list that this rank owns. */
 static void owned_range(sprec_op op, int64_t k, const int64_t *S, int64_t *lo, int64_t *hi)
 {
