@@ -259,6 +259,11 @@ sprec_err sprec_npy_read_cols(MPI_Comm comm, const char *path, const sprec_npy_i
  * a temporary name and renamed on success: no partial file is ever left. */
 sprec_err sprec_npy_write_cols(MPI_Comm comm, const char *path, int ndim, int64_t rows,
                                int64_t ncols, int64_t c0, int64_t nc, const double *buf);
+/* Collective. Writes a float64 array, C order, of shape (nrows, ncols) whose rows are
+ * distributed: each rank gives its rows [r0, r0+nr) as buf, row-major (nr x ncols),
+ * ranks in increasing r0. Atomic like sprec_npy_write_cols. */
+sprec_err sprec_npy_write_rows(MPI_Comm comm, const char *path, int64_t nrows, int64_t ncols,
+                               int64_t r0, int64_t nr, const double *buf);
 
 #ifdef __cplusplus
 }

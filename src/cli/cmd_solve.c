@@ -12,7 +12,10 @@ static const char help[] =
     "usage: sprec solve (--A FILE.npy --y FILE.npy | --problem gaussian|deconv -m M -n N)\n"
     "                   -k K [options]\n"
     "Problem:\n"
-    "  --A FILE --y FILE     dictionary (m x n) and observation (m), .npy float64/float32\n"
+    "  --A FILE --y FILE     dictionary (m x n) and observation (m), .npy float64/float32;\n"
+    "                        an m x b --y holds b problems sharing A, solved together (one\n"
+    "                        pass over A serves them all); --init FILE, --truth and --x-out\n"
+    "                        are then n x b, one column per problem\n"
     "  --problem NAME        generate in memory as 'sprec gen' does (-m -n -k --snr --seed --width)\n"
     "  --dtype T             float64 (default) or float32: store A in single precision (half\n"
     "                        the memory and bandwidth; products accumulate in double)\n"
@@ -38,7 +41,8 @@ static const char help[] =
     "  --truth FILE.npy      true x (n entries): report support recovery, F1, relative error\n"
     "  --out RESULT.json     write the result\n"
     "  --x-out X.npy         write the solution as a dense n-vector\n"
-    "  --monitor N           progress every N iterations (rank 0, stdout)\n"
+    "  --monitor N           progress every N iterations (rank 0, stdout; of the first\n"
+    "                        problem of a batch)\n"
     "  --quiet               print nothing but errors\n";
 
 typedef struct {
@@ -46,7 +50,8 @@ typedef struct {
   const char *dtype; /* "float64" or "float32" */
   int quiet, single; /* single: --dtype float32 */
   const char *init_algo; /* --init named an algorithm            */
-  double init_objective; /* its objective                         */
+  double *init_objective; /* its objective, per problem           */
+  int b;                 /* problems: the columns of --y          */
 } solve_args;
 
 static void monitor(void *ctx, int iter, double obj, int64_t changes, double elapsed)
@@ -81,6 +86,40 @@ static sprec_err read_vector(MPI_Comm comm, const char *flag, const char *path, 
   SPREC_CALL(sprec_npy_read_cols(comm, path, &in, c0, nc, buf));
   SPREC_CALL(cli_check_finite(comm, path, 1, nc, c0, buf));
   return SPREC_OK;
+}
+
+/* Rows [c0, c0+nc) of an n x b array, either order, into buf: nc x b column-major
+ * (column p is problem p's slice). With b = 1, an n-vector as read_vector reads it.
+ * The rows of an n x b array are the columns of the same bytes read as the b x n
+ * array of the other order. */
+static sprec_err read_rows(MPI_Comm comm, const char *flag, const char *path, int64_t n, int b,
+                           int64_t c0, int64_t nc, double *buf)
+{
+  if (b == 1) return read_vector(comm, flag, path, n, c0, nc, buf);
+  sprec_npy_info in;
+  SPREC_CALL(sprec_npy_inspect(comm, path, &in));
+  SPREC_CHECK(in.ndim == 2 && in.shape[0] == n && in.shape[1] == b, SPREC_ERR_FORMAT,
+              "%s %s: has shape %lld%s%lld but %lld x %d is needed (one column per problem)",
+              flag, path, (long long)in.shape[0], in.ndim == 2 ? " x " : "",
+              in.ndim == 2 ? (long long)in.shape[1] : 0LL, (long long)n, b);
+  sprec_npy_info t = in;
+  t.shape[0] = b;
+  t.shape[1] = n;
+  t.fortran_order = !in.fortran_order;
+  double *tmp = NULL;
+  SPREC_CALL(sprec_agree(comm, sprec_calloc((size_t)(nc * b) + 1, sizeof *tmp, &tmp, flag)));
+  sprec_err err = sprec_npy_read_cols(comm, path, &t, c0, nc, tmp);
+  for (int64_t j = 0; j < nc && !err; j++)
+    for (int p = 0; p < b; p++) {
+      buf[j + p * nc] = tmp[p + j * b];
+      if (!isfinite(buf[j + p * nc])) {
+        err = SPREC_ERROR(SPREC_ERR_FORMAT, "%s: contains NaN or Inf (row %lld, column %d)", path,
+                          (long long)(c0 + j), p);
+        break;
+      }
+    }
+  free(tmp);
+  return sprec_agree(comm, err);
 }
 
 /* --dtype float32: the block [c0, c0+nl) of A read as double a chunk of columns at a
@@ -130,9 +169,9 @@ done:
   return err;
 }
 
-static sprec_err load_files(sprec_ctx ctx, const solve_args *a, int64_t k, sprec_op *A, double **y)
+static sprec_err load_files(sprec_ctx ctx, solve_args *a, int64_t k, sprec_op *A, double **y)
 {
-  sprec_npy_info ia;
+  sprec_npy_info ia, iy;
   MPI_Comm comm = ctx->comm;
   SPREC_CALL(sprec_npy_inspect(comm, a->Af, &ia));
   SPREC_CHECK(ia.ndim == 2, SPREC_ERR_FORMAT, "--A %s: must be a 2-D array (m x n), has 1 dimension",
@@ -144,8 +183,18 @@ static sprec_err load_files(sprec_ctx ctx, const solve_args *a, int64_t k, sprec
   SPREC_CHECK(n >= ctx->size, SPREC_ERR_ARG,
               "%d ranks but %s has only %lld columns: every rank needs at least one column",
               ctx->size, a->Af, (long long)n);
-  SPREC_CALL(sprec_agree(comm, sprec_calloc((size_t)m, sizeof **y, y, "y")));
-  SPREC_CALL(read_vector(comm, "--y", a->yf, m, 0, m, *y));
+  SPREC_CALL(sprec_npy_inspect(comm, a->yf, &iy));
+  SPREC_CHECK(iy.shape[0] == m, SPREC_ERR_FORMAT, "--y %s: has %lld rows but --A %s has m = %lld",
+              a->yf, (long long)iy.shape[0], a->Af, (long long)m);
+  SPREC_CHECK(iy.shape[1] <= 1 << 20, SPREC_ERR_ARG, "--y %s: %lld problems, at most %d at once",
+              a->yf, (long long)iy.shape[1], 1 << 20);
+  a->b = (int)iy.shape[1];
+  SPREC_CALL(sprec_agree(comm, sprec_calloc((size_t)(m * a->b), sizeof **y, y, "y")));
+  if (a->b == 1) SPREC_CALL(read_vector(comm, "--y", a->yf, m, 0, m, *y));
+  else {
+    SPREC_CALL(sprec_npy_read_cols(comm, a->yf, &iy, 0, a->b, *y));
+    SPREC_CALL(cli_check_finite(comm, a->yf, m, a->b, 0, *y));
+  }
   int64_t c0 = sprec_block_start(n, ctx->size, ctx->rank), nl = sprec_block_size(n, ctx->size, ctx->rank);
   if (a->single) return load_block_f32(ctx, a->Af, &ia, m, n, c0, nl, A);
   double *Al = NULL;
@@ -157,10 +206,53 @@ static sprec_err load_files(sprec_ctx ctx, const solve_args *a, int64_t k, sprec
   return err;
 }
 
-static void write_result(FILE *f, const solve_args *a, sprec_ctx ctx, const sprec_opts *o, sprec_op A,
-                         const sprec_stats *st, const sprec_sparse *x, double t_io,
-                         const sprec_sparse *truth, const double *tm, double peak_rss_mib)
+/* What a solve produced: per problem (b of them), and for the batch as a whole. */
+typedef struct {
+  sprec_sparse *x, *truth; /* truth: NULL without one                  */
+  sprec_stats *st, all;    /* all: the batch's (the problem's if b = 1) */
+  double *tm;              /* 3 truth metrics per problem               */
+} solve_out;
+
+/* A problem's own fields: at the top level for one problem, in "problems" for a batch. */
+static void put_problem(sprec_json *j, const solve_args *a, const solve_out *r, int p)
 {
+  const sprec_stats *st = &r->st[p];
+  sprec_json_int(j, "iterations", st->iterations);
+  sprec_json_int(j, "best_iteration", st->best_iteration);
+  sprec_json_str(j, "stop_reason", st->stop_reason);
+  sprec_json_num(j, "objective", st->objective);
+  sprec_json_num(j, "data_fit", st->data_fit);
+  if (st->lambda > 0) {
+    if (a->b > 1) {
+      sprec_json_num(j, "lambda", st->lambda);
+      sprec_json_num(j, "lambda_max", st->lambda_max);
+    }
+    sprec_json_num(j, "gap", st->gap);
+  }
+  if (a->init_algo) {
+    sprec_json_object(j, "init");
+    sprec_json_str(j, "algo", a->init_algo);
+    sprec_json_num(j, "data_fit", a->init_objective[p]);
+    sprec_json_close(j);
+  }
+  sprec_json_num(j, "rel_residual", st->rel_residual);
+  sprec_json_num(j, "step", st->step);
+  sprec_json_int_array(j, "support", r->x[p].nnz, r->x[p].idx);
+  sprec_json_num_array(j, "coef", r->x[p].nnz, r->x[p].val);
+  if (r->truth) {
+    sprec_json_object(j, "truth");
+    sprec_json_bool(j, "support_recovered", r->tm[3 * p] != 0);
+    sprec_json_num(j, "f1", r->tm[3 * p + 1]);
+    sprec_json_num(j, "rel_error", r->tm[3 * p + 2]);
+    sprec_json_close(j);
+  }
+}
+
+static void write_result(FILE *f, const solve_args *a, sprec_ctx ctx, const sprec_opts *o, sprec_op A,
+                         const solve_out *r, double t_io, double peak_rss_mib)
+{
+  const sprec_stats *all = &r->all;
+  int b = a->b, l1 = sprec_algorithm_kind(o->algo) == 1;
   sprec_json j;
   char grid[32];
   snprintf(grid, sizeof grid, "%dx%d", ctx->nprow, ctx->npcol);
@@ -168,10 +260,16 @@ static void write_result(FILE *f, const solve_args *a, sprec_ctx ctx, const spre
   sprec_json_str(&j, "algo", o->algo);
   sprec_json_int(&j, "m", A->m);
   sprec_json_int(&j, "n", A->n);
-  if (st->lambda > 0) {
+  if (l1) {
     sprec_json_null(&j, "k");
-    sprec_json_num(&j, "lambda", st->lambda);
-    sprec_json_num(&j, "lambda_max", st->lambda_max);
+    if (b == 1) {
+      sprec_json_num(&j, "lambda", all->lambda);
+      sprec_json_num(&j, "lambda_max", all->lambda_max);
+    } else if (o->lambda > 0) sprec_json_num(&j, "lambda", o->lambda);
+    else { /* each problem has its own λ */
+      sprec_json_null(&j, "lambda");
+      sprec_json_num(&j, "lambda_ratio", o->lambda_ratio);
+    }
   } else {
     sprec_json_int(&j, "k", o->k);
     sprec_json_null(&j, "lambda");
@@ -179,58 +277,52 @@ static void write_result(FILE *f, const solve_args *a, sprec_ctx ctx, const spre
   sprec_json_str(&j, "dtype", a->single ? "float32" : "float64");
   sprec_json_int(&j, "ranks", ctx->size);
   sprec_json_str(&j, "grid", grid);
-  sprec_json_int(&j, "iterations", st->iterations);
-  sprec_json_int(&j, "best_iteration", st->best_iteration);
-  sprec_json_str(&j, "stop_reason", st->stop_reason);
-  sprec_json_num(&j, "objective", st->objective);
-  sprec_json_num(&j, "data_fit", st->data_fit);
-  if (st->lambda > 0) sprec_json_num(&j, "gap", st->gap);
-  if (a->init_algo) {
-    sprec_json_object(&j, "init");
-    sprec_json_str(&j, "algo", a->init_algo);
-    sprec_json_num(&j, "data_fit", a->init_objective);
-    sprec_json_close(&j);
+  if (all->L > 0) sprec_json_num(&j, "norm2_estimate", all->L);
+  sprec_json_str(&j, "lsq", r->st[0].lsq_scalapack ? "scalapack" : "replicated");
+  double topk = 0, lsq = 0, comm = 0, setup = 0;
+  if (b == 1) put_problem(&j, a, r, 0);
+  else {
+    sprec_json_int(&j, "batch", b);
+    sprec_json_array(&j, "problems");
+    for (int p = 0; p < b; p++) {
+      sprec_json_object(&j, NULL);
+      put_problem(&j, a, r, p);
+      sprec_json_close(&j);
+    }
+    sprec_json_array_close(&j);
   }
-  sprec_json_num(&j, "rel_residual", st->rel_residual);
-  sprec_json_num(&j, "step", st->step);
-  if (st->L > 0) sprec_json_num(&j, "norm2_estimate", st->L);
-  sprec_json_str(&j, "lsq", st->lsq_scalapack ? "scalapack" : "replicated");
-  sprec_json_int_array(&j, "support", x->nnz, x->idx);
-  sprec_json_num_array(&j, "coef", x->nnz, x->val);
+  for (int p = 0; p < b; p++) { /* each phase summed over the problems */
+    topk += r->st[p].t_topk;
+    lsq += r->st[p].t_lsq;
+    comm += r->st[p].t_comm;
+    setup += r->st[p].t_setup;
+  }
   sprec_json_object(&j, "perf");
-  sprec_json_int(&j, "apply_T_passes", st->apply_T_passes);
-  sprec_json_num(&j, "apply_T_seconds", st->t_apply_T);
+  sprec_json_int(&j, "apply_T_passes", all->apply_T_passes);
+  sprec_json_num(&j, "apply_T_seconds", all->t_apply_T);
   double bytes = (a->single ? 4.0 : 8.0) * (double)A->m * (double)A->n; /* one pass over A */
-  sprec_json_num(&j, "apply_T_GBps", st->t_apply_T > 0 ? bytes * (double)st->apply_T_passes /
-                                                             st->t_apply_T / 1e9
-                                                       : 0.0);
-  sprec_json_num(&j, "iteration_seconds_median", st->iteration_seconds_median);
+  sprec_json_num(&j, "apply_T_GBps", all->t_apply_T > 0 ? bytes * (double)all->apply_T_passes /
+                                                              all->t_apply_T / 1e9
+                                                        : 0.0);
+  if (b == 1) sprec_json_num(&j, "iteration_seconds_median", all->iteration_seconds_median);
+  else sprec_json_num(&j, "problems_per_second", all->t_total > 0 ? b / all->t_total : 0.0);
   sprec_json_num(&j, "peak_rss_MiB", peak_rss_mib);
   sprec_json_close(&j);
   sprec_json_object(&j, "time");
-  sprec_json_num(&j, "total", st->t_total + t_io);
-  sprec_json_num(&j, "setup", st->t_setup);
+  sprec_json_num(&j, "total", all->t_total + t_io);
+  sprec_json_num(&j, "setup", setup);
   sprec_json_num(&j, "io", t_io);
-  sprec_json_num(&j, "apply_T", st->t_apply_T);
-  sprec_json_num(&j, "topk", st->t_topk);
-  sprec_json_num(&j, "lsq", st->t_lsq);
-  sprec_json_num(&j, "comm", st->t_comm);
+  sprec_json_num(&j, "apply_T", all->t_apply_T);
+  sprec_json_num(&j, "topk", topk);
+  sprec_json_num(&j, "lsq", lsq);
+  sprec_json_num(&j, "comm", comm);
   sprec_json_close(&j);
-  if (truth) {
-    sprec_json_object(&j, "truth");
-    sprec_json_bool(&j, "support_recovered", tm[0] != 0);
-    sprec_json_num(&j, "f1", tm[1]);
-    sprec_json_num(&j, "rel_error", tm[2]);
-    sprec_json_close(&j);
-  }
   sprec_json_end(&j);
 }
 
 /* Rank 0 writes through a temporary name and renames: no partial file. */
 static sprec_err write_json_file(MPI_Comm comm, const char *path, const solve_args *a, sprec_ctx ctx,
-                                 const sprec_opts *o, sprec_op A, const sprec_stats *st,
-                                 const sprec_sparse *x, double t_io, const sprec_sparse *truth,
-                                 const double *tm)
+                                 const sprec_opts *o, sprec_op A, const solve_out *r, double t_io)
 {
   double peak = cli_peak_rss_mib(comm);
   sprec_err err = SPREC_OK;
@@ -239,7 +331,7 @@ static sprec_err write_json_file(MPI_Comm comm, const char *path, const solve_ar
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "w");
     if (f) {
-      write_result(f, a, ctx, o, A, st, x, t_io, truth, tm, peak);
+      write_result(f, a, ctx, o, A, r, t_io, peak);
       int bad = ferror(f);
       bad |= fclose(f) != 0;
       if (bad || rename(tmp, path) != 0) {
@@ -250,6 +342,51 @@ static sprec_err write_json_file(MPI_Comm comm, const char *path, const solve_ar
     if (!f) err = SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot write the result", path);
   }
   return sprec_agree(comm, err);
+}
+
+/* One problem (b = 1) or a batch; fills r->x, r->st and r->all. */
+static sprec_err run_solver(sprec_ctx ctx, const sprec_opts *o, sprec_op A, int b, const double *y,
+                            const double *init, solve_out *r)
+{
+  sprec_solver s = NULL;
+  SPREC_CALL(sprec_solver_create(ctx, o, &s));
+  sprec_err err = b == 1 ? sprec_solver_solve(s, A, y, init, &r->x[0])
+                         : sprec_solver_solve_batch(s, A, b, y, init, r->x, r->st);
+  sprec_solver_get_stats(s, &r->all);
+  if (b == 1) r->st[0] = r->all;
+  sprec_solver_destroy(&s);
+  return err;
+}
+
+static void print_summary(const solve_args *a, const sprec_opts *o, sprec_ctx ctx, sprec_op A,
+                          const solve_out *r, int have_truth, double t_io)
+{
+  printf("sprec solve: algo=%s m=%lld n=%lld k=%lld ranks=%d grid=%dx%d", o->algo,
+         (long long)A->m, (long long)A->n, (long long)o->k, ctx->size, ctx->nprow, ctx->npcol);
+  if (a->b == 1) {
+    const sprec_stats *st = &r->st[0];
+    printf(" iterations=%d best_iteration=%d stop=%s objective=%.10e rel_residual=%.3e",
+           st->iterations, st->best_iteration, st->stop_reason, st->objective, st->rel_residual);
+  } else {
+    int itmin = r->st[0].iterations, itmax = itmin;
+    for (int p = 1; p < a->b; p++) {
+      itmin = r->st[p].iterations < itmin ? r->st[p].iterations : itmin;
+      itmax = r->st[p].iterations > itmax ? r->st[p].iterations : itmax;
+    }
+    printf(" problems=%d iterations=%d..%d passes=%lld problems_per_second=%.4g", a->b, itmin,
+           itmax, (long long)r->all.apply_T_passes, r->all.t_total > 0 ? a->b / r->all.t_total : 0.0);
+  }
+  printf(" time=%.3f", r->all.t_total + t_io);
+  if (a->single) printf(" dtype=float32");
+  if (have_truth && a->b == 1)
+    printf(" f1=%.4f rel_error=%.3e recovered=%s", r->tm[1], r->tm[2], r->tm[0] ? "yes" : "no");
+  else if (have_truth) {
+    int rec = 0;
+    double f1 = 0;
+    for (int p = 0; p < a->b; p++) rec += r->tm[3 * p] != 0, f1 += r->tm[3 * p + 1];
+    printf(" recovered=%d/%d mean_f1=%.4f", rec, a->b, f1 / a->b);
+  }
+  printf("\n");
 }
 
 sprec_err cmd_solve(int argc, char **argv)
@@ -346,91 +483,101 @@ sprec_err cmd_solve(int argc, char **argv)
 
   sprec_ctx ctx = NULL;
   sprec_op A = NULL;
-  sprec_solver s = NULL;
-  double *y = NULL, *init = NULL, *xd = NULL, t_io = 0, tm[3] = {0, 0, 0};
-  sprec_sparse x = {0}, truth = {0};
-  int have_truth = 0;
+  double *y = NULL, *init = NULL, *xd = NULL, t_io = 0;
+  solve_out r = {0};
   sprec_err err;
+  a.b = 1;
   SPREC_TRY(sprec_ctx_create(MPI_COMM_WORLD, &ctx), done);
   MPI_Comm comm = ctx->comm;
   if (a.out) SPREC_TRY(cli_probe_output(comm, "--out", a.out), done);
   if (a.xout) SPREC_TRY(cli_probe_output(comm, "--x-out", a.xout), done);
 
   double t0 = MPI_Wtime();
-  if (a.problem) {
-    SPREC_TRY(sprec_problem_generate(ctx, &P, &A, &y, &truth), done);
-    have_truth = !a.truth;
-  } else SPREC_TRY(load_files(ctx, &a, l1 ? 1 : o.k, &A, &y), done);
+  sprec_sparse gen_truth = {0};
+  if (a.problem) SPREC_TRY(sprec_problem_generate(ctx, &P, &A, &y, &gen_truth), done);
+  else SPREC_TRY(load_files(ctx, &a, l1 ? 1 : o.k, &A, &y), done);
+  int b = a.b;
   int64_t n = A->n, nl = A->n_local, c0 = A->col_start;
+  err = sprec_calloc((size_t)b, sizeof *r.x, &r.x, "solutions");
+  if (!err) err = sprec_calloc((size_t)b, sizeof *r.st, &r.st, "statistics");
+  if (!err) err = sprec_calloc((size_t)b, sizeof *r.truth, &r.truth, "true x");
+  if (!err) err = sprec_calloc((size_t)b * 3, sizeof *r.tm, &r.tm, "truth metrics");
+  if (!err) err = sprec_calloc((size_t)b, sizeof *a.init_objective, &a.init_objective, "init");
+  if (!err) r.truth[0] = gen_truth; /* --problem: the generated x is the truth */
+  else sprec_sparse_free(&gen_truth);
+  SPREC_TRY(sprec_agree(comm, err), done);
+  int have_truth = a.problem && !a.truth;
   if (a.init) {
-    SPREC_TRY(sprec_agree(comm, sprec_calloc((size_t)nl, sizeof *init, &init, "--init")), done);
-    SPREC_TRY(read_vector(comm, "--init", a.init, n, c0, nl, init), done);
+    SPREC_TRY(sprec_agree(comm, sprec_calloc((size_t)(nl * b) + 1, sizeof *init, &init, "--init")), done);
+    SPREC_TRY(read_rows(comm, "--init", a.init, n, b, c0, nl, init), done);
   }
   if (a.init_algo) { /* run ALGO first; its x is where the main algorithm starts */
     sprec_opts oi = o;
-    sprec_stats si;
     strcpy(oi.algo, a.init_algo);
     oi.iters = 0;
     oi.monitor = 0;
     if (sprec_algorithm_kind(a.init_algo) == 0) oi.tol = 0;
-    SPREC_TRY(sprec_solver_create(ctx, &oi, &s), done);
-    SPREC_TRY(sprec_solver_solve(s, A, y, NULL, &x), done);
-    sprec_solver_get_stats(s, &si);
-    sprec_solver_destroy(&s);
-    a.init_objective = si.data_fit;
-    SPREC_TRY(sprec_agree(comm, sprec_calloc((size_t)nl, sizeof *init, &init, "--init")), done);
-    for (int64_t t = 0; t < x.nnz; t++)
-      if (x.idx[t] >= c0 && x.idx[t] < c0 + nl) init[x.idx[t] - c0] = x.val[t];
-    sprec_sparse_free(&x);
+    SPREC_TRY(run_solver(ctx, &oi, A, b, y, NULL, &r), done);
+    SPREC_TRY(sprec_agree(comm, sprec_calloc((size_t)(nl * b) + 1, sizeof *init, &init, "--init")), done);
+    for (int p = 0; p < b; p++) {
+      a.init_objective[p] = r.st[p].data_fit;
+      for (int64_t t = 0; t < r.x[p].nnz; t++)
+        if (r.x[p].idx[t] >= c0 && r.x[p].idx[t] < c0 + nl) init[r.x[p].idx[t] - c0 + p * nl] = r.x[p].val[t];
+      sprec_sparse_free(&r.x[p]);
+    }
   }
   if (a.truth) {
-    SPREC_TRY(sprec_agree(comm, sprec_calloc((size_t)nl, sizeof *xd, &xd, "--truth")), done);
-    SPREC_TRY(read_vector(comm, "--truth", a.truth, n, c0, nl, xd), done);
-    SPREC_TRY(sprec_dense_to_sparse(ctx, n, xd, &truth), done);
+    SPREC_TRY(sprec_agree(comm, sprec_calloc((size_t)(nl * b) + 1, sizeof *xd, &xd, "--truth")), done);
+    SPREC_TRY(read_rows(comm, "--truth", a.truth, n, b, c0, nl, xd), done);
+    for (int p = 0; p < b; p++) {
+      sprec_sparse_free(&r.truth[p]); /* --truth overrides --problem's */
+      SPREC_TRY(sprec_dense_to_sparse(ctx, n, xd + p * nl, &r.truth[p]), done);
+    }
     have_truth = 1;
   }
   t_io = MPI_Wtime() - t0;
 
-  SPREC_TRY(sprec_solver_create(ctx, &o, &s), done);
-  SPREC_TRY(sprec_solver_solve(s, A, y, init, &x), done);
-  sprec_stats st;
-  sprec_solver_get_stats(s, &st);
-  if (have_truth) cli_truth_metrics(&x, &truth, tm);
+  SPREC_TRY(run_solver(ctx, &o, A, b, y, init, &r), done);
+  if (have_truth)
+    for (int p = 0; p < b; p++) cli_truth_metrics(&r.x[p], &r.truth[p], r.tm + 3 * p);
+  if (!have_truth) { /* no "truth" in the result */
+    for (int p = 0; p < b; p++) sprec_sparse_free(&r.truth[p]);
+    free(r.truth);
+    r.truth = NULL;
+  }
 
   t0 = MPI_Wtime();
-  if (a.xout) {
+  if (a.xout) { /* n x b: row j holds x_j of every problem */
     free(xd);
     xd = NULL;
-    SPREC_TRY(sprec_agree(comm, sprec_calloc((size_t)nl, sizeof *xd, &xd, "x")), done);
-    for (int64_t t = 0; t < x.nnz; t++)
-      if (x.idx[t] >= c0 && x.idx[t] < c0 + nl) xd[x.idx[t] - c0] = x.val[t];
-    SPREC_TRY(sprec_npy_write_cols(comm, a.xout, 1, 1, n, c0, nl, xd), done);
+    SPREC_TRY(sprec_agree(comm, sprec_calloc((size_t)(nl * b) + 1, sizeof *xd, &xd, "x")), done);
+    for (int p = 0; p < b; p++)
+      for (int64_t t = 0; t < r.x[p].nnz; t++)
+        if (r.x[p].idx[t] >= c0 && r.x[p].idx[t] < c0 + nl)
+          xd[(r.x[p].idx[t] - c0) * b + p] = r.x[p].val[t];
+    if (b == 1) SPREC_TRY(sprec_npy_write_cols(comm, a.xout, 1, 1, n, c0, nl, xd), done);
+    else SPREC_TRY(sprec_npy_write_rows(comm, a.xout, n, b, c0, nl, xd), done);
   }
   if (a.out) {
-    err = write_json_file(comm, a.out, &a, ctx, &o, A, &st, &x, t_io, have_truth ? &truth : NULL, tm);
+    err = write_json_file(comm, a.out, &a, ctx, &o, A, &r, t_io);
     if (err) {
       if (a.xout && ctx->rank == 0) remove(a.xout);
       goto done;
     }
   }
   t_io += MPI_Wtime() - t0;
-  if (!a.quiet && ctx->rank == 0) {
-    printf("sprec solve: algo=%s m=%lld n=%lld k=%lld ranks=%d grid=%dx%d iterations=%d "
-           "best_iteration=%d stop=%s objective=%.10e rel_residual=%.3e time=%.3f",
-           o.algo, (long long)A->m, (long long)n, (long long)o.k, ctx->size, ctx->nprow,
-           ctx->npcol, st.iterations, st.best_iteration, st.stop_reason, st.objective,
-           st.rel_residual, st.t_total + t_io);
-    if (a.single) printf(" dtype=float32");
-    if (have_truth) printf(" f1=%.4f rel_error=%.3e recovered=%s", tm[1], tm[2], tm[0] ? "yes" : "no");
-    printf("\n");
-  }
+  if (!a.quiet && ctx->rank == 0) print_summary(&a, &o, ctx, A, &r, have_truth, t_io);
 done:
   free(y);
   free(init);
   free(xd);
-  sprec_sparse_free(&x);
-  sprec_sparse_free(&truth);
-  sprec_solver_destroy(&s);
+  for (int p = 0; r.x && p < a.b; p++) sprec_sparse_free(&r.x[p]);
+  for (int p = 0; r.truth && p < a.b; p++) sprec_sparse_free(&r.truth[p]);
+  free(r.x);
+  free(r.truth);
+  free(r.st);
+  free(r.tm);
+  free(a.init_objective);
   sprec_op_destroy(&A);
   sprec_ctx_destroy(&ctx);
   return err;

@@ -60,6 +60,20 @@ void sprec_json_close(sprec_json *j)
   fprintf(j->f, "\n%*s}", 2 * j->depth, "");
 }
 
+void sprec_json_array(sprec_json *j, const char *key)
+{
+  sep(j, key);
+  fputc('[', j->f);
+  j->depth++;
+  j->first[j->depth] = 1;
+}
+
+void sprec_json_array_close(sprec_json *j)
+{
+  j->depth--;
+  fprintf(j->f, "\n%*s]", 2 * j->depth, "");
+}
+
 void sprec_json_str(sprec_json *j, const char *key, const char *v)
 {
   sep(j, key);

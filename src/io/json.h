@@ -15,6 +15,8 @@ void sprec_json_begin(sprec_json *j, FILE *f);              /* { */
 void sprec_json_end(sprec_json *j);                         /* } and newline at top */
 void sprec_json_object(sprec_json *j, const char *key);     /* "key": { */
 void sprec_json_close(sprec_json *j);                       /* } */
+void sprec_json_array(sprec_json *j, const char *key);      /* "key": [ (elements: key NULL) */
+void sprec_json_array_close(sprec_json *j);                 /* ] */
 void sprec_json_str(sprec_json *j, const char *key, const char *v);
 void sprec_json_num(sprec_json *j, const char *key, double v); /* null if not finite */
 void sprec_json_int(sprec_json *j, const char *key, int64_t v);

@@ -630,12 +630,16 @@ sprec_err sprec_npy_read_cols(MPI_Comm comm, const char *path, const sprec_npy_i
 
 /* ------------------------------------------------------------------ write -- */
 /* numpy's header for a float64 array, padded with spaces so that the data start on a
- * multiple of NPY_ALIGN, ended with '\n'. Returns its length (the data offset). */
-static int make_header(int ndim, int64_t rows, int64_t ncols, char *out, size_t len)
+ * multiple of NPY_ALIGN, ended with '\n'. Returns its length (the data offset).
+ * c_order: announce the same bytes as the C-order transpose, shape (ncols, rows). */
+static int make_header(int ndim, int64_t rows, int64_t ncols, int c_order, char *out, size_t len)
 {
   char dict[160];
   int n;
-  if (ndim == 1)
+  if (c_order)
+    n = snprintf(dict, sizeof dict, "{'descr': '<f8', 'fortran_order': False, 'shape': (%lld, %lld), }",
+                 (long long)ncols, (long long)rows);
+  else if (ndim == 1)
     n = snprintf(dict, sizeof dict, "{'descr': '<f8', 'fortran_order': False, 'shape': (%lld,), }",
                  (long long)ncols);
   else
@@ -731,8 +735,9 @@ static sprec_err temp_name(MPI_Comm comm, int rank, const char *path, char **tmp
   return SPREC_OK;
 }
 
-sprec_err sprec_npy_write_cols(MPI_Comm comm, const char *path, int ndim, int64_t rows,
-                               int64_t ncols, int64_t c0, int64_t nc, const double *buf)
+static sprec_err write_blocks(MPI_Comm comm, const char *path, int ndim, int64_t rows,
+                              int64_t ncols, int64_t c0, int64_t nc, const double *buf,
+                              int c_order)
 {
   int rank, p;
   SPREC_MPI(MPI_Comm_rank(comm, &rank));
@@ -751,7 +756,7 @@ sprec_err sprec_npy_write_cols(MPI_Comm comm, const char *path, int ndim, int64_
   SPREC_CALL(sprec_agree(comm, err));
 
   char hdr[256];
-  int hlen = make_header(ndim, rows, ncols, hdr, sizeof hdr);
+  int hlen = make_header(ndim, rows, ncols, c_order, hdr, sizeof hdr);
   SPREC_CHECK(hlen > 0, SPREC_ERR_ARG, "%s: header too long", path); /* same on all ranks */
 
   char *tmp = NULL;
@@ -819,4 +824,18 @@ sprec_err sprec_npy_write_cols(MPI_Comm comm, const char *path, int ndim, int64_
   free(tmp);
   SPREC_CALL(sprec_agree(comm, err));
   return SPREC_OK;
+}
+
+sprec_err sprec_npy_write_cols(MPI_Comm comm, const char *path, int ndim, int64_t rows,
+                               int64_t ncols, int64_t c0, int64_t nc, const double *buf)
+{
+  return write_blocks(comm, path, ndim, rows, ncols, c0, nc, buf, 0);
+}
+
+/* A C-order nrows x ncols array is, byte for byte, the Fortran-order ncols x nrows
+ * array: its distributed rows are that array's distributed columns. */
+sprec_err sprec_npy_write_rows(MPI_Comm comm, const char *path, int64_t nrows, int64_t ncols,
+                               int64_t r0, int64_t nr, const double *buf)
+{
+  return write_blocks(comm, path, 2, ncols, nrows, r0, nr, buf, 1);
 }

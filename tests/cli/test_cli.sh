@@ -514,5 +514,94 @@ PY
   done
 done
 
+# ------------------------------------------------------- C. batched problems --
+# An m x b --y is b problems sharing A. Each problem's result (support, coefficients,
+# iterations, stop) must be exactly what a separate solve of that column gives: the
+# separate solves are the independent reference. Y is stored in C and in Fortran
+# order; --truth and --init are n x b; --x-out is n x b.
+BT="$W/batch"
+mkdir -p "$BT"
+"$PY" - "$N/A.npy" "$N/y.npy" "$BT" <<'PY'
+import sys
+import numpy as np
+A = np.load(sys.argv[1]); y = np.load(sys.argv[2]); d = sys.argv[3]
+m, n = A.shape
+rng = np.random.default_rng(3)
+X = np.zeros((n, 4))
+for p in range(4):
+    X[rng.choice(n, 5, replace=False), p] = rng.choice([-1, 1], 5) * (1 + rng.random(5))
+Y = A @ X + 0.01 * rng.standard_normal((m, 4))
+Y[:, 2] = y          # one column is the unbatched problem
+np.save(d + "/Y.npy", Y)
+np.save(d + "/Yf.npy", np.asfortranarray(Y))
+np.save(d + "/X.npy", X)
+np.save(d + "/X0.npy", np.asfortranarray(0.5 * X))
+for p in range(4):
+    np.save(d + "/y%d.npy" % p, Y[:, p].copy())
+    np.save(d + "/x%d.npy" % p, X[:, p].copy())
+    np.save(d + "/x0%d.npy" % p, 0.5 * X[:, p])
+PY
+# batch_same NAME JSON XNPY SINGLEPREFIX: each problem p of the batch equals the
+# separate result SINGLEPREFIX.p.json / .p.npy.
+batch_same() {
+  check "$1" "batch differs from separate solves" "$PY" - "$2" "$3" "$4" <<'PY'
+import json, sys
+import numpy as np
+res = json.load(open(sys.argv[1])); X = np.load(sys.argv[2]); pre = sys.argv[3]
+assert res["batch"] == 4 and len(res["problems"]) == 4 and X.shape[1] == 4, res.get("batch")
+assert res["perf"]["apply_T_passes"] >= 1 and res["perf"]["problems_per_second"] > 0
+for p, q in enumerate(res["problems"]):
+    s = json.load(open("%s.%d.json" % (pre, p))); x = np.load("%s.%d.npy" % (pre, p))
+    for key in ["support", "coef", "iterations", "best_iteration", "stop_reason", "objective", "data_fit"]:
+        assert q[key] == s[key], (p, key, q[key], s[key])
+    for key in ["gap", "lambda", "lambda_max", "truth", "init"]:
+        assert q.get(key) == s.get(key), (p, key, q.get(key), s.get(key))
+    assert np.array_equal(X[:, p], x), p
+PY
+}
+for algo_args in "sea -k 5" "htp -k 5" "omp -k 5" "fista --lambda-ratio 0.05"; do
+  read -r algo rest <<<"$algo_args"
+  for P in "${nps[@]}"; do
+    for p in 0 1 2 3; do
+      sprec "$P" solve --A "$N/A.npy" --y "$BT/y$p.npy" --algo $algo $rest --truth "$BT/x$p.npy" \
+        --out "$BT/s.$algo.$P.$p.json" --x-out "$BT/s.$algo.$P.$p.npy" --quiet
+      ran "separate solve $algo problem $p P=$P" || continue 2
+    done
+    for yf in Y Yf; do
+      name="batch --algo $algo --y $yf.npy (4 problems) P=$P"
+      sprec "$P" solve --A "$N/A.npy" --y "$BT/$yf.npy" --algo $algo $rest --truth "$BT/X.npy" \
+        --out "$BT/b.json" --x-out "$BT/b.npy"
+      ran "$name" && grep -q "problems=4" "$W/out" && batch_same "$name" "$BT/b.json" "$BT/b.npy" "$BT/s.$algo.$P"
+    done
+  done
+done
+for P in "${nps[@]}"; do
+  for p in 0 1 2 3; do
+    sprec "$P" solve --A "$N/A.npy" --y "$BT/y$p.npy" -k 5 --iters 50 --init "$BT/x0$p.npy" \
+      --out "$BT/i.$P.$p.json" --x-out "$BT/i.$P.$p.npy" --quiet
+    sprec "$P" solve --A "$N/A.npy" --y "$BT/y$p.npy" -k 5 --iters 50 --init omp \
+      --out "$BT/o.$P.$p.json" --x-out "$BT/o.$P.$p.npy" --quiet
+  done
+  name="batch --init FILE (n x b) P=$P"
+  sprec "$P" solve --A "$N/A.npy" --y "$BT/Y.npy" -k 5 --iters 50 --init "$BT/X0.npy" \
+    --out "$BT/b.json" --x-out "$BT/b.npy" --quiet
+  ran "$name" && batch_same "$name" "$BT/b.json" "$BT/b.npy" "$BT/i.$P"
+  name="batch --init omp P=$P"
+  sprec "$P" solve --A "$N/A.npy" --y "$BT/Y.npy" -k 5 --iters 50 --init omp \
+    --out "$BT/b.json" --x-out "$BT/b.npy" --quiet
+  ran "$name" && batch_same "$name" "$BT/b.json" "$BT/b.npy" "$BT/o.$P"
+done
+"$PY" -c 'import numpy as np, sys; np.save(sys.argv[1], np.zeros((7, 3)))' "$BT/Ybad.npy"
+"$PY" -c 'import numpy as np, sys; np.save(sys.argv[1], np.zeros((5, 4)))' "$BT/Xbad.npy"
+for P in "${nps[@]}"; do
+  so=(--out @O/r.json --x-out @O/x.npy)
+  bad "batch --y with the wrong number of rows" "Ybad.npy|rows" batch_rows solve "${so[@]}" \
+    --A "$N/A.npy" --y "$BT/Ybad.npy" -k 5
+  bad "batch --truth of the wrong shape" "Xbad.npy|one column per problem" batch_truth solve \
+    "${so[@]}" --A "$N/A.npy" --y "$BT/Y.npy" -k 5 --truth "$BT/Xbad.npy"
+  bad "batch --init of the wrong shape" "Xbad.npy|one column per problem" batch_init solve \
+    "${so[@]}" --A "$N/A.npy" --y "$BT/Y.npy" -k 5 --init "$BT/Xbad.npy"
+done
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
