@@ -13,6 +13,7 @@
 #define SPREC_H
 
 #include <mpi.h>
+#include <signal.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -155,7 +156,15 @@ typedef struct {
   int monitor;                /* 0 (default): no progress callback                 */
   sprec_monitor_fn monitor_fn;
   void *monitor_ctx;
-  volatile int *stop_flag;    /* if non-NULL and set on rank 0, stop after the iteration */
+  volatile sig_atomic_t *stop_flag; /* if non-NULL and set on any rank (a signal handler may
+                                 set it), every rank stops after the current iteration:
+                                 stop reason "interrupted"                          */
+  /* Checkpoints (sea, ista, fista): the state of the run in one file, written
+   * atomically; resumed on any number of ranks, the run ends exactly as it would have
+   * without the interruption. */
+  const char *checkpoint;     /* written when stop_flag stops the run, and every ... */
+  int checkpoint_every;       /* ... this many iterations (0: only at a stop)      */
+  const char *resume;         /* continue the run saved here (same A, y, options)  */
   /* ℓ1 methods (the Lasso ½‖Ax−y‖² + λ‖x‖₁). */
   double lambda;              /* λ > 0; or 0 and lambda_ratio > 0                  */
   double lambda_ratio;        /* λ = lambda_ratio·λ_max, λ_max = ‖Aᵀy‖∞ (lambda 0)  */
@@ -180,6 +189,8 @@ typedef struct {
   double step;            /* step actually used (the first, for adaptive rules) */
   double L;               /* ‖A‖₂² estimate, 0 if not computed                  */
   int lsq_scalapack;      /* 1 if the ScaLAPACK path was used                   */
+  int resumed_iteration;  /* the checkpoint's iteration if resumed, else -1      */
+  int checkpoint_iteration; /* iteration of the last checkpoint written, else -1 */
   int64_t apply_T_passes; /* passes over A (Aᵀr products)                       */
   double iteration_seconds_median; /* median wall time of one iteration (max over ranks) */
   /* Seconds, max over ranks. */

@@ -4,6 +4,26 @@
 
 #include "../core/impl.h"
 
+/* What a checkpoint holds (ckpt.c): the variables an algorithm names. */
+typedef enum {
+  SPREC_KEEP_DIST = 1, /* double **: this rank's nl entries of an n-vector        */
+  SPREC_KEEP_REP,      /* double **: a replicated array of len entries            */
+  SPREC_KEEP_SPARSE,   /* sprec_sparse *: replicated                              */
+  SPREC_KEEP_DBL,      /* double *                                                */
+  SPREC_KEEP_INT,      /* int *                                                   */
+  SPREC_KEEP_I64,      /* int64_t *                                               */
+  SPREC_KEEP_LSQ       /* (the replicated least squares' factorization, implied)  */
+} sprec_keep_kind;
+
+typedef struct {
+  const char *name;
+  sprec_keep_kind kind;
+  void *p;
+  int64_t len;
+} sprec_keep;
+
+#define SPREC_MAX_KEEP 24
+
 typedef struct {
   sprec_ctx ctx;
   sprec_op A;
@@ -22,6 +42,11 @@ typedef struct {
   double t_last;       /* when the previous iteration ended                      */
   struct sprec_batch *batch; /* the batch this problem runs in (solver.c), or NULL */
   int slot;            /* its index there                                        */
+  sprec_keep keep[SPREC_MAX_KEEP]; /* what a checkpoint holds                    */
+  int nkeep;
+  uint64_t fp_A, fp_y; /* fingerprints of A and y, once computed (have_fp)       */
+  int have_fp;
+  double t_checkpoint; /* seconds writing and reading checkpoints                */
 } sprec_work;
 
 typedef sprec_err (*sprec_algo_fn)(sprec_work *w, sprec_sparse *x);
@@ -33,6 +58,7 @@ typedef struct {
   int fill;            /* starts by adding k atoms one at a time (OMP-like)      */
   int needs_L;         /* ‖A‖₂² is estimated (w->o.step = 1/L unless --step)    */
   int l1;              /* Lasso method: needs λ, no k; w->lsq is NULL          */
+  int checkpoints;     /* names its state: --checkpoint and --resume work        */
 } sprec_algo;
 
 sprec_err sprec_sea(sprec_work *w, sprec_sparse *x);
@@ -75,5 +101,15 @@ void sprec_w_finish(sprec_work *w, int iterations, int best_iteration, double fb
                     double flast);
 /* Stop test on the relative residual. */
 int sprec_w_converged(const sprec_work *w, double obj);
+
+/* Checkpoints (ckpt.c). sprec_w_keep names a variable of the run's state (pointers,
+ * read when a checkpoint is written, filled when one is restored). sprec_w_restore,
+ * once everything is named: with opts.resume, loads the state (and the replicated
+ * least squares' factorization) and sets *resumed. sprec_w_save, at the end of every
+ * iteration, after sprec_w_progress: writes opts.checkpoint if the run stops (stop)
+ * or every opts.checkpoint_every iterations. */
+void sprec_w_keep(sprec_work *w, const char *name, sprec_keep_kind kind, void *p, int64_t len);
+sprec_err sprec_w_restore(sprec_work *w, int *resumed);
+sprec_err sprec_w_save(sprec_work *w, int iteration, int stop);
 
 #endif

@@ -26,6 +26,7 @@ typedef struct {
   double *z, *xo;   /* extrapolated point, previous iterate (nl) */
   double *rz, *ro;  /* their residuals (m)                       */
   sprec_sparse zs;  /* sparse z (for the restart test)           */
+  double t;         /* momentum                                  */
 } fista_ws;
 
 /* (z − x)ᵀ(x − p) over sorted sparse vectors, summed in index order. */
@@ -52,11 +53,15 @@ static sprec_err fista_stage(sprec_lasso *s, double lam, double tol)
   sprec_work *w = s->w;
   fista_ws *f = s->data;
   int64_t nl = w->nl, m = w->m;
-  double eta = w->o.step, t = 1;
+  double eta = w->o.step;
   int stop;
-  memcpy(f->z, s->x, (size_t)nl * sizeof *f->z);
-  memcpy(f->rz, s->r, (size_t)m * sizeof *f->rz);
-  if (w->o.restart) SPREC_CALL(sprec_sparse_copy(&f->zs, &s->xs));
+  if (!s->resumed) { /* a checkpoint holds z, r_z, zs and t */
+    f->t = 1;
+    memcpy(f->z, s->x, (size_t)nl * sizeof *f->z);
+    memcpy(f->rz, s->r, (size_t)m * sizeof *f->rz);
+    if (w->o.restart) SPREC_CALL(sprec_sparse_copy(&f->zs, &s->xs));
+  }
+  s->resumed = 0;
   s->rd = f->rz;
   s->gd = s->g;
   for (;;) {
@@ -81,11 +86,11 @@ static sprec_err fista_stage(sprec_lasso *s, double lam, double tol)
     SPREC_CALL(sprec_lasso_update(s, NULL)); /* s->prev: the sparse previous iterate */
     double beta = 0;
     if (w->o.restart && restart_dot(&f->zs, &s->xs, &s->prev) > 0) {
-      t = 1; /* restart: zᵏ⁺¹ = xᵏ⁺¹ */
+      f->t = 1; /* restart: zᵏ⁺¹ = xᵏ⁺¹ */
     } else {
-      double tn = 0.5 * (1 + sqrt(1 + 4 * t * t));
-      beta = (t - 1) / tn;
-      t = tn;
+      double tn = 0.5 * (1 + sqrt(1 + 4 * f->t * f->t));
+      beta = (f->t - 1) / tn;
+      f->t = tn;
     }
     for (int64_t j = 0; j < nl; j++) f->z[j] = s->x[j] + beta * (s->x[j] - f->xo[j]);
     for (int64_t i = 0; i < m; i++) f->rz[i] = s->r[i] + beta * (s->r[i] - f->ro[i]);
@@ -107,6 +112,12 @@ sprec_err sprec_fista(sprec_work *w, sprec_sparse *x)
   if (!err) err = sprec_calloc((size_t)w->m, sizeof *f.ro, &f.ro, "residual");
   if (!err) err = sprec_sparse_init(&f.zs, 16);
   SPREC_TRY(sprec_agree(w->ctx->comm, err), done);
+  sprec_w_keep(w, "z", SPREC_KEEP_DIST, &f.z, 0); /* pointers: swapped every iteration */
+  sprec_w_keep(w, "xo", SPREC_KEEP_DIST, &f.xo, 0);
+  sprec_w_keep(w, "rz", SPREC_KEEP_REP, &f.rz, w->m);
+  sprec_w_keep(w, "ro", SPREC_KEEP_REP, &f.ro, w->m);
+  sprec_w_keep(w, "zs", SPREC_KEEP_SPARSE, &f.zs, 0);
+  sprec_w_keep(w, "t", SPREC_KEEP_DBL, &f.t, 0);
   SPREC_TRY(sprec_lasso_run(w, x, "FISTA", fista_stage, &f), done);
 done:
   free(f.z);

@@ -76,10 +76,9 @@ sprec_err sprec_lasso_report(sprec_lasso *s, double F, int64_t changes, int *sto
                        s->name, s->it);
   if (s->it > s->reported) {
     s->reported = s->it;
-    if (sprec_w_progress(s->w, s->it, F, changes)) {
-      s->interrupted = 1;
-      *stop = 1;
-    }
+    *stop = sprec_w_progress(s->w, s->it, F, changes);
+    SPREC_CALL(sprec_w_save(s->w, s->it, *stop)); /* the state of the stage's loop top */
+    s->interrupted = *stop;
   }
   return SPREC_OK;
 }
@@ -160,10 +159,21 @@ sprec_err sprec_lasso_run(sprec_work *w, sprec_sparse *x, const char *name,
   s.changes = 0;
   strcpy(w->st->stop_reason, "iterations");
 
+  s.stage = 1;
+  sprec_w_keep(w, "x", SPREC_KEEP_DIST, &s.x, 0); /* after the algorithm's own state */
+  sprec_w_keep(w, "r", SPREC_KEEP_REP, &s.r, w->m);
+  sprec_w_keep(w, "xs", SPREC_KEEP_SPARSE, &s.xs, 0);
+  sprec_w_keep(w, "changes", SPREC_KEEP_I64, &s.changes, 0);
+  sprec_w_keep(w, "it", SPREC_KEEP_INT, &s.it, 0);
+  sprec_w_keep(w, "stage", SPREC_KEEP_INT, &s.stage, 0);
+  sprec_w_keep(w, "passes", SPREC_KEEP_I64, &w->st->apply_T_passes, 0);
+  SPREC_TRY(sprec_w_restore(w, &s.resumed), done);
+
   double lam = w->lambda, lmax = w->st->lambda_max, tol = w->o.tol;
   int N = w->o.continuation > 0 && lam < lmax ? w->o.continuation : 1;
   int last = 0;
-  for (int l = 1; l <= N; l++) {
+  for (int l = s.stage; l <= N; l++) {
+    s.stage = l;
     double lam_l = l == N ? lam : lmax * pow(lam / lmax, (double)l / N);
     double tol_l = l == N ? tol : fmax(tol, SPREC_LASSO_STAGE_TOL);
     s.converged = 0;

@@ -82,6 +82,8 @@ struct sprec_lasso_s {
   int reported;          /* last iteration shown to sprec_w_progress              */
   int converged;         /* the last stage reached its tolerance                  */
   int interrupted;       /* a stop was requested                                  */
+  int stage;             /* continuation stage (1 ..), kept in checkpoints         */
+  int resumed;           /* the stage continues a checkpoint: its state is loaded  */
   double *vals;          /* scratch for values at the support                     */
   int64_t vcap;
   void *data;            /* the algorithm's own workspace                         */

@@ -41,9 +41,19 @@ sprec_err sprec_sea(sprec_work *w, sprec_sparse *best)
   SPREC_TRY(sprec_sparse_copy(best, &x), done);
   w->st->best_iteration = 0;
   strcpy(w->st->stop_reason, "iterations");
-  sprec_w_progress(w, 0, f, 0);
+  int t = 0, resumed;
+  sprec_w_keep(w, "X", SPREC_KEEP_DIST, &X, 0); /* the state at the end of an iteration */
+  sprec_w_keep(w, "x", SPREC_KEEP_SPARSE, &x, 0);
+  sprec_w_keep(w, "r", SPREC_KEEP_REP, &r, m);
+  sprec_w_keep(w, "f", SPREC_KEEP_DBL, &f, 0);
+  sprec_w_keep(w, "best", SPREC_KEEP_SPARSE, best, 0);
+  sprec_w_keep(w, "fbest", SPREC_KEEP_DBL, &fbest, 0);
+  sprec_w_keep(w, "best_iteration", SPREC_KEEP_INT, &w->st->best_iteration, 0);
+  sprec_w_keep(w, "t", SPREC_KEEP_INT, &t, 0);
+  sprec_w_keep(w, "passes", SPREC_KEEP_I64, &w->st->apply_T_passes, 0);
+  SPREC_TRY(sprec_w_restore(w, &resumed), done);
+  if (!resumed) sprec_w_progress(w, 0, f, 0);
 
-  int t = 0;
   while (t < w->o.iters && !sprec_w_converged(w, f)) {
     SPREC_TRY(sprec_w_gradient(w, r, g), done);
     for (int64_t j = 0; j < nl; j++) X[j] += w->o.step * g[j];
@@ -61,7 +71,9 @@ sprec_err sprec_sea(sprec_work *w, sprec_sparse *best)
       w->st->best_iteration = t;
       SPREC_TRY(sprec_sparse_copy(best, &x), done);
     }
-    if (sprec_w_progress(w, t, f, sprec_support_changes(&x, &prev))) break; /* stop requested */
+    int stop = sprec_w_progress(w, t, f, sprec_support_changes(&x, &prev));
+    SPREC_TRY(sprec_w_save(w, t, stop), done);
+    if (stop) break;
   }
   sprec_w_finish(w, t, w->st->best_iteration, fbest, f);
 done:

@@ -7,18 +7,18 @@
 #include <string.h>
 
 static const sprec_algo algorithms[] = {
-    /* name     run           iters fill needs_L l1 */
-    {"sea",    sprec_sea,    1000,  0, 1, 0},
-    {"htp",    sprec_htp,    500,   0, 0, 0},
-    {"iht",    sprec_iht,    500,   0, 1, 0},
-    {"omp",    sprec_omp,    0,     1, 0, 0},
-    {"ompr",   sprec_ompr,   500,   1, 1, 0},
-    {"els",    sprec_els,    500,   1, 0, 0},
-    {"cosamp", sprec_cosamp, 500,   0, 0, 0},
-    {"sp",     sprec_sp,     500,   0, 0, 0},
-    {"ista",   sprec_ista,   10000, 0, 1, 1},
-    {"fista",  sprec_fista,  10000, 0, 1, 1},
-    {"oista",  sprec_oista,  10000, 0, 1, 1},
+    /* name     run           iters fill needs_L l1 checkpoints */
+    {"sea",    sprec_sea,    1000,  0, 1, 0, 1},
+    {"htp",    sprec_htp,    500,   0, 0, 0, 0},
+    {"iht",    sprec_iht,    500,   0, 1, 0, 0},
+    {"omp",    sprec_omp,    0,     1, 0, 0, 0},
+    {"ompr",   sprec_ompr,   500,   1, 1, 0, 0},
+    {"els",    sprec_els,    500,   1, 0, 0, 0},
+    {"cosamp", sprec_cosamp, 500,   0, 0, 0, 0},
+    {"sp",     sprec_sp,     500,   0, 0, 0, 0},
+    {"ista",   sprec_ista,   10000, 0, 1, 1, 1},
+    {"fista",  sprec_fista,  10000, 0, 1, 1, 1},
+    {"oista",  sprec_oista,  10000, 0, 1, 1, 0},
 };
 #define NALGO ((int)(sizeof algorithms / sizeof algorithms[0]))
 
@@ -130,6 +130,14 @@ static sprec_err solve_one(sprec_ctx c, const sprec_opts *o, sprec_op A, const d
     SPREC_CHECK(w.o.k >= 1 && w.o.k <= kmax, SPREC_ERR_ARG,
                 "-k %lld is out of range: need 1 <= k <= min(m, n) = %lld", (long long)w.o.k,
                 (long long)kmax);
+  SPREC_CHECK(alg->checkpoints || (!w.o.checkpoint && !w.o.resume), SPREC_ERR_ARG,
+              "--%s: --algo %s does not support checkpoints (sea, ista and fista do)",
+              w.o.resume ? "resume" : "checkpoint", alg->name);
+  SPREC_CHECK(!B || (!w.o.checkpoint && !w.o.resume), SPREC_ERR_ARG,
+              "checkpoints are made for one problem at a time, not for a batch");
+  SPREC_CHECK(w.o.checkpoint_every >= 0, SPREC_ERR_ARG, "--checkpoint-every must be >= 0");
+  st->resumed_iteration = -1;
+  st->checkpoint_iteration = -1;
   c->t_comm = 0;
   w.ctx = c;
   w.A = A;
@@ -408,8 +416,8 @@ int sprec_w_progress(sprec_work *w, int iter, double obj, int64_t changes)
   if (w->o.monitor > 0 && iter % w->o.monitor == 0 && w->ctx->rank == 0 && w->o.monitor_fn)
     w->o.monitor_fn(w->o.monitor_ctx, iter, obj, changes, MPI_Wtime() - w->t_start);
   if (!w->o.stop_flag) return 0;
-  int stop = w->ctx->rank == 0 ? *w->o.stop_flag : 0; /* rank 0's signal decides for all */
-  MPI_Bcast(&stop, 1, MPI_INT, 0, w->ctx->comm);
+  int stop = *w->o.stop_flag != 0; /* a signal on any rank stops them all */
+  MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, w->ctx->comm);
   if (stop) strcpy(w->st->stop_reason, "interrupted");
   return stop;
 }

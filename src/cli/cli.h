@@ -36,6 +36,9 @@ double cli_peak_rss_mib(MPI_Comm comm);
  * the support, out[2] = ‖x − x*‖/‖x*‖. */
 void cli_truth_metrics(const sprec_sparse *x, const sprec_sparse *truth, double out[3]);
 
+/* Set by a command that stopped early on a signal: the exit status is 3. */
+extern int cli_interrupted;
+
 sprec_err cmd_gen(int argc, char **argv);
 sprec_err cmd_solve(int argc, char **argv);
 sprec_err cmd_info(int argc, char **argv);

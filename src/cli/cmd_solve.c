@@ -4,6 +4,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,6 +38,12 @@ static const char help[] =
     "  --init FILE.npy|ALGO  start from this x (n entries), or from the result of ALGO\n"
     "  --lsq P               auto|scalapack|replicated restricted least squares (default auto)\n"
     "  --topk P              auto|gather|threshold collective top-k (default auto)\n"
+    "Preemption (sea, ista, fista):\n"
+    "  --checkpoint FILE     on SIGTERM or SIGUSR1, finish the iteration, save the run's state\n"
+    "                        to FILE (atomically) and exit with status 3\n"
+    "  --checkpoint-every N  also save it every N iterations\n"
+    "  --resume FILE         continue the run saved in FILE (same problem and options, any\n"
+    "                        number of ranks): the result is that of an uninterrupted run\n"
     "Output:\n"
     "  --truth FILE.npy      true x (n entries): report support recovery, F1, relative error\n"
     "  --out RESULT.json     write the result\n"
@@ -47,6 +54,7 @@ static const char help[] =
 
 typedef struct {
   const char *Af, *yf, *problem, *algo, *init, *lsq, *topk, *truth, *out, *xout, *step_rule;
+  const char *checkpoint, *resume;
   const char *dtype; /* "float64" or "float32" */
   int quiet, single; /* single: --dtype float32 */
   const char *init_algo; /* --init named an algorithm            */
@@ -206,6 +214,15 @@ static sprec_err load_files(sprec_ctx ctx, solve_args *a, int64_t k, sprec_op *A
   return err;
 }
 
+/* SIGTERM (preemption, time limit, scancel) and SIGUSR1 (#SBATCH --signal): the solver
+ * sees the flag at the end of the iteration. */
+static volatile sig_atomic_t stop_requested = 0;
+static void request_stop(int sig)
+{
+  (void)sig;
+  stop_requested = 1;
+}
+
 /* What a solve produced: per problem (b of them), and for the batch as a whole. */
 typedef struct {
   sprec_sparse *x, *truth; /* truth: NULL without one                  */
@@ -280,7 +297,10 @@ static void write_result(FILE *f, const solve_args *a, sprec_ctx ctx, const spre
   if (all->L > 0) sprec_json_num(&j, "norm2_estimate", all->L);
   sprec_json_str(&j, "lsq", r->st[0].lsq_scalapack ? "scalapack" : "replicated");
   double topk = 0, lsq = 0, comm = 0, setup = 0;
-  if (b == 1) put_problem(&j, a, r, 0);
+  if (b == 1) {
+    put_problem(&j, a, r, 0);
+    if (all->resumed_iteration >= 0) sprec_json_int(&j, "resumed_iteration", all->resumed_iteration);
+  }
   else {
     sprec_json_int(&j, "batch", b);
     sprec_json_array(&j, "problems");
@@ -418,6 +438,8 @@ sprec_err cmd_solve(int argc, char **argv)
       {"--lambda", OPT_DBL, &o.lambda, 0}, {"--lambda-ratio", OPT_DBL, &o.lambda_ratio, 0},
       {"--continuation", OPT_INT, &o.continuation, 0}, {"--restart", OPT_FLAG, &o.restart, 0},
       {"--debias", OPT_FLAG, &o.debias, 0}, {"--dtype", OPT_STR, &a.dtype, 0},
+      {"--checkpoint", OPT_STR, &a.checkpoint, 0}, {"--resume", OPT_STR, &a.resume, 0},
+      {"--checkpoint-every", OPT_INT, &o.checkpoint_every, 0},
   };
   int nopts = (int)(sizeof opts / sizeof opts[0]);
   if (cli_help_requested(argc, argv)) {
@@ -480,6 +502,13 @@ sprec_err cmd_solve(int argc, char **argv)
   SPREC_CHECK(o.monitor >= 0, SPREC_ERR_ARG, "--monitor must be >= 0 (got %d)", o.monitor);
   if (!a.quiet && o.monitor > 0) o.monitor_fn = monitor;
   else o.monitor = 0;
+  SPREC_CHECK(o.checkpoint_every >= 0, SPREC_ERR_ARG, "--checkpoint-every must be >= 0 (got %d)",
+              o.checkpoint_every);
+  SPREC_CHECK(!o.checkpoint_every || a.checkpoint, SPREC_ERR_ARG,
+              "--checkpoint-every needs --checkpoint FILE");
+  o.checkpoint = a.checkpoint;
+  o.resume = a.resume;
+  o.stop_flag = &stop_requested;
 
   sprec_ctx ctx = NULL;
   sprec_op A = NULL;
@@ -491,6 +520,7 @@ sprec_err cmd_solve(int argc, char **argv)
   MPI_Comm comm = ctx->comm;
   if (a.out) SPREC_TRY(cli_probe_output(comm, "--out", a.out), done);
   if (a.xout) SPREC_TRY(cli_probe_output(comm, "--x-out", a.xout), done);
+  if (a.checkpoint) SPREC_TRY(cli_probe_output(comm, "--checkpoint", a.checkpoint), done);
 
   double t0 = MPI_Wtime();
   sprec_sparse gen_truth = {0};
@@ -537,7 +567,33 @@ sprec_err cmd_solve(int argc, char **argv)
   }
   t_io = MPI_Wtime() - t0;
 
-  SPREC_TRY(run_solver(ctx, &o, A, b, y, init, &r), done);
+  struct sigaction on_stop, old_term, old_usr1;
+  memset(&on_stop, 0, sizeof on_stop);
+  on_stop.sa_handler = request_stop;
+  sigemptyset(&on_stop.sa_mask);
+  on_stop.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &on_stop, &old_term);
+  sigaction(SIGUSR1, &on_stop, &old_usr1);
+  err = run_solver(ctx, &o, A, b, y, init, &r);
+  sigaction(SIGTERM, &old_term, NULL);
+  sigaction(SIGUSR1, &old_usr1, NULL);
+  SPREC_TRY(err, done);
+  for (int p = 0; p < b; p++) cli_interrupted |= !strcmp(r.st[p].stop_reason, "interrupted");
+  if (cli_interrupted) { /* no result: exit status 3 */
+    if (ctx->rank == 0) {
+      if (b > 1)
+        fprintf(stderr, "sprec solve: stopped by a signal; nothing saved (a batch has no "
+                        "checkpoints)\n");
+      else if (a.checkpoint)
+        fprintf(stderr, "sprec solve: stopped by a signal after iteration %d; state saved in %s "
+                        "(continue with --resume %s)\n", r.st[0].iterations, a.checkpoint,
+                a.checkpoint);
+      else
+        fprintf(stderr, "sprec solve: stopped by a signal after iteration %d; nothing saved (no "
+                        "--checkpoint given)\n", r.st[0].iterations);
+    }
+    goto done;
+  }
   if (have_truth)
     for (int p = 0; p < b; p++) cli_truth_metrics(&r.x[p], &r.truth[p], r.tm + 3 * p);
   if (!have_truth) { /* no "truth" in the result */

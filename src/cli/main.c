@@ -1,5 +1,7 @@
-/* sprec: one binary, three subcommands. Exit status 0 on success, 1 when the solver
- * fails, 2 for bad usage or bad input; errors are one line on stderr from rank 0. */
+/* sprec: one binary, several subcommands. Exit status 0 on success, 1 when the solver
+ * fails, 2 for bad usage or bad input, 3 when a signal (SIGTERM, SIGUSR1) stopped a
+ * solve early (after writing its checkpoint, if asked for one); errors are one line on
+ * stderr from rank 0. */
 #include "cli.h"
 
 #include <stdio.h>
@@ -14,6 +16,8 @@ static const char usage[] =
     "  study  recovery study: every algorithm on many random problems, CSV out\n"
     "  bench  bandwidth, iteration and least-squares timings, measured side by side\n"
     "Run 'sprec <command> --help' for the options of a command.\n";
+
+int cli_interrupted = 0;
 
 int main(int argc, char **argv)
 {
@@ -33,7 +37,7 @@ int main(int argc, char **argv)
   } else if (!*cmd) err = SPREC_ERROR(SPREC_ERR_ARG, "missing command (gen, solve or info)");
   else err = SPREC_ERROR(SPREC_ERR_ARG, "unknown command '%s' (gen, solve or info)", cmd);
 
-  int code = 0;
+  int code = cli_interrupted ? 3 : 0;
   if (err) {
     code = (err == SPREC_ERR_ARG || err == SPREC_ERR_IO || err == SPREC_ERR_FORMAT) ? 2 : 1;
     if (rank == 0) {

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Checkpoint and resume under mpirun, through real signals.
+#   tests/cli/test_checkpoint.sh [PATH/TO/sprec]
+# For SEA and FISTA: a run stopped by SIGUSR1 (forwarded by mpirun to the ranks) or by
+# a plain SIGTERM to mpirun writes its checkpoint and exits; resumed on another number
+# of ranks, it ends with the result of the uninterrupted run (same support, same
+# coefficients and objective to 1e-12 relative, same iterations). The signal is sent
+# once the run reports its first iterations (--monitor), never after a fixed sleep.
+# Then periodic checkpoints, a resume with a larger budget, and the refusals: another
+# dictionary, another y, other options, an algorithm without checkpoints, a damaged file.
+set -u
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SPREC=${1:-$root/bin/sprec}
+case "$SPREC" in /*) ;; *) SPREC="$PWD/$SPREC" ;; esac
+PY=${PYTHON:-/usr/bin/python3}
+MPIRUN="$root/scripts/mpirun.sh"
+export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-0}
+W=$(mktemp -d "${TMPDIR:-/tmp}/sprec-ckpt.XXXXXX") || exit 1
+trap 'rm -rf "$W"' EXIT
+cd "$W" || exit 1
+pass=0 fail=0
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+notok() { echo "not ok - $1: $2"; fail=$((fail + 1)); }
+
+# same NAME A.json B.json: the results agree (support, iterations exactly; coefficients
+# and objective to 1e-12 relative).
+same() {
+  if "$PY" - "$2" "$3" <<'PY'; then ok "$1"; else notok "$1" "results differ"; fi
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+assert a["support"] == b["support"], (a["support"], b["support"])
+for k in ["iterations", "best_iteration", "stop_reason"]:
+    assert a[k] == b[k], (k, a[k], b[k])
+for k in ["objective", "data_fit"]:
+    assert abs(a[k] - b[k]) <= 1e-12 * abs(a[k]), (k, a[k], b[k])
+for u, v in zip(a["coef"], b["coef"]):
+    assert abs(u - v) <= 1e-12 * max(abs(u), 1e-300), (u, v)
+assert b.get("resumed_iteration", -1) >= 1, b.get("resumed_iteration")
+PY
+}
+
+# interrupt NAME SIG NP ARGS...: starts sprec solve ARGS --monitor 5 on NP ranks, sends
+# SIG to mpirun once the first progress line after iteration 0 is out, waits; the run
+# must stop with the checkpoint written and no result file.
+interrupt() {
+  local name=$1 sig=$2 np=$3 pid rc n=0
+  shift 3
+  rm -f "$W/ck.bin" "$W/int.json" "$W/mon"
+  # On SIGTERM, mpirun sends SIGCONT, then SIGTERM odls_base_sigkill_timeout seconds
+  # later, then SIGKILL as long after: the ranks have that long to save their state.
+  OMPI_MCA_odls_base_sigkill_timeout=1 \
+    "$MPIRUN" -q -np "$np" "$SPREC" solve "$@" --monitor 5 --checkpoint "$W/ck.bin" --out "$W/int.json" \
+    >"$W/mon" 2>"$W/err" </dev/null &
+  pid=$!
+  until grep -q '^iter  *[1-9]' "$W/mon" 2>/dev/null || ! kill -0 "$pid" 2>/dev/null; do
+    n=$((n + 1)); [ $n -lt 3000 ] || break
+    sleep 0.01
+  done
+  kill -"$sig" "$pid" 2>/dev/null
+  wait "$pid"
+  rc=$?
+  if [ ! -s "$W/ck.bin" ]; then notok "$name" "no checkpoint written (rc $rc): $(tail -c 300 "$W/err" | tr '\n' '|')"; return 1; fi
+  if [ -e "$W/int.json" ]; then notok "$name" "an interrupted run wrote its result"; return 1; fi
+  if ! grep -q 'stopped by a signal after iteration [0-9]*; state saved in' "$W/err"; then
+    notok "$name" "no message: $(tail -c 300 "$W/err" | tr '\n' '|')"; return 1
+  fi
+  # SIGUSR1 is forwarded and the ranks exit with status 3; a SIGTERM ends mpirun itself.
+  if [ "$sig" = USR1 ] && [ "$rc" != 3 ]; then notok "$name" "exit status $rc, want 3"; return 1; fi
+  ok "$name"
+}
+
+G="--problem gaussian -m 200 -n 20000 -k 10 --snr 30 --seed 5"
+for case in "sea|$G -k 10 --iters 1500" "fista|$G --algo fista --lambda-ratio 0.05 --tol 0 --iters 1500"; do
+  algo=${case%%|*}
+  args=${case#*|}
+  "$MPIRUN" -q -np 2 "$SPREC" solve $args --quiet --out "$W/full.$algo.json" </dev/null ||
+    notok "$algo uninterrupted" "failed"
+  for sig in USR1 TERM; do
+    if interrupt "$algo stopped by SIG$sig under mpirun -np 2" "$sig" 2 $args; then
+      if "$MPIRUN" -q -np 1 "$SPREC" solve $args --resume "$W/ck.bin" --quiet --out "$W/res.json" </dev/null; then
+        same "$algo resumed after SIG$sig on 1 rank = uninterrupted on 2" "$W/full.$algo.json" "$W/res.json"
+      else notok "$algo resume after SIG$sig" "resume failed"; fi
+    fi
+  done
+done
+
+# Periodic checkpoints, and a resume with a larger budget (3 ranks).
+D="--problem deconv -m 256 -n 1024 -k 12 --snr 40"
+"$MPIRUN" -q -np 2 "$SPREC" solve $D --iters 300 --quiet --out "$W/full300.json" </dev/null
+"$MPIRUN" -q -np 2 "$SPREC" solve $D --iters 100 --checkpoint "$W/p.bin" --checkpoint-every 50 \
+  --quiet --out "$W/p100.json" </dev/null &&
+  "$MPIRUN" -q -np 3 "$SPREC" solve $D --iters 300 --resume "$W/p.bin" --quiet --out "$W/p300.json" </dev/null &&
+  same "--checkpoint-every, resumed with a larger --iters on 3 ranks" "$W/full300.json" "$W/p300.json" ||
+  notok "--checkpoint-every" "a run failed"
+
+# refuse NAME PATTERN ARGS...: exit 2, one line on stderr naming the problem, no output.
+refuse() {
+  local name=$1 pat=$2 rc
+  shift 2
+  rm -f "$W/r.json"
+  "$MPIRUN" -q -np 2 "$SPREC" solve "$@" --out "$W/r.json" >"$W/out" 2>"$W/err" </dev/null
+  rc=$?
+  if [ "$rc" != 2 ]; then notok "$name" "exit $rc, want 2: $(head -c 300 "$W/err")"
+  elif [ "$(wc -l <"$W/err")" != 1 ] || ! grep -qF -- "$pat" "$W/err"; then
+    notok "$name" "stderr: $(head -c 300 "$W/err" | tr '\n' '|')"
+  elif [ -e "$W/r.json" ]; then notok "$name" "wrote a result"
+  else ok "$name"; fi
+}
+refuse "resume: another dictionary" "another dictionary A" \
+  --problem deconv -m 256 -n 1024 -k 12 --snr 40 --width 0.03 --resume "$W/p.bin"
+refuse "resume: another y" "another observation y" \
+  --problem deconv -m 256 -n 1024 -k 12 --snr 30 --resume "$W/p.bin"
+refuse "resume: other options" "lsq=auto in the checkpoint, lsq=scalapack here" $D --lsq scalapack \
+  --resume "$W/p.bin"
+refuse "resume: another algorithm" "the checkpoint is of --algo sea, not fista" $D --algo fista \
+  --lambda-ratio 0.1 --resume "$W/p.bin"
+refuse "checkpoint: algorithm without" "--algo htp does not support checkpoints" $D --algo htp \
+  --checkpoint "$W/h.bin"
+refuse "--checkpoint-every without --checkpoint" "needs --checkpoint" $D --checkpoint-every 5
+head -c 4000 "$W/p.bin" >"$W/trunc.bin"
+refuse "resume: truncated checkpoint" "truncated" $D --resume "$W/trunc.bin"
+printf 'not a checkpoint at all, but long enough to hold a header..........................' >"$W/junk.bin"
+refuse "resume: not a checkpoint" "not a sprec checkpoint" $D --resume "$W/junk.bin"
+refuse "resume: missing file" "cannot open" $D --resume "$W/missing.bin"
+
+# A signal without --checkpoint: stops, says nothing was saved, writes no result.
+rm -f "$W/int.json"
+"$MPIRUN" -q -np 2 "$SPREC" solve $G -k 10 --iters 100000 --monitor 5 --out "$W/int.json" >"$W/mon" 2>"$W/err" </dev/null &
+pid=$!
+n=0
+until grep -q '^iter  *[1-9]' "$W/mon" 2>/dev/null || ! kill -0 "$pid" 2>/dev/null; do
+  n=$((n + 1)); [ $n -lt 3000 ] || break
+  sleep 0.01
+done
+kill -USR1 "$pid"
+wait "$pid"
+rc=$?
+if [ "$rc" = 3 ] && grep -q 'nothing saved' "$W/err" && [ ! -e "$W/int.json" ]; then
+  ok "signal without --checkpoint: exit 3, nothing written"
+else notok "signal without --checkpoint" "rc $rc: $(head -c 300 "$W/err" | tr '\n' '|')"; fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
