@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checkpoint and resume under mpirun, through real signals.
 #   tests/cli/test_checkpoint.sh [PATH/TO/sprec]
-# For SEA and FISTA: a run stopped by SIGUSR1 (forwarded by mpirun to the ranks) or by
+# For SEA and FISTA (ISTA through periodic checkpoints): a run stopped by SIGUSR1 (forwarded by mpirun to the ranks) or by
 # a plain SIGTERM to mpirun writes its checkpoint and exits; resumed on another number
 # of ranks, it ends with the result of the uninterrupted run (same support, same
 # coefficients and objective to 1e-12 relative, same iterations). The signal is sent
@@ -92,6 +92,14 @@ D="--problem deconv -m 256 -n 1024 -k 12 --snr 40"
   "$MPIRUN" -q -np 3 "$SPREC" solve $D --iters 300 --resume "$W/p.bin" --quiet --out "$W/p300.json" </dev/null &&
   same "--checkpoint-every, resumed with a larger --iters on 3 ranks" "$W/full300.json" "$W/p300.json" ||
   notok "--checkpoint-every" "a run failed"
+
+I="$D --algo ista --lambda-ratio 0.01 --tol 0 --continuation 3"
+"$MPIRUN" -q -np 2 "$SPREC" solve $I --iters 1500 --quiet --out "$W/ifull.json" </dev/null
+"$MPIRUN" -q -np 2 "$SPREC" solve $I --iters 500 --checkpoint "$W/i.bin" --checkpoint-every 500 \
+  --quiet --out "$W/i500.json" </dev/null &&
+  "$MPIRUN" -q -np 1 "$SPREC" solve $I --iters 1500 --resume "$W/i.bin" --quiet --out "$W/i1500.json" </dev/null &&
+  same "ista with continuation: checkpoint inside a stage, resumed on 1 rank" "$W/ifull.json" "$W/i1500.json" ||
+  notok "ista checkpoint" "a run failed"
 
 # refuse NAME PATTERN ARGS...: exit 2, one line on stderr naming the problem, no output.
 refuse() {
