@@ -264,6 +264,22 @@ static void batch_resume(sprec_ctx c, batch_problem *P)
   c->t_comm = keep;
 }
 
+/* Unwind every unfinished problem (its pending product fails) and return err with
+ * the message, prefixed by the problem it concerns (failed >= 0). */
+static sprec_err batch_cancel(sprec_ctx c, struct sprec_batch *B, sprec_err err, int failed)
+{
+  char msg[1024];
+  snprintf(msg, sizeof msg, "%s", sprec_errmsg());
+  for (int p = 0; p < B->b; p++)
+    if (!sprec_fiber_done(B->p[p].fiber)) {
+      B->p[p].cancel = 1;
+      batch_resume(c, &B->p[p]);
+    }
+  if (failed < 0) return sprec_error_set(err, __FILE__, __LINE__, __func__, "%s", msg);
+  return sprec_error_set(err, __FILE__, __LINE__, __func__, "problem %d of the batch: %s", failed,
+                         msg);
+}
+
 sprec_err sprec_solver_solve_batch(sprec_solver s, sprec_op A, int b, const double *Y,
                                    const double *init, sprec_sparse *x, sprec_stats *st)
 {
@@ -307,22 +323,17 @@ sprec_err sprec_solver_solve_batch(sprec_solver s, sprec_op A, int b, const doub
         break;
       }
     }
-    if (failed >= 0) { /* unwind the others: their pending product fails */
-      char msg[1024];
-      snprintf(msg, sizeof msg, "%s", sprec_errmsg());
-      err = B.p[failed].err;
-      for (int p = 0; p < b; p++)
-        if (!sprec_fiber_done(B.p[p].fiber)) {
-          B.p[p].cancel = 1;
-          batch_resume(c, &B.p[p]);
-        }
-      sprec_error_set(err, __FILE__, __LINE__, __func__, "problem %d of the batch: %s", failed,
-                      msg);
+    if (failed >= 0) {
+      err = batch_cancel(c, &B, B.p[failed].err, failed);
       break;
     }
     if (nw == 0) break;
     double t = MPI_Wtime();
-    SPREC_TRY(sprec_op_apply_T_many(A, nw, r, g), done);
+    err = sprec_op_apply_T_many(A, nw, r, g);
+    if (err) {
+      err = batch_cancel(c, &B, err, -1);
+      break;
+    }
     t = MPI_Wtime() - t;
     s->st.apply_T_passes++;
     s->st.t_apply_T += t;
