@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# make bench: `sprec bench` at 1 and 2 ranks (m=1000, n=200000, k=50 unless given),
-# then the peers (scikit-learn, NumPy) when scripts/bench-peers.py is there.
+# make bench: `sprec bench` at 1 and 2 ranks (m=1000, n=200000, k=50 unless given; its
+# batched section solves up to b=256 SEA problems at once, ~1 GB and about two minutes
+# more per rank count at this size), then the peers (scikit-learn, NumPy; one problem,
+# then b=256 sharing A, --quick b=8) when scripts/bench-peers.py is there.
 #   scripts/bench.sh [--quick] [--ranks "1 2"] [--out DIR] [-- extra 'sprec bench' options]
 set -euo pipefail
 cd "$(dirname "$0")/.."

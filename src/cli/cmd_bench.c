@@ -9,8 +9,15 @@
  *   (d) the per-phase breakdown of those runs;
  *   (e) the restricted least squares per iteration (one column swapped) against k,
  *       for both paths;
- *   (f) peak memory per rank against its block of A.
+ *   (f) peak memory per rank against its block of A;
+ *   (g) batched right-hand sides: SEA problems per second when b problems sharing A
+ *       are solved together (sprec_solver_solve_batch, one pass over A per round),
+ *       for b = 1, 8, 64, 256 (--quick: 1, 4, 16), and the speedup over b = 1.
  * Bandwidths are aggregates: bytes of A over all ranks / the slowest rank's time.
+ *
+ * The peak memory (f) is a high-water mark that cannot be reset, so it is taken
+ * before the batched runs (b = 256 holds 2·256 vectors of the block's length for
+ * SEA): it stays the figure of the single-problem solvers and the least squares.
  *
  * --dtype float32 runs everything on a single-precision A (bytes = 4·m·n in its
  * bandwidths) and keeps the reference on a double matrix of the same shape, so that
@@ -22,6 +29,7 @@
 #include "cli.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,6 +41,9 @@ static const char help[] =
     "  --dtype float32: A in single precision; the reference and a float64 Aᵀr are timed\n"
     "                   on a double copy of the same shape (made after the solver runs)\n"
     "  --quick: m=200, n=20000, k=10 (seconds; used by the tests)\n"
+    "  batched right-hand sides: SEA, --iters iterations each, b = 1, 8, 64, 256\n"
+    "                   (--quick: 1, 4, 16); a b whose vectors would not fit in half\n"
+    "                   the node's memory is skipped\n"
     "Writes DIR/bench.csv and DIR/bench.json (default DIR: build/bench).\n";
 
 /* The plain streaming read: eight independent sums, so that the additions do not
@@ -99,6 +110,152 @@ static sprec_err bandwidth(sink *o, int rank, MPI_Comm comm, sprec_op Aref, spre
   put(o, rank, "apply_T_pass_seconds", *t_at, "s");
   put(o, rank, "apply_T_columns_per_second", (double)A->n / *t_at, "columns/s");
   return SPREC_OK;
+}
+
+/* The b right-hand sides of the batched runs, as the columns of Y (m x b): problem p
+ * is y_p = A x_p + e_p, x_p with k distinct random indices and amplitudes ±(1 + |N|)
+ * (as the generator's), e_p Gaussian at 40 dB. Deterministic, the same on every rank
+ * (the random draws are replicated; A x_p is sprec_op_apply_sparse's, bit for bit the
+ * same for any number of ranks). Collective. */
+static sprec_err batch_rhs(sprec_op A, int64_t k, int b, double *Y)
+{
+  int64_t m = A->m, n = A->n;
+  sprec_sparse x = {0};
+  double *e = NULL;
+  sprec_err err = sprec_sparse_init(&x, k);
+  if (!err) err = sprec_calloc((size_t)m, sizeof *e, &e, "noise");
+  SPREC_TRY(sprec_agree(A->ctx->comm, err), done);
+  for (int p = 0; p < b; p++) {
+    sprec_rng g;
+    sprec_rng_seed(&g, 20240001, 7, (uint64_t)p);
+    x.nnz = 0;
+    while (x.nnz < k) { /* a sorted set: insert t unless it is there (k <= n) */
+      int64_t t = (int64_t)(sprec_rng_next(&g) % (uint64_t)n), q = x.nnz;
+      int dup = 0;
+      for (int64_t u = 0; u < x.nnz && !dup; u++) dup = x.idx[u] == t;
+      if (dup) continue;
+      while (q > 0 && x.idx[q - 1] > t) x.idx[q] = x.idx[q - 1], q--;
+      x.idx[q] = t;
+      x.nnz++;
+    }
+    for (int64_t t = 0; t < k; t++) {
+      double sg = sprec_rng_uniform(&g) < 0.5 ? -1.0 : 1.0;
+      x.val[t] = sg * (1.0 + fabs(sprec_rng_normal(&g)));
+    }
+    double *y = Y + (size_t)p * (size_t)m;
+    SPREC_TRY(sprec_op_apply_sparse(A, &x, y), done);
+    double e2 = 0, y2 = sprec_nrm2sq(m, y);
+    for (int64_t i = 0; i < m; i++) e[i] = sprec_rng_normal(&g), e2 += e[i] * e[i];
+    double s = sqrt(y2 / e2) * pow(10.0, -40.0 / 20.0);
+    for (int64_t i = 0; i < m; i++) y[i] += s * e[i];
+  }
+done:
+  sprec_sparse_free(&x);
+  free(e);
+  return err;
+}
+
+/* (g) Batched right-hand sides: for each b of bs, SEA on the first b columns of the
+ * right-hand sides, --iters iterations per problem (tol 0: the whole budget), the step
+ * 1/‖A‖₂² estimated once beforehand (the value the solver would estimate itself), so
+ * that every run times iterations only. Each b runs at least once, and again (best
+ * time kept) while it has taken less than `budget` seconds and fewer than reps runs.
+ * Problems per second = b / the batch's t_total (slowest rank). */
+static sprec_err batch_bench(sink *o, sprec_ctx ctx, sprec_op A, int64_t k, int iters, int reps,
+                             int nbs, const int *bs, double budget)
+{
+  int rank = ctx->rank, bmax = 0;
+  MPI_Comm comm = ctx->comm;
+  int64_t m = A->m, nl = A->n_local;
+  double *Y = NULL, L = 0, pps1 = 0;
+  sprec_sparse *x = NULL;
+  sprec_stats *st = NULL;
+  sprec_err err;
+  for (int q = 0; q < nbs; q++) bmax = bs[q] > bmax ? bs[q] : bmax;
+
+  /* Memory guard: SEA holds two vectors of the block's length per problem (the
+   * exploration vector and the gradient), plus its residual and least squares. Every
+   * b whose share would pass half of this node's memory, split over its ranks, is
+   * skipped (the same decision on every rank). */
+  MPI_Comm node;
+  int on_node = 1;
+  if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+    MPI_Comm_size(node, &on_node);
+    MPI_Comm_free(&node);
+  }
+  double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+  double per_problem = 8.0 * (2.0 * (double)nl + (double)m * (2.0 * (double)k + 8.0)) + 65536.0;
+  double limit = phys > 0 ? 0.5 * phys / on_node : 1e300;
+  MPI_Allreduce(MPI_IN_PLACE, &limit, 1, MPI_DOUBLE, MPI_MIN, comm);
+
+  err = sprec_calloc((size_t)m * (size_t)bmax, sizeof *Y, &Y, "right-hand sides");
+  if (!err) err = sprec_calloc((size_t)bmax, sizeof *x, &x, "batch solutions");
+  if (!err) err = sprec_calloc((size_t)bmax, sizeof *st, &st, "batch statistics");
+  SPREC_TRY(sprec_agree(comm, err), done);
+  SPREC_TRY(batch_rhs(A, k, bmax, Y), done);
+  SPREC_TRY(sprec_op_norm2_est(A, &L), done);
+  SPREC_TRY(sprec_agree(comm, L > 0 ? SPREC_OK
+                                    : SPREC_ERROR(SPREC_ERR_ARG, "bench: the dictionary is zero")),
+            done);
+  for (int q = 0; q < nbs; q++) {
+    int b = bs[q];
+    char name[64];
+    if ((double)b * per_problem > limit) {
+      if (rank == 0)
+        printf("  batch b=%d skipped: about %.0f MiB per rank, over the limit of %.0f MiB\n", b,
+               (double)b * per_problem / 1048576.0, limit / 1048576.0);
+      continue;
+    }
+    double best = 1e300, spent = 0, pass = 0;
+    for (int rep = 0; rep < reps && (rep == 0 || spent < budget); rep++) {
+      sprec_opts so;
+      sprec_stats all;
+      sprec_solver s = NULL;
+      sprec_opts_default(&so);
+      strcpy(so.algo, "sea");
+      so.k = k;
+      so.iters = iters;
+      so.tol = 0;
+      so.step = 1.0 / L;
+      SPREC_TRY(sprec_solver_create(ctx, &so, &s), done);
+      MPI_Barrier(comm);
+      err = sprec_solver_solve_batch(s, A, b, Y, NULL, x, st);
+      sprec_solver_get_stats(s, &all);
+      sprec_solver_destroy(&s);
+      int full = 1;
+      for (int p = 0; p < b; p++) {
+        if (!err && st[p].iterations != iters) full = 0;
+        sprec_sparse_free(&x[p]);
+      }
+      if (err) goto done;
+      SPREC_TRY(sprec_agree(comm, full ? SPREC_OK
+                                       : SPREC_ERROR(SPREC_ERR_NUMERIC,
+                                                     "bench: a batched SEA problem stopped "
+                                                     "before its %d iterations (b=%d)",
+                                                     iters, b)),
+                done);
+      spent += all.t_total;
+      if (all.t_total < best) {
+        best = all.t_total;
+        pass = all.apply_T_passes ? all.t_apply_T / ((double)all.apply_T_passes * b) : 0;
+      }
+    }
+    double pps = (double)b / best;
+    if (b == 1) pps1 = pps;
+    snprintf(name, sizeof name, "batch_b%d_problems_per_second", b);
+    put(o, rank, name, pps, "problems/s (SEA, fixed budget)");
+    if (pps1 > 0) {
+      snprintf(name, sizeof name, "batch_b%d_speedup", b);
+      put(o, rank, name, pps / pps1, "problems/s over b=1's (same run)");
+    }
+    snprintf(name, sizeof name, "batch_b%d_pass_seconds_per_problem", b);
+    put(o, rank, name, pass, "s (t_apply_T / (rounds * b))");
+  }
+done:
+  free(Y);
+  free(x);
+  free(st);
+  return err;
 }
 
 sprec_err cmd_bench(int argc, char **argv)
@@ -240,9 +397,16 @@ sprec_err cmd_bench(int argc, char **argv)
       put(&o, rank, name, t_l, "s per iteration, one column swapped");
     }
   }
+  /* (f) taken here, before the batched runs and the float32 mode's double copy. */
   double rss = cli_peak_rss_mib(comm), block = es * (double)m * (double)nl / 1048576.0;
   double blockmax = block;
   MPI_Allreduce(MPI_IN_PLACE, &blockmax, 1, MPI_DOUBLE, MPI_MAX, comm);
+  {
+    static const int bs_full[] = {1, 8, 64, 256}, bs_quick[] = {1, 4, 16};
+    SPREC_TRY(batch_bench(&o, ctx, A, k, iters, reps, quick ? 3 : 4, quick ? bs_quick : bs_full,
+                          quick ? 0.2 : 2.0),
+              done);
+  }
   if (single) { /* now the double reference, of the same shape */
     P.single = 0;
     SPREC_TRY(sprec_problem_generate(ctx, &P, &Aref, &yref, &xtref), done);

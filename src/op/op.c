@@ -26,7 +26,7 @@ sprec_err sprec_op_apply_T(sprec_op op, const double *r, double *g)
 
 sprec_err sprec_op_apply_T_many(sprec_op op, int nb, const double *const *r, double *const *g)
 {
-  if (op->ops->apply_T_many) return op->ops->apply_T_many(op, nb, r, g);
+  if (op->ops->apply_T_many && nb > 1) return op->ops->apply_T_many(op, nb, r, g);
   for (int p = 0; p < nb; p++) SPREC_CALL(op->ops->apply_T(op, r[p], g[p]));
   return SPREC_OK;
 }

@@ -21,6 +21,9 @@ for a in ["sea", "htp", "iht", "omp", "fista"]:
     need += [a + "_iteration_seconds", a + "_iteration_over_apply_T", a + "_share_apply_T"]
 for k in [10, 50, 200]:
     need += ["lsq_replicated_k%d_seconds" % k, "lsq_scalapack_k%d_seconds" % k]
+for b in [1, 4, 16]:  # batched right-hand sides, --quick's b
+    need += ["batch_b%d_problems_per_second" % b, "batch_b%d_speedup" % b,
+             "batch_b%d_pass_seconds_per_problem" % b]
 missing = [n for n in need if n not in j]
 assert not missing, missing
 assert j["ranks"] == np_ and j["m"] == 200 and j["n"] == 20000 and j["k"] == 10
@@ -30,6 +33,11 @@ assert abs(j["reference_GBps"] - max(j["stream_read_GBps"], j["dgemv_GBps"])) <=
 for a in ["sea", "htp", "iht", "omp", "fista"]:
     assert 0 < j[a + "_share_apply_T"] <= 1.0 + 1e-9
 assert j["peak_rss_MiB_per_rank"] >= j["block_MiB_per_rank"]  # the block is resident
+assert abs(j["batch_b1_speedup"] - 1) <= 1e-12, j["batch_b1_speedup"]
+for b in [4, 16]:  # the speedup is the ratio of the problems per second measured
+    s = j["batch_b%d_problems_per_second" % b] / j["batch_b1_problems_per_second"]
+    assert abs(j["batch_b%d_speedup" % b] - s) <= 1e-6 * s, (b, j["batch_b%d_speedup" % b], s)
+assert "batch_b8_problems_per_second" not in j  # --quick: b = 1, 4, 16 only
 PY
   then echo "ok - bench --quick -np $np"; pass=$((pass + 1))
   else echo "not ok - bench --quick -np $np"; sed 's/^/    /' "$W/log$np" | tail -15; fail=$((fail + 1)); fi
