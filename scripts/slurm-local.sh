@@ -40,7 +40,9 @@ start() {
     chmod 400 /etc/munge/munge.key
     mkdir -p /run/munge /var/lib/munge /var/log/munge
     munged --force
-    touch "$dir/munge.started-here"
+    # Remember which munged is ours: stop ends that process only.
+    if wait_for "[ -s /run/munge/munged.pid ]" 10; then cp /run/munge/munged.pid "$dir/munged.pid"
+    else pgrep -nx munged >"$dir/munged.pid" || true; fi
   fi
   wait_for "munge -n | unmunge" 10 || die "munge does not answer"
   local node
@@ -86,8 +88,11 @@ stop() {
       wait_for "! kill -0 $pid" 15 || kill -9 "$pid" 2>/dev/null || true
     fi
   done
-  if [ -f "$dir/munge.started-here" ]; then
-    pkill -x munged 2>/dev/null || true
+  if [ -s "$dir/munged.pid" ]; then # only the munged that start started, by its id
+    local mpid
+    mpid=$(cat "$dir/munged.pid")
+    kill "$mpid" 2>/dev/null || true
+    wait_for "! kill -0 $mpid" 15 || true # gone before a new start looks for a munged
   fi
   rm -rf "$dir"
   echo "slurm-local: stopped"

@@ -516,6 +516,15 @@ sprec_err cmd_solve(int argc, char **argv)
   solve_out r = {0};
   sprec_err err;
   a.b = 1;
+  /* From here on a signal does not kill the run: the solver stops at the end of an
+   * iteration (a signal during the set-up stops it after its first). */
+  struct sigaction on_stop, old_term, old_usr1;
+  memset(&on_stop, 0, sizeof on_stop);
+  on_stop.sa_handler = request_stop;
+  sigemptyset(&on_stop.sa_mask);
+  on_stop.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &on_stop, &old_term);
+  sigaction(SIGUSR1, &on_stop, &old_usr1);
   SPREC_TRY(sprec_ctx_create(MPI_COMM_WORLD, &ctx), done);
   MPI_Comm comm = ctx->comm;
   if (a.out) SPREC_TRY(cli_probe_output(comm, "--out", a.out), done);
@@ -567,17 +576,7 @@ sprec_err cmd_solve(int argc, char **argv)
   }
   t_io = MPI_Wtime() - t0;
 
-  struct sigaction on_stop, old_term, old_usr1;
-  memset(&on_stop, 0, sizeof on_stop);
-  on_stop.sa_handler = request_stop;
-  sigemptyset(&on_stop.sa_mask);
-  on_stop.sa_flags = SA_RESTART;
-  sigaction(SIGTERM, &on_stop, &old_term);
-  sigaction(SIGUSR1, &on_stop, &old_usr1);
-  err = run_solver(ctx, &o, A, b, y, init, &r);
-  sigaction(SIGTERM, &old_term, NULL);
-  sigaction(SIGUSR1, &old_usr1, NULL);
-  SPREC_TRY(err, done);
+  SPREC_TRY(run_solver(ctx, &o, A, b, y, init, &r), done);
   for (int p = 0; p < b; p++) cli_interrupted |= !strcmp(r.st[p].stop_reason, "interrupted");
   if (cli_interrupted) { /* no result: exit status 3 */
     if (ctx->rank == 0) {
@@ -636,5 +635,7 @@ done:
   free(a.init_objective);
   sprec_op_destroy(&A);
   sprec_ctx_destroy(&ctx);
+  sigaction(SIGTERM, &old_term, NULL);
+  sigaction(SIGUSR1, &old_usr1, NULL);
   return err;
 }

@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# SLURM end to end, on the local one-node cluster of scripts/slurm-local.sh (started here,
+# stopped at the end whatever happens):
+# * jobs/solve.sbatch with no overrides, with script arguments, with SPREC_ARGS: each
+#   result.json equals the same solve run with scripts/mpirun.sh -np 2 (support,
+#   coefficients, objective, iterations: the answer does not depend on the launcher);
+#   job.json holds the metadata; the log is in runs/<jobid>/ and the submit directory is
+#   left clean;
+# * the job script's preemption plumbing (SIGUSR1 forwarded, continuation job with
+#   --resume, SPREC_RESUBMIT=0, no resubmission after scancel), with a stand-in for sprec;
+# * scripts/scaling.sh strong and weak, 1 and 2 ranks, through sbatch and with --local:
+#   the CSV's rows and columns, both plots valid PNG images.
+# Runs of this test on one machine take turns (one cluster per machine: a lock).
+set -u
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root" || exit 1
+W=$(mktemp -d "${TMPDIR:-/tmp}/sprec-slurm-test.XXXXXX") || exit 1
+PY=/usr/bin/python3
+slurm_dir=${SPREC_SLURM_DIR:-/tmp/sprec-slurm}
+pass=0 fail=0 started_here=0
+check() {
+  if eval "$2"; then echo "ok - $1"; pass=$((pass + 1)); else echo "not ok - $1"; fail=$((fail + 1)); return 1; fi
+}
+diagnose() {
+  echo "    --- slurmctld.log, slurmd.log (last lines)"
+  tail -n 15 "$slurm_dir/slurmctld.log" "$slurm_dir/slurmd.log" 2>/dev/null | sed 's/^/    /'
+  echo "    --- queue"
+  squeue 2>&1 | sed 's/^/    /'
+}
+cleanup() {
+  trap '' PIPE INT TERM HUP # finish the clean-up whatever happens to our output
+  [ "$fail" -eq 0 ] || diagnose
+  if [ "$started_here" -eq 1 ]; then
+    scancel -u "$(id -un)" 2>/dev/null
+    "$root/scripts/slurm-local.sh" stop >/dev/null 2>&1 || echo "warning: slurm-local.sh stop failed" >&2
+  fi
+  rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP PIPE
+
+exec 9>"${TMPDIR:-/tmp}/sprec-slurm-test.lock"
+flock -w 900 9 || { echo "not ok - waiting for another run of this test"; fail=1; exit 1; }
+
+if ! scripts/slurm-local.sh status >/dev/null 2>&1; then
+  started_here=1
+  scripts/slurm-local.sh start >"$W/start.log" 2>&1
+  check "local cluster starts" '[ $? -eq 0 ]' || { sed 's/^/    /' "$W/start.log"; exit 1; }
+fi
+eval "$(scripts/slurm-local.sh env)"
+node=$(sinfo -h -o %N)
+export SPREC_RUNS=$W/runs # the jobs' runs/ directory, not the repository's
+unset SPREC_ARGS SPREC_RESUBMIT SPREC_CHECKPOINT SPREC_BIN SPREC_ROOT SPREC_RUN_ID SPREC_RESUME \
+  SPREC_RESUBMIT_COUNT SPREC_MAX_RESUBMITS SPREC_CHECKPOINT_EVERY SPREC_KEEP_CHECKPOINT SPREC_SRUN_ARGS
+
+# Does this sprec checkpoint? (then solve.sbatch adds --checkpoint for sea and fista)
+ckpt_supported=0
+bin/sprec solve --help 2>&1 | grep -q -- --checkpoint && ckpt_supported=1
+
+# Wait until the jobs given have left the queue (at most $1 seconds).
+wait_jobs() {
+  local deadline=$((SECONDS + $1)) list
+  shift
+  list=$(IFS=,; echo "$*")
+  while [ -n "$(squeue -h -j "$list" 2>/dev/null)" ]; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.3
+  done
+}
+
+# --- solve.sbatch, three ways, submitted from a directory that is not the repository
+# (the job finds it through the path it was submitted by).
+default=(--problem deconv -m 256 -n 1024 -k 12 --snr 40 --seed 1 --algo sea)
+gauss=(--problem gaussian -m 128 -n 2048 -k 8 --snr 30 --seed 3 --algo htp)
+envargs="--algo fista --lambda-ratio 0.05 --iters 300"
+(cd "$W" && sbatch --wait "$root/jobs/solve.sbatch" >"$W/sub-default" 2>&1; echo $? >"$W/rc-default") &
+(cd "$W" && sbatch --wait --ntasks=2 "$root/jobs/solve.sbatch" "${gauss[@]}" >"$W/sub-args" 2>&1; echo $? >"$W/rc-args") &
+(cd "$W" && SPREC_ARGS=$envargs sbatch --wait "$root/jobs/solve.sbatch" >"$W/sub-env" 2>&1; echo $? >"$W/rc-env") &
+# The same solves through mpirun, meanwhile.
+scripts/mpirun.sh -np 2 bin/sprec solve "${default[@]}" --out "$W/ref-default.json" >"$W/ref.log" 2>&1 &&
+  scripts/mpirun.sh -np 2 bin/sprec solve "${gauss[@]}" --out "$W/ref-args.json" >>"$W/ref.log" 2>&1 &&
+  scripts/mpirun.sh -np 2 bin/sprec solve "${default[@]}" $envargs --out "$W/ref-env.json" >>"$W/ref.log" 2>&1
+check "reference solves with mpirun -np 2" '[ $? -eq 0 ]' || sed 's/^/    /' "$W/ref.log"
+wait
+for case in default args env; do
+  id=$(sed -n 's/^Submitted batch job \([0-9]*\).*/\1/p' "$W/sub-$case")
+  check "solve.sbatch ($case) job $id exits 0" '[ "$(cat "$W/rc-$case")" = 0 ] && [ -n "$id" ]' ||
+    { sed 's/^/    /' "$W/sub-$case"; cat "$SPREC_RUNS/$id/log" 2>/dev/null | sed 's/^/    /'; continue; }
+  check "solve.sbatch ($case): runs/$id has result.json, job.json, log; submit directory clean" \
+    '[ -s "$SPREC_RUNS/$id/result.json" ] && [ -s "$SPREC_RUNS/$id/job.json" ] && [ -s "$SPREC_RUNS/$id/log" ] && [ ! -e "$W/sprec-$id.out" ]'
+  check "solve.sbatch ($case): result equals the mpirun -np 2 solve" '$PY - "$SPREC_RUNS/$id/result.json" "$W/ref-$case.json" <<EOF
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+for key in ("algo", "m", "n", "k", "ranks", "support", "coef", "objective", "data_fit", "iterations",
+            "best_iteration", "stop_reason"):
+    assert a.get(key) == b.get(key), (key, a.get(key), b.get(key))
+assert a["ranks"] == 2 and a["support"], a
+EOF'
+  case $case in
+    default) want=("${default[@]}") algo=sea ;;
+    args) want=("${gauss[@]}") algo=htp ;;
+    env) want=("${default[@]}" $envargs) algo=fista ;;
+  esac
+  expect_ckpt=0
+  [ $ckpt_supported -eq 1 ] && [ $algo != htp ] && expect_ckpt=1
+  check "solve.sbatch ($case): job.json metadata" '$PY - "$SPREC_RUNS/$id/job.json" "$id" "$node" "$SPREC_RUNS/$id" "$expect_ckpt" "${want[@]}" <<EOF
+import json, sys
+from datetime import datetime
+path, jid, node, run, ckpt, want = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5] == "1", sys.argv[6:]
+j = json.load(open(path))
+assert j["job_id"] == jid and j["run_id"] == jid, j
+assert j["nodes"] == node and j["num_nodes"] == 1 and j["ntasks"] == 2, j
+assert j["state"] == "completed" and j["exit_status"] == 0, j
+c = j["command"]
+assert c[:2] == ["srun", "--mpi=pmix"] and c[2].endswith("sprec") and c[3] == "solve", c
+assert c[4:4 + len(want)] == want, (c, want)
+rest = c[4 + len(want):]
+assert rest[:2] == ["--out", run + "/result.json"], rest
+assert (rest[2:] == ["--checkpoint", run + "/checkpoint.bin"]) == ckpt, (rest, ckpt)
+assert j["checkpoint"] == (run + "/checkpoint.bin" if ckpt else None), j["checkpoint"]
+assert j["command_line"].split() == c, j["command_line"]
+t0, t1 = datetime.fromisoformat(j["start"]), datetime.fromisoformat(j["end"])
+assert t0 <= t1 and 0 <= j["elapsed_s"] <= 600, (t0, t1, j["elapsed_s"])
+assert j["resumed_from"] is None and j["resubmitted_as"] is None, j
+seg = j["segments"]
+assert len(seg) == 1 and seg[0]["job_id"] == jid and seg[0]["state"] == "completed", seg
+EOF'
+  check "solve.sbatch ($case): log has the solve line; no checkpoint left" \
+    'grep -q "^sprec solve: algo=$algo .* ranks=2 " "$SPREC_RUNS/$id/log" && [ ! -e "$SPREC_RUNS/$id/checkpoint.bin" ]'
+done
+check "solve.sbatch refuses --out (exit 2)" \
+  '(cd "$W" && sbatch --wait "$root/jobs/solve.sbatch" --algo htp --out x.json >/dev/null 2>&1); [ $? -eq 2 ]'
+
+# --- preemption plumbing of solve.sbatch, with a stand-in for sprec that keeps the
+# checkpoint contract (SIGUSR1/SIGTERM: finish the "iteration", save, exit 3; --resume).
+cat >"$W/fake-sprec" <<'EOF'
+#!/bin/bash
+if [ "$2" = --help ]; then printf 'Preemption (sea, fista):\n  --checkpoint FILE\n'; exit 0; fi
+shift
+iters=1000 out="" ckpt="" resume=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --iters) iters=$2; shift ;; --out) out=$2; shift ;;
+    --checkpoint) ckpt=$2; shift ;; --resume) resume=$2; shift ;;
+  esac
+  shift
+done
+it=0 stop=0
+[ -n "$resume" ] && it=$(cat "$resume")
+from=$it
+trap 'stop=1' USR1 TERM
+touch "$FAKE_READY.$SLURM_JOB_ID.$SLURM_PROCID"
+while [ "$it" -lt "$iters" ]; do
+  sleep 0.05
+  it=$((it + 1))
+  if [ $stop -eq 1 ]; then
+    if [ "$SLURM_PROCID" = 0 ]; then
+      echo "$it" >"$ckpt.tmp" && mv "$ckpt.tmp" "$ckpt"
+      echo "sprec solve: stopped by a signal after iteration $it; state saved in $ckpt" >&2
+    fi
+    exit 3
+  fi
+done
+[ "$SLURM_PROCID" = 0 ] && echo "{\"iterations\": $it, \"resumed_iteration\": $from}" >"$out"
+echo "sprec solve (stand-in): iterations=$it resumed_iteration=$from"
+exit 0
+EOF
+chmod +x "$W/fake-sprec"
+export FAKE_READY=$W/ready
+# Submit the stand-in (arguments: VAR=VALUE for the job's environment); wait until both
+# tasks have set their traps; print the job id.
+submit_fake() {
+  local id i
+  id=$(cd "$W" && env SPREC_BIN="$W/fake-sprec" "$@" sbatch --parsable "$root/jobs/solve.sbatch" --iters 80) || return 1
+  for i in $(seq 300); do
+    [ -e "$FAKE_READY.$id.0" ] && [ -e "$FAKE_READY.$id.1" ] && break
+    sleep 0.1
+  done
+  echo "$id"
+}
+job_field() { $PY -c 'import json, sys; print(json.load(open(sys.argv[1])).get(sys.argv[2]))' "$SPREC_RUNS/$1/job.json" "$2" 2>/dev/null; }
+
+# 1. The time-limit path: SIGUSR1 to the batch shell (what --signal=B:USR1@60 does), which
+# forwards it; the job resubmits itself with --resume, into the same runs/<id>/.
+id=$(submit_fake)
+scancel --batch --signal=USR1 "$id"
+wait_jobs 60 "$id"
+next=$(job_field "$id" resubmitted_as)
+check "SIGUSR1 to the batch shell: job $id checkpoints, exits 3, resubmits itself (job $next)" \
+  '[ -n "$next" ] && [ "$next" != None ]'
+wait_jobs 60 "$next"
+check "the continuation resumes and completes in the same runs/$id" '$PY - "$SPREC_RUNS/$id" "$id" "$next" <<EOF
+import json, sys
+run, first, second = sys.argv[1:]
+j = json.load(open(run + "/job.json"))
+r = json.load(open(run + "/result.json"))
+assert r["iterations"] == 80 and 0 < r["resumed_iteration"] < 80, r
+assert j["job_id"] == second and j["run_id"] == first and j["state"] == "completed", j
+assert j["resumed_from"] == run + "/checkpoint.bin" and j["command"][-2:] == ["--resume", j["resumed_from"]], j
+s = j["segments"]
+assert [x["job_id"] for x in s] == [first, second], s
+assert s[0]["state"] == "interrupted" and s[0]["exit_status"] == 3 and s[0]["resubmitted_as"] == second, s[0]
+assert s[1]["state"] == "completed" and s[1]["exit_status"] == 0 and s[1]["segment"] == 1, s[1]
+EOF'
+check "one log for both jobs" 'grep -q "continues as job $next" "$SPREC_RUNS/$id/log" && grep -q "job $next on" "$SPREC_RUNS/$id/log" && grep -q "stand-in): iterations=80" "$SPREC_RUNS/$id/log"'
+
+# 2. SIGUSR1 to the step (scancel --signal=USR1) with SPREC_RESUBMIT=0: interrupted, kept.
+id=$(submit_fake SPREC_RESUBMIT=0)
+scancel --signal=USR1 "$id"
+wait_jobs 60 "$id"
+check "SPREC_RESUBMIT=0: interrupted, checkpoint kept, nothing resubmitted" \
+  '[ "$(job_field "$id" state)" = interrupted ] && [ "$(job_field "$id" exit_status)" = 3 ] && [ "$(job_field "$id" resubmitted_as)" = None ] && [ -s "$SPREC_RUNS/$id/checkpoint.bin" ] && [ ! -e "$SPREC_RUNS/$id/result.json" ]'
+
+# 3. scancel (SIGTERM to everything): the stand-in checkpoints, the job does not resubmit.
+id=$(submit_fake)
+scancel "$id"
+wait_jobs 60 "$id"
+check "scancel: checkpoint saved, no resubmission" \
+  '[ "$(job_field "$id" state)" = interrupted ] && [ "$(job_field "$id" resubmitted_as)" = None ] && [ -s "$SPREC_RUNS/$id/checkpoint.bin" ] && [ -z "$(squeue -h)" ]'
+
+# --- checkpoint and resume with the real sprec: a SEA and a FISTA solve.sbatch job on 2
+# tasks, stopped by `scancel --signal=USR1` (to the job's steps: srun's ranks) once its
+# log shows iterations, checkpoints and exits 3; its resubmitted job resumes and its
+# result.json equals the uninterrupted mpirun -np 2 run (support, iterations exactly;
+# coefficients and objective to 1e-12 relative).
+G=(--problem gaussian -m 200 -n 20000 -k 10 --snr 30 --seed 5 --iters 3000 --monitor 5)
+for algo_args in "sea -k 10" "fista --lambda-ratio 0.05 --tol 0"; do
+  read -r algo rest <<<"$algo_args"
+  args=("${G[@]}" --algo $algo $rest)
+  scripts/mpirun.sh -np 2 bin/sprec solve "${args[@]}" --quiet --out "$W/ref-ck-$algo.json" >/dev/null 2>&1
+  id=$(cd "$W" && sbatch --parsable "$root/jobs/solve.sbatch" "${args[@]}")
+  for i in $(seq 600); do # until the job iterates (at most a minute)
+    grep -q '^iter  *[1-9]' "$SPREC_RUNS/$id/log" 2>/dev/null && break
+    sleep 0.1
+  done
+  scancel --signal=USR1 "$id"
+  wait_jobs 120 "$id"
+  next=$(job_field "$id" resubmitted_as)
+  [ -n "$next" ] && [ "$next" != None ] && wait_jobs 300 "$next"
+  check "$algo job $id: scancel --signal=USR1 checkpoints, exits 3, job $next resumes; result = mpirun -np 2" \
+    'grep -q "stopped by a signal after iteration" "$SPREC_RUNS/$id/log" &&
+     $PY - "$SPREC_RUNS/$id/result.json" "$W/ref-ck-$algo.json" "$SPREC_RUNS/$id/job.json" <<EOF
+import json, sys
+a, b, j = (json.load(open(f)) for f in sys.argv[1:])
+seg = j["segments"]  # the interrupted job, then its continuation
+assert len(seg) == 2 and seg[0]["exit_status"] == 3 and seg[1]["exit_status"] == 0, seg
+assert seg[1]["command"][-2:] == ["--resume", j["checkpoint"]], seg[1]["command"]
+assert a["resumed_iteration"] >= 1 and a["ranks"] == 2, a.get("resumed_iteration")
+for key in ("support", "iterations", "best_iteration", "stop_reason"):
+    assert a[key] == b[key], (key, a[key], b[key])
+for key in ("objective", "data_fit"):
+    assert abs(a[key] - b[key]) <= 1e-12 * abs(b[key]), (key, a[key], b[key])
+assert all(abs(u - v) <= 1e-12 * abs(v) for u, v in zip(a["coef"], b["coef"]))
+EOF' || tail -5 "$SPREC_RUNS/$id/log" | sed 's/^/    /'
+done
+
+# --- scaling studies: 1 and 2 ranks, through sbatch and locally
+check_study() { # $1 strong|weak, $2 directory, $3 n (per rank for weak), $4 repeats
+  $PY - "$@" <<'EOF'
+import csv, json, struct, sys
+mode, d, n, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+rows = list(csv.DictReader(open(d + "/scaling.csv")))
+cols = ["scaling", "ranks", "m", "n", "k", "algorithm", "iterations", "repeats", "total", "io", "setup",
+        "apply_T", "topk", "lsq", "comm", "other", "speedup", "efficiency"]
+assert list(rows[0].keys()) == cols, list(rows[0].keys())
+assert [int(r["ranks"]) for r in rows] == [1, 2], rows
+for r in rows:
+    p = int(r["ranks"])
+    assert r["scaling"] == mode and r["algorithm"] == "sea" and r["m"] == "200" and r["k"] == "5", r
+    assert int(r["n"]) == (n if mode == "strong" else n * p) and r["iterations"] == "20", r
+    assert r["repeats"] == repeats, r
+    t = {c: float(r[c]) for c in cols[8:]}
+    assert t["total"] > 0 and all(t[c] >= 0 for c in t), r
+    parts = t["io"] + t["setup"] + t["apply_T"] + t["topk"] + t["lsq"] + t["other"]
+    assert abs(parts - t["total"]) <= 1e-4 * t["total"] + 1e-5 or t["other"] == 0, (parts, r)
+t1 = float(rows[0]["total"])
+for r in rows:
+    p, tp, s, e = int(r["ranks"]), float(r["total"]), float(r["speedup"]), float(r["efficiency"])
+    want_e = t1 / (p * tp) if mode == "strong" else t1 / tp
+    assert abs(e - want_e) <= 1e-4 * want_e and abs(s - p * e) <= 1e-4 * s, (r, want_e)
+assert float(rows[0]["speedup"]) == 1 and float(rows[0]["efficiency"]) == 1, rows[0]
+if repeats != "1":  # each point is the fastest of its repeats
+    for r in rows:
+        p = int(r["ranks"])
+        tot = [json.load(open("%s/np%d.r%d.json" % (d, p, i)))["time"]["total"] for i in range(1, int(repeats) + 1)]
+        assert json.load(open("%s/np%d.json" % (d, p)))["time"]["total"] == min(tot), (p, tot)
+        assert abs(float(r["total"]) - min(tot)) <= 1e-5 * min(tot), (r, tot)
+# The answer does not depend on the rank count (the strong points solve the same problem).
+if mode == "strong":
+    a, b = (json.load(open("%s/np%d.json" % (d, p))) for p in (1, 2))
+    assert (a["support"], a["coef"], a["objective"]) == (b["support"], b["coef"], b["objective"])
+for name in ("time", "efficiency"):
+    data = open("%s/%s.png" % (d, name), "rb").read(64)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", name
+    w, h = struct.unpack(">II", data[16:24])
+    assert w > 0 and h > 0, (name, w, h)
+EOF
+}
+# (--local also with --repeat 2: each point's fastest run is kept)
+for how in sbatch local; do
+  for mode in strong weak; do
+    n=4000 flags=() repeats=1
+    [ $mode = weak ] && n=2000
+    [ $how = local ] && flags=(--local --repeat 2) repeats=2
+    d=$W/scaling-$mode-$how
+    scripts/scaling.sh $mode --ranks 1,2 -m 200 -n $n -k 5 --iters 20 --out "$d" "${flags[@]}" >"$W/scaling.log" 2>&1
+    check "scaling.sh $mode ($how) runs" '[ $? -eq 0 ]' || { sed 's/^/    /' "$W/scaling.log" | tail -20; continue; }
+    check "scaling.sh $mode ($how${flags[*]:+, ${flags[*]}}): CSV rows and columns, speedup and efficiency, PNG plots" \
+      'check_study $mode "$d" $n $repeats'
+  done
+done
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
