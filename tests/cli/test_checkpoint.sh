@@ -39,7 +39,7 @@ assert b.get("resumed_iteration", -1) >= 1, b.get("resumed_iteration")
 PY
 }
 
-# interrupt NAME SIG NP ARGS...: starts sprec solve ARGS --monitor 5 on NP ranks, sends
+# interrupt NAME SIG NP ARGS...: starts sprec solve ARGS --monitor 100 on NP ranks, sends
 # SIG to mpirun once the first progress line after iteration 0 is out, waits; the run
 # must stop with the checkpoint written and no result file.
 interrupt() {
@@ -48,8 +48,10 @@ interrupt() {
   rm -f "$W/ck.bin" "$W/int.json" "$W/mon"
   # On SIGTERM, mpirun sends SIGCONT, then SIGTERM odls_base_sigkill_timeout seconds
   # later, then SIGKILL as long after: the ranks have that long to save their state.
+  # It also stops reading their output: a rank printing much more (--monitor 5) would
+  # block in a write before it can save, hence a progress line every 100 iterations.
   OMPI_MCA_odls_base_sigkill_timeout=1 \
-    "$MPIRUN" -q -np "$np" "$SPREC" solve "$@" --monitor 5 --checkpoint "$W/ck.bin" --out "$W/int.json" \
+    "$MPIRUN" -q -np "$np" "$SPREC" solve "$@" --monitor 100 --checkpoint "$W/ck.bin" --out "$W/int.json" \
     >"$W/mon" 2>"$W/err" </dev/null &
   pid=$!
   until grep -q '^iter  *[1-9]' "$W/mon" 2>/dev/null || ! kill -0 "$pid" 2>/dev/null; do
@@ -70,7 +72,9 @@ interrupt() {
 }
 
 G="--problem gaussian -m 200 -n 20000 -k 10 --snr 30 --seed 5"
-for case in "sea|$G -k 10 --iters 1500" "fista|$G --algo fista --lambda-ratio 0.05 --tol 0 --iters 1500"; do
+# The budgets keep the runs going well past the signal: mpirun passes SIGTERM on one
+# second after it got it (odls_base_sigkill_timeout below).
+for case in "sea|$G -k 10 --iters 6000" "fista|$G --algo fista --lambda-ratio 0.05 --tol 0 --iters 6000"; do
   algo=${case%%|*}
   args=${case#*|}
   "$MPIRUN" -q -np 2 "$SPREC" solve $args --quiet --out "$W/full.$algo.json" </dev/null ||
