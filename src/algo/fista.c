@@ -61,7 +61,6 @@ static sprec_err fista_stage(sprec_lasso *s, double lam, double tol)
     memcpy(f->rz, s->r, (size_t)m * sizeof *f->rz);
     if (w->o.restart) SPREC_CALL(sprec_sparse_copy(&f->zs, &s->xs));
   }
-  s->resumed = 0;
   s->rd = f->rz;
   s->gd = s->g;
   for (;;) {

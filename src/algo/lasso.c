@@ -178,6 +178,7 @@ sprec_err sprec_lasso_run(sprec_work *w, sprec_sparse *x, const char *name,
     double tol_l = l == N ? tol : fmax(tol, SPREC_LASSO_STAGE_TOL);
     s.converged = 0;
     SPREC_TRY(stage(&s, lam_l, tol_l), done);
+    s.resumed = 0; /* only the stage a checkpoint was taken in continues one */
     last = l == N;
     if (s.interrupted || (!s.converged && s.it >= w->o.iters)) break;
   }
