@@ -208,6 +208,36 @@ static sprec_err io_fail(const char *what, const char *path, int rc)
                      msg);
 }
 
+/* len bytes at off, in pieces that fit MPI's int counts (the replicated part holds the
+ * least squares' m x k factors, which can pass 2 GiB). Independent, not collective. */
+static int write_bytes(MPI_File fh, MPI_Offset off, const void *p, size_t len)
+{
+  const size_t piece = (size_t)1 << 30;
+  for (size_t at = 0; at < len; at += piece) {
+    int n = (int)(len - at < piece ? len - at : piece), got = 0, rc;
+    MPI_Status st;
+    rc = MPI_File_write_at(fh, off + (MPI_Offset)at, (const char *)p + at, n, MPI_BYTE, &st);
+    if (rc != MPI_SUCCESS) return rc;
+    MPI_Get_count(&st, MPI_BYTE, &got);
+    if (got != n) return MPI_ERR_IO;
+  }
+  return MPI_SUCCESS;
+}
+
+static int read_bytes(MPI_File fh, MPI_Offset off, void *p, size_t len)
+{
+  const size_t piece = (size_t)1 << 30;
+  for (size_t at = 0; at < len; at += piece) {
+    int n = (int)(len - at < piece ? len - at : piece), got = 0, rc;
+    MPI_Status st;
+    rc = MPI_File_read_at(fh, off + (MPI_Offset)at, (char *)p + at, n, MPI_BYTE, &st);
+    if (rc != MPI_SUCCESS) return rc;
+    MPI_Get_count(&st, MPI_BYTE, &got);
+    if (got != n) return MPI_ERR_IO;
+  }
+  return MPI_SUCCESS;
+}
+
 sprec_err sprec_w_save(sprec_work *w, int iteration, int stop)
 {
   const char *path = w->o.checkpoint;
@@ -233,17 +263,15 @@ sprec_err sprec_w_save(sprec_work *w, int iteration, int stop)
   SPREC_TRY(sprec_agree(c->comm, err), done);
   MPI_File_set_errhandler(fh, MPI_ERRORS_RETURN);
   MPI_File_set_size(fh, 0);
-  MPI_Status st;
   if (c->rank == 0) {
-    rc = MPI_File_write_at(fh, 0, b.p, (int)b.len, MPI_BYTE, &st);
+    rc = write_bytes(fh, 0, b.p, b.len);
     if (rc != MPI_SUCCESS) err = io_fail("write", path, rc);
   }
   MPI_Offset off = (MPI_Offset)b.len;
   for (int i = 0; i < w->nkeep && !err; i++) {
     if (w->keep[i].kind != SPREC_KEEP_DIST) continue;
     const double *v = *(double **)w->keep[i].p;
-    rc = MPI_File_write_at(fh, off + 8 * (MPI_Offset)w->A->col_start, v, (int)w->nl, MPI_DOUBLE,
-                           &st);
+    rc = write_bytes(fh, off + 8 * (MPI_Offset)w->A->col_start, v, (size_t)w->nl * 8);
     if (rc != MPI_SUCCESS) err = io_fail("write", path, rc);
     off += 8 * (MPI_Offset)w->n;
   }
@@ -377,18 +405,15 @@ sprec_err sprec_w_restore(sprec_work *w, int *resumed)
   sprec_err err = SPREC_OK;
   unsigned char *blob = NULL;
   ck_header h;
-  MPI_Status st;
   MPI_Offset size = 0;
-  int got = 0, rc = MPI_File_open(c->comm, (char *)path, MPI_MODE_RDONLY, MPI_INFO_NULL, &fh);
+  int rc = MPI_File_open(c->comm, (char *)path, MPI_MODE_RDONLY, MPI_INFO_NULL, &fh);
   if (rc != MPI_SUCCESS) {
     err = SPREC_ERROR(SPREC_ERR_IO, "--resume %s: cannot open the checkpoint", path);
     fh = MPI_FILE_NULL;
   } else {
     MPI_File_set_errhandler(fh, MPI_ERRORS_RETURN);
     MPI_File_get_size(fh, &size);
-    rc = MPI_File_read_at(fh, 0, &h, (int)sizeof h, MPI_BYTE, &st);
-    if (rc == MPI_SUCCESS) MPI_Get_count(&st, MPI_BYTE, &got);
-    if (got != (int)sizeof h || memcmp(h.magic, CK_MAGIC, 8))
+    if (read_bytes(fh, 0, &h, sizeof h) != MPI_SUCCESS || memcmp(h.magic, CK_MAGIC, 8))
       err = SPREC_ERROR(SPREC_ERR_FORMAT, "--resume %s: not a sprec checkpoint", path);
   }
   char here[CK_OPTS], diff[2 * CK_OPTS];
@@ -420,19 +445,16 @@ sprec_err sprec_w_restore(sprec_work *w, int *resumed)
     err = SPREC_ERROR(SPREC_ERR_FORMAT, "--resume %s: the checkpoint is truncated or damaged", path);
   if (!err) err = sprec_calloc(h.blob_len, 1, &blob, "checkpoint");
   if (!err) {
-    rc = MPI_File_read_at(fh, 0, blob, (int)h.blob_len, MPI_BYTE, &st);
-    if (rc == MPI_SUCCESS) MPI_Get_count(&st, MPI_BYTE, &got);
-    if (rc != MPI_SUCCESS || got != (int)h.blob_len) err = io_fail("read", path, rc);
+    rc = read_bytes(fh, 0, blob, h.blob_len);
+    if (rc != MPI_SUCCESS) err = io_fail("read", path, rc);
   }
   if (!err) err = restore_items(w, blob, h.blob_len, path);
   MPI_Offset off = (MPI_Offset)h.blob_len;
   for (int i = 0; i < w->nkeep && !err; i++) {
     if (w->keep[i].kind != SPREC_KEEP_DIST) continue;
-    rc = MPI_File_read_at(fh, off + 8 * (MPI_Offset)w->A->col_start, *(double **)w->keep[i].p,
-                          (int)w->nl, MPI_DOUBLE, &st);
-    got = 0;
-    if (rc == MPI_SUCCESS) MPI_Get_count(&st, MPI_DOUBLE, &got);
-    if (got != (int)w->nl) err = io_fail("read", path, rc);
+    rc = read_bytes(fh, off + 8 * (MPI_Offset)w->A->col_start, *(double **)w->keep[i].p,
+                    (size_t)w->nl * 8);
+    if (rc != MPI_SUCCESS) err = io_fail("read", path, rc);
     off += 8 * (MPI_Offset)w->n;
   }
   if (fh != MPI_FILE_NULL) MPI_File_close(&fh);
