@@ -42,8 +42,8 @@ typedef struct {
 
 void sprec_w_keep(sprec_work *w, const char *name, sprec_keep_kind kind, void *p, int64_t len)
 {
-  if (w->nkeep >= SPREC_MAX_KEEP) return; /* a programming error; restore reports it */
-  w->keep[w->nkeep++] = (sprec_keep){name, kind, p, len};
+  if (w->nkeep < SPREC_MAX_KEEP) w->keep[w->nkeep] = (sprec_keep){name, kind, p, len};
+  w->nkeep++; /* more than SPREC_MAX_KEEP: a programming error, reported by save and restore */
 }
 
 static uint64_t mix(uint64_t x)
@@ -243,6 +243,7 @@ sprec_err sprec_w_save(sprec_work *w, int iteration, int stop)
   const char *path = w->o.checkpoint;
   int every = w->o.checkpoint_every;
   if (!path || !(stop || (every > 0 && iteration > 0 && iteration % every == 0))) return SPREC_OK;
+  SPREC_CHECK(w->nkeep <= SPREC_MAX_KEEP, SPREC_ERR_ARG, "too many checkpoint items");
   double t0 = MPI_Wtime();
   sprec_ctx c = w->ctx;
   if (!w->have_fp) SPREC_CALL(fingerprints(w, &w->fp_A, &w->fp_y));

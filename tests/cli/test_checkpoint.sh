@@ -39,11 +39,21 @@ assert b.get("resumed_iteration", -1) >= 1, b.get("resumed_iteration")
 PY
 }
 
+# wait_iterating PID: until the run's progress ($W/mon) shows an iteration past 0, or the
+# run has ended (polls; at most 30 s).
+wait_iterating() {
+  local n=0
+  until grep -q '^iter  *[1-9]' "$W/mon" 2>/dev/null || ! kill -0 "$1" 2>/dev/null; do
+    n=$((n + 1)); [ $n -lt 3000 ] || break
+    sleep 0.01
+  done
+}
+
 # interrupt NAME SIG NP ARGS...: starts sprec solve ARGS --monitor 100 on NP ranks, sends
 # SIG to mpirun once the first progress line after iteration 0 is out, waits; the run
 # must stop with the checkpoint written and no result file.
 interrupt() {
-  local name=$1 sig=$2 np=$3 pid rc n=0
+  local name=$1 sig=$2 np=$3 pid rc
   shift 3
   rm -f "$W/ck.bin" "$W/int.json" "$W/mon"
   # On SIGTERM, mpirun sends SIGCONT, then SIGTERM odls_base_sigkill_timeout seconds
@@ -54,10 +64,7 @@ interrupt() {
     "$MPIRUN" -q -np "$np" "$SPREC" solve "$@" --monitor 100 --checkpoint "$W/ck.bin" --out "$W/int.json" \
     >"$W/mon" 2>"$W/err" </dev/null &
   pid=$!
-  until grep -q '^iter  *[1-9]' "$W/mon" 2>/dev/null || ! kill -0 "$pid" 2>/dev/null; do
-    n=$((n + 1)); [ $n -lt 3000 ] || break
-    sleep 0.01
-  done
+  wait_iterating "$pid"
   kill -"$sig" "$pid" 2>/dev/null
   wait "$pid"
   rc=$?
@@ -139,11 +146,7 @@ refuse "resume: missing file" "cannot open" $D --resume "$W/missing.bin"
 rm -f "$W/int.json"
 "$MPIRUN" -q -np 2 "$SPREC" solve $G -k 10 --iters 100000 --monitor 5 --out "$W/int.json" >"$W/mon" 2>"$W/err" </dev/null &
 pid=$!
-n=0
-until grep -q '^iter  *[1-9]' "$W/mon" 2>/dev/null || ! kill -0 "$pid" 2>/dev/null; do
-  n=$((n + 1)); [ $n -lt 3000 ] || break
-  sleep 0.01
-done
+wait_iterating "$pid"
 kill -USR1 "$pid"
 wait "$pid"
 rc=$?
