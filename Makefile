@@ -6,10 +6,14 @@ CC        ?= mpicc
 ifeq ($(origin CC),default)
 CC        := mpicc
 endif
-CFLAGS    ?= -O3 -march=native -g
+# Portable by default: no -march=native (a binary built on a login node must run on
+# every compute node); the hot kernels pick their instruction set at run time.
+CFLAGS    ?= -O3 -g
 # -ffp-contract=off: identical expressions round identically in every code path, one
 # of the things that keep answers the same for any number of ranks.
-SPREC_CFLAGS = -std=c11 -Wall -Wextra -D_GNU_SOURCE -ffp-contract=off -Iinclude -Isrc -MMD -MP
+SPREC_CFLAGS = -std=c11 -Wall -Wextra -D_GNU_SOURCE -ffp-contract=off -fPIC -Iinclude -Isrc -MMD -MP
+VERSION   := $(shell sed -n 's/^\#define SPREC_VERSION "\(.*\)"/\1/p' include/sprec.h)
+SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
 LIBS      ?= -lscalapack-openmpi -llapacke -lopenblas -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 PREFIX    ?= /usr/local
@@ -23,6 +27,14 @@ else
 BUILD    ?= build
 endif
 BIN       = $(BUILD)/bin
+
+# The kernel variants for x86-64 (src/core/kernels_*.c), each compiled for its
+# instruction set; kernels.c calls one only where the CPU runs it.
+ifneq ($(findstring x86_64,$(shell $(CC) -dumpmachine 2>/dev/null)),)
+SPREC_CFLAGS += -DSPREC_HAVE_X86_VARIANTS
+$(BUILD)/src/core/kernels_avx2.o: ISA_FLAGS = -mavx2
+$(BUILD)/src/core/kernels_avx512.o: ISA_FLAGS = -mavx512f -mavx512vl
+endif
 
 LIB_SRC  := $(wildcard src/core/*.c src/dist/*.c src/op/*.c src/lsq/*.c src/algo/*.c src/io/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
@@ -38,10 +50,13 @@ all: bin/sprec
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(SPREC_CFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(SPREC_CFLAGS) $(CFLAGS) $(ISA_FLAGS) -c $< -o $@
 
 $(BUILD)/libsprec.a: $(LIB_OBJ)
 	ar rcs $@ $^
+
+$(BUILD)/libsprec.so.$(VERSION): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libsprec.so.$(SOMAJOR) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BIN)/sprec: $(CLI_OBJ) $(BUILD)/libsprec.a
 	@mkdir -p $(@D)
@@ -78,11 +93,18 @@ bench: deps
 	$(MAKE) --no-print-directory bin/sprec
 	scripts/bench.sh
 
-install: bin/sprec
-	install -d $(PREFIX)/bin $(PREFIX)/include $(PREFIX)/lib
+# bin/sprec, the header, the static and the shared library (soname libsprec.so.MAJOR)
+# and sprec.pc, so that `pkg-config --cflags --libs sprec` builds a program against it.
+install: bin/sprec $(BUILD)/libsprec.so.$(VERSION)
+	install -d $(PREFIX)/bin $(PREFIX)/include $(PREFIX)/lib/pkgconfig
 	install -m 755 bin/sprec $(PREFIX)/bin/sprec
 	install -m 644 include/sprec.h $(PREFIX)/include/sprec.h
 	install -m 644 $(BUILD)/libsprec.a $(PREFIX)/lib/libsprec.a
+	install -m 755 $(BUILD)/libsprec.so.$(VERSION) $(PREFIX)/lib/libsprec.so.$(VERSION)
+	ln -sf libsprec.so.$(VERSION) $(PREFIX)/lib/libsprec.so.$(SOMAJOR)
+	ln -sf libsprec.so.$(SOMAJOR) $(PREFIX)/lib/libsprec.so
+	sed -e 's|@PREFIX@|$(abspath $(PREFIX))|' -e 's|@VERSION@|$(VERSION)|' sprec.pc.in \
+	  > $(PREFIX)/lib/pkgconfig/sprec.pc
 
 clean:
 	rm -rf build build-san bin

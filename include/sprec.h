@@ -20,6 +20,10 @@
 extern "C" {
 #endif
 
+#define SPREC_VERSION "0.6.0"
+/* Not collective. The version of the library linked (SPREC_VERSION of its header). */
+const char *sprec_version(void);
+
 /* ---------------------------------------------------------------- errors -- */
 typedef enum {
   SPREC_OK = 0,
@@ -52,6 +56,19 @@ MPI_Comm sprec_ctx_comm(sprec_ctx ctx);
 int sprec_ctx_rank(sprec_ctx ctx);
 int sprec_ctx_size(sprec_ctx ctx);
 void sprec_ctx_grid(sprec_ctx ctx, int *nprow, int *npcol);
+
+/* --------------------------------------------------------------- kernels -- */
+/* The passes over A run kernels compiled for several instruction sets (generic: any
+ * CPU; avx2; avx512), the best this CPU runs chosen at run time. Every variant sums in
+ * the same order and returns the same bits, so the choice changes speed only.
+ * Not collective: each process chooses for itself. */
+/* The variants this CPU runs, best first, NULL-terminated. */
+const char *const *sprec_kernel_variants(void);
+/* The variant in use. */
+const char *sprec_kernel_variant(void);
+/* Use variant name ("auto": the best). SPREC_ERR_ARG if unknown or if this CPU
+ * cannot run it. sprec_ctx_create applies $SPREC_KERNEL when it is set. */
+sprec_err sprec_kernel_select(const char *name);
 
 /* ---------------------------------------------------------------- layout -- */
 /* Balanced contiguous blocks: the first n mod p ranks own one column more. */

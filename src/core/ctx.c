@@ -30,6 +30,13 @@ sprec_err sprec_ctx_create(MPI_Comm comm, sprec_ctx *out)
     return SPREC_ERROR(SPREC_ERR_MPI, "cannot duplicate the communicator");
   }
   MPI_Comm_set_errhandler(c->comm, MPI_ERRORS_RETURN);
+  /* Every rank chooses its own kernels (the CPUs may differ); all fail together. */
+  sprec_err err = sprec_agree(c->comm, sprec_kernel_select_env());
+  if (err) {
+    MPI_Comm_free(&c->comm);
+    free(c);
+    return err;
+  }
   MPI_Comm_rank(c->comm, &c->rank);
   MPI_Comm_size(c->comm, &c->size);
   grid_shape(c->size, &c->nprow, &c->npcol);

@@ -24,6 +24,8 @@ const char *sprec_strerror(sprec_err e)
   return "unknown error";
 }
 
+const char *sprec_version(void) { return SPREC_VERSION; }
+
 const char *sprec_errmsg(void) { return g_msg; }
 const char *sprec_errtrace(void) { return g_trace; }
 

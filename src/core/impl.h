@@ -113,28 +113,46 @@ int sprec_op_is_dense_f32(sprec_op op);
 sprec_err sprec_op_gather_columns(sprec_op op, int64_t k, const int64_t *S, double *out);
 
 /* ------------------------------------------------------------- kernels -- */
-/* g_j = a_jᵀ r for nc columns of A (ld lda). Fixed accumulation order per column. */
-void sprec_kernel_gemv_t(int64_t m, int64_t nc, const double *A, int64_t lda,
-                         const double *r, double *g);
-/* out_i += sum_j a_ij v_j, accumulated column after column. */
-void sprec_kernel_gemv_n(int64_t m, int64_t nc, const double *A, int64_t lda,
-                         const double *v, double *out);
+/* The hot kernels, one table per instruction set (kernels_*.c from kernels_simd.h).
+ * Every variant sums each dot product in the same fixed order, so all return the same
+ * bits; kernels.c picks the best one the CPU runs, or the one $SPREC_KERNEL names.
+ *   gemv_t:      g_j = a_jᵀ r for nc columns of A (ld lda)
+ *   gemv_n:      out_i += Σ_j a_ij v_j, column after column
+ *   gemv_t_many: g[p] = Aᵀ r[p] for nb right-hand sides in one pass over A, each
+ *                entry bit for bit what gemv_t gives
+ * The _f32 kernels read a single-precision A, widen each entry to double and sum
+ * exactly as above: bit for bit the double kernels' result on the widened matrix. */
+typedef struct {
+  void (*gemv_t)(int64_t m, int64_t nc, const double *A, int64_t lda, const double *r,
+                 double *g);
+  void (*gemv_t_f32)(int64_t m, int64_t nc, const float *A, int64_t lda, const double *r,
+                     double *g);
+  void (*gemv_n)(int64_t m, int64_t nc, const double *A, int64_t lda, const double *v,
+                 double *out);
+  void (*gemv_n_f32)(int64_t m, int64_t nc, const float *A, int64_t lda, const double *v,
+                     double *out);
+  void (*gemv_t_many)(int64_t m, int64_t nc, const double *A, int64_t lda, int nb,
+                      const double *const *r, double *const *g);
+  void (*gemv_t_many_f32)(int64_t m, int64_t nc, const float *A, int64_t lda, int nb,
+                          const double *const *r, double *const *g);
+} sprec_kernel_set;
+
+/* The selected variant's table (the best this CPU runs until one is selected). */
+const sprec_kernel_set *sprec_kernels(void);
+/* sprec_kernel_select with $SPREC_KERNEL, if set (sprec_ctx_create). */
+sprec_err sprec_kernel_select_env(void);
+
+#define sprec_kernel_gemv_t (sprec_kernels()->gemv_t)
+#define sprec_kernel_gemv_n (sprec_kernels()->gemv_n)
+#define sprec_kernel_gemv_t_f32 (sprec_kernels()->gemv_t_f32)
+#define sprec_kernel_gemv_n_f32 (sprec_kernels()->gemv_n_f32)
+#define sprec_kernel_gemv_t_many (sprec_kernels()->gemv_t_many)
+#define sprec_kernel_gemv_t_many_f32 (sprec_kernels()->gemv_t_many_f32)
+/* One dot product in the kernels' order (lanes and combination): a_jᵀ r as gemv_t
+ * gives it. */
 double sprec_dot(int64_t m, const double *a, const double *b);
-double sprec_nrm2sq(int64_t m, const double *a);
-/* The same three for a single-precision A: each entry is widened to double and the
- * sums run exactly as above, so the result equals the double kernel's on the widened
- * matrix, bit for bit. */
-void sprec_kernel_gemv_t_f32(int64_t m, int64_t nc, const float *A, int64_t lda,
-                             const double *r, double *g);
-void sprec_kernel_gemv_n_f32(int64_t m, int64_t nc, const float *A, int64_t lda,
-                             const double *v, double *out);
 double sprec_dot_f32(int64_t m, const float *a, const double *b);
-/* g[p] = Aᵀ r[p] for nb right-hand sides in one pass over A, each entry bit for bit
- * what the single-vector kernel gives. */
-void sprec_kernel_gemv_t_many(int64_t m, int64_t nc, const double *A, int64_t lda, int nb,
-                              const double *const *r, double *const *g);
-void sprec_kernel_gemv_t_many_f32(int64_t m, int64_t nc, const float *A, int64_t lda, int nb,
-                                  const double *const *r, double *const *g);
+double sprec_nrm2sq(int64_t m, const double *a);
 
 /* ----------------------------------------------------------------- RNG -- */
 typedef struct { uint64_t s[4]; } sprec_rng;
