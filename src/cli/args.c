@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static sprec_err parse_value(const char *cmd, cli_opt *o, const char *v)
@@ -161,4 +162,26 @@ double cli_peak_rss_mib(MPI_Comm comm)
   double mib = getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : 0.0;
   MPI_Allreduce(MPI_IN_PLACE, &mib, 1, MPI_DOUBLE, MPI_MAX, comm);
   return mib;
+}
+
+sprec_err cli_make_dir(MPI_Comm comm, const char *flag, const char *dir)
+{
+  int rank;
+  sprec_err err = SPREC_OK;
+  MPI_Comm_rank(comm, &rank);
+  if (rank == 0) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s", dir);
+    for (char *s = p + 1; *s; s++) /* mkdir -p, in C: no shell sees the name */
+      if (*s == '/') {
+        *s = '\0';
+        mkdir(p, 0777);
+        *s = '/';
+      }
+    struct stat sb;
+    if (mkdir(p, 0777) != 0 && !(errno == EEXIST && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)))
+      err = SPREC_ERROR(SPREC_ERR_IO, "%s %s: cannot create directory: %s", flag, dir,
+                        strerror(errno == EEXIST ? ENOTDIR : errno));
+  }
+  return sprec_agree(comm, err);
 }

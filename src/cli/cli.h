@@ -23,6 +23,8 @@ int cli_seen(const cli_opt *opts, int nopts, const char *name);
 
 /* Collective. Fails (on every rank) if rank 0 cannot create a file next to path. */
 sprec_err cli_probe_output(MPI_Comm comm, const char *flag, const char *path);
+/* Collective. mkdir -p dir on rank 0 (flag names the option in the message). */
+sprec_err cli_make_dir(MPI_Comm comm, const char *flag, const char *dir);
 /* Collective. Every value finite, else an error naming the file and a column. */
 sprec_err cli_check_finite(MPI_Comm comm, const char *path, int64_t rows, int64_t nc,
                            int64_t c0, const double *buf);

@@ -12,7 +12,10 @@
  *   (f) peak memory per rank against its block of A;
  *   (g) batched right-hand sides: SEA problems per second when b problems sharing A
  *       are solved together (sprec_solver_solve_batch, one pass over A per round),
- *       for b = 1, 8, 64, 256 (--quick: 1, 4, 16), and the speedup over b = 1.
+ *       for b = 1, 8, 64, 256 (--quick: 1, 4, 16), and the speedup over b = 1;
+ *   (h) the batched product AᵀR alone against OpenBLAS dgemm on the same shapes.
+ * (a), (b) and (h) time every kernel variant this CPU runs, in turns with the
+ * references.
  * Bandwidths are aggregates: bytes of A over all ranks / the slowest rank's time.
  *
  * The peak memory (f) is a high-water mark that cannot be reset, so it is taken
@@ -62,15 +65,28 @@ static double read_kernel(const double *a, int64_t len)
 #define BEST_TIME(out, reps, comm, stmt)                                                   \
   do {                                                                                   \
     out = 1e300;                                                                         \
-    for (int rep_ = 0; rep_ < (reps); rep_++) {                                          \
-      MPI_Barrier(comm);                                                                 \
-      double t0_ = MPI_Wtime();                                                          \
-      stmt;                                                                              \
-      double t_ = MPI_Wtime() - t0_;                                                     \
-      MPI_Allreduce(MPI_IN_PLACE, &t_, 1, MPI_DOUBLE, MPI_MAX, comm);                    \
-      if (t_ < out) out = t_;                                                            \
-    }                                                                                    \
+    for (int rep_ = 0; rep_ < (reps); rep_++) TIME_ONCE(out, comm, stmt);                \
   } while (0)
+
+/* One timed run of stmt (the slowest rank's time); best keeps the smallest. */
+#define TIME_ONCE(best, comm, stmt)                                                        \
+  do {                                                                                   \
+    MPI_Barrier(comm);                                                                   \
+    double t0_ = MPI_Wtime();                                                            \
+    stmt;                                                                                \
+    double t_ = MPI_Wtime() - t0_;                                                       \
+    MPI_Allreduce(MPI_IN_PLACE, &t_, 1, MPI_DOUBLE, MPI_MAX, comm);                      \
+    if (t_ < (best)) (best) = t_;                                                        \
+  } while (0)
+
+/* The kernel variants this CPU runs (the same number on every rank: the fewest). */
+static int variant_count(MPI_Comm comm)
+{
+  int nv = 0;
+  for (const char *const *v = sprec_kernel_variants(); *v; v++) nv++;
+  MPI_Allreduce(MPI_IN_PLACE, &nv, 1, MPI_INT, MPI_MIN, comm);
+  return nv < 8 ? nv : 8;
+}
 
 typedef struct {
   FILE *csv, *json;
@@ -88,28 +104,115 @@ static void put(sink *o, int rank, const char *metric, double v, const char *uni
 
 /* (a) and (b): the streaming reference on the double matrix Aref (its block read by
  * the read kernel and by dgemv), then sprec's Aᵀr on A (Aref itself, or the float
- * matrix), whose bandwidth counts `bytes` (the bytes of A). *t_at: the pass time. */
+ * matrix), whose bandwidth counts `bytes` (the bytes of A), with the kernel variant in
+ * use and with every other variant this CPU runs. The candidates take turns, one pass
+ * each per round over reps rounds, and each keeps its best round: the drifts of a
+ * shared machine hit them all alike. *t_at: the pass time of the variant in use. */
 static sprec_err bandwidth(sink *o, int rank, MPI_Comm comm, sprec_op Aref, sprec_op A,
                            const double *y, double *g, int reps, double bytes, double *t_at,
                            double *sink_)
 {
   int64_t m = Aref->m, nl = Aref->n_local;
-  double bytes_ref = 8.0 * (double)m * (double)Aref->n, t_read, t_gemv;
+  double bytes_ref = 8.0 * (double)m * (double)Aref->n, t_read = 1e300, t_gemv = 1e300;
+  double t_var[8];
   const double *Ad = Aref->data;
+  const char *const *var = sprec_kernel_variants(), *in_use = sprec_kernel_variant();
+  int nv = variant_count(comm);
   SPREC_CHECK(!sprec_op_is_dense_f32(Aref), SPREC_ERR_ARG, "bench: the reference must be double");
-  BEST_TIME(t_read, reps, comm, *sink_ += read_kernel(Ad, m * nl));
-  BEST_TIME(t_gemv, reps, comm,
-            cblas_dgemv(CblasColMajor, CblasTrans, (int)m, (int)nl, 1.0, Ad, (int)m, y, 1, 0.0, g, 1));
-  BEST_TIME(*t_at, reps, comm, sprec_op_apply_T(A, y, g));
+  for (int v = 0; v < nv; v++) t_var[v] = 1e300;
+  for (int rep = 0; rep < reps; rep++) {
+    TIME_ONCE(t_read, comm, *sink_ += read_kernel(Ad, m * nl));
+    TIME_ONCE(t_gemv, comm,
+              cblas_dgemv(CblasColMajor, CblasTrans, (int)m, (int)nl, 1.0, Ad, (int)m, y, 1, 0.0, g, 1));
+    for (int v = 0; v < nv; v++) {
+      SPREC_CALL(sprec_kernel_select(var[v]));
+      TIME_ONCE(t_var[v], comm, sprec_op_apply_T(A, y, g));
+    }
+  }
+  SPREC_CALL(sprec_kernel_select(in_use));
+  *t_at = 1e300;
+  for (int v = 0; v < nv; v++)
+    if (!strcmp(var[v], in_use)) *t_at = t_var[v];
   double ref = bytes_ref / (t_read < t_gemv ? t_read : t_gemv) / 1e9;
   put(o, rank, "stream_read_GBps", bytes_ref / t_read / 1e9, "GB/s");
   put(o, rank, "dgemv_GBps", bytes_ref / t_gemv / 1e9, "GB/s");
   put(o, rank, "reference_GBps", ref, "GB/s");
   put(o, rank, "apply_T_GBps", bytes / *t_at / 1e9, "GB/s");
   put(o, rank, "apply_T_over_reference", bytes / *t_at / 1e9 / ref, "ratio (target >= 0.90)");
+  for (int v = 0; v < nv; v++) {
+    char name[64];
+    snprintf(name, sizeof name, "apply_T_%s_over_reference", var[v]);
+    put(o, rank, name, bytes / t_var[v] / 1e9 / ref, "ratio, kernel variant forced");
+  }
   put(o, rank, "apply_T_pass_seconds", *t_at, "s");
   put(o, rank, "apply_T_columns_per_second", (double)A->n / *t_at, "columns/s");
   return SPREC_OK;
+}
+
+/* (h) The batched product AᵀR against OpenBLAS dgemm on the same shapes, for b = 64
+ * and 256 right-hand sides (--quick: 16 and 64): a block of min(n_r, ncols) columns of
+ * A (a copy, made into an operator of its own) times R, m x b. Rates in flops
+ * (2·m·columns·b over all ranks / the slowest rank's time), turns taken as in (a). */
+static sprec_err batched_kernel_bench(sink *o, sprec_ctx ctx, sprec_op A, int64_t ncols,
+                                      int nbs, const int *bs, int reps)
+{
+  MPI_Comm comm = ctx->comm;
+  int rank = ctx->rank, p = ctx->size, nv = variant_count(comm);
+  int64_t m = A->m, nc = A->n_local < ncols ? A->n_local : ncols;
+  MPI_Allreduce(MPI_IN_PLACE, &nc, 1, MPI_INT64_T, MPI_MIN, comm);
+  const char *const *var = sprec_kernel_variants(), *in_use = sprec_kernel_variant();
+  int bmax = bs[nbs - 1];
+  double *blk = NULL, *R = NULL, *G = NULL;
+  const double **r = NULL;
+  double **g = NULL;
+  sprec_op sub = NULL;
+  sprec_err err = sprec_calloc((size_t)(m * nc), sizeof *blk, &blk, "bench block");
+  if (!err) err = sprec_calloc((size_t)(m * bmax), sizeof *R, &R, "bench right-hand sides");
+  if (!err) err = sprec_calloc((size_t)(nc * bmax), sizeof *G, &G, "bench products");
+  if (!err) err = sprec_calloc((size_t)bmax, sizeof *r, &r, "bench");
+  if (!err) err = sprec_calloc((size_t)bmax, sizeof *g, &g, "bench");
+  SPREC_TRY(sprec_agree(comm, err), done);
+  memcpy(blk, A->data, sizeof(double) * (size_t)(m * nc));
+  SPREC_TRY(sprec_op_create_dense(ctx, m, nc * p, blk, &sub), done);
+  blk = NULL; /* the operator owns it */
+  sprec_rng rg;
+  sprec_rng_seed(&rg, 20240002, 3, 0);
+  for (int64_t i = 0; i < m * bmax; i++) R[i] = sprec_rng_normal(&rg);
+  for (int q = 0; q < bmax; q++) r[q] = R + (size_t)q * (size_t)m, g[q] = G + (size_t)q * (size_t)nc;
+  for (int u = 0; u < nbs; u++) {
+    int b = bs[u];
+    double flops = 2.0 * (double)m * (double)nc * (double)b * p, t_gemm = 1e300, t_var[8];
+    for (int v = 0; v < nv; v++) t_var[v] = 1e300;
+    for (int rep = 0; rep < reps; rep++) {
+      TIME_ONCE(t_gemm, comm,
+                cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)nc, b, (int)m, 1.0,
+                            sub->data, (int)m, R, (int)m, 0.0, G, (int)nc));
+      for (int v = 0; v < nv; v++) {
+        SPREC_TRY(sprec_kernel_select(var[v]), done);
+        TIME_ONCE(t_var[v], comm, err = sprec_op_apply_T_many(sub, b, r, g));
+        SPREC_TRY(err, done);
+      }
+    }
+    SPREC_TRY(sprec_kernel_select(in_use), done);
+    char name[80];
+    snprintf(name, sizeof name, "batch_kernel_b%d_dgemm_GFlops", b);
+    put(o, rank, name, flops / t_gemm / 1e9, "GFlop/s (OpenBLAS, same shapes)");
+    for (int v = 0; v < nv; v++) {
+      int cur = !strcmp(var[v], in_use);
+      snprintf(name, sizeof name, "batch_kernel_b%d_%s_over_dgemm", b, cur ? "apply_T_many" : var[v]);
+      put(o, rank, name, t_gemm / t_var[v],
+          cur ? "ratio of flop rates (target >= 0.80 for b >= 64)" : "ratio, kernel variant forced");
+    }
+  }
+done:
+  sprec_kernel_select(in_use);
+  sprec_op_destroy(&sub);
+  free(blk);
+  free(R);
+  free(G);
+  free(r);
+  free(g);
+  return err;
 }
 
 /* The b right-hand sides of the batched runs, as the columns of Y (m x b): problem p
@@ -292,14 +395,12 @@ sprec_err cmd_bench(int argc, char **argv)
   P.m = m, P.n = n, P.k = k, P.snr_db = 40, P.single = single;
   SPREC_TRY(sprec_ctx_create(MPI_COMM_WORLD, &ctx), done);
   MPI_Comm comm = ctx->comm;
+  SPREC_TRY(cli_make_dir(comm, "--out", out), done);
   if (rank == 0) {
-    snprintf(path, sizeof path, "mkdir -p '%s'", out);
-    if (system(path) == 0) {
-      snprintf(path, sizeof path, "%s/bench.csv", out);
-      o.csv = fopen(path, "w");
-      snprintf(path, sizeof path, "%s/bench.json", out);
-      o.json = fopen(path, "w");
-    }
+    snprintf(path, sizeof path, "%s/bench.csv", out);
+    o.csv = fopen(path, "w");
+    snprintf(path, sizeof path, "%s/bench.json", out);
+    o.json = fopen(path, "w");
   }
   SPREC_TRY(sprec_agree(comm, rank == 0 && !(o.csv && o.json)
                                   ? SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot write", out)
@@ -315,9 +416,10 @@ sprec_err cmd_bench(int argc, char **argv)
   const double es = single ? 4.0 : 8.0; /* bytes per entry of A */
   double bytes = es * (double)m * (double)n, t_at, sink_ = 0;
   if (rank == 0)
-    printf("sprec bench: m=%lld n=%lld k=%lld, %d ranks, A = %.1f MB (%.1f MB per rank), %s\n",
+    printf("sprec bench: m=%lld n=%lld k=%lld, %d ranks, A = %.1f MB (%.1f MB per rank), %s, "
+           "kernels %s\n",
            (long long)m, (long long)n, (long long)k, ctx->size, bytes / 1e6,
-           es * (double)m * (double)nl / 1e6, dtype);
+           es * (double)m * (double)nl / 1e6, dtype, sprec_kernel_variant());
   put(&o, rank, "ranks", ctx->size, "");
   put(&o, rank, "m", (double)m, "");
   put(&o, rank, "n", (double)n, "");
@@ -401,6 +503,12 @@ sprec_err cmd_bench(int argc, char **argv)
   double rss = cli_peak_rss_mib(comm), block = es * (double)m * (double)nl / 1048576.0;
   double blockmax = block;
   MPI_Allreduce(MPI_IN_PLACE, &blockmax, 1, MPI_DOUBLE, MPI_MAX, comm);
+  if (!single) { /* (h) */
+    static const int bs_full[] = {64, 256}, bs_quick[] = {16, 64};
+    SPREC_TRY(batched_kernel_bench(&o, ctx, A, quick ? 2000 : 20000, 2, quick ? bs_quick : bs_full,
+                                   quick ? 2 : 3),
+              done);
+  }
   {
     static const int bs_full[] = {1, 8, 64, 256}, bs_quick[] = {1, 4, 16};
     SPREC_TRY(batch_bench(&o, ctx, A, k, iters, reps, quick ? 3 : 4, quick ? bs_quick : bs_full,

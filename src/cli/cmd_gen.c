@@ -15,26 +15,6 @@ static const char help[] =
     "  --seed S     random seed (default 1); the problem depends on the seed only\n"
     "  --width W    deconv bump width (default 0.02)\n";
 
-static sprec_err make_dir(MPI_Comm comm, const char *dir)
-{
-  int rank;
-  sprec_err err = SPREC_OK;
-  MPI_Comm_rank(comm, &rank);
-  if (rank == 0) {
-    char p[4096];
-    snprintf(p, sizeof p, "%s", dir);
-    for (char *s = p + 1; *s; s++) /* mkdir -p */
-      if (*s == '/') {
-        *s = '\0';
-        mkdir(p, 0777);
-        *s = '/';
-      }
-    if (mkdir(p, 0777) != 0 && errno != EEXIST)
-      err = SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot create directory: %s", dir, strerror(errno));
-  }
-  return sprec_agree(comm, err);
-}
-
 sprec_err cmd_gen(int argc, char **argv)
 {
   sprec_problem P;
@@ -70,7 +50,7 @@ sprec_err cmd_gen(int argc, char **argv)
   sprec_err err;
   SPREC_TRY(sprec_ctx_create(MPI_COMM_WORLD, &ctx), done);
   SPREC_TRY(sprec_problem_generate(ctx, &P, &A, &y, &xt), done);
-  SPREC_TRY(make_dir(ctx->comm, out), done);
+  SPREC_TRY(cli_make_dir(ctx->comm, "--out", out), done);
   snprintf(pa, sizeof pa, "%s/A.npy", out);
   snprintf(py, sizeof py, "%s/y.npy", out);
   snprintf(px, sizeof px, "%s/x_true.npy", out);
