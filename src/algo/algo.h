@@ -86,6 +86,9 @@ sprec_err sprec_w_residual(sprec_work *w, const sprec_sparse *x, double *r);
 sprec_err sprec_w_values_at(sprec_work *w, const double *v, const sprec_sparse *T, double *vals);
 /* ½‖r‖² */
 double sprec_w_objective(const sprec_work *w, const double *r);
+/* ½‖y − A x‖² from x itself (r by sprec_w_residual): the function that every reported
+ * objective comes from (the driver calls it on the returned x). */
+sprec_err sprec_w_data_fit(sprec_work *w, const sprec_sparse *x, double *fit);
 /* |S Δ P| for sorted index lists. */
 int64_t sprec_support_changes(const sprec_sparse *S, const sprec_sparse *P);
 /* Progress report and stop request; returns 1 (stop reason "interrupted") if the run

@@ -5,14 +5,15 @@
  * columns are removed by Givens rotations (O((m + k)·k) each) and entering columns
  * are added by classical Gram–Schmidt with one reorthogonalization (CGS2, O(m·k)
  * each). Only entering columns travel, and the ranks compute the same numbers, so
- * the result is identical on every rank and for every rank count.
+ * the result is identical on every rank and for every rank count. Every product runs
+ * through the project's fixed-order kernels, not BLAS, whose kernels (and so whose
+ * rounding) differ from one CPU to the next: the same bits on every machine too.
  *
  * A column numerically dependent on the others gets a zero column in Q and a zero
  * diagonal in R; its coefficient is 0, which leaves the minimum residual unchanged.
  * Removing a column while such a column is held refactors from scratch (rare). */
 #include "lsq.h"
 
-#include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -48,7 +49,12 @@ static void remove_column(sprec_lsq l, int64_t t)
     double x = l->qty[j], y = l->qty[j + 1];
     l->qty[j] = c * x + s * y;
     l->qty[j + 1] = -s * x + c * y;
-    cblas_drot((int)m, l->Q + j * m, 1, l->Q + (j + 1) * m, 1, c, s);
+    double *q0 = l->Q + j * m, *q1 = q0 + m;
+    for (int64_t i = 0; i < m; i++) {
+      double u = q0[i], v = q1[i];
+      q0[i] = c * u + s * v;
+      q1[i] = -s * u + c * v;
+    }
   }
   l->kf = kf - 1;
 }
@@ -57,15 +63,16 @@ static void remove_column(sprec_lsq l, int64_t t)
 static void add_column(sprec_lsq l, int64_t j, const double *a)
 {
   int64_t m = l->m, t = l->kf;
-  double *q = l->Q + t * m, *c1 = l->work, *c2 = l->work + l->kmax;
+  double *q = l->Q + t * m, *c1 = l->work, *c2 = l->work + l->kmax, *nc2 = c2 + l->kmax;
   memcpy(l->cols + t * m, a, (size_t)m * sizeof(double));
   memcpy(q, a, (size_t)m * sizeof(double));
   l->fidx[t] = j;
   for (int64_t i = 0; i < t; i++) c1[i] = 0;
   if (t > 0) {
     for (int pass = 0; pass < 2; pass++) { /* CGS2: twice is enough */
-      cblas_dgemv(CblasColMajor, CblasTrans, (int)m, (int)t, 1.0, l->Q, (int)m, q, 1, 0.0, c2, 1);
-      cblas_dgemv(CblasColMajor, CblasNoTrans, (int)m, (int)t, -1.0, l->Q, (int)m, c2, 1, 1.0, q, 1);
+      sprec_kernel_gemv_t(m, t, l->Q, m, q, c2); /* c2 = Qᵀq, then q -= Q c2 */
+      for (int64_t i = 0; i < t; i++) nc2[i] = -c2[i];
+      sprec_kernel_gemv_n(m, t, l->Q, m, nc2, q);
       for (int64_t i = 0; i < t; i++) c1[i] += c2[i];
     }
   }
@@ -79,7 +86,7 @@ static void add_column(sprec_lsq l, int64_t j, const double *a)
   } else {
     for (int64_t i = 0; i < m; i++) q[i] /= rho;
     RQ(l, t, t) = rho;
-    l->qty[t] = cblas_ddot((int)m, q, 1, l->y, 1);
+    l->qty[t] = sprec_dot(m, q, l->y);
   }
   l->kf = t + 1;
 }
