@@ -95,9 +95,9 @@ bench: deps
 
 # bin/sprec, the header, the static and the shared library (soname libsprec.so.MAJOR)
 # and sprec.pc, so that `pkg-config --cflags --libs sprec` builds a program against it.
-install: bin/sprec $(BUILD)/libsprec.so.$(VERSION)
+install: $(BIN)/sprec $(BUILD)/libsprec.so.$(VERSION)
 	install -d $(PREFIX)/bin $(PREFIX)/include $(PREFIX)/lib/pkgconfig
-	install -m 755 bin/sprec $(PREFIX)/bin/sprec
+	install -m 755 $(BIN)/sprec $(PREFIX)/bin/sprec
 	install -m 644 include/sprec.h $(PREFIX)/include/sprec.h
 	install -m 644 $(BUILD)/libsprec.a $(PREFIX)/lib/libsprec.a
 	install -m 755 $(BUILD)/libsprec.so.$(VERSION) $(PREFIX)/lib/libsprec.so.$(VERSION)

@@ -274,6 +274,7 @@ static void write_result(FILE *f, const solve_args *a, sprec_ctx ctx, const spre
   char grid[32];
   snprintf(grid, sizeof grid, "%dx%d", ctx->nprow, ctx->npcol);
   sprec_json_begin(&j, f);
+  sprec_json_str(&j, "sprec_version", sprec_version());
   sprec_json_str(&j, "algo", o->algo);
   sprec_json_int(&j, "m", A->m);
   sprec_json_int(&j, "n", A->n);
@@ -318,6 +319,7 @@ static void write_result(FILE *f, const solve_args *a, sprec_ctx ctx, const spre
     setup += r->st[p].t_setup;
   }
   sprec_json_object(&j, "perf");
+  sprec_json_str(&j, "kernel", sprec_kernel_variant());
   sprec_json_int(&j, "apply_T_passes", all->apply_T_passes);
   sprec_json_num(&j, "apply_T_seconds", all->t_apply_T);
   double bytes = (a->single ? 4.0 : 8.0) * (double)A->m * (double)A->n; /* one pass over A */

@@ -15,7 +15,7 @@ static const char usage[] =
     "  info   describe a .npy file\n"
     "  study  recovery study: every algorithm on many random problems, CSV out\n"
     "  bench  bandwidth, iteration and least-squares timings, measured side by side\n"
-    "Run 'sprec <command> --help' for the options of a command.\n";
+    "Run 'sprec <command> --help' for the options of a command; 'sprec --version'.\n";
 
 int cli_interrupted = 0;
 
@@ -31,11 +31,14 @@ int main(int argc, char **argv)
   else if (!strcmp(cmd, "info")) err = cmd_info(argc - 1, argv + 1);
   else if (!strcmp(cmd, "study")) err = cmd_study(argc - 1, argv + 1);
   else if (!strcmp(cmd, "bench")) err = cmd_bench(argc - 1, argv + 1);
-  else if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+  else if (!strcmp(cmd, "--version")) {
+    if (rank == 0) printf("sprec %s (kernels: %s)\n", sprec_version(), sprec_kernel_variant());
+    err = SPREC_OK;
+  } else if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
     if (rank == 0) fputs(usage, stdout);
     err = SPREC_OK;
-  } else if (!*cmd) err = SPREC_ERROR(SPREC_ERR_ARG, "missing command (gen, solve or info)");
-  else err = SPREC_ERROR(SPREC_ERR_ARG, "unknown command '%s' (gen, solve or info)", cmd);
+  } else if (!*cmd) err = SPREC_ERROR(SPREC_ERR_ARG, "missing command (gen, solve, info, study or bench)");
+  else err = SPREC_ERROR(SPREC_ERR_ARG, "unknown command '%s' (gen, solve, info, study or bench)", cmd);
 
   int code = cli_interrupted ? 3 : 0;
   if (err) {
