@@ -166,7 +166,7 @@ static sprec_err batched_kernel_bench(sink *o, sprec_ctx ctx, sprec_op A, int64_
   const double **r = NULL;
   double **g = NULL;
   sprec_op sub = NULL;
-  sprec_err err = sprec_calloc((size_t)(m * nc), sizeof *blk, &blk, "bench block");
+  sprec_err err = sprec_alloc_block((size_t)(m * nc), sizeof *blk, &blk, "bench block");
   if (!err) err = sprec_calloc((size_t)(m * bmax), sizeof *R, &R, "bench right-hand sides");
   if (!err) err = sprec_calloc((size_t)(nc * bmax), sizeof *G, &G, "bench products");
   if (!err) err = sprec_calloc((size_t)bmax, sizeof *r, &r, "bench");

@@ -146,7 +146,7 @@ static sprec_err load_block_f32(sprec_ctx ctx, const char *path, const sprec_npy
   if (cc > nlmax) cc = nlmax;
   float *Af = NULL;
   double *tmp = NULL;
-  sprec_err err = sprec_calloc((size_t)(m * nl), sizeof *Af, &Af, "the local block of A");
+  sprec_err err = sprec_alloc_block((size_t)(m * nl), sizeof *Af, &Af, "the local block of A");
   if (!err) err = sprec_calloc((size_t)(m * cc), sizeof *tmp, &tmp, "a chunk of A");
   for (int64_t j = 0; j < nlmax; j += cc) { /* the first rank's block is the largest */
     int64_t nc = j >= nl ? 0 : (nl - j < cc ? nl - j : cc);
@@ -206,7 +206,7 @@ static sprec_err load_files(sprec_ctx ctx, solve_args *a, int64_t k, sprec_op *A
   int64_t c0 = sprec_block_start(n, ctx->size, ctx->rank), nl = sprec_block_size(n, ctx->size, ctx->rank);
   if (a->single) return load_block_f32(ctx, a->Af, &ia, m, n, c0, nl, A);
   double *Al = NULL;
-  SPREC_CALL(sprec_agree(comm, sprec_calloc((size_t)(m * nl), sizeof *Al, &Al, "the local block of A")));
+  SPREC_CALL(sprec_agree(comm, sprec_alloc_block((size_t)(m * nl), sizeof *Al, &Al, "the local block of A")));
   sprec_err err = sprec_npy_read_cols(comm, a->Af, &ia, c0, nl, Al);
   if (!err) err = cli_check_finite(comm, a->Af, m, nl, c0, Al);
   if (!err) err = sprec_op_create_dense(ctx, m, n, Al, A);

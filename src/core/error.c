@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static char g_msg[1024];
 static char g_trace[4096];
@@ -68,6 +69,22 @@ sprec_err sprec_calloc(size_t count, size_t size, void *ptrp, const char *what)
   *(void **)ptrp = p;
   if (!p)
     return SPREC_ERROR(SPREC_ERR_MEM, "cannot allocate %zu bytes for %s", count * size, what);
+  return SPREC_OK;
+}
+
+sprec_err sprec_alloc_block(size_t count, size_t size, void *ptrp, const char *what)
+{
+  const size_t huge = (size_t)2 << 20;
+  size_t bytes = count * size;
+  void *p = NULL;
+  *(void **)ptrp = NULL;
+  if (count && bytes / count != size)
+    return SPREC_ERROR(SPREC_ERR_MEM, "cannot allocate %zu x %zu bytes for %s", count, size, what);
+  if (bytes < huge) return sprec_calloc(count, size, ptrp, what);
+  if (posix_memalign(&p, huge, bytes) != 0)
+    return SPREC_ERROR(SPREC_ERR_MEM, "cannot allocate %zu bytes for %s", bytes, what);
+  madvise(p, bytes / huge * huge, MADV_HUGEPAGE); /* advice only: ignore a refusal */
+  *(void **)ptrp = p;
   return SPREC_OK;
 }
 

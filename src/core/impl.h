@@ -57,6 +57,11 @@ sprec_err sprec_mpi_error(int rc, const char *file, int line, const char *func, 
 
 /* Allocate count elements (zeroed) into ptr, or return SPREC_ERR_MEM. */
 sprec_err sprec_calloc(size_t count, size_t size, void *ptrp, const char *what);
+/* A large block (the columns of A), not zeroed, released with free(): aligned to 2 MiB
+ * and advised to the kernel as transparent huge pages (where they are allowed only on
+ * request, as on Debian), so that a pass over A walks 512 times fewer page-table
+ * entries: measured 15 to 30% more bandwidth for Aᵀr and for dgemv alike. */
+sprec_err sprec_alloc_block(size_t count, size_t size, void *ptrp, const char *what);
 #define SPREC_ALLOC(ptr, count) SPREC_CALL(sprec_calloc((size_t)(count), sizeof(*(ptr)), &(ptr), #ptr))
 
 /* ------------------------------------------------------------ context -- */

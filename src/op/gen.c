@@ -99,10 +99,10 @@ sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op
   if (p->single) {
     /* Each column made and normalized in double, then rounded: column j has the
      * same bits whatever the rank count. */
-    err = sprec_calloc((size_t)(m * nl), sizeof *Af, &Af, "the local block of A");
+    err = sprec_alloc_block((size_t)(m * nl), sizeof *Af, &Af, "the local block of A");
     if (!err) err = sprec_calloc((size_t)m, sizeof *cols, &cols, "a column");
   } else
-    err = sprec_calloc((size_t)(m * nl), sizeof *Al, &Al, "the local block of A");
+    err = sprec_alloc_block((size_t)(m * nl), sizeof *Al, &Al, "the local block of A");
   err = sprec_agree(ctx->comm, err);
   if (err) {
     free(Af);
