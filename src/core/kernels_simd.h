@@ -31,13 +31,33 @@
 #define NV (NACC / VW)
 
 typedef double vd __attribute__((vector_size(VW * sizeof(double))));
-typedef float vf __attribute__((vector_size(VW * sizeof(float))));
 
-/* VW consecutive entries as doubles (unaligned loads). */
+typedef double vd4 __attribute__((vector_size(NACC * sizeof(double))));
+typedef float vf4 __attribute__((vector_size(NACC * sizeof(float))));
+
+/* VW consecutive doubles (an unaligned load). */
 #define LOAD_D(p) ({ vd x_; memcpy(&x_, (p), sizeof x_); x_; })
-#define LOAD_F(p) ({ vf x_; memcpy(&x_, (p), sizeof x_); __builtin_convertvector(x_, vd); })
+/* The NACC entries of a lane group as NV vectors of doubles, out[NV]: floats are
+ * loaded four at a time and widened together (two floats alone would be widened one
+ * by one on SSE2). */
+#define LOADN_D(p, out) memcpy((out), (p), NACC * sizeof(double))
+#define LOADN_F(p, out)                                                                  \
+  do {                                                                                   \
+    vf4 x_;                                                                              \
+    memcpy(&x_, (p), sizeof x_);                                                         \
+    vd4 w_ = __builtin_convertvector(x_, vd4);                                           \
+    memcpy((out), &w_, sizeof w_);                                                       \
+  } while (0)
 /* Lane l of a column's accumulators s[0..NV). */
 #define LANE(s, l) ((s)[(l) / VW][(l) % VW])
+/* The last rem < NACC rows (a, b: their entries) into lanes 0, 1, 2, each lane named by
+ * a constant, so that the accumulators stay in registers. */
+#define TAIL(s, a, b, rem)                                                               \
+  do {                                                                                   \
+    if ((rem) > 0) LANE(s, 0) += (double)(a)[0] * (b)[0];                                \
+    if ((rem) > 1) LANE(s, 1) += (double)(a)[1] * (b)[1];                                \
+    if ((rem) > 2) LANE(s, 2) += (double)(a)[2] * (b)[2];                                \
+  } while (0)
 #define COMBINE(s) ((LANE(s, 0) + LANE(s, 1)) + (LANE(s, 2) + LANE(s, 3)))
 
 /* g[c] = a_cᵀ r for the COLS columns at A (ld lda); PF: prefetch the COLS columns that
@@ -52,13 +72,15 @@ typedef float vf __attribute__((vector_size(VW * sizeof(float))));
     for (; i + NACC <= m; i += NACC) {                                                   \
       if ((PF) && (i & (64 / (int64_t)sizeof(T) - 1)) == 0)                              \
         for (int c = 0; c < COLS; c++) __builtin_prefetch(next_ + c * lda + i);          \
-      for (int h = 0; h < NV; h++) {                                                     \
-        vd rv = LOAD_D(r + i + h * VW);                                                  \
-        for (int c = 0; c < COLS; c++) s[c][h] += LOAD(A + c * lda + i + h * VW) * rv;   \
+      vd rv[NV];                                                                         \
+      LOADN_D(r + i, rv);                                                                \
+      for (int c = 0; c < COLS; c++) {                                                   \
+        vd av[NV];                                                                       \
+        LOAD(A + c * lda + i, av);                                                       \
+        for (int h = 0; h < NV; h++) s[c][h] += av[h] * rv[h];                           \
       }                                                                                  \
     }                                                                                    \
-    for (int l = 0; i < m; i++, l++)                                                     \
-      for (int c = 0; c < COLS; c++) LANE(s[c], l) += (double)A[c * lda + i] * r[i];     \
+    for (int c = 0; c < COLS; c++) TAIL(s[c], A + c * lda + i, r + i, m - i);            \
     for (int c = 0; c < COLS; c++) g[c] = COMBINE(s[c]);                                 \
   } while (0)
 
@@ -113,19 +135,17 @@ typedef float vf __attribute__((vector_size(VW * sizeof(float))));
         for (int h = 0; h < NV; h++) s[c][q][h] = (vd){0};                               \
     const T *a = A + j * lda;                                                            \
     int64_t i = 0;                                                                       \
-    for (; i + NACC <= m; i += NACC)                                                     \
-      for (int h = 0; h < NV; h++) {                                                     \
-        vd ac[COLS];                                                                     \
-        for (int c = 0; c < COLS; c++) ac[c] = LOAD(a + c * lda + i + h * VW);           \
+    for (; i + NACC <= m; i += NACC) {                                                   \
+      vd ac[COLS][NV];                                                                   \
+      for (int c = 0; c < COLS; c++) LOAD(a + c * lda + i, ac[c]);                       \
+      for (int h = 0; h < NV; h++)                                                       \
         for (int q = 0; q < RHS; q++) {                                                  \
           vd rq = LOAD_D(r[p + q] + i + h * VW);                                         \
-          for (int c = 0; c < COLS; c++) s[c][q][h] += ac[c] * rq;                       \
+          for (int c = 0; c < COLS; c++) s[c][q][h] += ac[c][h] * rq;                    \
         }                                                                                \
-      }                                                                                  \
-    for (int l = 0; i < m; i++, l++)                                                     \
-      for (int c = 0; c < COLS; c++)                                                     \
-        for (int q = 0; q < RHS; q++)                                                    \
-          LANE(s[c][q], l) += (double)a[c * lda + i] * r[p + q][i];                      \
+    }                                                                                    \
+    for (int c = 0; c < COLS; c++)                                                       \
+      for (int q = 0; q < RHS; q++) TAIL(s[c][q], a + c * lda + i, r[p + q] + i, m - i); \
     for (int c = 0; c < COLS; c++)                                                       \
       for (int q = 0; q < RHS; q++) g[p + q][j + c] = COMBINE(s[c][q]);                  \
   } while (0)
@@ -158,12 +178,12 @@ typedef float vf __attribute__((vector_size(VW * sizeof(float))));
     }                                                                                    \
   }
 
-DEFINE_GEMV_T(KV(gemv_t), double, LOAD_D, GT_COLS, GT_PF)
-DEFINE_GEMV_T(KV(gemv_t_f32), float, LOAD_F, GTF_COLS, GTF_PF)
+DEFINE_GEMV_T(KV(gemv_t), double, LOADN_D, GT_COLS, GT_PF)
+DEFINE_GEMV_T(KV(gemv_t_f32), float, LOADN_F, GTF_COLS, GTF_PF)
 DEFINE_GEMV_N(KV(gemv_n), double)
 DEFINE_GEMV_N(KV(gemv_n_f32), float)
-DEFINE_GEMV_T_MANY(KV(gemv_t_many), double, LOAD_D)
-DEFINE_GEMV_T_MANY(KV(gemv_t_many_f32), float, LOAD_F)
+DEFINE_GEMV_T_MANY(KV(gemv_t_many), double, LOADN_D)
+DEFINE_GEMV_T_MANY(KV(gemv_t_many_f32), float, LOADN_F)
 
 const sprec_kernel_set KSET = {
     .gemv_t = KV(gemv_t),
