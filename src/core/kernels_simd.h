@@ -35,19 +35,19 @@ typedef double vd __attribute__((vector_size(VW * sizeof(double))));
 typedef double vd4 __attribute__((vector_size(NACC * sizeof(double))));
 typedef float vf4 __attribute__((vector_size(NACC * sizeof(float))));
 
-/* VW consecutive doubles (an unaligned load). */
-#define LOAD_D(p) ({ vd x_; memcpy(&x_, (p), sizeof x_); x_; })
-/* The NACC entries of a lane group as NV vectors of doubles, out[NV]: floats are
- * loaded four at a time and widened together (two floats alone would be widened one
- * by one on SSE2). */
-#define LOADN_D(p, out) memcpy((out), (p), NACC * sizeof(double))
-#define LOADN_F(p, out)                                                                  \
-  do {                                                                                   \
+/* Vector h of a lane group (the NACC entries at p) as doubles: unaligned loads; floats
+ * are loaded and widened four at a time (two floats alone would be widened one by one
+ * on SSE2) and the compiler shares that work between the two halves. */
+#define LOADH_D(p, h) ({ vd x_; memcpy(&x_, (p) + (h) * VW, sizeof x_); x_; })
+#define LOADH_F(p, h)                                                                    \
+  ({                                                                                     \
     vf4 x_;                                                                              \
     memcpy(&x_, (p), sizeof x_);                                                         \
     vd4 w_ = __builtin_convertvector(x_, vd4);                                           \
-    memcpy((out), &w_, sizeof w_);                                                       \
-  } while (0)
+    vd o_;                                                                               \
+    memcpy(&o_, (const char *)&w_ + (h) * sizeof o_, sizeof o_);                         \
+    o_;                                                                                  \
+  })
 /* Lane l of a column's accumulators s[0..NV). */
 #define LANE(s, l) ((s)[(l) / VW][(l) % VW])
 /* The last rem < NACC rows (a, b: their entries) into lanes 0, 1, 2, each lane named by
@@ -72,12 +72,9 @@ typedef float vf4 __attribute__((vector_size(NACC * sizeof(float))));
     for (; i + NACC <= m; i += NACC) {                                                   \
       if ((PF) && (i & (64 / (int64_t)sizeof(T) - 1)) == 0)                              \
         for (int c = 0; c < COLS; c++) __builtin_prefetch(next_ + c * lda + i);          \
-      vd rv[NV];                                                                         \
-      LOADN_D(r + i, rv);                                                                \
-      for (int c = 0; c < COLS; c++) {                                                   \
-        vd av[NV];                                                                       \
-        LOAD(A + c * lda + i, av);                                                       \
-        for (int h = 0; h < NV; h++) s[c][h] += av[h] * rv[h];                           \
+      for (int h = 0; h < NV; h++) {                                                     \
+        vd rv = LOADH_D(r + i, h);                                                       \
+        for (int c = 0; c < COLS; c++) s[c][h] += LOAD(A + c * lda + i, h) * rv;         \
       }                                                                                  \
     }                                                                                    \
     for (int c = 0; c < COLS; c++) TAIL(s[c], A + c * lda + i, r + i, m - i);            \
@@ -135,15 +132,15 @@ typedef float vf4 __attribute__((vector_size(NACC * sizeof(float))));
         for (int h = 0; h < NV; h++) s[c][q][h] = (vd){0};                               \
     const T *a = A + j * lda;                                                            \
     int64_t i = 0;                                                                       \
-    for (; i + NACC <= m; i += NACC) {                                                   \
-      vd ac[COLS][NV];                                                                   \
-      for (int c = 0; c < COLS; c++) LOAD(a + c * lda + i, ac[c]);                       \
-      for (int h = 0; h < NV; h++)                                                       \
+    for (; i + NACC <= m; i += NACC)                                                     \
+      for (int h = 0; h < NV; h++) {                                                     \
+        vd ac[COLS];                                                                     \
+        for (int c = 0; c < COLS; c++) ac[c] = LOAD(a + c * lda + i, h);                 \
         for (int q = 0; q < RHS; q++) {                                                  \
-          vd rq = LOAD_D(r[p + q] + i + h * VW);                                         \
-          for (int c = 0; c < COLS; c++) s[c][q][h] += ac[c][h] * rq;                    \
+          vd rq = LOADH_D(r[p + q] + i, h);                                              \
+          for (int c = 0; c < COLS; c++) s[c][q][h] += ac[c] * rq;                       \
         }                                                                                \
-    }                                                                                    \
+      }                                                                                  \
     for (int c = 0; c < COLS; c++)                                                       \
       for (int q = 0; q < RHS; q++) TAIL(s[c][q], a + c * lda + i, r[p + q] + i, m - i); \
     for (int c = 0; c < COLS; c++)                                                       \
@@ -178,12 +175,12 @@ typedef float vf4 __attribute__((vector_size(NACC * sizeof(float))));
     }                                                                                    \
   }
 
-DEFINE_GEMV_T(KV(gemv_t), double, LOADN_D, GT_COLS, GT_PF)
-DEFINE_GEMV_T(KV(gemv_t_f32), float, LOADN_F, GTF_COLS, GTF_PF)
+DEFINE_GEMV_T(KV(gemv_t), double, LOADH_D, GT_COLS, GT_PF)
+DEFINE_GEMV_T(KV(gemv_t_f32), float, LOADH_F, GTF_COLS, GTF_PF)
 DEFINE_GEMV_N(KV(gemv_n), double)
 DEFINE_GEMV_N(KV(gemv_n_f32), float)
-DEFINE_GEMV_T_MANY(KV(gemv_t_many), double, LOADN_D)
-DEFINE_GEMV_T_MANY(KV(gemv_t_many_f32), float, LOADN_F)
+DEFINE_GEMV_T_MANY(KV(gemv_t_many), double, LOADH_D)
+DEFINE_GEMV_T_MANY(KV(gemv_t_many_f32), float, LOADH_F)
 
 const sprec_kernel_set KSET = {
     .gemv_t = KV(gemv_t),
