@@ -3,6 +3,7 @@
  * factorization updates (columns leaving and entering) are what is checked. */
 #include "testutil.h"
 
+#include <float.h>
 #include <lapacke.h>
 #include <math.h>
 #include <stdio.h>
@@ -36,8 +37,13 @@ static double objective(int64_t m, const double *r)
   return 0.5 * f;
 }
 
-/* Solves a sequence of supports with the given path; compares each with dgels. */
-static int check_path(sprec_problem_kind kind, sprec_lsq_method method, double ztol)
+/* Solves a sequence of supports with the given path; compares each with dgels. Two
+ * least-squares solutions on one support (the path's and dgels'): each objective is
+ * within excess + fit_err of the exact minimum, each coefficient vector within zerr
+ * of the exact solution (tu_lsq: backward stability and κ(A_S) from LAPACK's SVD). On
+ * deconvolution clusters of neighbouring bumps κ is large and the coefficients are
+ * determined only to about κ²·η; the objective still to rounding. */
+static int check_path(sprec_problem_kind kind, sprec_lsq_method method)
 {
   sprec_problem P;
   sprec_problem_default(&P);
@@ -56,7 +62,7 @@ static int check_path(sprec_problem_kind kind, sprec_lsq_method method, double z
   tu_reference_problem(&P, &Aref, &yref, &xr);
 
   int64_t kmax = 30, S[30];
-  double z[30], zref[30], r[120], worst_f = 0, worst_z = 0;
+  double z[30], zref[30], r[120], worst_f = 0, worst_z = 0, kmax_seen = 0;
   sprec_lsq l;
   int ok = sprec_lsq_create(A, y, kmax, method, &l) == SPREC_OK;
   sprec_rng g;
@@ -82,20 +88,22 @@ static int check_path(sprec_problem_kind kind, sprec_lsq_method method, double z
       break;
     }
     double fref = tu_dgels(P.m, Aref, yref, k, S, zref), f = objective(P.m, r);
-    double df = fabs(f - fref) / fmax(fref, 1e-300), zn = 0, dz = 0;
-    for (int64_t t = 0; t < k; t++) {
-      dz = fmax(dz, fabs(z[t] - zref[t]));
-      zn = fmax(zn, fabs(zref[t]));
-    }
-    worst_f = fmax(worst_f, df);
-    worst_z = fmax(worst_z, dz / zn);
+    tu_lsq_bounds b = tu_lsq(P.m, Aref, yref, k, S, z), bref = tu_lsq(P.m, Aref, yref, k, S, zref);
+    double df = fabs(f - fref), dz = 0;
+    for (int64_t t = 0; t < k; t++) dz = fmax(dz, fabs(z[t] - zref[t]));
+    double fb = b.fit.fit_err + bref.fit.fit_err + fmax(b.excess, bref.excess), zb = b.zerr + bref.zerr;
+    ok &= tu_within("objective against dgels", df, fb);
+    ok &= tu_within("coefficients against dgels", dz, zb);
+    worst_f = fmax(worst_f, df / fb);
+    worst_z = fmax(worst_z, dz / zb);
+    kmax_seen = fmax(kmax_seen, b.kappa);
     memcpy(prevS, S, sizeof(int64_t) * k);
     kprev = k;
   }
-  int pass = tu_all(ok && worst_f <= 1e-10 && worst_z <= ztol);
+  int pass = tu_all(ok);
   if (ctx->rank == 0 && !pass)
-    fprintf(stderr, "kind %d method %d: ok %d, objective rel err %.3g, coef rel err %.3g\n", kind,
-            method, ok, worst_f, worst_z);
+    fprintf(stderr, "kind %d method %d: ok %d, objective error/bound %.3g, coef error/bound %.3g "
+            "(largest κ(A_S) %.3g)\n", kind, method, ok, worst_f, worst_z, kmax_seen);
   sprec_lsq_destroy(&l);
   sprec_op_destroy(&A);
   sprec_ctx_destroy(&ctx);
@@ -107,15 +115,13 @@ static int check_path(sprec_problem_kind kind, sprec_lsq_method method, double z
   return pass;
 }
 
-START_TEST(replicated_gaussian) { ck_assert(check_path(SPREC_PROBLEM_GAUSSIAN, SPREC_LSQ_REPLICATED, 1e-10)); }
+START_TEST(replicated_gaussian) { ck_assert(check_path(SPREC_PROBLEM_GAUSSIAN, SPREC_LSQ_REPLICATED)); }
 END_TEST
-START_TEST(scalapack_gaussian) { ck_assert(check_path(SPREC_PROBLEM_GAUSSIAN, SPREC_LSQ_SCALAPACK, 1e-10)); }
+START_TEST(scalapack_gaussian) { ck_assert(check_path(SPREC_PROBLEM_GAUSSIAN, SPREC_LSQ_SCALAPACK)); }
 END_TEST
-/* Neighbouring bumps are nearly parallel: the coefficients are only determined to
- * cond·eps, the objective to 1e-10 still. */
-START_TEST(replicated_deconv) { ck_assert(check_path(SPREC_PROBLEM_DECONV, SPREC_LSQ_REPLICATED, 1e-4)); }
+START_TEST(replicated_deconv) { ck_assert(check_path(SPREC_PROBLEM_DECONV, SPREC_LSQ_REPLICATED)); }
 END_TEST
-START_TEST(scalapack_deconv) { ck_assert(check_path(SPREC_PROBLEM_DECONV, SPREC_LSQ_SCALAPACK, 1e-4)); }
+START_TEST(scalapack_deconv) { ck_assert(check_path(SPREC_PROBLEM_DECONV, SPREC_LSQ_SCALAPACK)); }
 END_TEST
 
 /* A column repeated in the support: the replicated path gives it coefficient 0 and
@@ -142,13 +148,22 @@ START_TEST(dependent_column)
   double z[4], zr[3], r[20];
   int ok = sprec_lsq_solve(l, 4, S, z, r) == SPREC_OK;
   double fref = tu_dgels(m, Afull, y, 3, Sr, zr);
-  ok = ok && z[2] == 0 && fabs(objective(m, r) - fref) <= 1e-12 * fref;
-  for (int t = 0; t < 2; t++) ok = ok && fabs(z[t] - zr[t]) <= 1e-10 * fabs(zr[t]);
-  ok = ok && fabs(z[3] - zr[2]) <= 1e-10 * fabs(zr[2]);
+  /* Both least squares on {0, 1, 7} (column 5 contributes 0): tolerances as in
+   * check_path, from the reduced support. */
+  double zs[3] = {z[0], z[1], z[3]};
+  tu_lsq_bounds b = tu_lsq(m, Afull, y, 3, Sr, zs), bref = tu_lsq(m, Afull, y, 3, Sr, zr);
+  ok = ok && z[2] == 0 &&
+       tu_within("objective against dgels", fabs(objective(m, r) - fref),
+                 b.fit.fit_err + bref.fit.fit_err + fmax(b.excess, bref.excess));
+  for (int t = 0; t < 3; t++)
+    ok = ok && tu_within("coefficients against dgels", fabs(zs[t] - zr[t]), b.zerr + bref.zerr);
   /* Then the repeated column leaves: a plain least squares again. */
   int64_t S2[3] = {0, 5, 7};
   double fref2 = tu_dgels(m, Afull, y, 3, S2, zr);
-  ok = ok && sprec_lsq_solve(l, 3, S2, z, r) == SPREC_OK && fabs(objective(m, r) - fref2) <= 1e-12 * fref2;
+  ok = ok && sprec_lsq_solve(l, 3, S2, z, r) == SPREC_OK;
+  b = tu_lsq(m, Afull, y, 3, S2, z), bref = tu_lsq(m, Afull, y, 3, S2, zr);
+  ok = ok && tu_within("objective against dgels", fabs(objective(m, r) - fref2),
+                       b.fit.fit_err + bref.fit.fit_err + fmax(b.excess, bref.excess));
   ck_assert_all(ok, "dependent column handled wrongly");
   sprec_lsq_destroy(&l);
   sprec_op_destroy(&A);
@@ -175,7 +190,14 @@ START_TEST(norm_estimate)
   double s[40], sup[1], vt[1];
   LAPACKE_dgesvd(LAPACK_COL_MAJOR, 'N', 'N', 40, 90, Aref, 40, s, sup, 1, vt, 1, (double[40]){0});
   double L2 = s[0] * s[0];
-  ck_assert_all(ok && fabs(L - L2) <= 1e-2 * L2, "norm estimate %.6g, LAPACK %.6g", L, L2);
+  /* ‖Av‖² with ‖v‖ = 1 never exceeds ‖A‖₂², up to rounding: the estimate's mε, its
+   * rounding to float (2⁻²⁴) and LAPACK's relative error in σ (twice, squared).
+   * From below, 1e-2 is the accuracy the power iteration (stopped when an
+   * iteration changes the estimate by at most 1e-4) reaches on this matrix:
+   * a property of the estimator, the same bits on every CPU, not of rounding. */
+  double up = L2 * (0x1p-24 + 4 * (double)(40 + 90) * DBL_EPSILON);
+  ck_assert_all(ok && tu_within("norm estimate below ‖A‖₂²", L - L2, up) && L >= L2 * (1 - 1e-2),
+                "norm estimate %.6g, LAPACK %.6g", L, L2);
   sprec_op_destroy(&A);
   sprec_ctx_destroy(&ctx);
   free(y);

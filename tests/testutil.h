@@ -20,6 +20,86 @@ void tu_reference_problem(const sprec_problem *p, double **A, double **y, sprec_
  * ½‖A_S z − y‖². */
 double tu_dgels(int64_t m, const double *A, const double *y, int64_t k, const int64_t *S, double *z);
 
+/* ------------------------------------------------------ rounding-error bounds --
+ * Tolerances for comparing two DIFFERENT floating-point computations of one quantity
+ * (the library's kernels against a serial loop, LAPACK or numpy), derived from the
+ * data instead of guessed. ε = DBL_EPSILON = 2u (u the unit roundoff): the classical
+ * bounds γ_n = nu/(1 − nu) are taken as n·ε, which also absorbs their second-order
+ * terms. Every bound holds for ANY order of summation (fixed-order kernels, blocked
+ * BLAS on any CPU, a serial loop): |fl(Σ_{i<n} p_i) − Σ p_i| <= γ_n Σ|p_i|. Two
+ * computations of one quantity each within B of it differ by at most 2B. */
+
+/* The data fit of z on the columns S of A (m x n, column-major): r = y − A_S z and
+ * F = ½‖r‖², evaluated serially here, and what bounds their rounding elsewhere. */
+typedef struct {
+  int64_t k;
+  double ynorm;    /* ‖y‖                                                          */
+  double rnorm;    /* ‖r̂‖ (r̂ = r evaluated here)                                    */
+  double fit;      /* ½‖r̂‖²                                                         */
+  double l1;       /* Σ_j |z_j|                                                     */
+  double sax;      /* Σ_j |z_j| ‖a_j‖                                               */
+  double D;        /* (k+1)ε(‖y‖ + Σ_j|z_j|‖a_j‖) >= ‖r̂ − r‖: each r_i is a sum of
+                      k + 1 terms, |δr_i| <= γ_{k+1}(|y_i| + Σ_j|a_ij z_j|)          */
+  double fit_err;  /* >= |fl(½‖y − A_S z‖²) − ½‖y − A_S z‖²|, any evaluation:
+                      ½[D(2‖r̂‖ + 3D) + mε(‖r̂‖ + 2D)²] (the residual, then a sum of
+                      m squares)                                                   */
+  double grad_err; /* >= |fl(a_jᵀ(y − A_S z)) − a_jᵀ(y − A_S z)| / ‖a_j‖ for any
+                      column a_j, any evaluation: D + mε(‖r̂‖ + 2D)                  */
+} tu_fit_bounds;
+
+tu_fit_bounds tu_fit(int64_t m, const double *A, const double *y, int64_t k, const int64_t *S,
+                     const double *z);
+tu_fit_bounds tu_fit_x(int64_t m, const double *A, const double *y, const sprec_sparse *x);
+/* >= the rounding of the Lasso objective ½‖y − A x‖² + λ‖x‖₁ evaluated in any order:
+ * the fit's, λ·γ_{k}‖x‖₁ for the sum of |x_j|, and one rounding of each product and
+ * sum. */
+double tu_lasso_err(const tu_fit_bounds *b, double lam);
+
+/* >= the rounding of the Lasso's duality gap as the library evaluates it
+ * (sprec_lasso_evaluate): Σ_t (λ|x_t| − x_t a_tᵀθ) + ½‖r − θ‖² with
+ * θ = r/s, s = max(1, ‖Aᵀr‖∞/λ), the form of F(x) − D(θ) that avoids cancelling terms of
+ * size ‖y‖². Terms: (k+2)ελ‖x‖₁ for the sum, Σ|x_t|‖a_t‖(grad_err + δs‖θ‖) for the
+ * products a_tᵀθ, ‖r − θ‖δθ + ½δθ² + (m+2)ε½‖r − θ‖² for the norm, D·Σ|x_t|‖a_t‖
+ * because the identity behind that form holds for the exact r = y − A x and the
+ * library's r is within D of it; δs >= the error of s (max_j ‖a_j‖·grad_err/λ + εs),
+ * δθ = D/s + ‖θ‖δs/s + ε‖θ‖. A is m x n (all columns: s needs ‖Aᵀr‖∞). For a θ from
+ * another point (FISTA's extrapolation), at its end within rounding of x: the same
+ * bound. */
+double tu_lasso_gap_err(int64_t m, int64_t n, const double *A, const double *y,
+                        const sprec_sparse *x, double lam);
+
+/* A least-squares solution ẑ on S compared with the exact one z* = argmin ‖y − A_S z‖.
+ * Model: the solver (Householder QR as LAPACK dgels / ScaLAPACK pdgels, or CGS2 QR
+ * and Qᵀy as the replicated path) is normwise backward stable: ẑ solves the problem
+ * for A_S + ΔA, y + Δy with ‖ΔA‖ <= η‖A_S‖_F, ‖Δy‖ <= η‖y‖, η = m·k·ε (Higham, ASNA
+ * §19–20: γ̃_{mk}, the small constant taken as 2). Then, to first order (Wedin),
+ *   ‖A_S(ẑ − z*)‖ <= dev = η(‖y‖ + ‖A_S‖_F‖ẑ‖ + ‖A_S‖_F‖r̂‖/σ_min) / (1 − η‖A_S‖_F/σ_min)
+ * (the last term is the κ‖r‖ term of least-squares perturbation theory), so
+ *   0 <= F(ẑ) − F(z*) = ½‖A_S(ẑ − z*)‖² <= excess = ½dev²   (r* ⊥ range(A_S)),
+ *   ‖ẑ − z*‖ <= zerr = dev/σ_min,
+ *   |a_jᵀ(y − A_S ẑ)| = |a_jᵀA_S(z* − ẑ)| <= ‖a_j‖·dev for j in S.
+ * σ_min, σ_max of A_S from LAPACK dgesvd (their own relative error, O(mkε), is
+ * second order here). INFINITY where A_S is numerically rank deficient. */
+typedef struct {
+  double smax, smin, kappa; /* singular values of A_S, κ = σ_max/σ_min                  */
+  double normF;             /* ‖A_S‖_F                                                  */
+  double eta;               /* m·k·ε                                                    */
+  double dev, excess, zerr; /* as above                                                 */
+  double kkt;               /* >= max_{j∈S} fl|a_jᵀr̂| / (fl‖a_j‖ fl‖y‖) for r̂ evaluated in
+                               any order: (dev + grad_err)/‖y‖, and the norms' rounding */
+  tu_fit_bounds fit;        /* of ẑ                                                     */
+} tu_lsq_bounds;
+
+tu_lsq_bounds tu_lsq(int64_t m, const double *A, const double *y, int64_t k, const int64_t *S,
+                     const double *z);
+tu_lsq_bounds tu_lsq_x(int64_t m, const double *A, const double *y, const sprec_sparse *x);
+
+/* diff <= bound, and the ratio diff/bound is kept under label (a static string): at
+ * the end of the suite rank 0 prints, per label, the largest ratio seen ("[tolerance]
+ * label: ..."; negative for a one-sided check with room to spare), so that a bound
+ * that is close to being exceeded, or uselessly loose, shows. */
+int tu_within(const char *label, double diff, double bound);
+
 typedef struct {
   sprec_sparse x;
   sprec_stats st;

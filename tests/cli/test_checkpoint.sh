@@ -3,8 +3,8 @@
 #   tests/cli/test_checkpoint.sh [PATH/TO/sprec]
 # For SEA and FISTA (ISTA through periodic checkpoints): a run stopped by SIGUSR1 (forwarded by mpirun to the ranks) or by
 # a plain SIGTERM to mpirun writes its checkpoint and exits; resumed on another number
-# of ranks, it ends with the result of the uninterrupted run (same support, same
-# coefficients and objective to 1e-12 relative, same iterations). The signal is sent
+# of ranks, it ends with the result of the uninterrupted run (the same support,
+# coefficients, objective and iterations, bit for bit). The signal is sent
 # once the run reports its first iterations (--monitor), never after a fixed sleep.
 # Then periodic checkpoints, a resume with a larger budget, and the refusals: another
 # dictionary, another y, other options, an algorithm without checkpoints, a damaged file.
@@ -22,31 +22,33 @@ pass=0 fail=0
 ok() { echo "ok - $1"; pass=$((pass + 1)); }
 notok() { echo "not ok - $1: $2"; fail=$((fail + 1)); }
 
-# same NAME A.json B.json: the results agree (support, iterations exactly; coefficients
-# and objective to 1e-12 relative).
+# same NAME A.json B.json: the results agree exactly (support, iterations, coefficients,
+# objective): the checkpoint holds the state's doubles as they were, the kernels give
+# the same bits on any number of ranks, and the objective comes from x by one function.
 same() {
   if "$PY" - "$2" "$3" <<'PY'; then ok "$1"; else notok "$1" "results differ"; fi
 import json, sys
 a, b = (json.load(open(f)) for f in sys.argv[1:3])
-assert a["support"] == b["support"], (a["support"], b["support"])
-for k in ["iterations", "best_iteration", "stop_reason"]:
+for k in ["support", "coef", "iterations", "best_iteration", "stop_reason", "objective", "data_fit"]:
     assert a[k] == b[k], (k, a[k], b[k])
-for k in ["objective", "data_fit"]:
-    assert abs(a[k] - b[k]) <= 1e-12 * abs(a[k]), (k, a[k], b[k])
-for u, v in zip(a["coef"], b["coef"]):
-    assert abs(u - v) <= 1e-12 * max(abs(u), 1e-300), (u, v)
 assert b.get("resumed_iteration", -1) >= 1, b.get("resumed_iteration")
 PY
 }
 
-# wait_iterating PID: until the run's progress ($W/mon) shows an iteration past 0, or the
-# run has ended (polls; at most 30 s).
+# wait_iterating PID: polls until the run's progress ($W/mon) shows an iteration past 0
+# (status 0); status 1 if the run ended first or 300 s went by (a loaded machine may be
+# slow to start the run; the signal is never sent blindly).
 wait_iterating() {
-  local n=0
-  until grep -q '^iter  *[1-9]' "$W/mon" 2>/dev/null || ! kill -0 "$1" 2>/dev/null; do
-    n=$((n + 1)); [ $n -lt 3000 ] || break
-    sleep 0.01
+  local deadline=$((SECONDS + 300))
+  until grep -q '^iter  *[1-9]' "$W/mon" 2>/dev/null; do
+    kill -0 "$1" 2>/dev/null && [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.05
   done
+}
+# stop_run PID: ends a run that never reported an iteration (SIGTERM, then waits).
+stop_run() {
+  kill -TERM "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
 }
 
 # interrupt NAME SIG NP ARGS...: starts sprec solve ARGS --monitor 100 on NP ranks, sends
@@ -64,7 +66,11 @@ interrupt() {
     "$MPIRUN" -q -np "$np" "$SPREC" solve "$@" --monitor 100 --checkpoint "$W/ck.bin" --out "$W/int.json" \
     >"$W/mon" 2>"$W/err" </dev/null &
   pid=$!
-  wait_iterating "$pid"
+  if ! wait_iterating "$pid"; then
+    stop_run "$pid"
+    notok "$name" "the run never reported an iteration: $(tail -c 300 "$W/err" | tr '\n' '|')"
+    return 1
+  fi
   kill -"$sig" "$pid" 2>/dev/null
   wait "$pid"
   rc=$?
@@ -146,10 +152,14 @@ refuse "resume: missing file" "cannot open" $D --resume "$W/missing.bin"
 rm -f "$W/int.json"
 "$MPIRUN" -q -np 2 "$SPREC" solve $G -k 10 --iters 100000 --monitor 5 --out "$W/int.json" >"$W/mon" 2>"$W/err" </dev/null &
 pid=$!
-wait_iterating "$pid"
-kill -USR1 "$pid"
-wait "$pid"
-rc=$?
+if wait_iterating "$pid"; then
+  kill -USR1 "$pid"
+  wait "$pid"
+  rc=$?
+else
+  stop_run "$pid"
+  rc="never iterating"
+fi
 if [ "$rc" = 3 ] && grep -q 'nothing saved' "$W/err" && [ ! -e "$W/int.json" ]; then
   ok "signal without --checkpoint: exit 3, nothing written"
 else notok "signal without --checkpoint" "rc $rc: $(head -c 300 "$W/err" | tr '\n' '|')"; fi

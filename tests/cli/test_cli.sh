@@ -84,8 +84,51 @@ def fail(msg):
 def load(p):
     return np.load(p, allow_pickle=False)
 
-def relclose(a, b, rtol, floor=0.0):
-    return abs(a - b) <= rtol * max(abs(a), abs(b)) + floor
+EPS = float(np.finfo(np.float64).eps)
+
+# Rounding-error bounds, as tests/testutil.h derives them (eps = DBL_EPSILON = 2u; a
+# sum of n terms in any order, numpy's or the library's, is within n*eps*sum|terms|
+# of the exact one; two evaluations of one quantity differ by at most twice that).
+def fit_bounds(A, y, x):
+    """For r = y - A x and F = 1/2 ||r||^2: D >= ||r_hat - r|| ((k+1)-term sums) and
+    fit_err >= |fl(F) - F|, for ANY evaluation order; also ||r_hat||, sum|x_j|||a_j||."""
+    m = A.shape[0]
+    S = np.flatnonzero(x)
+    k = len(S)
+    r = y - A[:, S] @ x[S]
+    rn = float(np.linalg.norm(r))
+    sax = float(np.sum(np.abs(x[S]) * np.linalg.norm(A[:, S], axis=0)))
+    D = (k + 1) * EPS * (float(np.linalg.norm(y)) + sax)
+    rmax = rn + 2 * D
+    fit_err = 0.5 * (D * (2 * rn + 3 * D) + m * EPS * rmax * rmax)
+    grad_err = D + m * EPS * rmax
+    return dict(k=k, D=D, rn=rn, sax=sax, fit=0.5 * rn * rn, fit_err=fit_err, grad_err=grad_err,
+                l1=float(np.abs(x).sum()))
+
+def lasso_err(b, lam):
+    """>= the rounding of 1/2||y - A x||^2 + lam ||x||_1 (tu_lasso_err)."""
+    pen = lam * b["l1"]
+    return b["fit_err"] + (b["k"] + 1) * EPS * pen + EPS * (b["fit"] + pen)
+
+def lasso_gap_err(A, y, x, lam):
+    """>= the rounding of the duality gap as the library evaluates it (tu_lasso_gap_err)."""
+    m = A.shape[0]
+    b = fit_bounds(A, y, x)
+    r = y - A @ x
+    s = max(1.0, float(np.abs(A.T @ r).max()) / lam)
+    amax = float(np.linalg.norm(A, axis=0).max())
+    th = float(np.linalg.norm(r / s))
+    rt = float(np.linalg.norm(r - r / s))
+    ds = amax * b["grad_err"] / lam + EPS * s
+    dth = b["D"] / s + th * ds / s + EPS * th
+    return ((b["k"] + 2) * EPS * lam * b["l1"] + b["sax"] * (b["grad_err"] + ds * th) + rt * dth +
+            0.5 * dth * dth + 0.5 * (m + 2) * EPS * rt * rt + b["D"] * b["sax"])
+
+def sqrt_diff(a, b, d):
+    """>= |sqrt(2a) - sqrt(2b)| for a, b >= 0 with |a - b| <= d:
+    |sqrt(u) - sqrt(v)| = |u - v| / (sqrt(u) + sqrt(v)) <= sqrt(|u - v|)."""
+    den = np.sqrt(2 * a) + np.sqrt(2 * b)
+    return min(np.sqrt(2 * d), 2 * d / den if den > 0 else np.inf)
 
 def gencheck(d, m, n, k):
     """A1: shapes, dtype, Fortran order, unit columns, k nonzeros, y = A x_true."""
@@ -98,32 +141,47 @@ def gencheck(d, m, n, k):
             fail("%s dtype %s" % (nm, a.dtype))
     if not A.flags.f_contiguous or A.flags.c_contiguous:
         fail("A is not in Fortran order")
+    # Normalized by the library (a sum of m squares, a square root, m divisions: the
+    # norm is 1 within (m/2 + 2) eps), measured by numpy (within (m/2 + 1) eps).
     nrm = np.linalg.norm(A, axis=0)
-    if np.max(np.abs(nrm - 1)) > 1e-12:
-        fail("column norms off by %g" % np.max(np.abs(nrm - 1)))
+    if np.max(np.abs(nrm - 1)) > (m + 3) * EPS:
+        fail("column norms off by %g > (m + 3) eps" % np.max(np.abs(nrm - 1)))
     if np.count_nonzero(x) != k:
         fail("x_true has %d nonzeros, not %d" % (np.count_nonzero(x), k))
-    e = np.max(np.abs(y - A @ x))
-    if e > 1e-12:
-        fail("y != A x_true: max difference %g" % e)
+    # y = sum of k columns times x_j, by the library and by numpy: each component within
+    # (k + 1) eps (|A||x|)_i of the exact sum.
+    e = np.abs(y - A @ x) - 2 * (k + 1) * EPS * (np.abs(A) @ np.abs(x))
+    if np.max(e) > 0:
+        fail("y != A x_true: max difference %g beyond the rounding bound" % np.max(np.abs(y - A @ x)))
 
 def snrcheck(d, snr):
     """A2: ||y - A x|| / ||A x|| = 10^(-snr/20)."""
     A, y, x = load(d + "/A.npy"), load(d + "/y.npy"), load(d + "/x_true.npy")
+    m, k = A.shape[0], np.count_nonzero(x)
     Ax = A @ x
     r = np.linalg.norm(y - Ax) / np.linalg.norm(Ax)
     want = 10 ** (-float(snr) / 20)
-    if not relclose(r, want, 1e-9):
-        fail("||y-Ax||/||Ax|| = %.15g, want %.15g" % (r, want))
+    # The library scales the noise e by s = sqrt(||Ax||^2/||e||^2) 10^(-snr/20): two sums
+    # of m squares, a square root, pow, products: (m + 4) eps relative. numpy's A x (and
+    # the library's, in y) within (k + 1) eps |A||x| of the exact one, y's sum and y - Ax
+    # one rounding each: the noise recovered within that, relative to its norm; the two
+    # norms and the quotient here (m + 3) eps.
+    ax = float(np.linalg.norm(np.abs(A) @ np.abs(x)))
+    tol = ((m + 4) * EPS + (2 * (k + 1) * EPS * ax + EPS * float(np.linalg.norm(y))) /
+           float(np.linalg.norm(y - Ax)) + (k + 1) * EPS * ax / float(np.linalg.norm(Ax)) +
+           (m + 3) * EPS)
+    if abs(r - want) > tol * want:
+        fail("||y-Ax||/||Ax|| = %.15g, want %.15g (relative tolerance %.3g)" % (r, want, tol))
 
 KEYS = ["algo", "m", "n", "k", "lambda", "ranks", "grid", "iterations", "best_iteration",
         "stop_reason", "objective", "data_fit", "rel_residual", "support", "coef", "time"]
 TIME = ["total", "setup", "io", "apply_T", "topk", "lsq", "comm"]
 TRUTH = ["support_recovered", "f1", "rel_error"]
 
-def result(rj, xf, af, yf, ranks, k, algo, truthf, floor):
+def result(rj, xf, af, yf, ranks, k, algo, truthf):
     """A3: the JSON's keys and values, X.npy, and the objective recomputed by numpy
-    (1e-10 relative, plus floor * ||y||^2 for round-off-sized objectives)."""
+    (two evaluations of one quantity: within twice fit_bounds' fit_err, which also
+    covers round-off-sized objectives)."""
     with open(rj) as f:
         r = json.load(f)
     miss = [key for key in KEYS if key not in r]
@@ -149,14 +207,19 @@ def result(rj, xf, af, yf, ranks, k, algo, truthf, floor):
     if not np.array_equal(x[s], np.array(r["coef"], dtype=np.float64)):
         fail("X.npy values != coef")
     obj = 0.5 * float(np.sum((A @ x - y) ** 2))
-    fl = float(floor) * float(y @ y)
-    if not relclose(obj, r["objective"], 1e-10, fl):
-        fail("objective %.17g, numpy %.17g" % (r["objective"], obj))
-    if not relclose(obj, r["data_fit"], 1e-10, fl):
-        fail("data_fit %.17g, numpy %.17g" % (r["data_fit"], obj))
-    rr = np.sqrt(2 * obj) / np.linalg.norm(y)
-    if not relclose(rr, r["rel_residual"], 1e-8, np.sqrt(fl) / np.linalg.norm(y) + 1e-14):
-        fail("rel_residual %.17g, numpy %.17g" % (r["rel_residual"], rr))
+    b = fit_bounds(A, y, x)
+    tol = 2 * b["fit_err"]
+    if abs(obj - r["objective"]) > tol:
+        fail("objective %.17g, numpy %.17g (tolerance %.3g)" % (r["objective"], obj, tol))
+    if abs(obj - r["data_fit"]) > tol:
+        fail("data_fit %.17g, numpy %.17g (tolerance %.3g)" % (r["data_fit"], obj, tol))
+    # sqrt(2 fit)/||y|| both ways: the fits within tol, ||y|| within (m/2 + 1) eps each,
+    # the square roots and the quotient one rounding each.
+    yn = float(np.linalg.norm(y))
+    rr = np.sqrt(2 * obj) / yn
+    rtol = sqrt_diff(obj, r["data_fit"], tol) / yn + (m + 4) * EPS * max(rr, r["rel_residual"])
+    if abs(rr - r["rel_residual"]) > rtol:
+        fail("rel_residual %.17g, numpy %.17g (tolerance %.3g)" % (r["rel_residual"], rr, rtol))
     if truthf != "-":
         ts = list(np.flatnonzero(load(truthf)))
         if r["truth"]["support_recovered"] is not True:
@@ -166,15 +229,17 @@ def result(rj, xf, af, yf, ranks, k, algo, truthf, floor):
         if r["truth"]["f1"] != 1:
             fail("f1 = %s" % r["truth"]["f1"])
 
-def same(r1, r2, rtol):
-    """A4, A5: same support and objective (relative rtol) in two result files."""
+def same(r1, r2):
+    """A4, A5: same support and objective in two result files, exactly: one problem
+    (the same bits from gen's files or generated in memory), solved by kernels that give
+    the same bits on any number of ranks, the objective from x by one function."""
     with open(r1) as f:
         a = json.load(f)
     with open(r2) as f:
         b = json.load(f)
     if a["support"] != b["support"]:
         fail("support %s != %s" % (a["support"], b["support"]))
-    if not relclose(a["objective"], b["objective"], float(rtol)):
+    if a["objective"] != b["objective"]:
         fail("objective %.17g != %.17g" % (a["objective"], b["objective"]))
 
 def support(r1, truthf):
@@ -233,7 +298,8 @@ def run(queue):
                 print("not ok - %s: %s: %s" % (name, type(e).__name__, str(e)[:300]))
             sys.stdout.flush()
 
-run(sys.argv[1])
+if __name__ == "__main__":
+    run(sys.argv[1])
 EOF
 : >"$W/queue"
 defer() {
@@ -298,9 +364,9 @@ for P in "${nps[@]}"; do
     name="solve --algo $algo P=$P"
     sprec "$P" solve --A "$D/A.npy" --y "$D/y.npy" -k 5 --algo "$algo" --out "$W/R.$algo.$P.json" \
       --x-out "$W/X.$algo.$P.npy" --truth "$D/x_true.npy"
-    # Noiseless: the objective is round-off (~1e-31): allow 1e-20 ||y||^2 besides 1e-10 relative.
+    # Noiseless: the objective is round-off (~1e-31), within the rounding bound.
     ran "$name" && defer "$name" result "$W/R.$algo.$P.json" "$W/X.$algo.$P.npy" "$D/A.npy" \
-      "$D/y.npy" "$P" 5 "$algo" "$D/x_true.npy" 1e-20
+      "$D/y.npy" "$P" 5 "$algo" "$D/x_true.npy"
 
     name="solve --snr 20 --algo $algo P=$P"
     sprec "$P" solve --A "$N/A.npy" --y "$N/y.npy" -k 5 --algo "$algo" --out "$W/Rn.$algo.$P.json" \
@@ -308,14 +374,14 @@ for P in "${nps[@]}"; do
     if ran "$name"; then
       if [ -s "$W/out" ]; then notok "$name" "--quiet printed on stdout"
       else defer "$name" result "$W/Rn.$algo.$P.json" "$W/Xn.$algo.$P.npy" "$N/A.npy" "$N/y.npy" \
-        "$P" 5 "$algo" - 0; fi
+        "$P" 5 "$algo" -; fi
     fi
 
     if [ "$P" != "$P0" ]; then
       defer "solve --algo $algo P=$P same as P=$P0" same "$W/R.$algo.$P0.json" \
-        "$W/R.$algo.$P.json" 1e-12
+        "$W/R.$algo.$P.json"
       defer "solve --snr 20 --algo $algo P=$P same as P=$P0" same "$W/Rn.$algo.$P0.json" \
-        "$W/Rn.$algo.$P.json" 1e-12
+        "$W/Rn.$algo.$P.json"
     fi
   done
 done
@@ -324,27 +390,25 @@ for P in "${nps[@]}"; do
   # A4: --problem generates the same problem as gen (default algorithm: sea).
   name="solve --problem P=$P same as gen files"
   sprec "$P" solve --problem gaussian -m 64 -n 128 -k 5 --seed 3 --out "$W/Rp.$P.json" --quiet
-  ran "$name" && defer "$name" same "$W/R.sea.$P.json" "$W/Rp.$P.json" 1e-12
+  ran "$name" && defer "$name" same "$W/R.sea.$P.json" "$W/Rp.$P.json"
   name="solve --problem --snr 20 --algo htp P=$P same as gen files"
   sprec "$P" solve --problem gaussian -m 64 -n 128 -k 5 --seed 3 --snr 20 --algo htp \
     --out "$W/Rpn.$P.json" --quiet
-  ran "$name" && defer "$name" same "$W/Rn.htp.$P.json" "$W/Rpn.$P.json" 1e-12
+  ran "$name" && defer "$name" same "$W/Rn.htp.$P.json" "$W/Rpn.$P.json"
 
   # A6: C order, float32, an (m, 1) y, a version-2 header.
   name="solve C-order A, (m,1) y P=$P"
   sprec "$P" solve --A "$FX/A_c64.npy" --y "$FX/y_col.npy" -k 5 --algo htp --out "$W/Rc.$P.json" \
     --x-out "$W/Xc.$P.npy" --quiet
   if ran "$name"; then
-    defer "$name" result "$W/Rc.$P.json" "$W/Xc.$P.npy" "$FX/A_c64.npy" "$FX/y_col.npy" "$P" 5 htp \
-      - 1e-20
+    defer "$name" result "$W/Rc.$P.json" "$W/Xc.$P.npy" "$FX/A_c64.npy" "$FX/y_col.npy" "$P" 5 htp -
     defer "$name: support" support "$W/Rc.$P.json" "$D/x_true.npy"
   fi
   name="solve float32 C-order A, v2-header y P=$P"
   sprec "$P" solve --A "$FX/A_f32c.npy" --y "$FX/y_v2.npy" -k 5 --algo sea --out "$W/Rf.$P.json" \
     --x-out "$W/Xf.$P.npy" --quiet
   if ran "$name"; then
-    defer "$name" result "$W/Rf.$P.json" "$W/Xf.$P.npy" "$FX/A_f32c.npy" "$FX/y_v2.npy" "$P" 5 sea \
-      - 1e-20
+    defer "$name" result "$W/Rf.$P.json" "$W/Xf.$P.npy" "$FX/A_f32c.npy" "$FX/y_v2.npy" "$P" 5 sea -
     defer "$name: support" support "$W/Rf.$P.json" "$D/x_true.npy"
   fi
 
@@ -496,19 +560,35 @@ for P in "${nps[@]}"; do
     sprec "$P" solve --A "$N/A.npy" --y "$N/y.npy" --algo "$algo" --lambda-ratio 0.1 \
       --out "$W/L.$algo.$P.json" --x-out "$W/L.$algo.$P.npy" --quiet
     ran "$name" && check "$name" "Lasso result wrong" "$PY" - "$W/L.$algo.$P.json" \
-      "$W/L.$algo.$P.npy" "$N/A.npy" "$N/y.npy" <<'PY'
+      "$W/L.$algo.$P.npy" "$N/A.npy" "$N/y.npy" "$W" <<'PY'
 import json, sys
 import numpy as np
+sys.path.insert(0, sys.argv[5])
+from chk import EPS, fit_bounds, lasso_err, lasso_gap_err
 res = json.load(open(sys.argv[1])); x = np.load(sys.argv[2])
 A = np.load(sys.argv[3]); y = np.load(sys.argv[4])
+m = A.shape[0]
+# lambda = 0.1 ||A'y||_inf: each a_j'y here and in the library within m eps sum|a_ij y_i|
+# of the exact one; the product by 0.1 one rounding on each side.
 lmax = np.abs(A.T @ y).max(); lam = 0.1 * lmax
-assert abs(res["lambda"] - lam) <= 1e-12 * lam and res["k"] is None, res["lambda"]
+lerr = m * EPS * float((np.abs(A).T @ np.abs(y)).max())
+assert abs(res["lambda"] - lam) <= 0.1 * 2 * lerr + EPS * (lam + res["lambda"]) and res["k"] is None, res["lambda"]
 r = y - A @ x; fit = 0.5 * r @ r; F = fit + lam * np.abs(x).sum()
-assert abs(res["objective"] - F) <= 1e-10 * F and abs(res["data_fit"] - fit) <= 1e-10 * fit
-assert res["gap"] <= 1e-10 and res["stop_reason"] == "gap", (res["gap"], res["stop_reason"])
+b = fit_bounds(A, y, x)
+Ferr = lasso_err(b, lam) + b["l1"] * abs(res["lambda"] - lam)  # and lambda's own difference
+assert abs(res["objective"] - F) <= 2 * Ferr, (res["objective"], F, Ferr)
+assert abs(res["data_fit"] - fit) <= 2 * b["fit_err"], (res["data_fit"], fit, b["fit_err"])
+# The run stopped at gap <= fl(tol F); the relative gap reported is two roundings off.
+assert res["gap"] <= 1e-10 * (1 + 2 * EPS) and res["stop_reason"] == "gap", (res["gap"], res["stop_reason"])
+# Optimality from the certificate: G >= F(x) - F* >= 1/2 ||A(x - x*)||^2, so r is within
+# sqrt(2G) of r*, and |a_j'r*| <= lam, = lam sign(x*_j) on the support of x* (the signs of
+# x's entries larger than sqrt(2G)/sigma_min are x*'s). Plus the rounding of g = A'r.
+G = res["gap"] * res["objective"] + lasso_gap_err(A, y, x, res["lambda"])
+an = np.linalg.norm(A, axis=0)
+slack = an * (np.sqrt(2 * G) + b["grad_err"]) + abs(res["lambda"] - lam)
 g = A.T @ r; on = x != 0
-assert np.all(np.abs(g[~on]) <= lam * (1 + 1e-6))
-assert np.all(np.abs(g[on] - lam * np.sign(x[on])) <= 1e-6 * lam)
+assert np.all(np.abs(g[~on]) <= lam + slack[~on]), (np.abs(g[~on]) - lam - slack[~on]).max()
+assert np.all(np.abs(g[on] - lam * np.sign(x[on])) <= slack[on])
 assert sorted(res["support"]) == list(np.flatnonzero(on))
 PY
   done
