@@ -133,6 +133,8 @@ check "solve.sbatch refuses --out (exit 2)" \
 
 # --- preemption plumbing of solve.sbatch, with a stand-in for sprec that keeps the
 # checkpoint contract (SIGUSR1/SIGTERM: finish the "iteration", save, exit 3; --resume).
+# A first run (no --resume) stops making progress half-way and waits there for its
+# signal, however late a loaded machine delivers it; a resumed run goes to the end.
 cat >"$W/fake-sprec" <<'EOF'
 #!/bin/bash
 if [ "$2" = --help ]; then printf 'Preemption (sea, fista):\n  --checkpoint FILE\n'; exit 0; fi
@@ -148,11 +150,13 @@ done
 it=0 stop=0
 [ -n "$resume" ] && it=$(cat "$resume")
 from=$it
+hold=$((iters / 2))
+[ -n "$resume" ] && hold=$iters
 trap 'stop=1' USR1 TERM
 touch "$FAKE_READY.$SLURM_JOB_ID.$SLURM_PROCID"
 while [ "$it" -lt "$iters" ]; do
   sleep 0.05
-  it=$((it + 1))
+  [ "$it" -lt "$hold" ] && it=$((it + 1))
   if [ $stop -eq 1 ]; then
     if [ "$SLURM_PROCID" = 0 ]; then
       echo "$it" >"$ckpt.tmp" && mv "$ckpt.tmp" "$ckpt"
@@ -168,15 +172,15 @@ EOF
 chmod +x "$W/fake-sprec"
 export FAKE_READY=$W/ready
 # Submit the stand-in (arguments: VAR=VALUE for the job's environment); wait until both
-# tasks have set their traps; print the job id.
+# tasks have set their traps (polls, at most 300 s: then status 1); print the job id.
 submit_fake() {
-  local id i
+  local id deadline=$((SECONDS + 300))
   id=$(cd "$W" && env SPREC_BIN="$W/fake-sprec" "$@" sbatch --parsable "$root/jobs/solve.sbatch" --iters 80) || return 1
-  for i in $(seq 300); do
-    [ -e "$FAKE_READY.$id.0" ] && [ -e "$FAKE_READY.$id.1" ] && break
+  echo "$id"
+  until [ -e "$FAKE_READY.$id.0" ] && [ -e "$FAKE_READY.$id.1" ]; do
+    [ $SECONDS -lt $deadline ] || { echo "job $id: the stand-in never started" >&2; return 1; }
     sleep 0.1
   done
-  echo "$id"
 }
 job_field() { $PY -c 'import json, sys; print(json.load(open(sys.argv[1])).get(sys.argv[2]))' "$SPREC_RUNS/$1/job.json" "$2" 2>/dev/null; }
 
@@ -184,11 +188,11 @@ job_field() { $PY -c 'import json, sys; print(json.load(open(sys.argv[1])).get(s
 # forwards it; the job resubmits itself with --resume, into the same runs/<id>/.
 id=$(submit_fake)
 scancel --batch --signal=USR1 "$id"
-wait_jobs 60 "$id"
+wait_jobs 300 "$id"
 next=$(job_field "$id" resubmitted_as)
 check "SIGUSR1 to the batch shell: job $id checkpoints, exits 3, resubmits itself (job $next)" \
   '[ -n "$next" ] && [ "$next" != None ]'
-wait_jobs 60 "$next"
+wait_jobs 300 "$next"
 check "the continuation resumes and completes in the same runs/$id" '$PY - "$SPREC_RUNS/$id" "$id" "$next" <<EOF
 import json, sys
 run, first, second = sys.argv[1:]
@@ -207,14 +211,14 @@ check "one log for both jobs" 'grep -q "continues as job $next" "$SPREC_RUNS/$id
 # 2. SIGUSR1 to the step (scancel --signal=USR1) with SPREC_RESUBMIT=0: interrupted, kept.
 id=$(submit_fake SPREC_RESUBMIT=0)
 scancel --signal=USR1 "$id"
-wait_jobs 60 "$id"
+wait_jobs 300 "$id"
 check "SPREC_RESUBMIT=0: interrupted, checkpoint kept, nothing resubmitted" \
   '[ "$(job_field "$id" state)" = interrupted ] && [ "$(job_field "$id" exit_status)" = 3 ] && [ "$(job_field "$id" resubmitted_as)" = None ] && [ -s "$SPREC_RUNS/$id/checkpoint.bin" ] && [ ! -e "$SPREC_RUNS/$id/result.json" ]'
 
 # 3. scancel (SIGTERM to everything): the stand-in checkpoints, the job does not resubmit.
 id=$(submit_fake)
 scancel "$id"
-wait_jobs 60 "$id"
+wait_jobs 300 "$id"
 check "scancel: checkpoint saved, no resubmission" \
   '[ "$(job_field "$id" state)" = interrupted ] && [ "$(job_field "$id" resubmitted_as)" = None ] && [ -s "$SPREC_RUNS/$id/checkpoint.bin" ] && [ -z "$(squeue -h)" ]'
 
@@ -229,14 +233,14 @@ for algo_args in "sea -k 10" "fista --lambda-ratio 0.05 --tol 0"; do
   args=("${G[@]}" --algo $algo $rest)
   scripts/mpirun.sh -np 2 bin/sprec solve "${args[@]}" --quiet --out "$W/ref-ck-$algo.json" >/dev/null 2>&1
   id=$(cd "$W" && sbatch --parsable "$root/jobs/solve.sbatch" "${args[@]}")
-  for i in $(seq 600); do # until the job iterates (at most a minute)
-    grep -q '^iter  *[1-9]' "$SPREC_RUNS/$id/log" 2>/dev/null && break
+  deadline=$((SECONDS + 300)) # until the job iterates (polls; a loaded machine is slow to start it)
+  until grep -q '^iter  *[1-9]' "$SPREC_RUNS/$id/log" 2>/dev/null || [ $SECONDS -ge $deadline ]; do
     sleep 0.1
   done
   scancel --signal=USR1 "$id"
-  wait_jobs 120 "$id"
+  wait_jobs 300 "$id"
   next=$(job_field "$id" resubmitted_as)
-  [ -n "$next" ] && [ "$next" != None ] && wait_jobs 300 "$next"
+  [ -n "$next" ] && [ "$next" != None ] && wait_jobs 600 "$next"
   check "$algo job $id: scancel --signal=USR1 checkpoints, exits 3, job $next resumes; result = mpirun -np 2" \
     'grep -q "stopped by a signal after iteration" "$SPREC_RUNS/$id/log" &&
      $PY - "$SPREC_RUNS/$id/result.json" "$W/ref-ck-$algo.json" "$SPREC_RUNS/$id/job.json" <<EOF
