@@ -3,6 +3,7 @@
 #   --allow-run-as-root  only when running as root
 #   --oversubscribe      only when more ranks are asked than there are cores
 #   OPENBLAS_NUM_THREADS=1 for each rank unless the caller set it (one BLAS thread per rank)
+#   SPREC_KERNEL, when set, passed on to every rank
 # Usage: scripts/mpirun.sh -np P PROGRAM [ARGS...]   (other mpirun options pass through)
 set -euo pipefail
 np=1
@@ -20,4 +21,5 @@ extra=()
 [ "$(id -u)" -eq 0 ] && extra+=(--allow-run-as-root)
 [ "$np" -gt "$(nproc)" ] && extra+=(--oversubscribe)
 export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
+[ -n "${SPREC_KERNEL:-}" ] && extra+=(-x SPREC_KERNEL) # to the ranks on other nodes too
 exec mpirun "${extra[@]}" -x OPENBLAS_NUM_THREADS "$@"
