@@ -53,17 +53,20 @@ static const variant *best(void)
   return &variants[NVARIANT - 1];
 }
 
-const sprec_kernel_set *sprec_kernels(void)
+static sprec_err select_variant(const char *name, const char *what);
+
+/* The first use: $SPREC_KERNEL if it names a variant this CPU runs, else the best
+ * (sprec_ctx_create reports a bad $SPREC_KERNEL). */
+static const variant *first_use(void)
 {
-  if (!current) current = best();
-  return current->set;
+  const char *e = getenv("SPREC_KERNEL");
+  if (!e || select_variant(e, "SPREC_KERNEL") != SPREC_OK) current = best();
+  return current;
 }
 
-const char *sprec_kernel_variant(void)
-{
-  if (!current) current = best();
-  return current->name;
-}
+const sprec_kernel_set *sprec_kernels(void) { return (current ? current : first_use())->set; }
+
+const char *sprec_kernel_variant(void) { return (current ? current : first_use())->name; }
 
 const char *const *sprec_kernel_variants(void)
 {
