@@ -2,6 +2,9 @@
 # The project's launch helper: mpirun with what this machine needs and nothing more.
 #   --allow-run-as-root  only when running as root
 #   --oversubscribe      only when more ranks are asked than there are cores
+#   --bind-to none       only when started on fewer CPUs than the machine has (taskset,
+#                        a cpuset): Open MPI's default binding would move ranks onto cores
+#                        outside the caller's set; unbound, they keep the caller's mask
 #   OPENBLAS_NUM_THREADS=1 for each rank unless the caller set it (one BLAS thread per rank)
 #   SPREC_KERNEL, when set, passed on to every rank
 # Usage: scripts/mpirun.sh -np P PROGRAM [ARGS...]   (other mpirun options pass through)
@@ -20,6 +23,7 @@ done
 extra=()
 [ "$(id -u)" -eq 0 ] && extra+=(--allow-run-as-root)
 [ "$np" -gt "$(nproc)" ] && extra+=(--oversubscribe)
+[ "$(nproc)" -lt "$(nproc --all)" ] && extra+=(--bind-to none)
 export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
 [ -n "${SPREC_KERNEL:-}" ] && extra+=(-x SPREC_KERNEL) # to the ranks on other nodes too
 exec mpirun "${extra[@]}" -x OPENBLAS_NUM_THREADS "$@"
