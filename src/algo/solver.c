@@ -183,7 +183,11 @@ static sprec_err solve_one(sprec_ctx c, const sprec_opts *o, sprec_op A, const d
   SPREC_TRY(sprec_agree(c->comm, sprec_calloc((size_t)w.o.iters + 1, sizeof *w.iter_t, &w.iter_t,
                                              "iteration times")), done);
   w.t_last = MPI_Wtime();
-  SPREC_TRY(alg->run(&w, x), done);
+  if (alg->l1 && !(w.lambda < st->lambda_max)) { /* λ ≥ ‖Aᵀy‖∞ (or ∞): x = 0 is the minimizer */
+    x->nnz = 0;
+    strcpy(st->stop_reason, "lambda_max");
+  } else
+    SPREC_TRY(alg->run(&w, x), done);
   st->iteration_seconds_median = median(w.iter_t, w.n_iter_t);
   /* Every algorithm's figures come from the x it returns, through one function: two
    * results compare exactly as their objectives do, whichever algorithm made them. */
@@ -192,7 +196,7 @@ static sprec_err solve_one(sprec_ctx c, const sprec_opts *o, sprec_op A, const d
   if (alg->l1) {
     double l1 = 0;
     for (int64_t t = 0; t < x->nnz; t++) l1 += fabs(x->val[t]);
-    st->objective += w.lambda * l1;
+    if (l1 > 0) st->objective += w.lambda * l1; /* (λ may be ∞ when x = 0) */
   }
   st->rel_residual = w.ynorm > 0 ? sqrt(2 * st->data_fit) / w.ynorm : 0;
 

@@ -144,10 +144,16 @@ sprec_err sprec_op_norm2_est(sprec_op op, double *L)
     sprec_rng_seed(&g, 0x5eed, 7, (uint64_t)(op->col_start + j));
     v[j] = 1.0 + sprec_rng_uniform(&g);
   }
-  double lam = 0, nv2 = 0;
-  for (int64_t j = 0; j < nl; j++) nv2 += v[j] * v[j];
-  MPI_Allreduce(MPI_IN_PLACE, &nv2, 1, MPI_DOUBLE, MPI_SUM, c->comm);
+  double lam = 0;
   for (int it = 0; it < 100; it++) {
+    /* v ← v/‖v‖ in two steps (by max|v_j|, then by the norm), so that neither the sum
+     * of squares nor its terms leave the range of doubles, whatever the units of A. */
+    double vmax = 0, nv2 = 0;
+    for (int64_t j = 0; j < nl; j++) vmax = fmax(vmax, fabs(v[j]));
+    MPI_Allreduce(MPI_IN_PLACE, &vmax, 1, MPI_DOUBLE, MPI_MAX, c->comm);
+    if (vmax == 0 || !isfinite(vmax)) break; /* A v = 0 (or overflow, reported below) */
+    for (int64_t j = 0; j < nl; j++) v[j] /= vmax, nv2 += v[j] * v[j];
+    MPI_Allreduce(MPI_IN_PLACE, &nv2, 1, MPI_DOUBLE, MPI_SUM, c->comm);
     double s = 1.0 / sqrt(nv2);
     for (int64_t j = 0; j < nl; j++) v[j] *= s;
     memset(w, 0, (size_t)m * sizeof *w);
@@ -159,12 +165,18 @@ sprec_err sprec_op_norm2_est(sprec_op op, double *L)
     SPREC_TRY(op->ops->apply_T(op, w, v), done);
     double prev = lam;
     lam = sprec_nrm2sq(m, w); /* ‖A v‖² with ‖v‖ = 1: a lower bound of ‖A‖₂² */
-    nv2 = 0;
-    for (int64_t j = 0; j < nl; j++) nv2 += v[j] * v[j];
-    MPI_Allreduce(MPI_IN_PLACE, &nv2, 1, MPI_DOUBLE, MPI_SUM, c->comm);
-    if (nv2 == 0 || fabs(lam - prev) <= 1e-4 * lam) break;
+    if (!isfinite(lam) || fabs(lam - prev) <= 1e-4 * lam) break;
   }
-  *L = (double)(float)lam;
+  /* Rounded to single precision's 24 bits of mantissa (not to its range: A may be in
+   * any units), so that the value does not depend on the number of ranks. */
+  int e;
+  double mant = frexp(lam, &e);
+  *L = isfinite(lam) ? ldexp((double)(float)mant, e) : lam;
+  SPREC_TRY(isfinite(*L) ? SPREC_OK
+                         : SPREC_ERROR(SPREC_ERR_NUMERIC,
+                                       "‖A‖₂² overflows double precision (entries of A near "
+                                       "1e154 or larger): rescale A"),
+            done);
 done:
   free(v);
   free(w);
