@@ -183,9 +183,10 @@ static sprec_err solve_one(sprec_ctx c, const sprec_opts *o, sprec_op A, const d
   SPREC_TRY(sprec_agree(c->comm, sprec_calloc((size_t)w.o.iters + 1, sizeof *w.iter_t, &w.iter_t,
                                              "iteration times")), done);
   w.t_last = MPI_Wtime();
-  if (alg->l1 && !(w.lambda < st->lambda_max)) { /* λ ≥ ‖Aᵀy‖∞ (or ∞): x = 0 is the minimizer */
-    x->nnz = 0;
-    strcpy(st->stop_reason, "lambda_max");
+  if (alg->l1 && !(w.lambda < st->lambda_max)) { /* λ ≥ ‖Aᵀy‖∞ (or ∞): x = 0 is the */
+    x->nnz = 0;                                     /* minimizer, its duality gap is 0  */
+    st->gap = 0;
+    strcpy(st->stop_reason, "gap");
   } else
     SPREC_TRY(alg->run(&w, x), done);
   st->iteration_seconds_median = median(w.iter_t, w.n_iter_t);
