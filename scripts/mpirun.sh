@@ -7,6 +7,9 @@
 #                        outside the caller's set; unbound, they keep the caller's mask
 #   OPENBLAS_NUM_THREADS=1 for each rank unless the caller set it (one BLAS thread per rank)
 #   SPREC_KERNEL, when set, passed on to every rank
+#   -q: mpirun's own notices ("Primary job terminated normally, but 1 process returned
+#       a non-zero exit code...") are not printed next to sprec's one error line; the
+#       exit status still says what happened (SPREC_MPIRUN_VERBOSE=1 keeps them)
 # Usage: scripts/mpirun.sh -np P PROGRAM [ARGS...]   (other mpirun options pass through)
 set -euo pipefail
 np=1
@@ -26,4 +29,33 @@ extra=()
 [ "$(nproc)" -lt "$(nproc --all)" ] && extra+=(--bind-to none)
 export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
 [ -n "${SPREC_KERNEL:-}" ] && extra+=(-x SPREC_KERNEL) # to the ranks on other nodes too
-exec mpirun "${extra[@]}" -x OPENBLAS_NUM_THREADS "$@"
+[ -z "${SPREC_MPIRUN_VERBOSE:-}" ] && extra+=(-q)
+# Preemption and time limits (SLURM, or a kill of the whole process group) send SIGTERM
+# to every process at once. The ranks then finish their iteration, save their
+# checkpoint and exit 3; but mpirun, signalled itself, kills them after
+# odls_base_sigkill_timeout seconds and exits 1 whatever they returned. Hence:
+#   * the wait is SPREC_KILL_WAIT seconds (default 10, not Open MPI's 1): time to end
+#     the iteration and write the checkpoint, while a job one of whose ranks died still
+#     ends within 30 s (mpirun waits twice);
+#   * mpirun runs as a child of this script, and the status rank 0 meant to return
+#     comes back through SPREC_STATUS_FILE (src/cli/main.c) when mpirun's is lost;
+#   * a SIGTERM, SIGHUP or SIGUSR1 that reaches this script goes on to mpirun as SIGUSR1,
+#     which mpirun passes to the ranks (the same orderly stop; a second SIGTERM to
+#     mpirun within 5 s would kill at once).
+status=$(mktemp "${TMPDIR:-/tmp}/sprec-status.XXXXXX")
+export SPREC_STATUS_FILE=$status
+child=
+stop() { [ -n "$child" ] && kill -USR1 "$child" 2>/dev/null; }
+trap stop TERM USR1 HUP
+trap : INT # Ctrl-C reaches mpirun itself (the foreground process group)
+mpirun "${extra[@]}" --mca odls_base_sigkill_timeout "${SPREC_KILL_WAIT:-10}" -x OPENBLAS_NUM_THREADS \
+  -x SPREC_STATUS_FILE "$@" &
+child=$!
+while :; do
+  rc=0
+  wait "$child" || rc=$?
+  kill -0 "$child" 2>/dev/null || break # (wait returns early when a trapped signal comes)
+done
+if [ "$rc" -ne 0 ] && [ -s "$status" ]; then rc=$(cat "$status"); fi
+rm -f "$status"
+exit "$rc"
