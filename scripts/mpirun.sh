@@ -59,6 +59,9 @@ while :; do
   wait "$child" || rc=$?
   kill -0 "$child" 2>/dev/null || break # (wait returns early when a trapped signal comes)
 done
-if [ "$rc" -ne 0 ] && [ -s "$status" ]; then rc=$(cat "$status"); fi
+if [ -s "$status" ]; then # sprec's own status (a non-zero one of mpirun's is kept)
+  s=$(cat "$status")
+  if [ "$rc" -eq 0 ] || [ "$s" -ne 0 ]; then rc=$s; fi
+fi
 rm -f "$status"
 exit "$rc"

@@ -91,24 +91,6 @@ int cli_help_requested(int argc, char **argv)
   return 0;
 }
 
-sprec_err cli_probe_output(MPI_Comm comm, const char *flag, const char *path)
-{
-  int rank;
-  sprec_err err = SPREC_OK;
-  MPI_Comm_rank(comm, &rank);
-  if (rank == 0) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.probe.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) err = SPREC_ERROR(SPREC_ERR_IO, "%s %s: cannot write: %s", flag, path, strerror(errno));
-    else {
-      fclose(f);
-      remove(tmp);
-    }
-  }
-  return sprec_agree(comm, err);
-}
-
 sprec_err cli_check_finite(MPI_Comm comm, const char *path, int64_t rows, int64_t nc, int64_t c0,
                            const double *buf)
 {

@@ -21,8 +21,35 @@ sprec_err cli_parse(const char *cmd, int argc, char **argv, cli_opt *opts, int n
 /* 1 if the option was given. */
 int cli_seen(const cli_opt *opts, int nopts, const char *name);
 
-/* Collective. Fails (on every rank) if rank 0 cannot create a file next to path. */
-sprec_err cli_probe_output(MPI_Comm comm, const char *flag, const char *path);
+/* A file a command names (files.c). output: written by the command; dir: a directory
+ * (created if missing); may_be: the flag of an input it may be (--checkpoint F
+ * --resume F). path NULL: not given. */
+typedef struct {
+  const char *flag, *path;
+  int output, dir;
+  const char *may_be;
+} cli_path;
+/* Collective. Before any work, rank 0 checks every path: inputs exist and are regular
+ * readable files; outputs are not directories (or are, for dir), go to a directory
+ * that exists and takes new files, and are neither an input nor another output
+ * (device and inode: links and other spellings count). One error on every rank. */
+sprec_err cli_check_paths(MPI_Comm comm, const cli_path *p, int np);
+
+/* err with "flag path: " before the current message. */
+sprec_err cli_error_prefix(sprec_err err, const char *flag, const char *path);
+
+/* Outputs written in two phases: each to PATH.sprec-partial (cli_out_add gives the
+ * name), then, once every one is written, all renamed into place together
+ * (cli_out_commit, collective: with err set, the partial files are removed instead).
+ * A command that fails leaves every file that existed before as it was. */
+#define CLI_MAX_OUTPUTS 4
+typedef struct {
+  const char *final[CLI_MAX_OUTPUTS];
+  char tmp[CLI_MAX_OUTPUTS][4200];
+  int n;
+} cli_outset;
+const char *cli_out_add(cli_outset *s, const char *path);
+sprec_err cli_out_commit(MPI_Comm comm, cli_outset *s, sprec_err err);
 /* Collective. mkdir -p dir on rank 0 (flag names the option in the message). */
 sprec_err cli_make_dir(MPI_Comm comm, const char *flag, const char *dir);
 /* Collective. Every value finite, else an error naming the file and a column. */

@@ -388,7 +388,8 @@ sprec_err cmd_bench(int argc, char **argv)
   double *y = NULL, *g = NULL, *yref = NULL;
   sprec_sparse xt = {0}, xtref = {0};
   sink o = {NULL, NULL, 1};
-  char path[4096];
+  char path_csv[4096], path_json[4096];
+  cli_outset outs = {0};
   sprec_err err;
   sprec_problem P;
   sprec_problem_default(&P);
@@ -396,11 +397,15 @@ sprec_err cmd_bench(int argc, char **argv)
   SPREC_TRY(sprec_ctx_create(MPI_COMM_WORLD, &ctx), done);
   MPI_Comm comm = ctx->comm;
   SPREC_TRY(cli_make_dir(comm, "--out", out), done);
-  if (rank == 0) {
-    snprintf(path, sizeof path, "%s/bench.csv", out);
-    o.csv = fopen(path, "w");
-    snprintf(path, sizeof path, "%s/bench.json", out);
-    o.json = fopen(path, "w");
+  snprintf(path_csv, sizeof path_csv, "%s/bench.csv", out);
+  snprintf(path_json, sizeof path_json, "%s/bench.json", out);
+  {
+    cli_path files[] = {{"--out", path_csv, 1, 0, NULL}, {"--out", path_json, 1, 0, NULL}};
+    SPREC_TRY(cli_check_paths(comm, files, 2), done);
+  }
+  if (rank == 0) { /* both files, complete, or neither */
+    o.csv = fopen(cli_out_add(&outs, path_csv), "w");
+    o.json = fopen(cli_out_add(&outs, path_json), "w");
   }
   SPREC_TRY(sprec_agree(comm, rank == 0 && !(o.csv && o.json)
                                   ? SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot write", out)
@@ -533,9 +538,10 @@ sprec_err cmd_bench(int argc, char **argv)
 done:
   if (o.json) {
     fputs("\n}\n", o.json);
-    fclose(o.json);
+    if ((ferror(o.json) | fclose(o.json)) && !err) err = SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot write", out);
   }
-  if (o.csv) fclose(o.csv);
+  if (o.csv && (ferror(o.csv) | fclose(o.csv)) && !err) err = SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot write", out);
+  if (ctx) err = cli_out_commit(ctx->comm, &outs, sprec_agree(ctx->comm, err));
   free(y);
   free(g);
   free(yref);

@@ -46,31 +46,35 @@ sprec_err cmd_gen(int argc, char **argv)
   double *y = NULL, *xd = NULL;
   sprec_sparse xt = {0};
   char pa[4096], py[4096], px[4096];
-  int wrote = 0;
+  cli_outset outs = {0}; /* the three files, or none: what DIR held stays as it was */
   sprec_err err;
   SPREC_TRY(sprec_ctx_create(MPI_COMM_WORLD, &ctx), done);
-  SPREC_TRY(sprec_problem_generate(ctx, &P, &A, &y, &xt), done);
-  SPREC_TRY(cli_make_dir(ctx->comm, "--out", out), done);
   snprintf(pa, sizeof pa, "%s/A.npy", out);
   snprintf(py, sizeof py, "%s/y.npy", out);
   snprintf(px, sizeof px, "%s/x_true.npy", out);
+  { /* the files inside only if the directory is there already */
+    struct stat sb;
+    int have = stat(out, &sb) == 0 && S_ISDIR(sb.st_mode);
+    cli_path files[] = {{"--out", out, 1, 1, NULL}, {"--out", pa, 1, 0, NULL},
+                        {"--out", py, 1, 0, NULL}, {"--out", px, 1, 0, NULL}};
+    SPREC_TRY(cli_check_paths(ctx->comm, files, have ? 4 : 1), done);
+  }
+  SPREC_TRY(sprec_problem_generate(ctx, &P, &A, &y, &xt), done);
+  SPREC_TRY(cli_make_dir(ctx->comm, "--out", out), done);
   int64_t nl = A->n_local, c0 = A->col_start;
   SPREC_TRY(sprec_agree(ctx->comm, sprec_calloc((size_t)nl, sizeof *xd, &xd, "x_true slice")), done);
   for (int64_t t = 0; t < xt.nnz; t++)
     if (xt.idx[t] >= c0 && xt.idx[t] < c0 + nl) xd[xt.idx[t] - c0] = xt.val[t];
-  SPREC_TRY(sprec_npy_write_cols(ctx->comm, pa, 2, P.m, P.n, c0, nl, A->data), done);
-  wrote = 1;
-  SPREC_TRY(sprec_npy_write_cols(ctx->comm, py, 1, 1, P.m, 0, ctx->rank == 0 ? P.m : 0, y), done);
-  wrote = 2;
-  SPREC_TRY(sprec_npy_write_cols(ctx->comm, px, 1, 1, P.n, c0, nl, xd), done);
-  wrote = 3;
+  err = sprec_npy_write_cols(ctx->comm, cli_out_add(&outs, pa), 2, P.m, P.n, c0, nl, A->data);
+  if (!err)
+    err = sprec_npy_write_cols(ctx->comm, cli_out_add(&outs, py), 1, 1, P.m, 0,
+                               ctx->rank == 0 ? P.m : 0, y);
+  if (!err) err = sprec_npy_write_cols(ctx->comm, cli_out_add(&outs, px), 1, 1, P.n, c0, nl, xd);
+  if (err) err = cli_error_prefix(err, "--out", out);
+  SPREC_TRY(cli_out_commit(ctx->comm, &outs, err), done);
   if (!quiet && ctx->rank == 0)
     printf("sprec gen: wrote %s (%lld x %lld), %s, %s\n", pa, (long long)P.m, (long long)P.n, py, px);
 done:
-  if (err && ctx && ctx->rank == 0) { /* no partial output: take back what was written */
-    if (wrote >= 1) remove(pa);
-    if (wrote >= 2) remove(py);
-  }
   free(y);
   free(xd);
   sprec_sparse_free(&xt);

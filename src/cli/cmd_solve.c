@@ -342,26 +342,22 @@ static void write_result(FILE *f, const solve_args *a, sprec_ctx ctx, const spre
   sprec_json_end(&j);
 }
 
-/* Rank 0 writes through a temporary name and renames: no partial file. */
-static sprec_err write_json_file(MPI_Comm comm, const char *path, const solve_args *a, sprec_ctx ctx,
-                                 const sprec_opts *o, sprec_op A, const solve_out *r, double t_io)
+/* Rank 0 writes the result to file (the --out path is path, for the message). */
+static sprec_err write_json_file(MPI_Comm comm, const char *path, const char *file,
+                                 const solve_args *a, sprec_ctx ctx, const sprec_opts *o, sprec_op A,
+                                 const solve_out *r, double t_io)
 {
   double peak = cli_peak_rss_mib(comm);
   sprec_err err = SPREC_OK;
   if (ctx->rank == 0) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
+    FILE *f = fopen(file, "w");
+    int bad = !f;
     if (f) {
       write_result(f, a, ctx, o, A, r, t_io, peak);
-      int bad = ferror(f);
+      bad = ferror(f);
       bad |= fclose(f) != 0;
-      if (bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        f = NULL;
-      }
     }
-    if (!f) err = SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot write the result", path);
+    if (bad) err = SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot write the result", path);
   }
   return sprec_agree(comm, err);
 }
@@ -529,9 +525,15 @@ sprec_err cmd_solve(int argc, char **argv)
   sigaction(SIGUSR1, &on_stop, &old_usr1);
   SPREC_TRY(sprec_ctx_create(MPI_COMM_WORLD, &ctx), done);
   MPI_Comm comm = ctx->comm;
-  if (a.out) SPREC_TRY(cli_probe_output(comm, "--out", a.out), done);
-  if (a.xout) SPREC_TRY(cli_probe_output(comm, "--x-out", a.xout), done);
-  if (a.checkpoint) SPREC_TRY(cli_probe_output(comm, "--checkpoint", a.checkpoint), done);
+  {
+    cli_path files[] = {
+        {"--A", a.Af, 0, 0, NULL},          {"--y", a.yf, 0, 0, NULL},
+        {"--init", a.init, 0, 0, NULL},     {"--truth", a.truth, 0, 0, NULL},
+        {"--resume", a.resume, 0, 0, NULL}, {"--out", a.out, 1, 0, NULL},
+        {"--x-out", a.xout, 1, 0, NULL},    {"--checkpoint", a.checkpoint, 1, 0, "--resume"},
+    };
+    SPREC_TRY(cli_check_paths(comm, files, (int)(sizeof files / sizeof *files)), done);
+  }
 
   double t0 = MPI_Wtime();
   sprec_sparse gen_truth = {0};
@@ -604,24 +606,22 @@ sprec_err cmd_solve(int argc, char **argv)
   }
 
   t0 = MPI_Wtime();
+  cli_outset outs = {0}; /* both outputs, or neither */
   if (a.xout) { /* n x b: row j holds x_j of every problem */
+    const char *tmp = cli_out_add(&outs, a.xout);
     free(xd);
     xd = NULL;
-    SPREC_TRY(sprec_agree(comm, sprec_calloc((size_t)(nl * b) + 1, sizeof *xd, &xd, "x")), done);
-    for (int p = 0; p < b; p++)
+    err = sprec_agree(comm, sprec_calloc((size_t)(nl * b) + 1, sizeof *xd, &xd, "x"));
+    for (int p = 0; p < b && !err; p++)
       for (int64_t t = 0; t < r.x[p].nnz; t++)
         if (r.x[p].idx[t] >= c0 && r.x[p].idx[t] < c0 + nl)
           xd[(r.x[p].idx[t] - c0) * b + p] = r.x[p].val[t];
-    if (b == 1) SPREC_TRY(sprec_npy_write_cols(comm, a.xout, 1, 1, n, c0, nl, xd), done);
-    else SPREC_TRY(sprec_npy_write_rows(comm, a.xout, n, b, c0, nl, xd), done);
+    if (!err && b == 1) err = sprec_npy_write_cols(comm, tmp, 1, 1, n, c0, nl, xd);
+    else if (!err) err = sprec_npy_write_rows(comm, tmp, n, b, c0, nl, xd);
+    if (err) err = cli_error_prefix(err, "--x-out", a.xout);
   }
-  if (a.out) {
-    err = write_json_file(comm, a.out, &a, ctx, &o, A, &r, t_io);
-    if (err) {
-      if (a.xout && ctx->rank == 0) remove(a.xout);
-      goto done;
-    }
-  }
+  if (a.out && !err) err = write_json_file(comm, a.out, cli_out_add(&outs, a.out), &a, ctx, &o, A, &r, t_io);
+  SPREC_TRY(cli_out_commit(comm, &outs, err), done);
   t_io += MPI_Wtime() - t0;
   if (!a.quiet && ctx->rank == 0) print_summary(&a, &o, ctx, A, &r, have_truth, t_io);
 done:

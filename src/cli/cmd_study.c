@@ -115,12 +115,13 @@ sprec_err cmd_study(int argc, char **argv)
 
   sprec_ctx ctx = NULL;
   FILE *f = NULL;
-  char tmp[4096];
+  cli_outset outs = {0};
+  const char *tmp = cli_out_add(&outs, out);
   sprec_err err;
   SPREC_TRY(sprec_ctx_create(MPI_COMM_WORLD, &ctx), done);
-  SPREC_TRY(cli_probe_output(ctx->comm, "--out", out), done);
+  cli_path files[] = {{"--out", out, 1, 0, NULL}};
+  SPREC_TRY(cli_check_paths(ctx->comm, files, 1), done);
   if (rank == 0) {
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out, (long)getpid());
     f = fopen(tmp, "w");
     if (f) fprintf(f, "problem,algo,m,n,k,trials,recovery_rate,f1_mean,rel_error_mean,objective_mean,time_mean\n");
   }
@@ -185,12 +186,12 @@ sprec_err cmd_study(int argc, char **argv)
   if (rank == 0) {
     int bad = ferror(f) | (fclose(f) != 0);
     f = NULL;
-    err = bad || rename(tmp, out) ? SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot write", out) : SPREC_OK;
+    err = bad ? SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot write", out) : SPREC_OK;
   }
   err = sprec_agree(ctx->comm, err);
 done:
   if (f) fclose(f);
-  if (err && rank == 0) remove(tmp);
+  if (ctx) err = cli_out_commit(ctx->comm, &outs, err);
   sprec_ctx_destroy(&ctx);
   return err;
 }

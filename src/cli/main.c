@@ -49,6 +49,19 @@ int main(int argc, char **argv)
       if (getenv("SPREC_TRACE")) fputs(sprec_errtrace(), stderr);
     }
   }
+  /* Under scripts/mpirun.sh the status goes through SPREC_STATUS_FILE (rank 0 writes
+   * it) and every rank exits 0: mpirun, when the signal that stops a run reaches it
+   * too, exits 1 whatever the ranks return; and a rank's non-zero exit makes it kill
+   * the others, waiting odls_base_sigkill_timeout seconds even when they are exiting
+   * on their own. Launched any other way, sprec exits with its status. */
+  const char *sf = getenv("SPREC_STATUS_FILE");
+  if (sf && *sf) {
+    if (rank == 0) {
+      FILE *f = fopen(sf, "w");
+      if (f) fprintf(f, "%d\n", code), fclose(f);
+    }
+    code = 0;
+  }
   MPI_Finalize();
   return code;
 }

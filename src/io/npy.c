@@ -332,6 +332,11 @@ static sprec_err inspect_local(const char *path, sprec_npy_info *info)
 {
   sprec_err err = SPREC_OK;
   char *hdr = NULL;
+  struct stat pre_st; /* before opening: opening a FIFO with no writer would block */
+  SPREC_CHECK(*path, SPREC_ERR_ARG, "the file name is empty");
+  if (stat(path, &pre_st) != 0) return SPREC_ERROR(SPREC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+  SPREC_CHECK(S_ISREG(pre_st.st_mode), SPREC_ERR_IO, "%s: cannot read: %s", path,
+              S_ISDIR(pre_st.st_mode) ? strerror(EISDIR) : "not a regular file");
   FILE *f = fopen(path, "rb");
   if (!f) return SPREC_ERROR(SPREC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
 

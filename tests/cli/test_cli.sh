@@ -543,7 +543,7 @@ for P in "${nps[@]}"; do
   bad "no command" "command" nocmd
   bad "unknown option as command" "--bogus" cmdbogus --bogus
   bad "gen without -k" "-k" genk gen --problem gaussian -m 8 -n 16 --out @O/G
-  WANT=1 bad "solver failure (objective overflows)" "non-finite" huge solve "${so[@]}" \
+  WANT=1 bad "solver failure (objective overflows)" "overflows" huge solve "${so[@]}" \
     --A "$FX/A_huge.npy" --y "$FX/y_huge.npy" -k 5
   mkdir -p "$W/bad/genfile.$P" && : >"$W/bad/genfile.$P/file"
   bad "gen --out under a regular file" "--out|@O/file/G" genfile gen --problem gaussian -m 8 \

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Hostile inputs and faults, the way users and clusters produce them, one case per class
+# at least, through the documented launcher (scripts/mpirun.sh) on real files:
+#   * user data is never destroyed: an output that is an input (same path, a symbolic
+#     or a hard link) or another output is refused before any work; a gen that cannot
+#     write its last file leaves what the directory held as it was;
+#   * no shell ever sees a user string (a quote in bench --out);
+#   * outputs are probed before any work (a directory, a missing directory);
+#   * inputs that are not regular files (a FIFO with no writer, a directory, an empty
+#     name) are refused at once, naming the flag, without hanging;
+#   * one line on stderr for every refusal, and nothing of MPI's;
+#   * scale: A in other units gives the same support; past the range of doubles, exit
+#     1 with one line; λ = ∞ gives x = 0;
+#   * preemption: SIGTERM to every process of the job at once, in either order, stops
+#     the run with its checkpoint and exit status 3, and the resumed run ends as the
+#     uninterrupted one;
+#   * a rank killed with SIGKILL ends the whole job within 30 s with a non-zero status,
+#     and the last periodic checkpoint resumes to the uninterrupted result.
+#   tests/cli/test_hostile.sh [PATH/TO/sprec]
+set -u
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SPREC=${1:-$root/bin/sprec}
+case "$SPREC" in /*) ;; *) SPREC="$PWD/$SPREC" ;; esac
+PY=${PYTHON:-/usr/bin/python3}
+MPIRUN="$root/scripts/mpirun.sh"
+W=$(mktemp -d "${TMPDIR:-/tmp}/sprec-hostile.XXXXXX") || exit 1
+trap 'pkill -9 -f "$W/" 2>/dev/null; rm -rf "$W"' EXIT
+cd "$W" || exit 1
+pass=0 fail=0
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+notok() { echo "not ok - $1: $2"; fail=$((fail + 1)); }
+
+# refused NAME EXPECTED-PATTERN CMD...: exit status 2 within 60 s, exactly one line on
+# stderr, matching the pattern, nothing on stdout.
+refused() {
+  local name=$1 pat=$2 rc
+  shift 2
+  timeout 60 "$@" >"$W/out" 2>"$W/err"
+  rc=$?
+  if [ "$rc" -ne 2 ]; then notok "$name" "exit status $rc, not 2: $(head -3 "$W/err")"
+  elif [ "$(wc -l <"$W/err")" -ne 1 ]; then notok "$name" "stderr has $(wc -l <"$W/err") lines: $(head -5 "$W/err")"
+  elif ! grep -q -- "$pat" "$W/err"; then notok "$name" "message '$(cat "$W/err")' lacks '$pat'"
+  elif [ -s "$W/out" ]; then notok "$name" "stdout not empty: $(head -2 "$W/out")"
+  else ok "$name"; fi
+}
+unchanged() { # NAME FILE CHECKSUM
+  if [ "$(sha256sum <"$2")" = "$3" ]; then ok "$1"; else notok "$1" "$2 was changed"; fi
+}
+
+"$MPIRUN" -np 2 "$SPREC" gen --problem gaussian -m 64 -n 256 -k 5 --snr 40 --seed 3 --out p --quiet ||
+  { echo "not ok - gen"; exit 1; }
+sumA=$(sha256sum <p/A.npy) sumy=$(sha256sum <p/y.npy)
+S=("$MPIRUN" -np 2 "$SPREC" solve)
+
+# ------------------------------------------------------------ user data destroyed --
+ln -s A.npy p/Alink.npy
+ln p/y.npy p/yhard.npy
+refused "--out naming --A" "refusing to overwrite an input" "${S[@]}" --A p/A.npy --y p/y.npy -k 5 --out p/A.npy
+refused "--x-out naming --A through a symbolic link" "same file as --A" "${S[@]}" --A p/Alink.npy --y p/y.npy -k 5 --x-out p/A.npy
+refused "--checkpoint naming --y through a hard link" "same file as --y" "${S[@]}" --A p/A.npy --y p/yhard.npy -k 5 --checkpoint p/y.npy
+refused "--out naming --truth by another spelling" "refusing" "${S[@]}" --A p/A.npy --y p/y.npy -k 5 --truth p/x_true.npy --out ./p/../p/x_true.npy
+refused "--x-out and --out the same new file" "one output with another" "${S[@]}" --A p/A.npy --y p/y.npy -k 5 --out p/r.json --x-out ./p/r.json
+unchanged "A.npy untouched" p/A.npy "$sumA"
+unchanged "y.npy untouched" p/y.npy "$sumy"
+mkdir -p q && cp p/A.npy p/y.npy q/ && mkdir q/x_true.npy
+refused "gen that cannot write its last file" "x_true.npy: is a directory" "$MPIRUN" -np 2 "$SPREC" gen \
+  --problem gaussian -m 32 -n 64 -k 3 --out q --quiet
+unchanged "gen left the A.npy it found" q/A.npy "$sumA"
+unchanged "gen left the y.npy it found" q/y.npy "$sumy"
+if ls q | grep -q partial; then notok "gen left no partial file" "$(ls q)"; else ok "gen left no partial file"; fi
+
+# ------------------------------------------------------------------- no shell --
+qdir="$W/b'; touch $W/pwned; echo '"
+if "$MPIRUN" -np 1 "$SPREC" bench --quick --iters 2 --reps 1 --out "$qdir" >/dev/null 2>"$W/err" &&
+  [ ! -e "$W/pwned" ] && [ -s "$qdir/bench.json" ]; then ok "bench --out with a quote: no shell"
+else notok "bench --out with a quote: no shell" "$(ls "$W"; cat "$W/err")"; fi
+touch "$W/afile"
+refused "bench --out under a regular file" "--out $W/afile/sub: cannot create directory" \
+  "$MPIRUN" -np 1 "$SPREC" bench --quick --out "$W/afile/sub"
+
+# ------------------------------------------------------------------ probes first --
+mkdir -p adir
+refused "--out naming a directory" "--out adir: is a directory" "${S[@]}" --A p/A.npy --y p/y.npy -k 5 --out adir
+refused "--checkpoint naming a directory" "--checkpoint adir: is a directory" "${S[@]}" --A p/A.npy --y p/y.npy -k 5 --checkpoint adir
+refused "--x-out in a missing directory" "--x-out nodir/x.npy: directory nodir" "${S[@]}" --A p/A.npy --y p/y.npy -k 5 --x-out nodir/x.npy
+refused "study --out naming a directory" "--out adir: is a directory" "$MPIRUN" -np 2 "$SPREC" study --out adir --trials 1
+if ls "$W" adir | grep -q partial; then notok "no partial outputs" "$(ls "$W" adir)"; else ok "no partial outputs"; fi
+
+# ------------------------------------------------------- inputs that are not files --
+mkfifo fifo
+refused "--A a FIFO with no writer" "--A fifo: is a FIFO" "${S[@]}" --A fifo --y p/y.npy -k 5
+refused "--y a directory" "--y adir: is a directory" "${S[@]}" --A p/A.npy --y adir -k 5
+refused "--A an empty name" "--A: the file name is empty" "${S[@]}" --A "" --y p/y.npy -k 5
+refused "--resume a FIFO" "--resume fifo: is a FIFO" "${S[@]}" --A p/A.npy --y p/y.npy -k 5 --resume fifo
+refused "info on a FIFO" "fifo" "$MPIRUN" -np 1 "$SPREC" info fifo
+
+# ------------------------------------------------------------------------ scale --
+"$PY" - <<'PY'
+import numpy as np
+A, y, x = np.load("p/A.npy"), np.load("p/y.npy"), np.load("p/x_true.npy")
+for s, t in [(1e20, "big"), (1e-25, "small"), (1e200, "huge")]:
+    np.save("A_%s.npy" % t, np.asfortranarray(A * s))
+    np.save("x_%s.npy" % t, x / s)
+np.save("y_big.npy", y * 1e30)
+np.save("x_ybig.npy", x * 1e30)
+PY
+"${S[@]}" --A p/A.npy --y p/y.npy -k 5 --out ref.json --quiet
+for t in big small; do
+  "${S[@]}" --A A_$t.npy --y p/y.npy -k 5 --truth x_$t.npy --out $t.json --quiet
+  "$PY" - ref.json $t.json <<'PY' && ok "A scaled ($t): the same support" || notok "A scaled ($t)" "support differs"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+assert a["support"] == b["support"] and b["truth"]["support_recovered"], (a["support"], b["support"])
+PY
+done
+"${S[@]}" --A p/A.npy --y y_big.npy -k 5 --truth x_ybig.npy --out ybig.json --quiet
+"$PY" - ref.json ybig.json <<'PY' && ok "y scaled: the same support" || notok "y scaled" "support differs"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+assert a["support"] == b["support"] and b["truth"]["support_recovered"]
+PY
+timeout 60 "${S[@]}" --A A_huge.npy --y p/y.npy -k 5 >"$W/out" 2>"$W/err"
+rc=$?
+if [ $rc -eq 1 ] && [ "$(wc -l <"$W/err")" -eq 1 ] && grep -q "overflows" "$W/err"; then ok "A past the range of doubles: exit 1, one line"
+else notok "A past the range of doubles" "rc $rc: $(cat "$W/err")"; fi
+"${S[@]}" --A p/A.npy --y p/y.npy --algo fista --lambda inf --out inf.json --quiet
+"$PY" - inf.json <<'PY' && ok "--lambda inf: x = 0, exit 0" || notok "--lambda inf" "$(cat inf.json)"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["support"] == [] and r["stop_reason"] == "gap" and r["objective"] == r["data_fit"]
+PY
+
+# ------------------------------------------------------------------- preemption --
+"$MPIRUN" -np 2 "$SPREC" gen --problem gaussian -m 400 -n 20000 -k 10 --snr 30 --out g --quiet
+G=(--A "$W/g/A.npy" --y g/y.npy -k 10 --iters 400)
+"${S[@]}" "${G[@]}" --out full.json --quiet
+same() { # NAME A.json B.json
+  if "$PY" - "$2" "$3" <<'PY'; then ok "$1"; else notok "$1" "results differ"; fi
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+for k in ["support", "coef", "iterations", "best_iteration", "objective"]:
+    assert a[k] == b[k], (k, a[k], b[k])
+PY
+}
+# The processes of a job started by the launcher: the script, mpirun, the ranks.
+job_pids() { pgrep -f "$W/g/A.npy"; }
+rank_pids() { pgrep -f "^$SPREC solve.*$W/g/A.npy"; }
+for order in "launcher first" "ranks first"; do
+  rm -f ck.bin mon
+  "${S[@]}" "${G[@]}" --checkpoint ck.bin --monitor 100 >mon 2>err &
+  pid=$!
+  deadline=$((SECONDS + 300))
+  until grep -q '^iter  *[1-9]' mon 2>/dev/null || [ $SECONDS -ge $deadline ] || ! kill -0 $pid 2>/dev/null; do sleep 0.05; done
+  pids=$(job_pids)
+  [ "$order" = "ranks first" ] && pids=$(echo "$pids" | sort -rn)
+  kill -TERM $pids 2>/dev/null
+  wait $pid
+  rc=$?
+  if [ $rc -eq 3 ] && [ -s ck.bin ]; then ok "SIGTERM to every process ($order): exit 3, checkpoint"
+  else notok "SIGTERM to every process ($order)" "rc $rc, $(cat err)"; fi
+  "$MPIRUN" -np 1 "$SPREC" solve "${G[@]}" --resume ck.bin --checkpoint ck.bin --out res.json --quiet
+  same "resumed after SIGTERM ($order) = uninterrupted" full.json res.json
+done
+
+# ------------------------------------------------------------------- rank death --
+rm -f ck.bin
+"${S[@]}" "${G[@]}" --checkpoint ck.bin --checkpoint-every 20 --quiet >/dev/null 2>err &
+pid=$!
+deadline=$((SECONDS + 300))
+until [ -s ck.bin ] || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+victim=$(rank_pids | tail -1)
+t0=$SECONDS
+kill -9 "$victim"
+wait $pid
+rc=$?
+took=$((SECONDS - t0))
+if [ $rc -ne 0 ] && [ $took -le 30 ] && [ -z "$(rank_pids)" ]; then ok "a rank killed: the job ends (${took} s, status $rc)"
+else notok "a rank killed" "status $rc after $took s; left: $(rank_pids)"; fi
+"$MPIRUN" -np 2 "$SPREC" solve "${G[@]}" --resume ck.bin --out res.json --quiet 2>err
+"$PY" - res.json <<'PY' && ok "the last periodic checkpoint resumes" || notok "periodic checkpoint resumes" "$(cat err)"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["resumed_iteration"] >= 20 and r["resumed_iteration"] % 20 == 0, r["resumed_iteration"]
+PY
+same "resumed from it = uninterrupted" full.json res.json
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
