@@ -14,6 +14,7 @@
 
 #include <mpi.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -191,6 +192,19 @@ typedef struct {
 } sprec_opts;
 
 void sprec_opts_default(sprec_opts *o);
+/* Options by name: the CLI's flags without their dashes, the service's JSON fields, the
+ * words library messages use: algo, k, iters, tol, step, step_rule, lsq, topk, lambda,
+ * lambda_ratio, continuation, restart, debias, monitor, checkpoint_every. Not
+ * collective. set parses value as the option's type (an integer, a number, true or
+ * false, one of the option's names) and fails with SPREC_ERR_ARG naming the option;
+ * get writes the value as text (numbers exactly, %.17g). */
+const char *const *sprec_opts_names(void);
+sprec_err sprec_opts_set(sprec_opts *o, const char *name, const char *value);
+sprec_err sprec_opts_get(const sprec_opts *o, const char *name, char *value, size_t len);
+/* Not collective. Every option checked, for a dictionary of m rows and n columns
+ * (m = 0: sizes unknown, k not checked): the one validation of the options, which
+ * solving also applies. SPREC_ERR_ARG with a message that names the option. */
+sprec_err sprec_opts_check(const sprec_opts *o, int64_t m, int64_t n);
 
 typedef struct {
   int iterations;         /* iterations performed                               */

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-static char g_msg[1024];
-static char g_trace[4096];
+static _Thread_local char g_msg[1024]; /* per thread: the service parses requests on several */
+static _Thread_local char g_trace[4096];
 
 const char *sprec_strerror(sprec_err e)
 {
