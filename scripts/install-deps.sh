@@ -11,6 +11,9 @@ pkgs=(
   check                               # unit-test framework
   python3 python3-numpy               # independent .npy writer and reference checks in CLI tests
   gnuplot-nox                         # plots of the studies (PNG through pngcairo)
+  libcjson-dev                        # JSON: results, the service's requests
+  libmicrohttpd-dev libsqlite3-dev    # the service: HTTP server, durable state
+  libcurl4-openssl-dev                # the service's client (sprec submit, status)
 )
 [ $# -gt 0 ] && pkgs+=("$@")          # extra packages a caller needs (e.g. slurm)
 
