@@ -107,6 +107,7 @@ struct sprec_op_ops {
 struct sprec_op_s {
   sprec_ctx ctx;
   int64_t m, n, n_local, col_start;
+  double norm2;     /* ‖A‖₂² estimate once made (sprec_op_norm2_est), else 0 */
   const struct sprec_op_ops *ops;
   void *data;
 };

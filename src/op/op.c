@@ -135,7 +135,8 @@ sprec_err sprec_op_norm2_est(sprec_op op, double *L)
   int64_t m = op->m, nl = op->n_local;
   double *v = NULL, *w = NULL;
   sprec_err err = SPREC_OK;
-  *L = 0;
+  *L = op->norm2;
+  if (*L > 0) return SPREC_OK; /* made once: a resident operator (the service) keeps it */
   SPREC_CALL(sprec_check_int(m, "rows of A"));
   SPREC_TRY(sprec_calloc((size_t)nl, sizeof *v, &v, "power iteration vector"), done);
   SPREC_TRY(sprec_calloc((size_t)m, sizeof *w, &w, "power iteration vector"), done);
@@ -172,6 +173,7 @@ sprec_err sprec_op_norm2_est(sprec_op op, double *L)
   int e;
   double mant = frexp(lam, &e);
   *L = isfinite(lam) ? ldexp((double)(float)mant, e) : lam;
+  if (isfinite(*L)) op->norm2 = *L;
   SPREC_TRY(isfinite(*L) ? SPREC_OK
                          : SPREC_ERROR(SPREC_ERR_NUMERIC,
                                        "‖A‖₂² overflows double precision (entries of A near "
