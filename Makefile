@@ -14,7 +14,7 @@ CFLAGS    ?= -O3 -g
 SPREC_CFLAGS = -std=c11 -Wall -Wextra -D_GNU_SOURCE -ffp-contract=off -fPIC -Iinclude -Isrc -MMD -MP
 VERSION   := $(shell sed -n 's/^\#define SPREC_VERSION "\(.*\)"/\1/p' include/sprec.h)
 SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
-LIBS      ?= -lscalapack-openmpi -llapacke -lopenblas -lm
+LIBS      ?= -lscalapack-openmpi -llapacke -lopenblas -lcjson -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 PREFIX    ?= /usr/local
 NP        ?= 2

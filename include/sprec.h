@@ -121,8 +121,9 @@ sprec_err sprec_op_apply_T_many(sprec_op op, int nb, const double *const *r, dou
 /* Collective: out = A x for a replicated sparse x; out replicated (m). The result is
  * bit-for-bit the serial sum in index order, for any number of ranks. */
 sprec_err sprec_op_apply_sparse(sprec_op op, const sprec_sparse *x, double *out);
-/* Collective: ‖A‖₂² by power iteration, rounded to single precision so that the
- * value does not depend on the number of ranks. */
+/* Collective: ‖A‖₂² by power iteration, rounded to 24 bits of mantissa so that the
+ * value does not depend on the number of ranks. Made once per operator: later calls
+ * (and the solvers') return the same value at once. */
 sprec_err sprec_op_norm2_est(sprec_op op, double *L);
 
 /* ------------------------------------------------------------ generators -- */
@@ -256,6 +257,29 @@ const char *const *sprec_algorithms(void);
 /* 1 if name is a registered ℓ1 (Lasso) method, 0 if another registered method, -1 if
  * unknown. */
 int sprec_algorithm_kind(const char *name);
+
+/* ---------------------------------------------------------------- results -- */
+/* What a solve produced, for sprec_result_json (the front end fills it). */
+typedef struct {
+  int b;                       /* problems (1: a single solve)                          */
+  const sprec_sparse *x;       /* their solutions                                       */
+  const sprec_stats *st;       /* their statistics                                      */
+  const sprec_stats *all;      /* the batch's as a whole (sprec_solver_get_stats); not
+                                  read when b = 1                                       */
+  const double *truth;         /* NULL, or 3 per problem: support recovered (1 or 0),
+                                  F1 of the support, ‖x − x*‖/‖x*‖                       */
+  const char *init_algo;       /* NULL, or the algorithm that made the starting point  */
+  const double *init_data_fit; /* its data fit, per problem                             */
+  double t_io;                 /* seconds reading and writing files (added to total)   */
+  double peak_rss_mib;         /* peak memory per rank, or 0 (omitted)                  */
+} sprec_result;
+/* Not collective (any rank; ctx and A give the ranks, grid and shape). The result as
+ * JSON text, the object `sprec solve --out` writes: every problem (p = -1: one object,
+ * with "problems" for a batch) or problem p alone, as if it had been solved by itself
+ * (the service's reply). malloc'ed: free() it. NULL if out of memory. Numbers read back
+ * as the same doubles. */
+char *sprec_result_json(sprec_ctx ctx, const sprec_opts *o, sprec_op A, const sprec_result *r,
+                        int p);
 
 /* ------------------------------------------------- collective primitives -- */
 /* Collective. The k entries of largest |v| over all ranks (v: this rank's slice of

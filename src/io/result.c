@@ -1,0 +1,120 @@
+/* A solve's result as JSON (cJSON): the object `sprec solve --out` writes and the
+ * service returns, from one function. Numbers are printed so that they read back as
+ * the same doubles (cJSON falls back to 17 digits when 15 do not round-trip). */
+#include "../core/impl.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+
+/* A problem's own fields: at the top level for one problem, in "problems" for a batch. */
+static void put_problem(cJSON *j, const sprec_result *r, int p, int batch)
+{
+  const sprec_stats *st = &r->st[p];
+  const sprec_sparse *x = &r->x[p];
+  cJSON_AddNumberToObject(j, "iterations", st->iterations);
+  cJSON_AddNumberToObject(j, "best_iteration", st->best_iteration);
+  cJSON_AddStringToObject(j, "stop_reason", st->stop_reason);
+  cJSON_AddNumberToObject(j, "objective", st->objective);
+  cJSON_AddNumberToObject(j, "data_fit", st->data_fit);
+  if (st->lambda > 0) {
+    if (batch) {
+      cJSON_AddNumberToObject(j, "lambda", st->lambda);
+      cJSON_AddNumberToObject(j, "lambda_max", st->lambda_max);
+    }
+    cJSON_AddNumberToObject(j, "gap", st->gap);
+  }
+  if (r->init_algo) {
+    cJSON *i = cJSON_AddObjectToObject(j, "init");
+    cJSON_AddStringToObject(i, "algo", r->init_algo);
+    cJSON_AddNumberToObject(i, "data_fit", r->init_data_fit[p]);
+  }
+  cJSON_AddNumberToObject(j, "rel_residual", st->rel_residual);
+  cJSON_AddNumberToObject(j, "step", st->step);
+  cJSON *s = cJSON_AddArrayToObject(j, "support"), *c = cJSON_AddArrayToObject(j, "coef");
+  for (int64_t t = 0; t < x->nnz; t++) {
+    cJSON_AddItemToArray(s, cJSON_CreateNumber((double)x->idx[t]));
+    cJSON_AddItemToArray(c, cJSON_CreateNumber(x->val[t]));
+  }
+  if (r->truth) {
+    cJSON *t = cJSON_AddObjectToObject(j, "truth");
+    cJSON_AddBoolToObject(t, "support_recovered", r->truth[3 * p] != 0);
+    cJSON_AddNumberToObject(t, "f1", r->truth[3 * p + 1]);
+    cJSON_AddNumberToObject(t, "rel_error", r->truth[3 * p + 2]);
+  }
+}
+
+char *sprec_result_json(sprec_ctx ctx, const sprec_opts *o, sprec_op A, const sprec_result *r,
+                        int p)
+{
+  int b = p >= 0 ? 1 : r->b, l1 = sprec_algorithm_kind(o->algo) == 1, p0 = p >= 0 ? p : 0;
+  const sprec_stats *all = p >= 0 || r->b == 1 ? &r->st[p0] : r->all;
+  char grid[32];
+  cJSON *j = cJSON_CreateObject();
+  if (!j) return NULL;
+  snprintf(grid, sizeof grid, "%dx%d", ctx->nprow, ctx->npcol);
+  cJSON_AddStringToObject(j, "sprec_version", sprec_version());
+  cJSON_AddStringToObject(j, "algo", o->algo);
+  cJSON_AddNumberToObject(j, "m", (double)A->m);
+  cJSON_AddNumberToObject(j, "n", (double)A->n);
+  if (l1) {
+    cJSON_AddNullToObject(j, "k");
+    if (b == 1) {
+      cJSON_AddNumberToObject(j, "lambda", all->lambda);
+      cJSON_AddNumberToObject(j, "lambda_max", all->lambda_max);
+    } else if (o->lambda > 0) cJSON_AddNumberToObject(j, "lambda", o->lambda);
+    else { /* each problem has its own λ */
+      cJSON_AddNullToObject(j, "lambda");
+      cJSON_AddNumberToObject(j, "lambda_ratio", o->lambda_ratio);
+    }
+  } else {
+    cJSON_AddNumberToObject(j, "k", (double)o->k);
+    cJSON_AddNullToObject(j, "lambda");
+  }
+  cJSON_AddStringToObject(j, "dtype", sprec_op_is_dense_f32(A) ? "float32" : "float64");
+  cJSON_AddNumberToObject(j, "ranks", ctx->size);
+  cJSON_AddStringToObject(j, "grid", grid);
+  if (all->L > 0) cJSON_AddNumberToObject(j, "norm2_estimate", all->L);
+  cJSON_AddStringToObject(j, "lsq", r->st[p0].lsq_scalapack ? "scalapack" : "replicated");
+  if (b == 1) {
+    put_problem(j, r, p0, 0);
+    if (all->resumed_iteration >= 0) cJSON_AddNumberToObject(j, "resumed_iteration", all->resumed_iteration);
+  } else {
+    cJSON_AddNumberToObject(j, "batch", b);
+    cJSON *ps = cJSON_AddArrayToObject(j, "problems");
+    for (int q = 0; q < b; q++) {
+      cJSON *e = cJSON_CreateObject();
+      put_problem(e, r, q, 1);
+      cJSON_AddItemToArray(ps, e);
+    }
+  }
+  double topk = 0, lsq = 0, comm = 0, setup = 0;
+  for (int q = p >= 0 ? p : 0; q < (p >= 0 ? p + 1 : r->b); q++) { /* phases summed over problems */
+    topk += r->st[q].t_topk;
+    lsq += r->st[q].t_lsq;
+    comm += r->st[q].t_comm;
+    setup += r->st[q].t_setup;
+  }
+  cJSON *pf = cJSON_AddObjectToObject(j, "perf");
+  cJSON_AddStringToObject(pf, "kernel", sprec_kernel_variant());
+  cJSON_AddNumberToObject(pf, "apply_T_passes", (double)all->apply_T_passes);
+  cJSON_AddNumberToObject(pf, "apply_T_seconds", all->t_apply_T);
+  double bytes = (sprec_op_is_dense_f32(A) ? 4.0 : 8.0) * (double)A->m * (double)A->n;
+  cJSON_AddNumberToObject(pf, "apply_T_GBps", all->t_apply_T > 0 ? bytes * (double)all->apply_T_passes /
+                                                                     all->t_apply_T / 1e9
+                                                               : 0.0);
+  if (b == 1) cJSON_AddNumberToObject(pf, "iteration_seconds_median", all->iteration_seconds_median);
+  else cJSON_AddNumberToObject(pf, "problems_per_second", all->t_total > 0 ? b / all->t_total : 0.0);
+  if (r->peak_rss_mib > 0) cJSON_AddNumberToObject(pf, "peak_rss_MiB", r->peak_rss_mib);
+  cJSON *t = cJSON_AddObjectToObject(j, "time");
+  cJSON_AddNumberToObject(t, "total", all->t_total + r->t_io);
+  cJSON_AddNumberToObject(t, "setup", setup);
+  cJSON_AddNumberToObject(t, "io", r->t_io);
+  cJSON_AddNumberToObject(t, "apply_T", all->t_apply_T);
+  cJSON_AddNumberToObject(t, "topk", topk);
+  cJSON_AddNumberToObject(t, "lsq", lsq);
+  cJSON_AddNumberToObject(t, "comm", comm);
+  char *text = cJSON_Print(j);
+  cJSON_Delete(j);
+  return text;
+}
