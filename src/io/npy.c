@@ -14,7 +14,7 @@
  * with sprec_agree before returning, and a rank that failed keeps taking part in the
  * remaining collective MPI-IO calls (with empty transfers) so that no rank hangs.
  */
-#include "../core/impl.h"
+#include "npy.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -326,6 +326,86 @@ static void get_le(const unsigned char *b, int n, uint64_t *v)
   for (int i = n - 1; i >= 0; i--) *v = (*v << 8) | b[i];
 }
 
+/* The fixed prefix of a .npy file: magic, version and header length, from its first
+ * got bytes (at most 12). Gives where the header text starts and its length, checked
+ * against the size of the file. */
+static sprec_err parse_prefix(const char *path, const unsigned char *pre, size_t got,
+                              int64_t file_size, int64_t *hstart, int64_t *hlen)
+{
+  if (got < sizeof npy_magic || memcmp(pre, npy_magic, sizeof npy_magic) != 0)
+    return SPREC_ERROR(SPREC_ERR_FORMAT, "%s: not a .npy file (bad magic)", path);
+  if (got < 8) return SPREC_ERROR(SPREC_ERR_FORMAT, "%s: truncated .npy header", path);
+  int major = pre[6], minor = pre[7];
+  if (major < 1 || major > 3)
+    return SPREC_ERROR(SPREC_ERR_FORMAT, "%s: unsupported .npy format version %d.%d (need 1, 2 or 3)",
+                       path, major, minor);
+  int lenbytes = major == 1 ? 2 : 4;
+  if (got < (size_t)(8 + lenbytes))
+    return SPREC_ERROR(SPREC_ERR_FORMAT, "%s: truncated .npy header", path);
+  uint64_t h;
+  get_le(pre + 8, lenbytes, &h);
+  if ((int64_t)h > NPY_MAX_HEADER)
+    return SPREC_ERROR(SPREC_ERR_FORMAT, "%s: .npy header length %llu is implausibly large", path,
+                       (unsigned long long)h);
+  if (file_size < 8 + lenbytes + (int64_t)h)
+    return SPREC_ERROR(SPREC_ERR_FORMAT,
+                       "%s: truncated .npy header: announces %lld bytes, file has %lld in all", path,
+                       (long long)h, (long long)file_size);
+  *hstart = 8 + lenbytes;
+  *hlen = (int64_t)h;
+  return SPREC_OK;
+}
+
+/* The header text hdr[0..hlen) of a file of file_size bytes whose data start at
+ * offset: the dict, its meaning, and that the file holds exactly the announced data. */
+static sprec_err parse_dict(const char *path, const char *hdr, int64_t hlen, int64_t offset,
+                            int64_t file_size, sprec_npy_info *info)
+{
+  /* Versions 1 and 2 are latin-1, version 3 UTF-8; the syntax we need is ASCII and
+   * non-ASCII bytes can only appear inside strings, which are compared bytewise. A
+   * NUL would end the string functions early, so it is rejected. */
+  if (memchr(hdr, '\0', (size_t)hlen))
+    return SPREC_ERROR(SPREC_ERR_FORMAT, "%s: malformed .npy header: contains a NUL byte", path);
+
+  hparse p = {hdr, hdr, hdr + hlen, path};
+  hdict d;
+  SPREC_CALL(hp_dict(&p, &d));
+  SPREC_CALL(header_check(path, &d, info));
+  info->data_offset = offset;
+
+  /* The file must hold exactly the announced data: less means a truncated copy, more
+   * means the header does not describe the file. */
+  int64_t elems = info->shape[0] * info->shape[1];
+  if (info->shape[1] > 0 && info->shape[0] > (INT64_MAX - offset) / info->elsize / info->shape[1])
+    return SPREC_ERROR(SPREC_ERR_FORMAT, "%s: array shape overflows a 64-bit byte count", path);
+  int64_t need = elems * info->elsize, have = file_size - offset;
+  if (have < need)
+    return SPREC_ERROR(SPREC_ERR_FORMAT,
+                       "%s: truncated: header announces %lld bytes of data, file has %lld", path,
+                       (long long)need, (long long)have);
+  if (have > need)
+    return SPREC_ERROR(SPREC_ERR_FORMAT,
+                       "%s: trailing bytes: header announces %lld bytes of data, file has %lld", path,
+                       (long long)need, (long long)have);
+  return SPREC_OK;
+}
+
+sprec_err sprec_npy_parse(const char *path, const void *file, size_t size, sprec_npy_info *info)
+{
+  const unsigned char *b = file;
+  int64_t hstart = 0, hlen = 0;
+  memset(info, 0, sizeof *info);
+  SPREC_CALL(parse_prefix(path, b, size < 12 ? size : 12, (int64_t)size, &hstart, &hlen));
+  /* A copy of exactly the header text: the parser may read nothing past it. */
+  char *hdr = NULL;
+  SPREC_CALL(sprec_calloc(hlen ? (size_t)hlen : 1, 1, &hdr, "npy header"));
+  memcpy(hdr, b + hstart, (size_t)hlen);
+  sprec_err err = parse_dict(path, hdr, hlen, hstart + hlen, (int64_t)size, info);
+  free(hdr);
+  if (err) return sprec_error_trace(err, __FILE__, __LINE__, __func__);
+  return SPREC_OK;
+}
+
 /* Rank 0's part of sprec_npy_inspect: plain stdio, so that the messages carry the
  * real errno. */
 static sprec_err inspect_local(const char *path, sprec_npy_info *info)
@@ -360,76 +440,16 @@ static sprec_err inspect_local(const char *path, sprec_npy_info *info)
     err = SPREC_ERROR(SPREC_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
     goto done;
   }
-  if (got < sizeof npy_magic || memcmp(pre, npy_magic, sizeof npy_magic) != 0) {
-    err = SPREC_ERROR(SPREC_ERR_FORMAT, "%s: not a .npy file (bad magic)", path);
-    goto done;
-  }
-  if (got < 8) {
-    err = SPREC_ERROR(SPREC_ERR_FORMAT, "%s: truncated .npy header", path);
-    goto done;
-  }
-  int major = pre[6], minor = pre[7];
-  if (major < 1 || major > 3) {
-    err = SPREC_ERROR(SPREC_ERR_FORMAT, "%s: unsupported .npy format version %d.%d (need 1, 2 or 3)",
-                      path, major, minor);
-    goto done;
-  }
-  int lenbytes = major == 1 ? 2 : 4;
-  if (got < (size_t)(8 + lenbytes)) {
-    err = SPREC_ERROR(SPREC_ERR_FORMAT, "%s: truncated .npy header", path);
-    goto done;
-  }
-  uint64_t hlen;
-  get_le(pre + 8, lenbytes, &hlen);
-  int64_t offset = 8 + lenbytes + (int64_t)hlen;
-  if ((int64_t)hlen > NPY_MAX_HEADER) {
-    err = SPREC_ERROR(SPREC_ERR_FORMAT, "%s: .npy header length %llu is implausibly large", path,
-                      (unsigned long long)hlen);
-    goto done;
-  }
-  if ((int64_t)st.st_size < offset) {
-    err = SPREC_ERROR(SPREC_ERR_FORMAT,
-                      "%s: truncated .npy header: announces %lld bytes, file has %lld in all", path,
-                      (long long)hlen, (long long)st.st_size);
-    goto done;
-  }
-  err = sprec_calloc((size_t)hlen + 1, 1, &hdr, "npy header");
+  int64_t hstart = 0, hlen = 0;
+  SPREC_TRY(parse_prefix(path, pre, got, (int64_t)st.st_size, &hstart, &hlen), done);
+  err = sprec_calloc(hlen ? (size_t)hlen : 1, 1, &hdr, "npy header");
   if (err) goto done;
-  if (fseeko(f, (off_t)(8 + lenbytes), SEEK_SET) != 0 || fread(hdr, 1, (size_t)hlen, f) != hlen) {
+  if (fseeko(f, (off_t)hstart, SEEK_SET) != 0 || fread(hdr, 1, (size_t)hlen, f) != (size_t)hlen) {
     err = SPREC_ERROR(SPREC_ERR_IO, "%s: cannot read: %s", path,
                       ferror(f) ? strerror(errno) : "unexpected end of file");
     goto done;
   }
-  /* Versions 1 and 2 are latin-1, version 3 UTF-8; the syntax we need is ASCII and
-   * non-ASCII bytes can only appear inside strings, which are compared bytewise. A
-   * NUL would end the string functions early, so it is rejected. */
-  if (memchr(hdr, '\0', (size_t)hlen)) {
-    err = SPREC_ERROR(SPREC_ERR_FORMAT, "%s: malformed .npy header: contains a NUL byte", path);
-    goto done;
-  }
-
-  hparse p = {hdr, hdr, hdr + hlen, path};
-  hdict d;
-  SPREC_TRY(hp_dict(&p, &d), done);
-  SPREC_TRY(header_check(path, &d, info), done);
-  info->data_offset = offset;
-
-  /* The file must hold exactly the announced data: less means a truncated copy, more
-   * means the header does not describe the file. */
-  int64_t elems = info->shape[0] * info->shape[1];
-  if (info->shape[1] > 0 && info->shape[0] > (INT64_MAX - offset) / info->elsize / info->shape[1]) {
-    err = SPREC_ERROR(SPREC_ERR_FORMAT, "%s: array shape overflows a 64-bit byte count", path);
-    goto done;
-  }
-  int64_t need = elems * info->elsize, have = (int64_t)st.st_size - offset;
-  if (have < need)
-    err = SPREC_ERROR(SPREC_ERR_FORMAT,
-                      "%s: truncated: header announces %lld bytes of data, file has %lld", path,
-                      (long long)need, (long long)have);
-  else if (have > need)
-    err = SPREC_ERROR(SPREC_ERR_FORMAT,
-                      "%s: trailing bytes: header announces %lld bytes of data, file has %lld", path,
-                      (long long)need, (long long)have);
+  SPREC_TRY(parse_dict(path, hdr, hlen, hstart + hlen, (int64_t)st.st_size, info), done);
 done:
   free(hdr);
   fclose(f);
