@@ -84,6 +84,33 @@ int cli_seen(const cli_opt *opts, int nopts, const char *name)
   return 0;
 }
 
+sprec_err cli_pick(const char *flag, const char *v, const char *const *names, int *out)
+{
+  for (int i = 0; names[i]; i++)
+    if (!strcmp(v, names[i])) {
+      *out = i;
+      return SPREC_OK;
+    }
+  return SPREC_ERROR(SPREC_ERR_ARG, "%s: unknown value '%s'", flag, v);
+}
+
+sprec_err cli_split_list(const char *flag, const char *s, char items[][CLI_ITEM], int maxitems,
+                         int *n)
+{
+  *n = 0;
+  while (*s) {
+    const char *e = strchr(s, ',');
+    size_t len = e ? (size_t)(e - s) : strlen(s);
+    SPREC_CHECK(len > 0 && len < CLI_ITEM && *n < maxitems, SPREC_ERR_ARG, "%s: bad list '%s'",
+                flag, s);
+    memcpy(items[*n], s, len);
+    items[(*n)++][len] = '\0';
+    s += len + (e ? 1 : 0);
+  }
+  SPREC_CHECK(*n > 0, SPREC_ERR_ARG, "%s: empty list", flag);
+  return SPREC_OK;
+}
+
 int cli_help_requested(int argc, char **argv)
 {
   for (int i = 1; i < argc; i++)

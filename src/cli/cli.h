@@ -20,6 +20,13 @@ sprec_err cli_parse(const char *cmd, int argc, char **argv, cli_opt *opts, int n
                     const char **pos, int maxpos, int *npos);
 /* 1 if the option was given. */
 int cli_seen(const cli_opt *opts, int nopts, const char *name);
+/* The index in names (NULL-terminated) of the value v of option flag, or an error. */
+sprec_err cli_pick(const char *flag, const char *v, const char *const *names, int *out);
+/* A comma-separated list of option flag into items (at most maxitems, each shorter
+ * than CLI_ITEM characters); *n: how many. Empty items and empty lists are errors. */
+#define CLI_ITEM 16
+sprec_err cli_split_list(const char *flag, const char *s, char items[][CLI_ITEM], int maxitems,
+                         int *n);
 
 /* A file a command names (files.c). output: written by the command; dir: a directory
  * (created if missing); may_be: the flag of an input it may be (--checkpoint F

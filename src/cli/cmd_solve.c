@@ -70,16 +70,6 @@ static void monitor(void *ctx, int iter, double obj, int64_t changes, double ela
   fflush(stdout);
 }
 
-static sprec_err pick(const char *flag, const char *v, const char *const *names, int *out)
-{
-  for (int i = 0; names[i]; i++)
-    if (!strcmp(v, names[i])) {
-      *out = i;
-      return SPREC_OK;
-    }
-  return SPREC_ERROR(SPREC_ERR_ARG, "%s: unknown value '%s'", flag, v);
-}
-
 /* Reads a 1-D vector of length n (or an n x 1 matrix): this rank's block. */
 static sprec_err read_vector(MPI_Comm comm, const char *flag, const char *path, int64_t n,
                              int64_t c0, int64_t nc, double *buf)
@@ -483,14 +473,14 @@ sprec_err cmd_solve(int argc, char **argv)
   static const char *const rule_names[] = {"default", "fixed", "adaptive", NULL};
   static const char *const dtype_names[] = {"float64", "float32", NULL};
   int v = 0;
-  SPREC_CALL(pick("--dtype", a.dtype, dtype_names, &a.single));
+  SPREC_CALL(cli_pick("--dtype", a.dtype, dtype_names, &a.single));
   P.single = a.single;
-  SPREC_CALL(pick("--lsq", a.lsq, lsq_names, &v));
+  SPREC_CALL(cli_pick("--lsq", a.lsq, lsq_names, &v));
   o.lsq = (sprec_lsq_method)v;
-  SPREC_CALL(pick("--topk", a.topk, topk_names, &v));
+  SPREC_CALL(cli_pick("--topk", a.topk, topk_names, &v));
   o.topk = (sprec_topk_method)v;
   if (a.step_rule) {
-    SPREC_CALL(pick("--step-rule", a.step_rule, rule_names, &v));
+    SPREC_CALL(cli_pick("--step-rule", a.step_rule, rule_names, &v));
     o.step_rule = (sprec_step_rule)v;
   }
   SPREC_CHECK(o.iters >= 0, SPREC_ERR_ARG, "--iters must be >= 0 (got %d)", o.iters);

@@ -26,21 +26,6 @@ static const char help[] =
 
 #define MAXLIST 32
 
-static sprec_err split(const char *flag, const char *s, char items[][16], int *n)
-{
-  *n = 0;
-  while (*s) {
-    const char *e = strchr(s, ',');
-    size_t len = e ? (size_t)(e - s) : strlen(s);
-    SPREC_CHECK(len > 0 && len < 16 && *n < MAXLIST, SPREC_ERR_ARG, "%s: bad list '%s'", flag, s);
-    memcpy(items[*n], s, len);
-    items[(*n)++][len] = '\0';
-    s += len + (e ? 1 : 0);
-  }
-  SPREC_CHECK(*n > 0, SPREC_ERR_ARG, "%s: empty list", flag);
-  return SPREC_OK;
-}
-
 /* Keep the k largest |x_j| (ties to the smaller index) and re-fit by least squares. */
 static sprec_err keep_k_and_debias(sprec_op A, const double *y, int64_t k, sprec_sparse *x)
 {
@@ -96,11 +81,11 @@ sprec_err cmd_study(int argc, char **argv)
   SPREC_CALL(cli_parse("study", argc, argv, opts, (int)(sizeof opts / sizeof *opts), pos, 0, &npos));
   SPREC_CHECK(out, SPREC_ERR_ARG, "study: --out FILE.csv is required");
   SPREC_CHECK(trials >= 1, SPREC_ERR_ARG, "--trials must be >= 1");
-  char P[MAXLIST][16], Al[MAXLIST][16], K[MAXLIST][16];
+  char P[MAXLIST][CLI_ITEM], Al[MAXLIST][CLI_ITEM], K[MAXLIST][CLI_ITEM];
   int np_, na, nk;
-  SPREC_CALL(split("--problems", problems, P, &np_));
-  SPREC_CALL(split("--algos", algos, Al, &na));
-  SPREC_CALL(split("--ks", ks, K, &nk));
+  SPREC_CALL(cli_split_list("--problems", problems, P, MAXLIST, &np_));
+  SPREC_CALL(cli_split_list("--algos", algos, Al, MAXLIST, &na));
+  SPREC_CALL(cli_split_list("--ks", ks, K, MAXLIST, &nk));
   sprec_problem_kind kinds[MAXLIST];
   int64_t kv[MAXLIST];
   for (int i = 0; i < np_; i++) SPREC_CALL(cli_problem_kind(P[i], &kinds[i]));
