@@ -178,12 +178,20 @@ typedef struct {
   volatile sig_atomic_t *stop_flag; /* if non-NULL and set on any rank (a signal handler may
                                  set it), every rank stops after the current iteration:
                                  stop reason "interrupted"                          */
-  /* Checkpoints (sea, ista, fista): the state of the run in one file, written
-   * atomically; resumed on any number of ranks, the run ends exactly as it would have
-   * without the interruption. */
+  /* Checkpoints (every algorithm, chains and batches): the state of the run in one
+   * file, written atomically; resumed on any number of ranks, the run ends exactly as
+   * it would have without the interruption. The file carries a checksum and every
+   * field is checked against the problem before it is used: a damaged or foreign file
+   * is refused (SPREC_ERR_FORMAT, SPREC_ERR_ARG for another problem or other options),
+   * and so is a checkpoint taken at an iteration past the budget iters. */
   const char *checkpoint;     /* written when stop_flag stops the run, and every ... */
   int checkpoint_every;       /* ... this many iterations (0: only at a stop)      */
   const char *resume;         /* continue the run saved here (same A, y, options)  */
+  char init_algo[16];         /* "" (default), or an algorithm run first: the main
+                                 algorithm starts from its result (a chain; the
+                                 CLI's --init ALGO). It runs with these options, its
+                                 own default budget, no progress reports, and tol 0
+                                 if it is an ℓ0 method                              */
   /* ℓ1 methods (the Lasso ½‖Ax−y‖² + λ‖x‖₁). */
   double lambda;              /* λ > 0; or 0 and lambda_ratio > 0                  */
   double lambda_ratio;        /* λ = lambda_ratio·λ_max, λ_max = ‖Aᵀy‖∞ (lambda 0)  */
@@ -223,6 +231,8 @@ typedef struct {
   int lsq_scalapack;      /* 1 if the ScaLAPACK path was used                   */
   int resumed_iteration;  /* the checkpoint's iteration if resumed, else -1      */
   int checkpoint_iteration; /* iteration of the last checkpoint written, else -1 */
+  double init_data_fit;   /* chains (init_algo): ½‖Ax-y‖² of the init result    */
+  int init_iterations;    /* chains: the init algorithm's iterations            */
   int64_t apply_T_passes; /* passes over A (Aᵀr products)                       */
   double iteration_seconds_median; /* median wall time of one iteration (max over ranks) */
   /* Seconds, max over ranks. */
@@ -246,7 +256,9 @@ sprec_err sprec_solver_solve(sprec_solver s, sprec_op A, const double *y,
  * all problems still running are made together, one pass over A per round
  * (sprec_op_apply_T_many). x[p] and st[p] receive problem p's solution and
  * statistics, bit for bit what sprec_solver_solve gives for that problem alone
- * (times aside). Progress (opts.monitor) is reported for problem 0. */
+ * (times aside). Progress (opts.monitor) is reported for problem 0. A checkpoint
+ * (opts.checkpoint) holds every problem in one file: the state of those still
+ * running, the result of those done; opts.resume continues such a file. */
 sprec_err sprec_solver_solve_batch(sprec_solver s, sprec_op A, int b, const double *Y,
                                    const double *init, sprec_sparse *x, sprec_stats *st);
 /* The last solve's statistics; after a batch, the batch's as a whole: t_total,

@@ -8,21 +8,30 @@
 typedef enum {
   SPREC_KEEP_DIST = 1, /* double **: this rank's nl entries of an n-vector        */
   SPREC_KEEP_REP,      /* double **: a replicated array of len entries            */
-  SPREC_KEEP_SPARSE,   /* sprec_sparse *: replicated                              */
-  SPREC_KEEP_DBL,      /* double *                                                */
-  SPREC_KEEP_INT,      /* int *                                                   */
-  SPREC_KEEP_I64,      /* int64_t *                                               */
-  SPREC_KEEP_LSQ       /* (the replicated least squares' factorization, implied)  */
+  SPREC_KEEP_SPARSE,   /* sprec_sparse *: replicated, at most len entries (0: n),
+                          indices in [0, n) ascending                             */
+  SPREC_KEEP_DBL,      /* double *, finite                                        */
+  SPREC_KEEP_INT,      /* int *, in [lo, hi]                                      */
+  SPREC_KEEP_I64,      /* int64_t *, in [lo, hi]                                  */
+  SPREC_KEEP_LSQ       /* sprec_lsq *: a least-squares object's state (lsq.h)     */
 } sprec_keep_kind;
+
+/* A bound of an INT or I64 item that stands for the checkpoint's iteration. */
+#define SPREC_ITER INT64_MIN
 
 typedef struct {
   const char *name;
   sprec_keep_kind kind;
   void *p;
-  int64_t len;
+  int64_t len, lo, hi;
 } sprec_keep;
 
 #define SPREC_MAX_KEEP 24
+
+/* One problem's part of a checkpoint, written or resumed (ckpt.c); and the set of
+ * them of one solve (a problem, or a batch). */
+typedef struct sprec_ckprob sprec_ckprob;
+typedef struct sprec_ckset sprec_ckset;
 
 typedef struct {
   sprec_ctx ctx;
@@ -44,9 +53,8 @@ typedef struct {
   int slot;            /* its index there                                        */
   sprec_keep keep[SPREC_MAX_KEEP]; /* what a checkpoint holds                    */
   int nkeep;
-  uint64_t fp_A, fp_y; /* fingerprints of A and y, once computed (have_fp)       */
-  int have_fp;
-  double t_checkpoint; /* seconds writing and reading checkpoints                */
+  sprec_ckprob *ck;    /* this problem's checkpoint, or NULL (no checkpoint, no resume) */
+  int phase;           /* 0: the only algorithm, or a chain's init; 1: a chain's main */
 } sprec_work;
 
 typedef sprec_err (*sprec_algo_fn)(sprec_work *w, sprec_sparse *x);
@@ -58,7 +66,6 @@ typedef struct {
   int fill;            /* starts by adding k atoms one at a time (OMP-like)      */
   int needs_L;         /* ‖A‖₂² is estimated (w->o.step = 1/L unless --step)    */
   int l1;              /* Lasso method: needs λ, no k; w->lsq is NULL          */
-  int checkpoints;     /* names its state: --checkpoint and --resume work        */
 } sprec_algo;
 
 sprec_err sprec_sea(sprec_work *w, sprec_sparse *x);
@@ -105,14 +112,49 @@ void sprec_w_finish(sprec_work *w, int iterations, int best_iteration, double fb
 /* Stop test on the relative residual. */
 int sprec_w_converged(const sprec_work *w, double obj);
 
-/* Checkpoints (ckpt.c). sprec_w_keep names a variable of the run's state (pointers,
- * read when a checkpoint is written, filled when one is restored). sprec_w_restore,
- * once everything is named: with opts.resume, loads the state (and the replicated
- * least squares' factorization) and sets *resumed. sprec_w_save, at the end of every
- * iteration, after sprec_w_progress: writes opts.checkpoint if the run stops (stop)
- * or every opts.checkpoint_every iterations. */
+/* End of iteration t: sprec_w_progress, then sprec_w_save. Everything that decides
+ * how the run goes on (including a decision to stop there: a fixed point) must be in
+ * the named state by then. *stop: the run must stop now. */
+sprec_err sprec_w_end_iteration(sprec_work *w, int t, double obj, int64_t changes, int *stop);
+
+/* Checkpoints (ckpt.c).
+ *
+ * An algorithm names the variables that define where it is (sprec_w_keep: pointers,
+ * read when a checkpoint is written and filled when one is restored), then calls
+ * sprec_w_restore: with opts.resume, it loads them (and the state of the replicated
+ * least squares w->lsq, implied) and sets *resumed; the algorithm then goes on from
+ * the end of the saved iteration instead of its start. sprec_w_save, at the end of an
+ * iteration after sprec_w_progress (sprec_w_end_iteration): writes opts.checkpoint if
+ * the run stops there (stop) or every opts.checkpoint_every iterations. */
 void sprec_w_keep(sprec_work *w, const char *name, sprec_keep_kind kind, void *p, int64_t len);
+/* An integer item and its valid range; SPREC_ITER stands for the checkpoint's
+ * iteration (lo = hi = SPREC_ITER: the iteration counter itself). */
+void sprec_w_keep_int(sprec_work *w, const char *name, int *p, int64_t lo, int64_t hi);
+void sprec_w_keep_i64(sprec_work *w, const char *name, int64_t *p, int64_t lo, int64_t hi);
 sprec_err sprec_w_restore(sprec_work *w, int *resumed);
 sprec_err sprec_w_save(sprec_work *w, int iteration, int stop);
+
+/* The driver's side (solver.c). A solve with opts.checkpoint or opts.resume opens a
+ * set for its b problems (sprec_ck_open: fingerprints of A and of each y; with resume,
+ * the file read, its checksum verified and every header and problem field checked
+ * against the problem before anything is used). budget[0]: the budget of the only
+ * algorithm or of a chain's init, budget[1]: of a chain's main algorithm. */
+sprec_err sprec_ck_open(sprec_ctx c, sprec_op A, const sprec_opts *o, int b, const double *Y,
+                        const int budget[2], sprec_ckset **set);
+void sprec_ck_close(sprec_ckset **set);
+sprec_ckprob *sprec_ck_problem(sprec_ckset *set, int p);
+/* What the resumed file holds for problem p: -1 nothing (run from the start), 0 or 1
+ * the state of that phase, 2 the problem's result. */
+int sprec_ck_resume_kind(const sprec_ckprob *ck);
+/* The result of a finished problem (kind 2). */
+sprec_err sprec_ck_take_result(sprec_ckprob *ck, sprec_sparse *x, sprec_stats *st);
+/* A chain's init result: recorded before its main algorithm runs (saved with every
+ * checkpoint of phase 1), or taken from the resumed file (kind 1). */
+sprec_err sprec_ck_set_chain(sprec_ckprob *ck, const sprec_sparse *xi, const sprec_stats *sti);
+sprec_err sprec_ck_take_chain(sprec_ckprob *ck, sprec_sparse *xi, sprec_stats *sti);
+/* Batches: problem p finished (its result goes into every later checkpoint). */
+sprec_err sprec_ck_set_result(sprec_ckprob *ck, const sprec_sparse *x, const sprec_stats *st);
+/* Batches: write the file if a problem saved its state since the last write. */
+sprec_err sprec_ck_flush(sprec_ckset *set);
 
 #endif

@@ -41,15 +41,28 @@ sprec_err sprec_cosamp(sprec_work *w, sprec_sparse *best)
 
   SPREC_TRY(sprec_g_start(w, &x, r), done);
   double f = sprec_w_objective(w, r), fbest = f;
-  int t = 0, best_it = 0;
+  int t = 0, best_it = 0, fixed = 0, stop = 0, resumed;
   SPREC_TRY(sprec_sparse_copy(best, &x), done);
   strcpy(w->st->stop_reason, "iterations");
-  sprec_w_progress(w, 0, f, 0);
+  /* The state at the end of an iteration: the pruned iterate and its residual, the
+   * best debiased one, and both least-squares objects (x̂'s, w->lsq, is implied). */
+  sprec_w_keep(w, "x", SPREC_KEEP_SPARSE, &x, k);
+  sprec_w_keep(w, "r", SPREC_KEEP_REP, &r, w->m);
+  sprec_w_keep(w, "f", SPREC_KEEP_DBL, &f, 1);
+  sprec_w_keep(w, "best", SPREC_KEEP_SPARSE, best, k);
+  sprec_w_keep(w, "fbest", SPREC_KEEP_DBL, &fbest, 1);
+  sprec_w_keep_int(w, "best_it", &best_it, 0, SPREC_ITER);
+  sprec_w_keep_int(w, "t", &t, SPREC_ITER, SPREC_ITER);
+  sprec_w_keep_int(w, "fixed", &fixed, 0, 1);
+  sprec_w_keep_i64(w, "passes", &w->st->apply_T_passes, 0, INT64_MAX);
+  sprec_w_keep(w, "lsq_merged", SPREC_KEEP_LSQ, &lT, 0);
+  SPREC_TRY(sprec_w_restore(w, &resumed), done);
+  if (!resumed) sprec_w_progress(w, 0, f, 0);
 
-  while (t < w->o.iters && !sprec_w_converged(w, f)) {
+  while (!fixed && t < w->o.iters && !sprec_w_converged(w, f)) {
     int64_t p = 2 * k < kT - x.nnz ? 2 * k : kT - x.nnz;
     if (p < 1) {
-      strcpy(w->st->stop_reason, "fixed_point");
+      fixed = 1;
       break;
     }
     SPREC_TRY(sprec_w_gradient(w, r, g), done);
@@ -73,12 +86,11 @@ sprec_err sprec_cosamp(sprec_work *w, sprec_sparse *best)
       best_it = t;
       SPREC_TRY(sprec_sparse_copy(best, &xd), done);
     }
-    if (sprec_w_progress(w, t, f, changes)) break; /* stop requested */
-    if (changes == 0) {
-      strcpy(w->st->stop_reason, "fixed_point");
-      break;
-    }
+    fixed = changes == 0;
+    SPREC_TRY(sprec_w_end_iteration(w, t, f, changes, &stop), done);
+    if (stop) break;
   }
+  if (fixed && !stop) strcpy(w->st->stop_reason, "fixed_point");
   sprec_w_finish(w, t, best_it, fbest, f);
 done:
   sprec_lsq_destroy(&lT);

@@ -180,14 +180,30 @@ sprec_err sprec_els(sprec_work *w, sprec_sparse *x)
 
   SPREC_TRY(sprec_g_start(w, x, r), done);
   double f = sprec_w_objective(w, r);
-  int it = 0, best_it = 0, why = SPREC_G_FULL;
+  int it = 0, best_it = 0, why = SPREC_G_FULL, phase = 0, fixed = 0, stop = 0, resumed;
   strcpy(w->st->stop_reason, "iterations");
-  sprec_w_progress(w, 0, f, 0);
-  if (x->nnz < k) SPREC_TRY(sprec_g_omp_steps(w, x, r, g, k, w->o.iters, &it, &f, &why), done);
-  best_it = it;
+  /* The state at the end of an iteration. phase 0: filling, 1: swapping; fixed: the
+   * swaps ended there. */
+  sprec_w_keep(w, "x", SPREC_KEEP_SPARSE, x, k);
+  sprec_w_keep(w, "r", SPREC_KEEP_REP, &r, m);
+  sprec_w_keep(w, "f", SPREC_KEEP_DBL, &f, 1);
+  sprec_w_keep_int(w, "best_it", &best_it, 0, SPREC_ITER);
+  sprec_w_keep_int(w, "it", &it, SPREC_ITER, SPREC_ITER);
+  sprec_w_keep_int(w, "why", &why, SPREC_G_FULL, SPREC_G_STOPPED);
+  sprec_w_keep_int(w, "phase", &phase, 0, 1);
+  sprec_w_keep_int(w, "fixed", &fixed, 0, 1);
+  sprec_w_keep_i64(w, "passes", &w->st->apply_T_passes, 0, INT64_MAX);
+  SPREC_TRY(sprec_w_restore(w, &resumed), done);
+  if (!resumed) sprec_w_progress(w, 0, f, 0);
+  if (phase == 0) {
+    if (x->nnz < k) SPREC_TRY(sprec_g_omp_steps(w, x, r, g, k, w->o.iters, &it, &f, &why), done);
+    stop = why == SPREC_G_STOPPED;
+    best_it = it;
+    phase = 1;
+  }
   if (why == SPREC_G_ZERO) strcpy(w->st->stop_reason, "converged");
 
-  while (why == SPREC_G_FULL && it < w->o.iters && !sprec_w_converged(w, f)) {
+  while (why == SPREC_G_FULL && !fixed && it < w->o.iters && !sprec_w_converged(w, f)) {
     double t0 = MPI_Wtime();
     SPREC_TRY(sprec_op_gather_columns(w->A, k, x->idx, b.cols), done);
     els_factor(&b, w->y);
@@ -200,33 +216,35 @@ sprec_err sprec_els(sprec_work *w, sprec_sparse *x)
     SPREC_TRY(sprec_g_topk(w, g, 1, &one), done);
     it++;
     double gain = one.val[0], ipos;
+    int64_t changes = 0;
     if (!(gain > ELS_GAIN_TOL * f)) {
-      strcpy(w->st->stop_reason, "fixed_point");
-      sprec_w_progress(w, it, f, 0);
-      break;
+      fixed = 1;
+    } else {
+      SPREC_TRY(sprec_w_values_at(w, vi, &one, &ipos), done);
+      SPREC_TRY(sprec_sparse_copy(&xs, x), done);
+      memcpy(rs, r, (size_t)m * sizeof *r);
+      sprec_g_remove_at(x, (int64_t)ipos);
+      sprec_g_insert(x, one.idx[0], 0.0);
+      SPREC_TRY(sprec_w_lsq(w, x, r), done);
+      double fn = sprec_w_objective(w, r);
+      if (!isfinite(fn)) {
+        err = SPREC_ERROR(SPREC_ERR_NUMERIC, "ELS: objective became non-finite at iteration %d", it);
+        goto done;
+      }
+      if (!(fn < f)) { /* the prediction was misled by rounding: keep the previous x */
+        SPREC_TRY(sprec_sparse_copy(x, &xs), done);
+        memcpy(r, rs, (size_t)m * sizeof *r);
+        fixed = 1;
+      } else {
+        f = fn;
+        best_it = it;
+        changes = 2;
+      }
     }
-    SPREC_TRY(sprec_w_values_at(w, vi, &one, &ipos), done);
-    SPREC_TRY(sprec_sparse_copy(&xs, x), done);
-    memcpy(rs, r, (size_t)m * sizeof *r);
-    sprec_g_remove_at(x, (int64_t)ipos);
-    sprec_g_insert(x, one.idx[0], 0.0);
-    SPREC_TRY(sprec_w_lsq(w, x, r), done);
-    double fn = sprec_w_objective(w, r);
-    if (!isfinite(fn)) {
-      err = SPREC_ERROR(SPREC_ERR_NUMERIC, "ELS: objective became non-finite at iteration %d", it);
-      goto done;
-    }
-    if (!(fn < f)) { /* the prediction was misled by rounding: keep the previous x */
-      SPREC_TRY(sprec_sparse_copy(x, &xs), done);
-      memcpy(r, rs, (size_t)m * sizeof *r);
-      strcpy(w->st->stop_reason, "fixed_point");
-      sprec_w_progress(w, it, f, 0);
-      break;
-    }
-    f = fn;
-    best_it = it;
-    if (sprec_w_progress(w, it, f, 2)) break; /* stop requested */
+    SPREC_TRY(sprec_w_end_iteration(w, it, f, changes, &stop), done);
+    if (stop) break;
   }
+  if (fixed && !stop) strcpy(w->st->stop_reason, "fixed_point");
   sprec_w_finish(w, it, best_it, f, f);
 done:
   free(g);

@@ -116,7 +116,7 @@ sprec_err sprec_fista(sprec_work *w, sprec_sparse *x)
   sprec_w_keep(w, "rz", SPREC_KEEP_REP, &f.rz, w->m);
   sprec_w_keep(w, "ro", SPREC_KEEP_REP, &f.ro, w->m);
   sprec_w_keep(w, "zs", SPREC_KEEP_SPARSE, &f.zs, 0);
-  sprec_w_keep(w, "t", SPREC_KEEP_DBL, &f.t, 0);
+  sprec_w_keep(w, "t", SPREC_KEEP_DBL, &f.t, 1);
   SPREC_TRY(sprec_lasso_run(w, x, "FISTA", fista_stage, &f), done);
 done:
   free(f.z);

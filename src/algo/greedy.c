@@ -71,11 +71,10 @@ static sprec_err ensure_cap(sprec_work *w, sprec_sparse *x, int64_t cap)
 }
 
 sprec_err sprec_g_omp_steps(sprec_work *w, sprec_sparse *x, double *r, double *g, int64_t target,
-                            int max_steps, int *it, double *f, int *why)
+                            int max_it, int *it, double *f, int *why)
 {
   sprec_sparse one = {0};
   sprec_err err = SPREC_OK;
-  int steps = 0;
   SPREC_CALL(ensure_cap(w, x, target));
   SPREC_CALL(sprec_agree(w->ctx->comm, sprec_sparse_init(&one, 1)));
   *why = SPREC_G_FULL;
@@ -84,7 +83,7 @@ sprec_err sprec_g_omp_steps(sprec_work *w, sprec_sparse *x, double *r, double *g
       *why = SPREC_G_TOL;
       break;
     }
-    if (steps >= max_steps) {
+    if (*it >= max_it) {
       *why = SPREC_G_BUDGET;
       break;
     }
@@ -99,14 +98,15 @@ sprec_err sprec_g_omp_steps(sprec_work *w, sprec_sparse *x, double *r, double *g
     sprec_g_insert(x, j, 0.0);
     SPREC_TRY(sprec_g_lsq(w, w->lsq, x, r), done);
     *f = sprec_w_objective(w, r);
-    steps++;
     (*it)++;
     if (!isfinite(*f)) {
       err = SPREC_ERROR(SPREC_ERR_NUMERIC, "%s: objective became non-finite at iteration %d",
                         w->o.algo, *it);
       goto done;
     }
-    if (sprec_w_progress(w, *it, *f, 1)) {
+    int stop;
+    SPREC_TRY(sprec_w_end_iteration(w, *it, *f, 1, &stop), done);
+    if (stop) {
       *why = SPREC_G_STOPPED;
       break;
     }

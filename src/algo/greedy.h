@@ -33,11 +33,12 @@ sprec_err sprec_g_select(sprec_work *w, double *g, const sprec_sparse *S, sprec_
 /* Collective. OMP steps from (x, r) with x least-squares optimal on its support:
  * g = Aᵀr, j = argmax_{j∉S} |g_j|, S ← S ∪ {j}, least squares on S (w->lsq: the
  * replicated path adds the entering column to its factorization), until |S| =
- * target, max_steps atoms were added, the tolerance is met, or max |g_j| = 0. *it is
- * the iteration counter (one per atom, reported to the monitor); *f the objective;
- * *why one of SPREC_G_*. g: scratch of w->nl. */
+ * target, the iteration counter *it (one per atom, reported to the monitor) reaches
+ * max_it, the tolerance is met, or max |g_j| = 0. *f: the objective; *why one of
+ * SPREC_G_*. g: scratch of w->nl. Each step ends with sprec_w_end_iteration: the
+ * caller names x, r, *f and *it (and w->lsq is implied) as its state. */
 sprec_err sprec_g_omp_steps(sprec_work *w, sprec_sparse *x, double *r, double *g, int64_t target,
-                            int max_steps, int *it, double *f, int *why);
+                            int max_it, int *it, double *f, int *why);
 
 /* Local helpers on sorted index sets. */
 int sprec_g_contains(const sprec_sparse *S, int64_t j);   /* 1 if j ∈ S        */

@@ -45,10 +45,18 @@ sprec_err sprec_htp(sprec_work *w, sprec_sparse *x)
   }
   double f = sprec_w_objective(w, r);
   strcpy(w->st->stop_reason, "iterations");
-  sprec_w_progress(w, 0, f, 0);
   w->st->step = 0;
-  int t = 0;
-  while (t < w->o.iters && !sprec_w_converged(w, f)) {
+  int t = 0, fixed = 0, stop = 0, resumed; /* fixed: the support repeated */
+  sprec_w_keep(w, "x", SPREC_KEEP_SPARSE, x, w->o.k); /* the state at the end of an iteration */
+  sprec_w_keep(w, "r", SPREC_KEEP_REP, &r, m);
+  sprec_w_keep(w, "f", SPREC_KEEP_DBL, &f, 1);
+  sprec_w_keep_int(w, "t", &t, SPREC_ITER, SPREC_ITER);
+  sprec_w_keep_int(w, "fixed", &fixed, 0, 1);
+  sprec_w_keep(w, "step", SPREC_KEEP_DBL, &w->st->step, 1);
+  sprec_w_keep_i64(w, "passes", &w->st->apply_T_passes, 0, INT64_MAX);
+  SPREC_TRY(sprec_w_restore(w, &resumed), done);
+  if (!resumed) sprec_w_progress(w, 0, f, 0);
+  while (!fixed && t < w->o.iters && !sprec_w_converged(w, f)) {
     SPREC_TRY(sprec_w_gradient(w, r, g), done);
     if (adaptive) {
       const sprec_sparse *T = x;
@@ -72,12 +80,11 @@ sprec_err sprec_htp(sprec_work *w, sprec_sparse *x)
       err = SPREC_ERROR(SPREC_ERR_NUMERIC, "HTP: objective became non-finite at iteration %d", t);
       goto done;
     }
-    if (sprec_w_progress(w, t, f, changes)) break; /* stop requested */
-    if (changes == 0) {
-      strcpy(w->st->stop_reason, "fixed_point");
-      break;
-    }
+    fixed = changes == 0;
+    SPREC_TRY(sprec_w_end_iteration(w, t, f, changes, &stop), done);
+    if (stop) break;
   }
+  if (fixed && !stop) strcpy(w->st->stop_reason, "fixed_point");
   sprec_w_finish(w, t, t, f, f);
 done:
   free(g);

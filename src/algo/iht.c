@@ -60,9 +60,17 @@ sprec_err sprec_iht(sprec_work *w, sprec_sparse *x)
   }
   double f = sprec_w_objective(w, r);
   strcpy(w->st->stop_reason, "iterations");
-  sprec_w_progress(w, 0, f, 0);
-  int t = 0;
-  while (t < w->o.iters && !sprec_w_converged(w, f)) {
+  int t = 0, still = 0, stop = 0, resumed; /* still: the iterate stopped moving */
+  sprec_w_keep(w, "x", SPREC_KEEP_SPARSE, x, k); /* the state at the end of an iteration */
+  sprec_w_keep(w, "r", SPREC_KEEP_REP, &r, m);
+  sprec_w_keep(w, "f", SPREC_KEEP_DBL, &f, 1);
+  sprec_w_keep_int(w, "t", &t, SPREC_ITER, SPREC_ITER);
+  sprec_w_keep_int(w, "still", &still, 0, 1);
+  sprec_w_keep(w, "step", SPREC_KEEP_DBL, &w->st->step, 1);
+  sprec_w_keep_i64(w, "passes", &w->st->apply_T_passes, 0, INT64_MAX);
+  SPREC_TRY(sprec_w_restore(w, &resumed), done);
+  if (!resumed) sprec_w_progress(w, 0, f, 0);
+  while (!still && t < w->o.iters && !sprec_w_converged(w, f)) {
     SPREC_TRY(sprec_w_gradient(w, r, g), done);
     const sprec_sparse *G = x;
     if (adaptive) {
@@ -100,12 +108,11 @@ sprec_err sprec_iht(sprec_work *w, sprec_sparse *x)
                                            "(step too large?)", t);
       goto done;
     }
-    if (sprec_w_progress(w, t, f, changes)) break; /* stop requested */
-    if (dn <= 1e-24 * xnn) {
-      strcpy(w->st->stop_reason, "converged");
-      break;
-    }
+    still = dn <= 1e-24 * xnn;
+    SPREC_TRY(sprec_w_end_iteration(w, t, f, changes, &stop), done);
+    if (stop) break;
   }
+  if (still && !stop) strcpy(w->st->stop_reason, "converged");
   if (x->nnz > 0) { /* debias: least squares on the final support */
     SPREC_TRY(sprec_w_lsq(w, x, r), done);
     f = sprec_w_objective(w, r);

@@ -76,8 +76,10 @@ sprec_err sprec_lasso_report(sprec_lasso *s, double F, int64_t changes, int *sto
                        s->name, s->it);
   if (s->it > s->reported) {
     s->reported = s->it;
-    *stop = sprec_w_progress(s->w, s->it, F, changes);
-    SPREC_CALL(sprec_w_save(s->w, s->it, *stop)); /* the state of the stage's loop top */
+    /* The state of the stage's loop top, where a resumed run starts again: it makes the
+     * product of this loop top again, so that pass is not counted in the checkpoint. */
+    s->passes = s->w->st->apply_T_passes - 1;
+    SPREC_CALL(sprec_w_end_iteration(s->w, s->it, F, changes, stop));
     s->interrupted = *stop;
   }
   return SPREC_OK;
@@ -159,19 +161,23 @@ sprec_err sprec_lasso_run(sprec_work *w, sprec_sparse *x, const char *name,
   s.changes = 0;
   strcpy(w->st->stop_reason, "iterations");
 
+  double lam = w->lambda, lmax = w->st->lambda_max, tol = w->o.tol;
+  int N = w->o.continuation > 0 && lam < lmax ? w->o.continuation : 1;
+  int last = 0;
   s.stage = 1;
   sprec_w_keep(w, "x", SPREC_KEEP_DIST, &s.x, 0); /* after the algorithm's own state */
   sprec_w_keep(w, "r", SPREC_KEEP_REP, &s.r, w->m);
   sprec_w_keep(w, "xs", SPREC_KEEP_SPARSE, &s.xs, 0);
-  sprec_w_keep(w, "changes", SPREC_KEEP_I64, &s.changes, 0);
-  sprec_w_keep(w, "it", SPREC_KEEP_INT, &s.it, 0);
-  sprec_w_keep(w, "stage", SPREC_KEEP_INT, &s.stage, 0);
-  sprec_w_keep(w, "passes", SPREC_KEEP_I64, &w->st->apply_T_passes, 0);
+  sprec_w_keep_i64(w, "changes", &s.changes, 0, INT64_MAX);
+  sprec_w_keep_int(w, "it", &s.it, SPREC_ITER, SPREC_ITER);
+  sprec_w_keep_int(w, "stage", &s.stage, 1, N);
+  sprec_w_keep_i64(w, "passes", &s.passes, 0, INT64_MAX);
   SPREC_TRY(sprec_w_restore(w, &s.resumed), done);
+  if (s.resumed) {
+    w->st->apply_T_passes = s.passes;
+    s.reported = s.it; /* shown before the checkpoint */
+  }
 
-  double lam = w->lambda, lmax = w->st->lambda_max, tol = w->o.tol;
-  int N = w->o.continuation > 0 && lam < lmax ? w->o.continuation : 1;
-  int last = 0;
   for (int l = s.stage; l <= N; l++) {
     s.stage = l;
     double lam_l = l == N ? lam : lmax * pow(lam / lmax, (double)l / N);

@@ -84,6 +84,7 @@ struct sprec_lasso_s {
   int interrupted;       /* a stop was requested                                  */
   int stage;             /* continuation stage (1 ..), kept in checkpoints         */
   int resumed;           /* the stage continues a checkpoint: its state is loaded  */
+  int64_t passes;        /* passes over A before the last reported loop top (saved) */
   double *vals;          /* scratch for values at the support                     */
   int64_t vcap;
   void *data;            /* the algorithm's own workspace                         */

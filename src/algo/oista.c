@@ -114,6 +114,11 @@ sprec_err sprec_oista(sprec_work *w, sprec_sparse *x)
   err = sprec_calloc((size_t)w->nl, sizeof *o.u, &o.u, "candidate");
   if (!err) err = sprec_sparse_init(&o.S, 16);
   SPREC_TRY(sprec_agree(w->ctx->comm, err), done);
+  /* The cached L_S is part of the state: a resumed run takes the oracle step with the
+   * very value the uninterrupted run has (not one recomputed by LAPACK). */
+  sprec_w_keep(w, "oracle_support", SPREC_KEEP_SPARSE, &o.S, 0);
+  sprec_w_keep(w, "oracle_LS", SPREC_KEEP_DBL, &o.LS, 1);
+  sprec_w_keep_int(w, "oracle_valid", &o.valid, 0, 1);
   SPREC_TRY(sprec_lasso_run(w, x, "OISTA", oista_stage, &o), done);
 done:
   free(o.u);

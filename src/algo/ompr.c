@@ -34,60 +34,82 @@ sprec_err sprec_ompr(sprec_work *w, sprec_sparse *best)
 
   SPREC_TRY(sprec_g_start(w, &x, r), done);
   double f = sprec_w_objective(w, r), fbest = f;
-  int it = 0, best_it = 0, why = SPREC_G_FULL;
+  int it = 0, best_it = 0, why = SPREC_G_FULL, phase = 0, fin = 0, stop = 0, resumed;
   SPREC_TRY(sprec_sparse_copy(best, &x), done);
   strcpy(w->st->stop_reason, "iterations");
-  sprec_w_progress(w, 0, f, 0);
+  /* The state at the end of an iteration. phase 0: filling, 1: replacing; fin: the
+   * replacing ended there (1 converged, 2 fixed point). */
+  sprec_w_keep(w, "x", SPREC_KEEP_SPARSE, &x, k);
+  sprec_w_keep(w, "r", SPREC_KEEP_REP, &r, w->m);
+  sprec_w_keep(w, "f", SPREC_KEEP_DBL, &f, 1);
+  sprec_w_keep(w, "best", SPREC_KEEP_SPARSE, best, k);
+  sprec_w_keep(w, "fbest", SPREC_KEEP_DBL, &fbest, 1);
+  sprec_w_keep_int(w, "best_it", &best_it, 0, SPREC_ITER);
+  sprec_w_keep_int(w, "it", &it, SPREC_ITER, SPREC_ITER);
+  sprec_w_keep_int(w, "why", &why, SPREC_G_FULL, SPREC_G_STOPPED);
+  sprec_w_keep_int(w, "phase", &phase, 0, 1);
+  sprec_w_keep_int(w, "fin", &fin, 0, 2);
+  sprec_w_keep_i64(w, "passes", &w->st->apply_T_passes, 0, INT64_MAX);
+  SPREC_TRY(sprec_w_restore(w, &resumed), done);
+  if (!resumed) sprec_w_progress(w, 0, f, 0);
 
-  /* Filling: OMP steps (nothing is removed while |S| < k). */
-  if (x.nnz < k) SPREC_TRY(sprec_g_omp_steps(w, &x, r, g, k, w->o.iters, &it, &f, &why), done);
-  if (f < fbest) {
-    fbest = f;
-    best_it = it;
-    SPREC_TRY(sprec_sparse_copy(best, &x), done);
+  if (phase == 0) {
+    /* Filling: OMP steps (nothing is removed while |S| < k). */
+    if (x.nnz < k) SPREC_TRY(sprec_g_omp_steps(w, &x, r, g, k, w->o.iters, &it, &f, &why), done);
+    stop = why == SPREC_G_STOPPED;
+    if (f < fbest) {
+      fbest = f;
+      best_it = it;
+      SPREC_TRY(sprec_sparse_copy(best, &x), done);
+    }
+    phase = 1;
   }
   if (why == SPREC_G_ZERO) strcpy(w->st->stop_reason, "converged");
 
-  while (why == SPREC_G_FULL && it < w->o.iters && !sprec_w_converged(w, f)) {
+  while (why == SPREC_G_FULL && !fin && it < w->o.iters && !sprec_w_converged(w, f)) {
     int64_t j = 0;
     double gj = 0;
     SPREC_TRY(sprec_w_gradient(w, r, g), done);
     SPREC_TRY(sprec_w_values_at(w, g, &x, gS), done); /* ≈ 0: x is least squares on S */
     SPREC_TRY(sprec_g_select(w, g, &x, &one, &j, &gj), done);
     it++;
+    int64_t changes = 2;
     if (gj == 0) {
-      strcpy(w->st->stop_reason, "converged");
-      sprec_w_progress(w, it, f, 0);
-      break;
+      fin = 1; /* converged */
+      changes = 0;
+    } else {
+      /* The smallest |z| on S (ties: the larger index goes), then against z_j = η g_j. */
+      int64_t out = -1;
+      double zout = INFINITY;
+      for (int64_t t = 0; t < x.nnz; t++) {
+        double z = fabs(x.val[t] + eta * gS[t]);
+        if (z <= zout) zout = z, out = t; /* indices ascend: <= prefers the larger one */
+      }
+      double zj = fabs(eta * gj);
+      if (zj < zout || (zj == zout && j > x.idx[out])) { /* j would leave at once */
+        fin = 2;
+        changes = 0;
+      } else {
+        sprec_g_remove_at(&x, out);
+        sprec_g_insert(&x, j, 0.0);
+        SPREC_TRY(sprec_w_lsq(w, &x, r), done);
+        f = sprec_w_objective(w, r);
+        if (!isfinite(f)) {
+          err = SPREC_ERROR(SPREC_ERR_NUMERIC, "OMPR: objective became non-finite at iteration %d",
+                            it);
+          goto done;
+        }
+        if (f < fbest) {
+          fbest = f;
+          best_it = it;
+          SPREC_TRY(sprec_sparse_copy(best, &x), done);
+        }
+      }
     }
-    /* The smallest |z| on S (ties: the larger index goes), then against z_j = η g_j. */
-    int64_t out = -1;
-    double zout = INFINITY;
-    for (int64_t t = 0; t < x.nnz; t++) {
-      double z = fabs(x.val[t] + eta * gS[t]);
-      if (z <= zout) zout = z, out = t; /* indices ascend: <= prefers the larger one */
-    }
-    double zj = fabs(eta * gj);
-    if (zj < zout || (zj == zout && j > x.idx[out])) { /* j would leave at once */
-      strcpy(w->st->stop_reason, "fixed_point");
-      sprec_w_progress(w, it, f, 0);
-      break;
-    }
-    sprec_g_remove_at(&x, out);
-    sprec_g_insert(&x, j, 0.0);
-    SPREC_TRY(sprec_w_lsq(w, &x, r), done);
-    f = sprec_w_objective(w, r);
-    if (!isfinite(f)) {
-      err = SPREC_ERROR(SPREC_ERR_NUMERIC, "OMPR: objective became non-finite at iteration %d", it);
-      goto done;
-    }
-    if (f < fbest) {
-      fbest = f;
-      best_it = it;
-      SPREC_TRY(sprec_sparse_copy(best, &x), done);
-    }
-    if (sprec_w_progress(w, it, f, 2)) break; /* stop requested */
+    SPREC_TRY(sprec_w_end_iteration(w, it, f, changes, &stop), done);
+    if (stop) break;
   }
+  if (fin && !stop) strcpy(w->st->stop_reason, fin == 1 ? "converged" : "fixed_point");
   sprec_w_finish(w, it, best_it, fbest, f);
 done:
   free(g);

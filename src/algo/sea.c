@@ -51,16 +51,16 @@ sprec_err sprec_sea(sprec_work *w, sprec_sparse *best)
   strcpy(w->st->stop_reason, "iterations");
   int t = 0, resumed;
   sprec_w_keep(w, "X", SPREC_KEEP_DIST, &X, 0); /* the state at the end of an iteration */
-  sprec_w_keep(w, "x", SPREC_KEEP_SPARSE, &x, 0);
+  sprec_w_keep(w, "x", SPREC_KEEP_SPARSE, &x, w->o.k);
   sprec_w_keep(w, "r", SPREC_KEEP_REP, &r, m);
-  sprec_w_keep(w, "f", SPREC_KEEP_DBL, &f, 0);
-  sprec_w_keep(w, "best", SPREC_KEEP_SPARSE, best, 0);
-  sprec_w_keep(w, "fbest", SPREC_KEEP_DBL, &fbest, 0);
-  sprec_w_keep(w, "best_iteration", SPREC_KEEP_INT, &w->st->best_iteration, 0);
-  sprec_w_keep(w, "x0", SPREC_KEEP_SPARSE, &x0, 0);
-  sprec_w_keep(w, "f0", SPREC_KEEP_DBL, &f0, 0);
-  sprec_w_keep(w, "t", SPREC_KEEP_INT, &t, 0);
-  sprec_w_keep(w, "passes", SPREC_KEEP_I64, &w->st->apply_T_passes, 0);
+  sprec_w_keep(w, "f", SPREC_KEEP_DBL, &f, 1);
+  sprec_w_keep(w, "best", SPREC_KEEP_SPARSE, best, w->o.k);
+  sprec_w_keep(w, "fbest", SPREC_KEEP_DBL, &fbest, 1);
+  sprec_w_keep_int(w, "best_iteration", &w->st->best_iteration, 0, SPREC_ITER);
+  sprec_w_keep(w, "x0", SPREC_KEEP_SPARSE, &x0, w->o.k);
+  sprec_w_keep(w, "f0", SPREC_KEEP_DBL, &f0, 1);
+  sprec_w_keep_int(w, "t", &t, SPREC_ITER, SPREC_ITER);
+  sprec_w_keep_i64(w, "passes", &w->st->apply_T_passes, 0, INT64_MAX);
   SPREC_TRY(sprec_w_restore(w, &resumed), done);
   if (!resumed) sprec_w_progress(w, 0, f, 0);
 
@@ -81,8 +81,8 @@ sprec_err sprec_sea(sprec_work *w, sprec_sparse *best)
       w->st->best_iteration = t;
       SPREC_TRY(sprec_sparse_copy(best, &x), done);
     }
-    int stop = sprec_w_progress(w, t, f, sprec_support_changes(&x, &prev));
-    SPREC_TRY(sprec_w_save(w, t, stop), done);
+    int stop;
+    SPREC_TRY(sprec_w_end_iteration(w, t, f, sprec_support_changes(&x, &prev), &stop), done);
     if (stop) break;
   }
   if (w->st->best_iteration > 0) { /* the best against iterate 0, by the one function */

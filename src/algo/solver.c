@@ -7,18 +7,18 @@
 #include <string.h>
 
 static const sprec_algo algorithms[] = {
-    /* name     run           iters fill needs_L l1 checkpoints */
-    {"sea",    sprec_sea,    1000,  0, 1, 0, 1},
-    {"htp",    sprec_htp,    500,   0, 0, 0, 0},
-    {"iht",    sprec_iht,    500,   0, 1, 0, 0},
-    {"omp",    sprec_omp,    0,     1, 0, 0, 0},
-    {"ompr",   sprec_ompr,   500,   1, 1, 0, 0},
-    {"els",    sprec_els,    500,   1, 0, 0, 0},
-    {"cosamp", sprec_cosamp, 500,   0, 0, 0, 0},
-    {"sp",     sprec_sp,     500,   0, 0, 0, 0},
-    {"ista",   sprec_ista,   10000, 0, 1, 1, 1},
-    {"fista",  sprec_fista,  10000, 0, 1, 1, 1},
-    {"oista",  sprec_oista,  10000, 0, 1, 1, 0},
+    /* name     run           iters fill needs_L l1 */
+    {"sea",    sprec_sea,    1000,  0, 1, 0},
+    {"htp",    sprec_htp,    500,   0, 0, 0},
+    {"iht",    sprec_iht,    500,   0, 1, 0},
+    {"omp",    sprec_omp,    0,     1, 0, 0},
+    {"ompr",   sprec_ompr,   500,   1, 1, 0},
+    {"els",    sprec_els,    500,   1, 0, 0},
+    {"cosamp", sprec_cosamp, 500,   0, 0, 0},
+    {"sp",     sprec_sp,     500,   0, 0, 0},
+    {"ista",   sprec_ista,   10000, 0, 1, 1},
+    {"fista",  sprec_fista,  10000, 0, 1, 1},
+    {"oista",  sprec_oista,  10000, 0, 1, 1},
 };
 #define NALGO ((int)(sizeof algorithms / sizeof algorithms[0]))
 
@@ -59,6 +59,11 @@ sprec_err sprec_solver_create(sprec_ctx ctx, const sprec_opts *opts, sprec_solve
 {
   *s = NULL;
   SPREC_CHECK(find_algo(opts->algo), SPREC_ERR_ARG, "unknown algorithm '%s'", opts->algo);
+  SPREC_CHECK(memchr(opts->init_algo, 0, sizeof opts->init_algo) &&
+                  (!opts->init_algo[0] || find_algo(opts->init_algo)),
+              SPREC_ERR_ARG, "init_algo: unknown algorithm '%.16s'", opts->init_algo);
+  SPREC_CHECK(opts->checkpoint_every >= 0, SPREC_ERR_ARG,
+              "checkpoint_every must be >= 0 (got %d)", opts->checkpoint_every);
   SPREC_CHECK(opts->iters >= 0, SPREC_ERR_ARG, "--iters must be >= 0 (got %d)", opts->iters);
   SPREC_CHECK(opts->tol >= 0 && isfinite(opts->tol), SPREC_ERR_ARG, "--tol must be >= 0");
   SPREC_CHECK(opts->step >= 0 && isfinite(opts->step), SPREC_ERR_ARG, "--step must be > 0");
@@ -106,12 +111,44 @@ static void max_times(sprec_ctx c, sprec_stats *st)
   st->iteration_seconds_median = t[6];
 }
 
-/* One problem, from the set-up to the statistics. L: ‖A‖₂² when the caller has it
- * already (a batch estimates it once), else 0. B, slot: the batch this problem
- * belongs to (its products Aᵀr are made by the batch driver), or NULL. */
+/* The budget of algorithm alg under o: o->iters, or its default. */
+static int resolve_iters(const sprec_algo *alg, const sprec_opts *o)
+{
+  if (o->iters > 0) return o->iters;
+  int64_t k = o->k > 0 ? o->k : 0;
+  return alg->iters + (alg->fill ? (int)(k < 100000000 ? k : 100000000) : 0);
+}
+
+/* The options of a chain's init algorithm: the chain's, with the init's default
+ * budget, no progress reports, and tol 0 for an ℓ0 method. */
+static void init_options(const sprec_opts *o, sprec_opts *oi)
+{
+  *oi = *o;
+  snprintf(oi->algo, sizeof oi->algo, "%s", o->init_algo);
+  oi->init_algo[0] = 0;
+  oi->iters = 0;
+  oi->monitor = 0;
+  if (sprec_algorithm_kind(oi->algo) == 0) oi->tol = 0;
+}
+
+/* budget[0]: of the only algorithm or a chain's init; budget[1]: of a chain's main. */
+static void budgets(const sprec_opts *o, int budget[2])
+{
+  budget[0] = budget[1] = resolve_iters(find_algo(o->algo), o);
+  if (o->init_algo[0]) {
+    sprec_opts oi;
+    init_options(o, &oi);
+    budget[0] = resolve_iters(find_algo(oi.algo), &oi);
+  }
+}
+
+/* One algorithm on one problem, from the set-up to the statistics. L: ‖A‖₂² when the
+ * caller has it already (a batch estimates it once), else 0. B, slot: the batch this
+ * problem belongs to (its products Aᵀr are made by the batch driver), or NULL. ck:
+ * the problem's checkpoint, or NULL; phase: 1 for a chain's main algorithm. */
 static sprec_err solve_one(sprec_ctx c, const sprec_opts *o, sprec_op A, const double *y,
                            const double *init, double L, struct sprec_batch *B, int slot,
-                           sprec_sparse *x, sprec_stats *st)
+                           sprec_ckprob *ck, int phase, sprec_sparse *x, sprec_stats *st)
 {
   const sprec_algo *alg = find_algo(o->algo);
   sprec_work w = {0};
@@ -130,12 +167,6 @@ static sprec_err solve_one(sprec_ctx c, const sprec_opts *o, sprec_op A, const d
     SPREC_CHECK(w.o.k >= 1 && w.o.k <= kmax, SPREC_ERR_ARG,
                 "-k %lld is out of range: need 1 <= k <= min(m, n) = %lld", (long long)w.o.k,
                 (long long)kmax);
-  SPREC_CHECK(alg->checkpoints || (!w.o.checkpoint && !w.o.resume), SPREC_ERR_ARG,
-              "--%s: --algo %s does not support checkpoints (sea, ista and fista do)",
-              w.o.resume ? "resume" : "checkpoint", alg->name);
-  SPREC_CHECK(!B || (!w.o.checkpoint && !w.o.resume), SPREC_ERR_ARG,
-              "checkpoints are made for one problem at a time, not for a batch");
-  SPREC_CHECK(w.o.checkpoint_every >= 0, SPREC_ERR_ARG, "--checkpoint-every must be >= 0");
   st->resumed_iteration = -1;
   st->checkpoint_iteration = -1;
   c->t_comm = 0;
@@ -146,13 +177,14 @@ static sprec_err solve_one(sprec_ctx c, const sprec_opts *o, sprec_op A, const d
   w.st = st;
   w.batch = B;
   w.slot = slot;
+  w.ck = ck;
+  w.phase = phase;
   w.m = A->m;
   w.n = A->n;
   w.nl = A->n_local;
   w.t_start = t0;
   w.ynorm = sqrt(sprec_nrm2sq(w.m, y));
-  if (w.o.iters == 0) /* the default budget */
-    w.o.iters = alg->iters + (alg->fill ? (int)(w.o.k < 100000000 ? w.o.k : 100000000) : 0);
+  w.o.iters = resolve_iters(alg, &w.o);
   if (alg->needs_L && (w.o.step == 0 || alg->l1)) {
     if (L == 0) SPREC_CALL(sprec_op_norm2_est(A, &L));
     SPREC_CHECK(L > 0, SPREC_ERR_ARG, "the dictionary is zero: ‖A‖ = 0");
@@ -210,10 +242,80 @@ done:
   return err;
 }
 
+/* One problem: its algorithm, or a chain (opts.init_algo: the init algorithm, then
+ * the main one from its result), or its result taken from a checkpoint. */
+static sprec_err run_problem(sprec_ctx c, const sprec_opts *o, sprec_op A, const double *y,
+                             const double *init, double L, struct sprec_batch *B, int slot,
+                             sprec_ckprob *ck, sprec_sparse *x, sprec_stats *st)
+{
+  int kind = sprec_ck_resume_kind(ck);
+  sprec_err err = SPREC_OK;
+  if (kind == 2) { /* finished when the checkpoint was written */
+    memset(x, 0, sizeof *x);
+    SPREC_CALL(sprec_ck_take_result(ck, x, st));
+    return SPREC_OK;
+  }
+  if (!o->init_algo[0]) {
+    SPREC_CALL(solve_one(c, o, A, y, init, L, B, slot, ck, 0, x, st));
+  } else {
+    sprec_opts oi;
+    sprec_sparse xi = {0};
+    sprec_stats sti;
+    double *x0 = NULL;
+    init_options(o, &oi);
+    if (kind == 1) { /* the checkpoint is of the main algorithm: the init had finished */
+      SPREC_TRY(sprec_ck_take_chain(ck, &xi, &sti), chain_done);
+    } else {
+      SPREC_TRY(solve_one(c, &oi, A, y, init, L, B, slot, ck, 0, &xi, &sti), chain_done);
+      if (!strcmp(sti.stop_reason, "interrupted")) { /* stopped inside the init */
+        *st = sti;
+        *x = xi;
+        xi = (sprec_sparse){0};
+        goto chain_done;
+      }
+    }
+    SPREC_TRY(sprec_ck_set_chain(ck, &xi, &sti), chain_done);
+    SPREC_TRY(sprec_agree(c->comm, sprec_calloc((size_t)A->n_local + 1, sizeof *x0, &x0, "init")),
+              chain_done);
+    for (int64_t t = 0; t < xi.nnz; t++)
+      if (xi.idx[t] >= A->col_start && xi.idx[t] < A->col_start + A->n_local)
+        x0[xi.idx[t] - A->col_start] = xi.val[t];
+    SPREC_TRY(solve_one(c, o, A, y, x0, L > 0 ? L : sti.L, B, slot, ck, 1, x, st), chain_done);
+    st->init_data_fit = sti.data_fit;
+    st->init_iterations = sti.iterations;
+    st->apply_T_passes += sti.apply_T_passes;
+    st->t_total += sti.t_total;
+    st->t_setup += sti.t_setup;
+    st->t_apply_T += sti.t_apply_T;
+    st->t_topk += sti.t_topk;
+    st->t_lsq += sti.t_lsq;
+    st->t_comm += sti.t_comm;
+    if (st->resumed_iteration < 0) st->resumed_iteration = sti.resumed_iteration;
+    if (st->checkpoint_iteration < 0) st->checkpoint_iteration = sti.checkpoint_iteration;
+  chain_done:
+    free(x0);
+    sprec_sparse_free(&xi);
+    SPREC_CALL(err);
+  }
+  /* A batch's later checkpoints hold the result of a finished problem. */
+  if (B && ck && strcmp(st->stop_reason, "interrupted")) SPREC_CALL(sprec_ck_set_result(ck, x, st));
+  return SPREC_OK;
+}
+
 sprec_err sprec_solver_solve(sprec_solver s, sprec_op A, const double *y, const double *init,
                              sprec_sparse *x)
 {
-  return solve_one(s->ctx, &s->o, A, y, init, 0, NULL, 0, x, &s->st);
+  sprec_ckset *set = NULL;
+  int budget[2];
+  memset(&s->st, 0, sizeof s->st);
+  s->st.resumed_iteration = s->st.checkpoint_iteration = -1;
+  SPREC_CHECK(A->ctx == s->ctx, SPREC_ERR_ARG, "operator and solver have different contexts");
+  budgets(&s->o, budget);
+  SPREC_CALL(sprec_ck_open(s->ctx, A, &s->o, 1, y, budget, &set));
+  sprec_err err = run_problem(s->ctx, &s->o, A, y, init, 0, NULL, 0, sprec_ck_problem(set, 0), x,
+                              &s->st);
+  sprec_ck_close(&set);
+  return err;
 }
 
 /* ------------------------------------------------------------- batches -- */
@@ -236,6 +338,7 @@ typedef struct {
   int slot;
   sprec_sparse *x;
   sprec_stats *st;
+  sprec_ckprob *ck;     /* its part of the batch's checkpoint, or NULL  */
   sprec_fiber *fiber;
   sprec_err err;
   double t_comm;        /* this problem's share of ctx->t_comm          */
@@ -252,7 +355,8 @@ struct sprec_batch {
 static void problem_main(void *arg)
 {
   batch_problem *P = arg;
-  P->err = solve_one(P->ctx, &P->o, P->A, P->y, P->init, P->L, P->B, P->slot, P->x, P->st);
+  P->err = run_problem(P->ctx, &P->o, P->A, P->y, P->init, P->L, P->B, P->slot, P->ck, P->x,
+                       P->st);
 }
 
 /* Inside a problem's fiber: wait for the driver's pass. */
@@ -308,17 +412,23 @@ sprec_err sprec_solver_solve_batch(sprec_solver s, sprec_op A, int b, const doub
   SPREC_CHECK(b >= 1, SPREC_ERR_ARG, "a batch needs at least one problem (got %d)", b);
   SPREC_CHECK(A->ctx == c, SPREC_ERR_ARG, "operator and solver have different contexts");
   double L = 0;
-  if (alg->needs_L && (s->o.step == 0 || alg->l1)) { /* once for all the problems */
+  const sprec_algo *ia = s->o.init_algo[0] ? find_algo(s->o.init_algo) : NULL;
+  if ((alg->needs_L && (s->o.step == 0 || alg->l1)) ||
+      (ia && ia->needs_L && (s->o.step == 0 || ia->l1))) { /* once for all the problems */
     SPREC_CALL(sprec_op_norm2_est(A, &L));
     SPREC_CHECK(L > 0, SPREC_ERR_ARG, "the dictionary is zero: ‖A‖ = 0");
   }
+  sprec_ckset *set = NULL; /* one checkpoint file for the whole batch */
+  int budget[2];
+  budgets(&s->o, budget);
+  SPREC_CALL(sprec_ck_open(c, A, &s->o, b, Y, budget, &set));
   err = sprec_calloc((size_t)b, sizeof *B.p, &B.p, "batch");
   if (!err) err = sprec_calloc((size_t)b, sizeof *r, &r, "batch");
   if (!err) err = sprec_calloc((size_t)b, sizeof *g, &g, "batch");
   for (int p = 0; p < b && !err; p++) {
     batch_problem *P = &B.p[p];
     *P = (batch_problem){.ctx = c, .o = s->o, .A = A, .y = Y + (size_t)p * (size_t)A->m, .L = L, .B = &B,
-                         .slot = p, .x = &x[p], .st = &st[p]};
+                         .slot = p, .x = &x[p], .st = &st[p], .ck = sprec_ck_problem(set, p)};
     if (p > 0) P->o.monitor = 0; /* progress of the first problem only */
     if (init) P->init = init + (size_t)p * (size_t)A->n_local;
     err = sprec_fiber_create(problem_main, P, SPREC_FIBER_STACK, &P->fiber);
@@ -342,6 +452,11 @@ sprec_err sprec_solver_solve_batch(sprec_solver s, sprec_op A, int b, const doub
       err = batch_cancel(c, &B, B.p[failed].err, failed);
       break;
     }
+    err = sprec_ck_flush(set); /* a problem saved its state in this round */
+    if (err) {
+      err = batch_cancel(c, &B, err, -1);
+      break;
+    }
     if (nw == 0) break;
     double t = MPI_Wtime();
     err = sprec_op_apply_T_many(A, nw, r, g);
@@ -356,6 +471,7 @@ sprec_err sprec_solver_solve_batch(sprec_solver s, sprec_op A, int b, const doub
       if (B.p[p].waiting) B.p[p].st->t_apply_T += t / nw;
   }
 done:
+  sprec_ck_close(&set);
   for (int p = 0; p < b && B.p; p++) sprec_fiber_destroy(&B.p[p].fiber);
   free(B.p);
   free(r);

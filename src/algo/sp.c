@@ -39,14 +39,26 @@ sprec_err sprec_sp(sprec_work *w, sprec_sparse *x)
 
   SPREC_TRY(sprec_g_start(w, x, r), done);
   double f = sprec_w_objective(w, r);
-  int t = 0, best_it = 0;
+  int t = 0, best_it = 0, fin = 0, stop = 0, resumed;
   strcpy(w->st->stop_reason, "iterations");
-  sprec_w_progress(w, 0, f, 0);
+  /* The state at the end of an iteration (fin: it ended the run, 1 at a fixed point,
+   * 2 converged), with both least-squares objects (w->lsq implied). r is a pointer
+   * that the iterations swap. */
+  sprec_w_keep(w, "x", SPREC_KEEP_SPARSE, x, k);
+  sprec_w_keep(w, "r", SPREC_KEEP_REP, &r, w->m);
+  sprec_w_keep(w, "f", SPREC_KEEP_DBL, &f, 1);
+  sprec_w_keep_int(w, "best_it", &best_it, 0, SPREC_ITER);
+  sprec_w_keep_int(w, "t", &t, SPREC_ITER, SPREC_ITER);
+  sprec_w_keep_int(w, "fin", &fin, 0, 2);
+  sprec_w_keep_i64(w, "passes", &w->st->apply_T_passes, 0, INT64_MAX);
+  sprec_w_keep(w, "lsq_merged", SPREC_KEEP_LSQ, &lT, 0);
+  SPREC_TRY(sprec_w_restore(w, &resumed), done);
+  if (!resumed) sprec_w_progress(w, 0, f, 0);
 
-  while (t < w->o.iters && !sprec_w_converged(w, f)) {
+  while (!fin && t < w->o.iters && !sprec_w_converged(w, f)) {
     int64_t p = k < kT - x->nnz ? k : kT - x->nnz;
     if (p < 1) {
-      strcpy(w->st->stop_reason, "fixed_point");
+      fin = 1;
       break;
     }
     SPREC_TRY(sprec_w_gradient(w, r, g), done);
@@ -55,33 +67,35 @@ sprec_err sprec_sp(sprec_work *w, sprec_sparse *x)
     SPREC_TRY(sprec_g_lsq(w, lT, &T, NULL), done);
     SPREC_TRY(sprec_agree(w->ctx->comm, sprec_g_prune(&T, k, &xn)), done);
     t++;
+    int64_t changes = 0;
     if (sprec_g_same_support(&xn, x)) {
-      strcpy(w->st->stop_reason, "fixed_point");
-      sprec_w_progress(w, t, f, 0);
-      break;
+      fin = 1;
+    } else {
+      changes = sprec_support_changes(&xn, x);
+      SPREC_TRY(sprec_w_lsq(w, &xn, rn), done);
+      double fn = sprec_w_objective(w, rn);
+      if (!isfinite(fn)) {
+        err = SPREC_ERROR(SPREC_ERR_NUMERIC, "SP: objective became non-finite at iteration %d", t);
+        goto done;
+      }
+      if (!(fn < f)) { /* no decrease: keep the previous iterate */
+        fin = 2;
+        changes = 0;
+      } else {
+        sprec_sparse tmp = *x; /* accept: swap the buffers */
+        *x = xn;
+        xn = tmp;
+        double *tr = r;
+        r = rn;
+        rn = tr;
+        f = fn;
+        best_it = t;
+      }
     }
-    int64_t changes = sprec_support_changes(&xn, x);
-    SPREC_TRY(sprec_w_lsq(w, &xn, rn), done);
-    double fn = sprec_w_objective(w, rn);
-    if (!isfinite(fn)) {
-      err = SPREC_ERROR(SPREC_ERR_NUMERIC, "SP: objective became non-finite at iteration %d", t);
-      goto done;
-    }
-    if (!(fn < f)) { /* no decrease: keep the previous iterate */
-      strcpy(w->st->stop_reason, "converged");
-      sprec_w_progress(w, t, f, 0);
-      break;
-    }
-    sprec_sparse tmp = *x; /* accept: swap the buffers */
-    *x = xn;
-    xn = tmp;
-    double *tr = r;
-    r = rn;
-    rn = tr;
-    f = fn;
-    best_it = t;
-    if (sprec_w_progress(w, t, f, changes)) break; /* stop requested */
+    SPREC_TRY(sprec_w_end_iteration(w, t, f, changes, &stop), done);
+    if (stop) break;
   }
+  if (fin && !stop) strcpy(w->st->stop_reason, fin == 1 ? "fixed_point" : "converged");
   sprec_w_finish(w, t, best_it, f, f);
 done:
   sprec_lsq_destroy(&lT);
