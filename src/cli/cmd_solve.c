@@ -38,7 +38,7 @@ static const char help[] =
     "  --init FILE.npy|ALGO  start from this x (n entries), or from the result of ALGO\n"
     "  --lsq P               auto|scalapack|replicated restricted least squares (default auto)\n"
     "  --topk P              auto|gather|threshold collective top-k (default auto)\n"
-    "Preemption (sea, ista, fista):\n"
+    "Preemption (every algorithm, --init ALGO, batches):\n"
     "  --checkpoint FILE     on SIGTERM or SIGUSR1, finish the iteration, save the run's state\n"
     "                        to FILE (atomically) and exit with status 3\n"
     "  --checkpoint-every N  also save it every N iterations\n"
@@ -544,21 +544,9 @@ sprec_err cmd_solve(int argc, char **argv)
     SPREC_TRY(sprec_agree(comm, sprec_calloc((size_t)(nl * b) + 1, sizeof *init, &init, "--init")), done);
     SPREC_TRY(read_rows(comm, "--init", a.init, n, b, c0, nl, init), done);
   }
-  if (a.init_algo) { /* run ALGO first; its x is where the main algorithm starts */
-    sprec_opts oi = o;
-    strcpy(oi.algo, a.init_algo);
-    oi.iters = 0;
-    oi.monitor = 0;
-    if (sprec_algorithm_kind(a.init_algo) == 0) oi.tol = 0;
-    SPREC_TRY(run_solver(ctx, &oi, A, b, y, NULL, &r), done);
-    SPREC_TRY(sprec_agree(comm, sprec_calloc((size_t)(nl * b) + 1, sizeof *init, &init, "--init")), done);
-    for (int p = 0; p < b; p++) {
-      a.init_objective[p] = r.st[p].data_fit;
-      for (int64_t t = 0; t < r.x[p].nnz; t++)
-        if (r.x[p].idx[t] >= c0 && r.x[p].idx[t] < c0 + nl) init[r.x[p].idx[t] - c0 + p * nl] = r.x[p].val[t];
-      sprec_sparse_free(&r.x[p]);
-    }
-  }
+  /* --init ALGO: the library runs ALGO first and the main algorithm from its result (a
+   * chain, which checkpoints know the phase of). */
+  if (a.init_algo) snprintf(o.init_algo, sizeof o.init_algo, "%s", a.init_algo);
   if (a.truth) {
     SPREC_TRY(sprec_agree(comm, sprec_calloc((size_t)(nl * b) + 1, sizeof *xd, &xd, "--truth")), done);
     SPREC_TRY(read_rows(comm, "--truth", a.truth, n, b, c0, nl, xd), done);
@@ -571,12 +559,15 @@ sprec_err cmd_solve(int argc, char **argv)
   t_io = MPI_Wtime() - t0;
 
   SPREC_TRY(run_solver(ctx, &o, A, b, y, init, &r), done);
+  for (int p = 0; p < b; p++) a.init_objective[p] = r.st[p].init_data_fit;
   for (int p = 0; p < b; p++) cli_interrupted |= !strcmp(r.st[p].stop_reason, "interrupted");
   if (cli_interrupted) { /* no result: exit status 3 */
     if (ctx->rank == 0) {
       if (b > 1)
-        fprintf(stderr, "sprec solve: stopped by a signal; nothing saved (a batch has no "
-                        "checkpoints)\n");
+        fprintf(stderr, "sprec solve: stopped by a signal; %s%s%s\n",
+                a.checkpoint ? "the state of every problem saved in " : "nothing saved (no "
+                               "--checkpoint given)", a.checkpoint ? a.checkpoint : "",
+                a.checkpoint ? " (continue with --resume)" : "");
       else if (a.checkpoint)
         fprintf(stderr, "sprec solve: stopped by a signal after iteration %d; state saved in %s "
                         "(continue with --resume %s)\n", r.st[0].iterations, a.checkpoint,
