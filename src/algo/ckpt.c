@@ -657,8 +657,12 @@ static sprec_err take_lsq(const sprec_ckset *set, sprec_ckprob *ck, const ck_ite
   SPREC_CHECK(!strcmp(sh->name, "shape") && sh->kind == CK_INDEX && sh->len == 2,
               SPREC_ERR_FORMAT, "resume %s: the least-squares state is damaged", path);
   memcpy(shape, sh->data, sizeof shape);
+  char why[512];
   sprec_err err = sprec_lsq_state_expect(l, shape, part, &np);
-  if (err) return SPREC_ERROR(err, "resume %s: %s", path, sprec_errmsg());
+  if (err) {
+    snprintf(why, sizeof why, "%s", sprec_errmsg());
+    return SPREC_ERROR(err, "resume %s: %s", path, why);
+  }
   SPREC_CHECK(it->len == np + 1, SPREC_ERR_FORMAT,
               "resume %s: the least-squares state has %lld parts, not %d", path,
               (long long)it->len, np + 1);
@@ -672,7 +676,10 @@ static sprec_err take_lsq(const sprec_ckset *set, sprec_ckprob *ck, const ck_ite
     memcpy(part[i].p, pi->data, (size_t)pi->len * 8);
   }
   err = sprec_lsq_state_commit(l, shape);
-  if (err) return SPREC_ERROR(err, "resume %s: %s", path, sprec_errmsg());
+  if (err) {
+    snprintf(why, sizeof why, "%s", sprec_errmsg());
+    return SPREC_ERROR(err, "resume %s: %s", path, why);
+  }
   return SPREC_OK;
 }
 

@@ -7,7 +7,7 @@
 # coefficients, objective and iterations, bit for bit). The signal is sent
 # once the run reports its first iterations (--monitor), never after a fixed sleep.
 # Then periodic checkpoints, a resume with a larger budget, and the refusals: another
-# dictionary, another y, other options, an algorithm without checkpoints, a damaged file.
+# dictionary, another y, other options, another algorithm, a damaged file.
 set -u
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SPREC=${1:-$root/bin/sprec}
@@ -137,16 +137,18 @@ refuse "resume: another y" "another observation y" \
   --problem deconv -m 256 -n 1024 -k 12 --snr 30 --resume "$W/p.bin"
 refuse "resume: other options" "lsq=auto in the checkpoint, lsq=scalapack here" $D --lsq scalapack \
   --resume "$W/p.bin"
-refuse "resume: another algorithm" "the checkpoint is of --algo sea, not fista" $D --algo fista \
+refuse "resume: another algorithm" "the checkpoint is of algo sea, not fista" $D --algo fista \
   --lambda-ratio 0.1 --resume "$W/p.bin"
-refuse "checkpoint: algorithm without" "--algo htp does not support checkpoints" $D --algo htp \
-  --checkpoint "$W/h.bin"
+"$MPIRUN" -q -np 2 "$SPREC" solve $D --algo htp --iters 5 --checkpoint "$W/h.bin" --checkpoint-every 1 --quiet \
+  --out "$W/h5.json" </dev/null || notok "htp checkpoint" "the run failed"
+refuse "resume: an htp checkpoint with omp" "the checkpoint is of algo htp, not omp" $D --algo omp \
+  --resume "$W/h.bin"
 refuse "--checkpoint-every without --checkpoint" "needs --checkpoint" $D --checkpoint-every 5
 head -c 4000 "$W/p.bin" >"$W/trunc.bin"
 refuse "resume: truncated checkpoint" "truncated" $D --resume "$W/trunc.bin"
 printf 'not a checkpoint at all, but long enough to hold a header..........................' >"$W/junk.bin"
 refuse "resume: not a checkpoint" "not a sprec checkpoint" $D --resume "$W/junk.bin"
-refuse "resume: missing file" "cannot open" $D --resume "$W/missing.bin"
+refuse "resume: missing file" "No such file or directory" $D --resume "$W/missing.bin"
 
 # A signal without --checkpoint: stops, says nothing was saved, writes no result.
 rm -f "$W/int.json"
