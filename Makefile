@@ -43,7 +43,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(BIN)/%)
 
-.PHONY: all deps check test demo bench install clean
+.PHONY: all deps check test demo bench install clean fuzz fuzz-build fuzz-deps
 # Keep the test objects (they are intermediate files of a chain of pattern rules).
 .SECONDARY:
 all: bin/sprec
@@ -80,9 +80,10 @@ $(BUILD)/tests/%.o: tests/%.c
 deps:
 	@scripts/install-deps.sh
 
-# The README's test command: installs what is missing, builds, runs every suite.
-check: deps
-	$(MAKE) --no-print-directory bin/sprec $(TESTS)
+# The README's test command: installs what is missing, builds, runs every suite (the
+# fuzzing harnesses too, briefly: tests/cli/test_fuzz.sh).
+check: deps fuzz-deps
+	$(MAKE) --no-print-directory bin/sprec $(TESTS) $(FUZZERS:%=$(FUZZ_BUILD)/fuzz_%)
 	BUILD=$(BUILD) tests/run-tests.sh
 
 demo: deps
@@ -106,7 +107,51 @@ install: $(BIN)/sprec $(BUILD)/libsprec.so.$(VERSION)
 	sed -e 's|@PREFIX@|$(abspath $(PREFIX))|' -e 's|@VERSION@|$(VERSION)|' sprec.pc.in \
 	  > $(PREFIX)/lib/pkgconfig/sprec.pc
 
-clean:
-	rm -rf build build-san bin
+# ----------------------------------------------------------------- fuzzing --
+# clang's libFuzzer harnesses of tests/fuzz/ (see README, "Fuzzing"), with
+# AddressSanitizer and UndefinedBehaviorSanitizer (every UB report is fatal). The library
+# files each harness needs are compiled into $(FUZZ_BUILD) with the same sanitizers and
+# coverage instrumentation; the .npy reader's harness uses a copy of npy.c with small
+# chunks, so that small inputs go through the chunked read and transposition loops.
+FUZZ_CC    ?= clang
+FUZZ_BUILD ?= build-fuzz
+FUZZ_DEPS   = clang libclang-rt-14-dev llvm-14
+FUZZ_FLAGS  = -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_SAN    = address,undefined
+MPI_CFLAGS  = $(shell mpicc -showme:compile 2>/dev/null)
+MPI_LIBS    = $(shell mpicc -showme:link 2>/dev/null)
+FUZZERS     = npy_header npy_read cli_args
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(SPREC_CFLAGS) $(MPI_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c $< -o $@
+
+$(FUZZ_BUILD)/small/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(SPREC_CFLAGS) $(MPI_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) \
+	  -DSPREC_NPY_CHUNK=7 -DSPREC_NPY_TILE=5 -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_npy_header: $(FUZZ_BUILD)/obj/src/io/npy.o $(FUZZ_BUILD)/obj/src/core/error.o
+$(FUZZ_BUILD)/fuzz_npy_read: $(FUZZ_BUILD)/small/src/io/npy.o $(FUZZ_BUILD)/obj/src/core/error.o
+$(FUZZ_BUILD)/fuzz_cli_args: $(FUZZ_BUILD)/obj/src/cli/args.o $(FUZZ_BUILD)/obj/src/core/error.o
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(SPREC_CFLAGS) $(MPI_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) \
+	  -o $@ $< $(filter %.o,$^) $(MPI_LIBS)
+
+fuzz-deps:
+	@scripts/install-deps.sh $(FUZZ_DEPS)
+
+fuzz-build: fuzz-deps
+	$(MAKE) --no-print-directory $(FUZZERS:%=$(FUZZ_BUILD)/fuzz_%)
+
+# Each harness for FUZZ_RUNS executions (default 10^7; or FUZZ_TIME seconds each);
+# fails on any crash, hang, leak or sanitizer report. The corpus grows in
+# $(FUZZ_BUILD)/corpus/, findings go to $(FUZZ_BUILD)/artifacts/.
+fuzz: fuzz-build
+	FUZZ_BUILD=$(FUZZ_BUILD) tests/fuzz/run.sh --keep $(if $(FUZZ_TIME),--time $(FUZZ_TIME),--runs $(or $(FUZZ_RUNS),10000000)) $(FUZZ_ARGS)
+
+clean:
+	rm -rf build build-san build-fuzz bin
+
+-include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

@@ -307,6 +307,10 @@ START_TEST(test_read_errors)
             sizeof z);
   write_raw("m_neg.npy", 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (-6,)}", z, sizeof z);
   write_raw("m_list.npy", 1, "{'descr': '<f8', 'fortran_order': False, 'shape': [6]}", z, sizeof z);
+  /* 3 x 3074457345618258603 elements: the element count itself overflows int64 (found by
+   * tests/fuzz/fuzz_npy_header: the count was formed before the overflow check). */
+  write_raw("m_huge.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 3074457345618258603)}",
+            z, sizeof z);
   if (g_rank == 0) {
     char p[512];
     path_of(p, sizeof p, "adir.npy");
@@ -337,6 +341,7 @@ START_TEST(test_read_errors)
       {"m_after.npy", SPREC_ERR_FORMAT, "malformed"},
       {"m_neg.npy", SPREC_ERR_FORMAT, "malformed"},
       {"m_list.npy", SPREC_ERR_FORMAT, "malformed"},
+      {"m_huge.npy", SPREC_ERR_FORMAT, "shape overflows a 64-bit byte count"},
   };
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
     char path[512];

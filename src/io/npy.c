@@ -375,10 +375,9 @@ static sprec_err parse_dict(const char *path, const char *hdr, int64_t hlen, int
 
   /* The file must hold exactly the announced data: less means a truncated copy, more
    * means the header does not describe the file. */
-  int64_t elems = info->shape[0] * info->shape[1];
-  if (info->shape[1] > 0 && info->shape[0] > (INT64_MAX - offset) / info->elsize / info->shape[1])
+  if (info->shape[0] > (INT64_MAX - offset) / info->elsize / info->shape[1])
     return SPREC_ERROR(SPREC_ERR_FORMAT, "%s: array shape overflows a 64-bit byte count", path);
-  int64_t need = elems * info->elsize, have = file_size - offset;
+  int64_t need = info->shape[0] * info->shape[1] * info->elsize, have = file_size - offset;
   if (have < need)
     return SPREC_ERROR(SPREC_ERR_FORMAT,
                        "%s: truncated: header announces %lld bytes of data, file has %lld", path,

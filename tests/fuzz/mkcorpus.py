@@ -1,0 +1,162 @@
+#!/usr/bin/python3
+"""Writes the seed corpora of the fuzzing harnesses into tests/fuzz/corpus/ (run from the
+repository root; the output is committed, this script documents how it was made).
+
+npy_header and npy_read: the same small .npy files, valid ones written by numpy itself
+(versions 1, 2, 3; C and Fortran order; float32 and float64; 1-D and 2-D) and handmade
+ones: other spellings of the dict, and broken files (truncated, trailing bytes, bad
+magic or version, huge or negative shapes, other dtypes, malformed dicts).
+cli_args: argument vectors, NUL-separated, the first naming the subcommand."""
+import os
+import shutil
+import struct
+
+import numpy as np
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
+
+
+def npy_bytes(a, version):
+    import io
+    b = io.BytesIO()
+    np.lib.format.write_array(b, a, version=version)
+    return b.getvalue()
+
+
+def raw(dict_text, data=b'', major=1, pad=True, hlen=None):
+    """A .npy file by hand: the dict padded like numpy does (unless pad is False)."""
+    d = dict_text.encode('latin-1') if isinstance(dict_text, str) else dict_text
+    pre = 10 if major == 1 else 12
+    if pad:
+        total = (pre + len(d) + 1 + 63) // 64 * 64
+        d = d + b' ' * (total - pre - len(d) - 1) + b'\n'
+    n = len(d) if hlen is None else hlen
+    h = b'\x93NUMPY' + bytes([major, 0]) + (struct.pack('<H', n) if major == 1 else struct.pack('<I', n))
+    return h + d + data
+
+
+def npy_files():
+    f = {}
+    a = np.arange(12, dtype='<f8').reshape(3, 4) * 1.5 - 4
+    for v in (1, 2, 3):
+        f['c8_3x4_v%d' % v] = npy_bytes(np.ascontiguousarray(a), (v, 0))
+        f['f8_3x4_v%d' % v] = npy_bytes(np.asfortranarray(a), (v, 0))
+    f['c4_2x5'] = npy_bytes(np.arange(10, dtype='<f4').reshape(2, 5) + 0.25, (1, 0))
+    f['f4_4x3'] = npy_bytes(np.asfortranarray(np.arange(12, dtype='<f4').reshape(4, 3) - 0.5), (1, 0))
+    f['f4_4x3_v3'] = npy_bytes(np.asfortranarray(np.arange(12, dtype='<f4').reshape(4, 3)), (3, 0))
+    f['c8_1x9'] = npy_bytes(np.arange(9, dtype='<f8').reshape(1, 9), (1, 0))
+    f['c8_6x1'] = npy_bytes(np.arange(6, dtype='<f8').reshape(6, 1), (1, 0))
+    f['d8_7'] = npy_bytes(np.arange(7, dtype='<f8') + 0.125, (1, 0))
+    f['d4_5_v2'] = npy_bytes(np.arange(5, dtype='<f4') * -2, (2, 0))
+    f['d8_1'] = npy_bytes(np.array([np.pi]), (1, 0))
+    f['special_values'] = npy_bytes(np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, 1.7976931348623157e308]), (1, 0))
+    f['special_f4'] = npy_bytes(np.array([np.nan, -np.inf, 1e-45, 3.4e38], dtype='<f4'), (1, 0))
+    f['c8_7x5'] = npy_bytes(np.arange(35, dtype='<f8').reshape(7, 5), (1, 0))
+    f['c4_5x7'] = npy_bytes(np.arange(35, dtype='<f4').reshape(5, 7), (1, 0))
+    six = struct.pack('<6d', *range(6))
+    f['dict_double_quotes'] = raw('{"shape": (3, 2), "fortran_order": False, "descr": "<f8"}', six)
+    f['dict_long_trailing_commas'] = raw("{'fortran_order':True,'shape':(3L,2L,),'descr':'<f8',}", six)
+    f['dict_spaces_newlines_v2'] = raw("  {  'descr' : '<f4' ,\n 'fortran_order' : False , 'shape' : ( 6 , ) }",
+                                       struct.pack('<6f', *range(6)), major=2)
+    f['dict_shape_int_v3'] = raw("{'descr': '<f8', 'fortran_order': False, 'shape': (6), }", six, major=3)
+    f['dict_unpadded'] = raw("{'descr':'<f8','fortran_order':False,'shape':(6,)}", six, pad=False)
+    f['dict_tabs_cr'] = raw("{\t'descr':\r'<f8',\t'fortran_order':\tFalse,'shape':(2,3)}\r\n", six)
+    f['dict_escape'] = raw("{'descr': '<f\\8', 'fortran_order': False, 'shape': (6,)}", six)
+    f['dict_latin1'] = raw("{'descr': '<f8\xe9', 'fortran_order': False, 'shape': (6,)}", six)
+    # Broken files.
+    good = f['c8_3x4_v1']
+    f['bad_truncated_data'] = good[:-8]
+    f['bad_trailing_bytes'] = good + b'xyz'
+    f['bad_header_only'] = good[:20]
+    f['bad_short'] = b'\x93NU'
+    f['bad_magic'] = b'\x93NUMPX' + good[6:]
+    f['bad_version4'] = b'\x93NUMPY\x04\x00' + good[8:]
+    f['bad_version0'] = b'\x93NUMPY\x00\x00' + good[8:]
+    f['bad_hlen_huge_v2'] = raw("{'descr': '<f8', 'fortran_order': False, 'shape': (1,)}", major=2, hlen=0xffffffff)
+    f['bad_hlen_past_end'] = raw("{'descr': '<f8', 'fortran_order': False, 'shape': (1,)}", hlen=0x7fff)
+    f['bad_hlen_zero'] = raw('', pad=False)
+    f['bad_prefix_only_v2'] = b'\x93NUMPY\x02\x00\x10\x00'
+    f['bad_shape_huge'] = raw("{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 4611686018427387904)}", six)
+    f['bad_shape_max'] = raw("{'descr': '<f8', 'fortran_order': True, 'shape': (9223372036854775807,)}", six)
+    f['bad_shape_2x_max'] = raw("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 3074457345618258603)}", six)
+    f['bad_shape_too_long'] = raw("{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999,)}", six)
+    f['bad_shape_negative'] = raw("{'descr': '<f8', 'fortran_order': False, 'shape': (-6,)}", six)
+    f['bad_shape_list'] = raw("{'descr': '<f8', 'fortran_order': False, 'shape': [6]}", six)
+    f['bad_shape_3d'] = raw("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 2, 3)}", six)
+    f['bad_shape_33d'] = raw("{'descr': '<f8', 'fortran_order': False, 'shape': (%s)}" % ', '.join(['1'] * 33), six)
+    f['bad_shape_0d'] = raw("{'descr': '<f8', 'fortran_order': False, 'shape': ()}", six[:8])
+    f['bad_shape_empty'] = raw("{'descr': '<f8', 'fortran_order': False, 'shape': (0, 5)}")
+    f['bad_dtype_i8'] = npy_bytes(np.arange(6, dtype='<i8').reshape(2, 3), (1, 0))
+    f['bad_dtype_be'] = npy_bytes(np.arange(6, dtype='>f8'), (1, 0))
+    f['bad_dtype_c16'] = npy_bytes(np.arange(2, dtype='<c16'), (1, 0))
+    f['bad_dtype_record'] = npy_bytes(np.zeros(2, dtype=[('a', '<f8'), ('b', '<f4')]), (1, 0))
+    f['bad_dtype_nested'] = raw("{'descr': [('a', [('b', '<f8')], (2,)), ('c', '<f4')], 'fortran_order': False, 'shape': (1,)}", six)
+    f['bad_unbalanced'] = raw("{'descr': ))]}, 'fortran_order': False, 'shape': (6,)}", six)
+    f['bad_unterminated_string'] = raw("{'descr': '<f8, 'fortran_order': False, 'shape': (6,)}", six)
+    f['bad_missing_key'] = raw("{'descr': '<f8', 'fortran_order': False}", six)
+    f['bad_extra_key'] = raw("{'descr': '<f8', 'fortran_order': False, 'shape': (6,), 'x': 1}", six)
+    f['bad_bool'] = raw("{'descr': '<f8', 'fortran_order': Falsey, 'shape': (6,)}", six)
+    f['bad_after_dict'] = raw("{'descr': '<f8', 'fortran_order': False, 'shape': (6,)} junk", six)
+    f['bad_nul_in_header'] = raw("{'descr': '<f8\x00', 'fortran_order': False, 'shape': (6,)}", six)
+    f['bad_long_key'] = raw("{'%s': 1, 'descr': '<f8', 'fortran_order': False, 'shape': (6,)}" % ('k' * 70), six)
+    f['bad_long_descr'] = raw("{'descr': '%s', 'fortran_order': False, 'shape': (6,)}" % ('<f8' * 40), six)
+    f['bad_text'] = b'just some text, not an array\n' * 3
+    f['empty_file'] = b''
+    return f
+
+
+def cli_vectors():
+    v = {
+        'solve_files': ['solve', '--A', 'A.npy', '--y', 'y.npy', '-k', '12', '--out', 'r.json', '--x-out', 'x.npy'],
+        'solve_problem': ['solve', '--problem', 'deconv', '-m', '256', '-n', '1024', '-k', '12', '--snr', '40',
+                          '--width', '0.005', '--algo', 'sea', '--iters', '1000', '--monitor', '100'],
+        'solve_lasso': ['solve', '--algo=fista', '--lambda-ratio=0.1', '--restart', '--continuation', '3',
+                        '--debias', '--tol', '1e-8', '--problem', 'gaussian', '-m', '64', '-n', '256', '-k', '5'],
+        'solve_options': ['solve', '--lsq', 'replicated', '--topk', 'threshold', '--step-rule', 'adaptive',
+                          '--step', '0.5', '--dtype', 'float32', '--init', 'omp', '--truth', 't.npy',
+                          '--seed', '18446744073709551615', '--quiet'],
+        'solve_checkpoint': ['solve', '--checkpoint', 'c.ckpt', '--checkpoint-every', '10', '--resume', 'c.ckpt',
+                             '--lambda', '0.01', '--algo', 'ista'],
+        'solve_bad_values': ['solve', '--lsq', 'fast', '--topk=', '--dtype', 'float16', '--step-rule', ''],
+        'solve_help': ['solve', '-k', '3', '--help'],
+        'gen': ['gen', '--problem', 'gaussian', '-m', '64', '-n', '256', '-k', '5', '--out', 'dir', '--snr', '20',
+                '--seed', '7', '--width', '0.02', '--quiet'],
+        'gen_bad_problem': ['gen', '--problem', 'laplace', '-m', '1'],
+        'info': ['info', 'A.npy'],
+        'info_two': ['info', 'A.npy', 'B.npy'],
+        'info_dash': ['info', '-'],
+        'study': ['study', '--problems', 'gaussian,deconv', '--algos', 'sea,htp,fista', '--ks', '2,4,6',
+                  '--trials', '2', '--out', 'r.csv', '--lambda-ratio', '0.01', '-m', '16', '-n', '32'],
+        'study_bad_lists': ['study', '--problems', ',,', '--ks', '1,,2', '--algos', 'a' * 20],
+        'study_long_list': ['study', '--ks', ','.join(str(k) for k in range(1, 40))],
+        'bench': ['bench', '--quick', '--dtype', 'float32', '--reps', '3', '--iters', '5', '--out', 'b'],
+        'bad_int': ['solve', '-k', '12abc'],
+        'bad_int_range': ['solve', '--iters', '2147483648'],
+        'bad_int_overflow': ['gen', '-m', '99999999999999999999'],
+        'bad_u64_negative': ['gen', '--seed', '-1'],
+        'bad_double': ['solve', '--snr', 'nan', '--tol', '1e999'],
+        'bad_flag_value': ['solve', '--quiet=1'],
+        'bad_missing_value': ['solve', '-k'],
+        'bad_unknown': ['bench', '--fast', '-x', '--'],
+        'bad_positional': ['gen', 'extra'],
+        'equals_empty': ['solve', '--out=', '--A=a=b', '-k=3'],
+        'unknown_command': ['frobnicate', '--x'],
+        'empty': [''],
+    }
+    return {k: b'\0'.join(a.encode() for a in args) for k, args in v.items()}
+
+
+def write(name, files):
+    d = os.path.join(ROOT, name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    for k, b in sorted(files.items()):
+        with open(os.path.join(d, k), 'wb') as fh:
+            fh.write(b)
+
+
+if __name__ == '__main__':
+    npy = npy_files()
+    write('npy_header', npy)
+    write('npy_read', npy)
+    write('cli_args', cli_vectors())
