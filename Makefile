@@ -15,6 +15,8 @@ SPREC_CFLAGS = -std=c11 -Wall -Wextra -D_GNU_SOURCE -ffp-contract=off -fPIC -Iin
 VERSION   := $(shell sed -n 's/^\#define SPREC_VERSION "\(.*\)"/\1/p' include/sprec.h)
 SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
 LIBS      ?= -lscalapack-openmpi -llapacke -lopenblas -lcjson -lm
+# The front ends' own: the service (HTTP server, SQLite) and its client (libcurl).
+FRONT_LIBS ?= -lmicrohttpd -lsqlite3 -lcurl -lpthread
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 PREFIX    ?= /usr/local
 NP        ?= 2
@@ -37,7 +39,7 @@ $(BUILD)/src/core/kernels_avx512.o: ISA_FLAGS = -mavx512f -mavx512vl
 endif
 
 LIB_SRC  := $(wildcard src/core/*.c src/dist/*.c src/op/*.c src/lsq/*.c src/algo/*.c src/io/*.c)
-CLI_SRC  := $(wildcard src/cli/*.c)
+CLI_SRC  := $(wildcard src/cli/*.c src/serve/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -60,7 +62,7 @@ $(BUILD)/libsprec.so.$(VERSION): $(LIB_OBJ)
 
 $(BIN)/sprec: $(CLI_OBJ) $(BUILD)/libsprec.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libsprec.a $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libsprec.a $(LIBS) $(FRONT_LIBS)
 
 # bin/sprec is the program users run: always the build of the current variant
 # (plain or SANITIZE=...), so it is refreshed whenever it differs.

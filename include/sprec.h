@@ -326,6 +326,9 @@ typedef struct {
  * little-endian float64 or float32; C or Fortran order; 1-D or 2-D) and that the
  * file holds exactly the data the header announces. */
 sprec_err sprec_npy_inspect(MPI_Comm comm, const char *path, sprec_npy_info *info);
+/* Not collective. The checks of sprec_npy_inspect on a .npy file held in memory
+ * (file[0..size): the whole file), name naming it in messages: a request's body. */
+sprec_err sprec_npy_parse(const char *name, const void *file, size_t size, sprec_npy_info *info);
 /* Collective. Reads columns [c0, c0+nc) of the array (a 1-D array of length n is
  * read as 1 x n) into buf, column-major with leading dimension rows, as float64.
  * Each rank reads only its own columns, through MPI-IO. */

@@ -47,8 +47,11 @@ export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
 #     mpirun within 5 s would kill at once).
 status=$(mktemp "${TMPDIR:-/tmp}/sprec-status.XXXXXX")
 export SPREC_STATUS_FILE=$status
-child=
-stop() { [ -n "$child" ] && kill -USR1 "$child" 2>/dev/null; }
+child= stopped=0
+stop() {
+  stopped=1
+  [ -n "$child" ] && kill -USR1 "$child" 2>/dev/null
+}
 trap stop TERM USR1 HUP
 trap : INT # Ctrl-C reaches mpirun itself (the foreground process group)
 mpirun "${extra[@]}" --mca odls_base_sigkill_timeout "${SPREC_KILL_WAIT:-10}" -x OPENBLAS_NUM_THREADS \
@@ -59,9 +62,9 @@ while :; do
   wait "$child" || rc=$?
   kill -0 "$child" 2>/dev/null || break # (wait returns early when a trapped signal comes)
 done
-if [ -s "$status" ]; then # sprec's own status (a non-zero one of mpirun's is kept)
-  s=$(cat "$status")
-  if [ "$rc" -eq 0 ] || [ "$s" -ne 0 ]; then rc=$s; fi
+if [ -s "$status" ]; then # sprec's own status; a non-zero one of mpirun's is kept unless
+  s=$(cat "$status")     # the job was told to stop (then mpirun's 1 is its own signal's)
+  if [ "$rc" -eq 0 ] || [ "$s" -ne 0 ] || [ "$stopped" -eq 1 ]; then rc=$s; fi
 fi
 rm -f "$status"
 exit "$rc"

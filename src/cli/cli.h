@@ -80,5 +80,7 @@ sprec_err cmd_solve(int argc, char **argv);
 sprec_err cmd_info(int argc, char **argv);
 sprec_err cmd_study(int argc, char **argv);
 sprec_err cmd_bench(int argc, char **argv);
+sprec_err cmd_submit(int argc, char **argv);
+sprec_err cmd_status(int argc, char **argv);
 
 #endif

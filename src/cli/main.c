@@ -3,6 +3,7 @@
  * solve early (after writing its checkpoint, if asked for one); errors are one line on
  * stderr from rank 0. */
 #include "cli.h"
+#include "serve/serve.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@ static const char usage[] =
     "  info   describe a .npy file\n"
     "  study  recovery study: every algorithm on many random problems, CSV out\n"
     "  bench  bandwidth, iteration and least-squares timings, measured side by side\n"
+    "  serve  the resident solver service: A loaded once, requests over HTTP\n"
+    "  submit send a solve request to a running service; status: ask about one\n"
     "Run 'sprec <command> --help' for the options of a command; 'sprec --version'.\n";
 
 int cli_interrupted = 0;
@@ -26,21 +29,28 @@ int main(int argc, char **argv)
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   const char *cmd = argc > 1 ? argv[1] : "";
   sprec_err err;
+  int serve_code = 0;
   if (!strcmp(cmd, "gen")) err = cmd_gen(argc - 1, argv + 1);
   else if (!strcmp(cmd, "solve")) err = cmd_solve(argc - 1, argv + 1);
   else if (!strcmp(cmd, "info")) err = cmd_info(argc - 1, argv + 1);
   else if (!strcmp(cmd, "study")) err = cmd_study(argc - 1, argv + 1);
   else if (!strcmp(cmd, "bench")) err = cmd_bench(argc - 1, argv + 1);
+  else if (!strcmp(cmd, "submit")) err = cmd_submit(argc - 1, argv + 1);
+  else if (!strcmp(cmd, "status")) err = cmd_status(argc - 1, argv + 1);
+  else if (!strcmp(cmd, "serve")) { /* a front end of its own, with its own messages */
+    serve_code = serve_main(argc - 1, argv + 1);
+    err = SPREC_OK;
+  }
   else if (!strcmp(cmd, "--version")) {
     if (rank == 0) printf("sprec %s (kernels: %s)\n", sprec_version(), sprec_kernel_variant());
     err = SPREC_OK;
   } else if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
     if (rank == 0) fputs(usage, stdout);
     err = SPREC_OK;
-  } else if (!*cmd) err = SPREC_ERROR(SPREC_ERR_ARG, "missing command (gen, solve, info, study or bench)");
-  else err = SPREC_ERROR(SPREC_ERR_ARG, "unknown command '%s' (gen, solve, info, study or bench)", cmd);
+  } else if (!*cmd) err = SPREC_ERROR(SPREC_ERR_ARG, "missing command (gen, solve, info, study, bench, serve, submit or status)");
+  else err = SPREC_ERROR(SPREC_ERR_ARG, "unknown command '%s' (gen, solve, info, study, bench, serve, submit or status)", cmd);
 
-  int code = cli_interrupted ? 3 : 0;
+  int code = serve_code ? serve_code : cli_interrupted ? 3 : 0;
   if (err) {
     code = (err == SPREC_ERR_ARG || err == SPREC_ERR_IO || err == SPREC_ERR_FORMAT) ? 2 : 1;
     if (rank == 0) {

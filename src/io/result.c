@@ -1,46 +1,59 @@
 /* A solve's result as JSON (cJSON): the object `sprec solve --out` writes and the
- * service returns, from one function. Numbers are printed so that they read back as
- * the same doubles (cJSON falls back to 17 digits when 15 do not round-trip). */
+ * service returns, from one function. Numbers are written with 17 significant digits,
+ * so that they read back as the same doubles (cJSON's own printing tries 15 digits and
+ * keeps them when they read back within an epsilon, not exactly). */
 #include "../core/impl.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
+
+/* v exactly (%.17g), or null if not finite. */
+static cJSON *exact(double v)
+{
+  char b[40];
+  if (!isfinite(v)) return cJSON_CreateNull();
+  snprintf(b, sizeof b, "%.17g", v);
+  return cJSON_CreateRaw(b);
+}
+
+static void num(cJSON *o, const char *k, double v) { cJSON_AddItemToObject(o, k, exact(v)); }
 
 /* A problem's own fields: at the top level for one problem, in "problems" for a batch. */
 static void put_problem(cJSON *j, const sprec_result *r, int p, int batch)
 {
   const sprec_stats *st = &r->st[p];
   const sprec_sparse *x = &r->x[p];
-  cJSON_AddNumberToObject(j, "iterations", st->iterations);
-  cJSON_AddNumberToObject(j, "best_iteration", st->best_iteration);
+  num(j, "iterations", st->iterations);
+  num(j, "best_iteration", st->best_iteration);
   cJSON_AddStringToObject(j, "stop_reason", st->stop_reason);
-  cJSON_AddNumberToObject(j, "objective", st->objective);
-  cJSON_AddNumberToObject(j, "data_fit", st->data_fit);
+  num(j, "objective", st->objective);
+  num(j, "data_fit", st->data_fit);
   if (st->lambda > 0) {
     if (batch) {
-      cJSON_AddNumberToObject(j, "lambda", st->lambda);
-      cJSON_AddNumberToObject(j, "lambda_max", st->lambda_max);
+      num(j, "lambda", st->lambda);
+      num(j, "lambda_max", st->lambda_max);
     }
-    cJSON_AddNumberToObject(j, "gap", st->gap);
+    num(j, "gap", st->gap);
   }
   if (r->init_algo) {
     cJSON *i = cJSON_AddObjectToObject(j, "init");
     cJSON_AddStringToObject(i, "algo", r->init_algo);
-    cJSON_AddNumberToObject(i, "data_fit", r->init_data_fit[p]);
+    num(i, "data_fit", r->init_data_fit[p]);
   }
-  cJSON_AddNumberToObject(j, "rel_residual", st->rel_residual);
-  cJSON_AddNumberToObject(j, "step", st->step);
+  num(j, "rel_residual", st->rel_residual);
+  num(j, "step", st->step);
   cJSON *s = cJSON_AddArrayToObject(j, "support"), *c = cJSON_AddArrayToObject(j, "coef");
   for (int64_t t = 0; t < x->nnz; t++) {
-    cJSON_AddItemToArray(s, cJSON_CreateNumber((double)x->idx[t]));
-    cJSON_AddItemToArray(c, cJSON_CreateNumber(x->val[t]));
+    cJSON_AddItemToArray(s, exact((double)x->idx[t]));
+    cJSON_AddItemToArray(c, exact(x->val[t]));
   }
   if (r->truth) {
     cJSON *t = cJSON_AddObjectToObject(j, "truth");
     cJSON_AddBoolToObject(t, "support_recovered", r->truth[3 * p] != 0);
-    cJSON_AddNumberToObject(t, "f1", r->truth[3 * p + 1]);
-    cJSON_AddNumberToObject(t, "rel_error", r->truth[3 * p + 2]);
+    num(t, "f1", r->truth[3 * p + 1]);
+    num(t, "rel_error", r->truth[3 * p + 2]);
   }
 }
 
@@ -55,32 +68,32 @@ char *sprec_result_json(sprec_ctx ctx, const sprec_opts *o, sprec_op A, const sp
   snprintf(grid, sizeof grid, "%dx%d", ctx->nprow, ctx->npcol);
   cJSON_AddStringToObject(j, "sprec_version", sprec_version());
   cJSON_AddStringToObject(j, "algo", o->algo);
-  cJSON_AddNumberToObject(j, "m", (double)A->m);
-  cJSON_AddNumberToObject(j, "n", (double)A->n);
+  num(j, "m", (double)A->m);
+  num(j, "n", (double)A->n);
   if (l1) {
     cJSON_AddNullToObject(j, "k");
     if (b == 1) {
-      cJSON_AddNumberToObject(j, "lambda", all->lambda);
-      cJSON_AddNumberToObject(j, "lambda_max", all->lambda_max);
-    } else if (o->lambda > 0) cJSON_AddNumberToObject(j, "lambda", o->lambda);
+      num(j, "lambda", all->lambda);
+      num(j, "lambda_max", all->lambda_max);
+    } else if (o->lambda > 0) num(j, "lambda", o->lambda);
     else { /* each problem has its own λ */
       cJSON_AddNullToObject(j, "lambda");
-      cJSON_AddNumberToObject(j, "lambda_ratio", o->lambda_ratio);
+      num(j, "lambda_ratio", o->lambda_ratio);
     }
   } else {
-    cJSON_AddNumberToObject(j, "k", (double)o->k);
+    num(j, "k", (double)o->k);
     cJSON_AddNullToObject(j, "lambda");
   }
   cJSON_AddStringToObject(j, "dtype", sprec_op_is_dense_f32(A) ? "float32" : "float64");
-  cJSON_AddNumberToObject(j, "ranks", ctx->size);
+  num(j, "ranks", ctx->size);
   cJSON_AddStringToObject(j, "grid", grid);
-  if (all->L > 0) cJSON_AddNumberToObject(j, "norm2_estimate", all->L);
+  if (all->L > 0) num(j, "norm2_estimate", all->L);
   cJSON_AddStringToObject(j, "lsq", r->st[p0].lsq_scalapack ? "scalapack" : "replicated");
   if (b == 1) {
     put_problem(j, r, p0, 0);
-    if (all->resumed_iteration >= 0) cJSON_AddNumberToObject(j, "resumed_iteration", all->resumed_iteration);
+    if (all->resumed_iteration >= 0) num(j, "resumed_iteration", all->resumed_iteration);
   } else {
-    cJSON_AddNumberToObject(j, "batch", b);
+    num(j, "batch", b);
     cJSON *ps = cJSON_AddArrayToObject(j, "problems");
     for (int q = 0; q < b; q++) {
       cJSON *e = cJSON_CreateObject();
@@ -97,23 +110,23 @@ char *sprec_result_json(sprec_ctx ctx, const sprec_opts *o, sprec_op A, const sp
   }
   cJSON *pf = cJSON_AddObjectToObject(j, "perf");
   cJSON_AddStringToObject(pf, "kernel", sprec_kernel_variant());
-  cJSON_AddNumberToObject(pf, "apply_T_passes", (double)all->apply_T_passes);
-  cJSON_AddNumberToObject(pf, "apply_T_seconds", all->t_apply_T);
+  num(pf, "apply_T_passes", (double)all->apply_T_passes);
+  num(pf, "apply_T_seconds", all->t_apply_T);
   double bytes = (sprec_op_is_dense_f32(A) ? 4.0 : 8.0) * (double)A->m * (double)A->n;
-  cJSON_AddNumberToObject(pf, "apply_T_GBps", all->t_apply_T > 0 ? bytes * (double)all->apply_T_passes /
+  num(pf, "apply_T_GBps", all->t_apply_T > 0 ? bytes * (double)all->apply_T_passes /
                                                                      all->t_apply_T / 1e9
                                                                : 0.0);
-  if (b == 1) cJSON_AddNumberToObject(pf, "iteration_seconds_median", all->iteration_seconds_median);
-  else cJSON_AddNumberToObject(pf, "problems_per_second", all->t_total > 0 ? b / all->t_total : 0.0);
-  if (r->peak_rss_mib > 0) cJSON_AddNumberToObject(pf, "peak_rss_MiB", r->peak_rss_mib);
+  if (b == 1) num(pf, "iteration_seconds_median", all->iteration_seconds_median);
+  else num(pf, "problems_per_second", all->t_total > 0 ? b / all->t_total : 0.0);
+  if (r->peak_rss_mib > 0) num(pf, "peak_rss_MiB", r->peak_rss_mib);
   cJSON *t = cJSON_AddObjectToObject(j, "time");
-  cJSON_AddNumberToObject(t, "total", all->t_total + r->t_io);
-  cJSON_AddNumberToObject(t, "setup", setup);
-  cJSON_AddNumberToObject(t, "io", r->t_io);
-  cJSON_AddNumberToObject(t, "apply_T", all->t_apply_T);
-  cJSON_AddNumberToObject(t, "topk", topk);
-  cJSON_AddNumberToObject(t, "lsq", lsq);
-  cJSON_AddNumberToObject(t, "comm", comm);
+  num(t, "total", all->t_total + r->t_io);
+  num(t, "setup", setup);
+  num(t, "io", r->t_io);
+  num(t, "apply_T", all->t_apply_T);
+  num(t, "topk", topk);
+  num(t, "lsq", lsq);
+  num(t, "comm", comm);
   char *text = cJSON_Print(j);
   cJSON_Delete(j);
   return text;

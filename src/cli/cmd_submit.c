@@ -1,0 +1,291 @@
+/* sprec submit, sprec status: the service's client (libcurl). The endpoint file that
+ * `sprec serve` writes (DIR/endpoint.json: URL and bearer token) says where to go; y
+ * travels as its .npy file (application/x-npy), the options in the query string. Runs
+ * on one process (rank 0 of however many are started). */
+#include "cli.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char help_submit[] =
+    "usage: sprec submit --endpoint DIR/endpoint.json --y y.npy [options] [--wait [S]]\n"
+    "                    [--out result.json] [--idempotency-key KEY]\n"
+    "Sends one solve request to a running 'sprec serve' and prints its id; with --wait,\n"
+    "waits (up to S seconds, default 600) for the result and writes it to --out (the\n"
+    "object 'sprec solve --out' writes, plus queued_seconds and solve_seconds).\n"
+    "Options: the solver's (--algo, -k, --iters, --tol, --step, --step-rule, --lsq, --topk,\n"
+    "--lambda, --lambda-ratio, --continuation, --restart, --debias), as for 'sprec solve'.\n";
+
+static const char help_status[] =
+    "usage: sprec status ID --endpoint DIR/endpoint.json [--wait [S]] [--out result.json]\n"
+    "Prints the status of request ID (queued, running, done, failed, cancelled); with\n"
+    "--wait, waits up to S seconds (default 600) for it to end; --out writes the reply.\n";
+
+typedef struct {
+  char *p;
+  size_t len;
+} buffer;
+
+static size_t gather(char *data, size_t size, size_t n, void *cls)
+{
+  buffer *b = cls;
+  char *q = realloc(b->p, b->len + size * n + 1);
+  if (!q) return 0;
+  b->p = q;
+  memcpy(b->p + b->len, data, size * n);
+  b->len += size * n;
+  b->p[b->len] = '\0';
+  return size * n;
+}
+
+typedef struct {
+  char url[512], auth[128];
+} endpoint;
+
+static sprec_err read_endpoint(const char *path, endpoint *e)
+{
+  FILE *f = fopen(path, "rb");
+  SPREC_CHECK(f, SPREC_ERR_IO, "--endpoint %s: %s", path, strerror(errno));
+  char text[8192];
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[n] = '\0';
+  cJSON *j = cJSON_Parse(text);
+  const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "url"), *t = cJSON_GetObjectItemCaseSensitive(j, "token");
+  int ok = cJSON_IsString(u) && cJSON_IsString(t);
+  if (ok) {
+    snprintf(e->url, sizeof e->url, "%s", u->valuestring);
+    snprintf(e->auth, sizeof e->auth, "Authorization: Bearer %s", t->valuestring);
+  }
+  cJSON_Delete(j);
+  SPREC_CHECK(ok, SPREC_ERR_FORMAT, "--endpoint %s: not an endpoint file of sprec serve", path);
+  return SPREC_OK;
+}
+
+/* One HTTP call; *code the HTTP status, *reply the body (malloc'ed). */
+static sprec_err call(const endpoint *e, const char *method, const char *path, const char *ctype,
+                      const char *body, size_t len, const char *extra, long *code, char **reply,
+                      long timeout_s)
+{
+  char url[4096];
+  buffer b = {NULL, 0};
+  CURL *c = curl_easy_init();
+  SPREC_CHECK(c, SPREC_ERR_MEM, "cannot start libcurl");
+  snprintf(url, sizeof url, "%s%s", e->url, path);
+  struct curl_slist *h = curl_slist_append(NULL, e->auth);
+  char ct[128];
+  if (ctype) {
+    snprintf(ct, sizeof ct, "Content-Type: %s", ctype);
+    h = curl_slist_append(h, ct);
+  }
+  if (extra) h = curl_slist_append(h, extra);
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, gather);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  if (body) {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+  }
+  CURLcode rc = curl_easy_perform(c);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, code);
+  curl_slist_free_all(h);
+  curl_easy_cleanup(c);
+  if (rc != CURLE_OK) {
+    free(b.p);
+    return SPREC_ERROR(SPREC_ERR_IO, "%s %s: %s", method, url, curl_easy_strerror(rc));
+  }
+  *reply = b.p ? b.p : strdup("");
+  return SPREC_OK;
+}
+
+/* The service's error message from a reply, or the reply itself. */
+static sprec_err http_error(long code, const char *reply)
+{
+  cJSON *j = cJSON_Parse(reply);
+  const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "error");
+  sprec_err err = SPREC_ERROR(code >= 500 || code == 429 ? SPREC_ERR_IO : SPREC_ERR_ARG,
+                              "the service answered %ld: %s", code,
+                              cJSON_IsString(m) ? m->valuestring : reply);
+  cJSON_Delete(j);
+  return err;
+}
+
+/* Waits up to wait_s seconds for request id to end; writes the last reply to out (if
+ * given), prints its status. */
+static sprec_err wait_and_report(const endpoint *e, const char *id, double wait_s, const char *out)
+{
+  char path[256], *reply = NULL;
+  long code = 0;
+  time_t end = time(NULL) + (time_t)wait_s;
+  const char *status = "";
+  cJSON *j = NULL;
+  for (;;) {
+    long left = (long)(end - time(NULL));
+    snprintf(path, sizeof path, "/v1/solves/%s?wait=%ld", id, left > 0 ? (left < 60 ? left : 60) : 0);
+    free(reply);
+    reply = NULL;
+    SPREC_CALL(call(e, "GET", path, NULL, NULL, 0, NULL, &code, &reply, 120));
+    if (code != 200) {
+      sprec_err err = http_error(code, reply);
+      free(reply);
+      return err;
+    }
+    cJSON_Delete(j);
+    j = cJSON_Parse(reply);
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "status");
+    status = cJSON_IsString(s) ? s->valuestring : "?";
+    if (strcmp(status, "queued") && strcmp(status, "running")) break;
+    if (time(NULL) >= end) break;
+  }
+  sprec_err err = SPREC_OK;
+  if (out) {
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.sprec-partial", out);
+    FILE *f = fopen(tmp, "w");
+    int bad = !f || fputs(reply, f) < 0;
+    if (f) bad |= fclose(f) != 0;
+    if (bad || rename(tmp, out) != 0) {
+      remove(tmp);
+      err = SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot write", out);
+    }
+  }
+  if (!err) {
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(j, "objective");
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "support");
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "error");
+    printf("%s %s", id, status);
+    if (cJSON_IsNumber(o)) printf(" objective=%.10e nnz=%d", o->valuedouble, cJSON_GetArraySize(k));
+    if (cJSON_IsString(m)) printf(" error=%s", m->valuestring);
+    printf("\n");
+    if (!strcmp(status, "failed")) err = SPREC_ERROR(SPREC_ERR_NUMERIC, "request %s failed", id);
+  }
+  cJSON_Delete(j);
+  free(reply);
+  return err;
+}
+
+/* --wait [S]: its value if the next argument is a number. */
+static int take_wait(int argc, char **argv, int *i, double *wait_s)
+{
+  char *end;
+  *wait_s = 600;
+  if (*i + 1 < argc) {
+    double v = strtod(argv[*i + 1], &end);
+    if (*argv[*i + 1] && !*end && v >= 0) *wait_s = v, (*i)++;
+  }
+  return 1;
+}
+
+sprec_err cmd_submit(int argc, char **argv)
+{
+  int rank;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (cli_help_requested(argc, argv)) {
+    if (rank == 0) fputs(help_submit, stdout);
+    return SPREC_OK;
+  }
+  const char *ep = NULL, *yf = NULL, *out = NULL, *idem = NULL;
+  int wait = 0;
+  double wait_s = 0;
+  char query[2048] = "";
+  sprec_opts o;
+  sprec_opts_default(&o);
+  for (int i = 1; i < argc; i++) {
+    const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(f, "--wait")) {
+      wait = take_wait(argc, argv, &i, &wait_s);
+      continue;
+    }
+    SPREC_CHECK(v, SPREC_ERR_ARG, "submit: option %s needs a value", f);
+    i++;
+    if (!strcmp(f, "--endpoint")) ep = v;
+    else if (!strcmp(f, "--y")) yf = v;
+    else if (!strcmp(f, "--out")) out = v;
+    else if (!strcmp(f, "--idempotency-key")) idem = v;
+    else { /* a solver option: --step-rule → step_rule, checked as the service will */
+      char name[64];
+      SPREC_CHECK(f[0] == '-' && strlen(f) < sizeof name, SPREC_ERR_ARG, "submit: unexpected argument '%s'", f);
+      snprintf(name, sizeof name, "%s", f + (f[1] == '-' ? 2 : 1));
+      for (char *c = name; *c; c++)
+        if (*c == '-') *c = '_';
+      if (sprec_opts_set(&o, name, v))
+        return SPREC_ERROR(SPREC_ERR_ARG, "submit: %s: %s", f, sprec_errmsg());
+      char *ev = curl_easy_escape(NULL, v, 0);
+      snprintf(query + strlen(query), sizeof query - strlen(query), "%s%s=%s", *query ? "&" : "?",
+               name, ev ? ev : v);
+      curl_free(ev);
+    }
+  }
+  SPREC_CHECK(ep && yf, SPREC_ERR_ARG, "submit: --endpoint FILE and --y FILE are required");
+  SPREC_CALL(sprec_opts_check(&o, 0, 0));
+  if (rank != 0) return SPREC_OK;
+  endpoint e;
+  SPREC_CALL(read_endpoint(ep, &e));
+  FILE *f = fopen(yf, "rb");
+  SPREC_CHECK(f, SPREC_ERR_IO, "--y %s: %s", yf, strerror(errno));
+  buffer y = {NULL, 0};
+  char chunk[65536];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    if (!gather(chunk, 1, n, &y)) break;
+  fclose(f);
+  sprec_npy_info in;
+  sprec_err err = y.p ? sprec_npy_parse(yf, y.p, y.len, &in) : SPREC_ERROR(SPREC_ERR_IO, "--y %s: empty", yf);
+  char path[2200], hdr[300], *reply = NULL, id[64] = "";
+  long code = 0;
+  snprintf(path, sizeof path, "/v1/solves%s", query);
+  if (idem) snprintf(hdr, sizeof hdr, "Idempotency-Key: %s", idem);
+  if (!err) err = call(&e, "POST", path, "application/x-npy", y.p, y.len, idem ? hdr : NULL, &code, &reply, 120);
+  free(y.p);
+  if (!err && code != 202) err = http_error(code, reply);
+  if (!err) {
+    cJSON *j = cJSON_Parse(reply);
+    const cJSON *i = cJSON_GetObjectItemCaseSensitive(j, "id");
+    if (cJSON_IsString(i)) snprintf(id, sizeof id, "%s", i->valuestring);
+    cJSON_Delete(j);
+    if (!*id) err = SPREC_ERROR(SPREC_ERR_IO, "the service's reply has no id: %s", reply);
+  }
+  free(reply);
+  if (err) return err;
+  if (!wait) {
+    printf("%s\n", id);
+    return SPREC_OK;
+  }
+  return wait_and_report(&e, id, wait_s, out);
+}
+
+sprec_err cmd_status(int argc, char **argv)
+{
+  int rank;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (cli_help_requested(argc, argv)) {
+    if (rank == 0) fputs(help_status, stdout);
+    return SPREC_OK;
+  }
+  const char *ep = NULL, *out = NULL, *id = NULL;
+  double wait_s = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *f = argv[i];
+    if (!strcmp(f, "--wait")) take_wait(argc, argv, &i, &wait_s);
+    else if (!strcmp(f, "--endpoint") && i + 1 < argc) ep = argv[++i];
+    else if (!strcmp(f, "--out") && i + 1 < argc) out = argv[++i];
+    else if (f[0] != '-' && !id) id = f;
+    else return SPREC_ERROR(SPREC_ERR_ARG, "status: unexpected argument '%s'", f);
+  }
+  SPREC_CHECK(id && ep, SPREC_ERR_ARG, "status: give the request ID and --endpoint FILE");
+  SPREC_CHECK(strspn(id, "0123456789abcdef") == strlen(id) && strlen(id) <= 32, SPREC_ERR_ARG,
+              "status: '%s' is not a request id", id);
+  if (rank != 0) return SPREC_OK;
+  endpoint e;
+  SPREC_CALL(read_endpoint(ep, &e));
+  return wait_and_report(&e, id, wait_s, out);
+}

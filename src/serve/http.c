@@ -1,0 +1,556 @@
+/* The service's HTTP/1.1 API on rank 0 (libmicrohttpd, a thread per connection): it
+ * parses, checks, stores and answers, and never touches A or MPI.
+ *
+ *   POST   /v1/solves          {"y": [...], "k": 10, "algo": "sea", ...options}, or the
+ *                              y as a .npy body (application/x-npy) with the options in
+ *                              the query; 202 {"id", "status": "queued"} once stored
+ *   GET    /v1/solves/ID       status; when done, the result (?wait=S: up to S seconds)
+ *   DELETE /v1/solves/ID       cancels a queued request
+ *   GET    /v1/health          no token needed
+ *   GET    /metrics            Prometheus text format
+ *
+ * Every call but health needs "Authorization: Bearer TOKEN" (the token is in
+ * DIR/endpoint.json, mode 0600; compared in constant time). A malformed request gets
+ * 400 with a JSON error naming the field; the service goes on. */
+#include "serve.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct serve_http {
+  struct MHD_Daemon *d;
+  serve_store *st; /* the HTTP threads' connection (serialized) */
+  serve_shared *sh;
+  serve_http_conf conf;
+  char token[65];
+};
+
+const double serve_solve_buckets[11] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
+                                        0.1,   0.5,   1,     10,   100};
+
+/* ---------------------------------------------------------------- replies -- */
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *type,
+                             const char *body, const char *hname, const char *hvalue)
+{
+  struct MHD_Response *r =
+      MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+  if (!r) return MHD_NO;
+  MHD_add_response_header(r, "Content-Type", type);
+  if (hname) MHD_add_response_header(r, hname, hvalue);
+  enum MHD_Result ok = MHD_queue_response(c, code, r);
+  MHD_destroy_response(r);
+  return ok;
+}
+
+static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned code, cJSON *j)
+{
+  char *text = cJSON_PrintUnformatted(j);
+  enum MHD_Result ok = reply(c, code, "application/json", text ? text : "{}", NULL, NULL);
+  free(text);
+  cJSON_Delete(j);
+  return ok;
+}
+
+/* {"error": message, "field": field} */
+static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned code, const char *field,
+                                   const char *msg)
+{
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddStringToObject(j, "error", msg);
+  if (field) cJSON_AddStringToObject(j, "field", field);
+  if (code == MHD_HTTP_UNAUTHORIZED) {
+    char *text = cJSON_PrintUnformatted(j);
+    enum MHD_Result ok = reply(c, code, "application/json", text, "WWW-Authenticate", "Bearer");
+    free(text);
+    cJSON_Delete(j);
+    return ok;
+  }
+  return reply_json(c, code, j);
+}
+
+/* -------------------------------------------------------------- requests -- */
+typedef struct {
+  char *body;
+  size_t len, cap;
+  int too_big;
+} upload;
+
+static int authorized(const serve_http *h, struct MHD_Connection *c)
+{
+  const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+  if (!a || strncmp(a, "Bearer ", 7)) return 0;
+  a += 7;
+  size_t n = strlen(a), t = strlen(h->token);
+  unsigned char diff = (unsigned char)(n != t);
+  for (size_t i = 0; i < t; i++) diff |= (unsigned char)(h->token[i] ^ (i < n ? a[i] : 0));
+  return diff == 0;
+}
+
+/* The options of a request: every member but "y" must be an option; values become text
+ * for sprec_opts_set. */
+static int options_from_json(const serve_http *h, const cJSON *obj, sprec_opts *o, char *key,
+                             size_t keylen, cJSON *canon, char *why, size_t len, char *field,
+                             size_t flen)
+{
+  sprec_opts_default(o);
+  for (const cJSON *it = obj->child; it; it = it->next) {
+    if (!strcmp(it->string, "y")) continue;
+    char v[64];
+    snprintf(field, flen, "%s", it->string);
+    if (cJSON_IsString(it)) snprintf(v, sizeof v, "%s", it->valuestring);
+    else if (cJSON_IsBool(it)) snprintf(v, sizeof v, "%s", cJSON_IsTrue(it) ? "true" : "false");
+    else if (cJSON_IsNumber(it)) {
+      double d = it->valuedouble;
+      if (d == floor(d) && fabs(d) < 9e15) snprintf(v, sizeof v, "%.0f", d);
+      else snprintf(v, sizeof v, "%.17g", d);
+    } else return snprintf(why, len, "%s: must be a number, a string or true/false", it->string), -1;
+    if (sprec_opts_set(o, it->string, v)) return snprintf(why, len, "%s", sprec_errmsg()), -1;
+  }
+  if (sprec_opts_check(o, h->conf.m, h->conf.n)) { /* the message starts with the option */
+    snprintf(why, len, "%s", sprec_errmsg());
+    snprintf(field, flen, "%.*s", (int)strcspn(why, " :"), why);
+    return -1;
+  }
+  if (!sprec_algorithm_kind(o->algo) && o->k > h->conf.max_k)
+    return snprintf(field, flen, "k"), snprintf(why, len, "k: at most %lld here (got %lld)",
+                                                (long long)h->conf.max_k, (long long)o->k),
+           -1;
+  /* The canonical key (every option, in table order) and the stored options. */
+  key[0] = '\0';
+  for (const char *const *n = sprec_opts_names(); *n; n++) {
+    char v[64];
+    sprec_opts_get(o, *n, v, sizeof v);
+    snprintf(key + strlen(key), keylen - strlen(key), "%s=%s;", *n, v);
+    cJSON_AddStringToObject(canon, *n, v);
+  }
+  return 0;
+}
+
+/* y from the JSON member "y": m finite numbers. */
+static int y_from_json(const serve_http *h, const cJSON *obj, double *y, char *why, size_t len)
+{
+  const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, "y");
+  if (!a) return snprintf(why, len, "y: missing"), -1;
+  if (!cJSON_IsArray(a)) return snprintf(why, len, "y: must be an array of %lld numbers", (long long)h->conf.m), -1;
+  int64_t n = cJSON_GetArraySize(a), i = 0;
+  if (n != h->conf.m)
+    return snprintf(why, len, "y: has %lld entries, the dictionary has m = %lld rows", (long long)n,
+                    (long long)h->conf.m),
+           -1;
+  for (const cJSON *e = a->child; e; e = e->next, i++) {
+    if (!cJSON_IsNumber(e)) return snprintf(why, len, "y: entry %lld is not a number", (long long)i), -1;
+    if (!isfinite(e->valuedouble)) return snprintf(why, len, "y: entry %lld is not finite", (long long)i), -1;
+    y[i] = e->valuedouble;
+  }
+  return 0;
+}
+
+/* y from a .npy body: m float64 or float32 values, 1-D or m x 1. */
+static int y_from_npy(const serve_http *h, const char *body, size_t len_body, double *y, char *why,
+                      size_t len)
+{
+  sprec_npy_info in;
+  if (sprec_npy_parse("y", body, len_body, &in)) return snprintf(why, len, "%s", sprec_errmsg()), -1;
+  int64_t n = in.ndim == 1 ? in.shape[0] : in.shape[1] == 1 ? in.shape[0] : -1;
+  if (n != h->conf.m)
+    return snprintf(why, len, "y: a .npy of shape %lld%s%lld, but m = %lld values are needed",
+                    (long long)in.shape[0], in.ndim == 2 ? " x " : "",
+                    in.ndim == 2 ? (long long)in.shape[1] : 0LL, (long long)h->conf.m),
+           -1;
+  const char *d = body + in.data_offset;
+  for (int64_t i = 0; i < n; i++) {
+    if (in.elsize == 8) memcpy(&y[i], d + 8 * i, 8);
+    else {
+      float f;
+      memcpy(&f, d + 4 * i, 4);
+      y[i] = f;
+    }
+    if (!isfinite(y[i])) return snprintf(why, len, "y: entry %lld is not finite", (long long)i), -1;
+  }
+  return 0;
+}
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *k,
+                                     const char *v)
+{
+  (void)kind;
+  cJSON *o = cls;
+  if (!v) v = "";
+  char *end;
+  double d = strtod(v, &end);
+  if (*v && !*end) cJSON_AddNumberToObject(o, k, d);
+  else if (!strcmp(v, "true") || !strcmp(v, "false")) cJSON_AddBoolToObject(o, k, !strcmp(v, "true"));
+  else cJSON_AddStringToObject(o, k, v);
+  return MHD_YES;
+}
+
+static enum MHD_Result post_solve(serve_http *h, struct MHD_Connection *c, const upload *u)
+{
+  char why[512] = "", field[64] = "", key[1024];
+  pthread_mutex_lock(&h->sh->mu);
+  int draining = h->sh->draining;
+  pthread_mutex_unlock(&h->sh->mu);
+  if (draining) return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, "the service is stopping");
+  if (u->too_big) {
+    snprintf(why, sizeof why, "the body is larger than %zu bytes", h->conf.max_body);
+    return reply_error(c, MHD_HTTP_BAD_REQUEST, "body", why);
+  }
+  const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+  int npy = ctype && !strncmp(ctype, "application/x-npy", 17);
+  if (!npy && (!ctype || strncmp(ctype, "application/json", 16)))
+    return reply_error(c, MHD_HTTP_BAD_REQUEST, "Content-Type",
+                       "Content-Type must be application/json or application/x-npy");
+  cJSON *req = npy ? cJSON_CreateObject() : cJSON_ParseWithLength(u->body ? u->body : "", u->len);
+  if (!req || !cJSON_IsObject(req)) {
+    cJSON_Delete(req);
+    return reply_error(c, MHD_HTTP_BAD_REQUEST, "body", "the body is not a JSON object");
+  }
+  if (npy) MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, req);
+  sprec_opts o;
+  cJSON *canon = cJSON_CreateObject();
+  double *y = malloc(sizeof(double) * (size_t)h->conf.m);
+  int bad = !y || !canon;
+  if (bad) snprintf(why, sizeof why, "out of memory");
+  if (!bad && options_from_json(h, req, &o, key, sizeof key, canon, why, sizeof why, field, sizeof field))
+    bad = 1;
+  if (!bad && (npy ? y_from_npy(h, u->body, u->len, y, why, sizeof why)
+                   : y_from_json(h, req, y, why, sizeof why)))
+    bad = 1, snprintf(field, sizeof field, "y");
+  cJSON_Delete(req);
+  if (bad) {
+    free(y);
+    cJSON_Delete(canon);
+    pthread_mutex_lock(&h->sh->mu);
+    h->sh->rejected++;
+    pthread_mutex_unlock(&h->sh->mu);
+    return reply_error(c, MHD_HTTP_BAD_REQUEST, field, why);
+  }
+  const char *idem = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
+  if (!idem && serve_store_count(h->st, ST_QUEUED) >= h->conf.max_queue) {
+    free(y);
+    cJSON_Delete(canon);
+    snprintf(why, sizeof why, "the queue is full (%lld requests): retry later", (long long)h->conf.max_queue);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "error", why);
+    char *text = cJSON_PrintUnformatted(j);
+    enum MHD_Result ok = reply(c, MHD_HTTP_TOO_MANY_REQUESTS, "application/json", text, "Retry-After", "1");
+    free(text);
+    cJSON_Delete(j);
+    return ok;
+  }
+  char id[33], *opts = cJSON_PrintUnformatted(canon);
+  int existing = 0;
+  int rc = opts ? serve_store_add(h->st, key, opts, y, h->conf.m, idem, id, &existing, why, sizeof why) : -1;
+  free(opts);
+  free(y);
+  cJSON_Delete(canon);
+  if (rc) return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, why[0] ? why : "cannot store");
+  pthread_mutex_lock(&h->sh->mu);
+  if (!existing) h->sh->accepted++;
+  pthread_cond_broadcast(&h->sh->submitted);
+  pthread_mutex_unlock(&h->sh->mu);
+  serve_request r;
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddStringToObject(j, "id", id);
+  cJSON_AddStringToObject(j, "status", serve_store_get(h->st, id, &r) == 1 ? serve_status_name(r.status) : "queued");
+  if (existing) free(r.result);
+  else free(r.result);
+  return reply_json(c, MHD_HTTP_ACCEPTED, j);
+}
+
+static int terminal(serve_status s) { return s == ST_DONE || s == ST_FAILED || s == ST_CANCELLED; }
+
+static enum MHD_Result get_solve(serve_http *h, struct MHD_Connection *c, const char *id)
+{
+  const char *w = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "wait");
+  double wait = w ? strtod(w, NULL) : 0;
+  if (!(wait >= 0)) wait = 0;
+  if (wait > 600) wait = 600;
+  serve_request r;
+  int found = serve_store_get(h->st, id, &r);
+  if (found == 1 && !terminal(r.status) && wait > 0) { /* until a result or the time is up */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    double t = (double)until.tv_sec + 1e-9 * (double)until.tv_nsec + wait;
+    until.tv_sec = (time_t)t;
+    until.tv_nsec = (long)((t - floor(t)) * 1e9);
+    pthread_mutex_lock(&h->sh->mu);
+    while (found == 1 && !terminal(r.status)) {
+      if (pthread_cond_timedwait(&h->sh->finished, &h->sh->mu, &until) == ETIMEDOUT) break;
+      free(r.result);
+      found = serve_store_get(h->st, id, &r);
+    }
+    pthread_mutex_unlock(&h->sh->mu);
+  }
+  if (found != 1) return reply_error(c, found == 0 ? MHD_HTTP_NOT_FOUND : MHD_HTTP_INTERNAL_SERVER_ERROR,
+                                     "id", found == 0 ? "no such request" : "cannot read the state");
+  /* The status fields; for a result, spliced into its stored text as the last members
+   * (printing it again would round its numbers). */
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddStringToObject(j, "id", r.id);
+  cJSON_AddStringToObject(j, "status", serve_status_name(r.status));
+  if (r.started > 0) cJSON_AddNumberToObject(j, "queued_seconds", r.started - r.created);
+  if (r.finished > 0 && r.started > 0) cJSON_AddNumberToObject(j, "solve_seconds", r.finished - r.started);
+  if (r.status == ST_FAILED && r.result) cJSON_AddStringToObject(j, "error", r.result);
+  char *st = cJSON_PrintUnformatted(j);
+  cJSON_Delete(j);
+  const char *close = r.status == ST_DONE && r.result ? strrchr(r.result, '}') : NULL;
+  char *text = NULL;
+  if (st && close && asprintf(&text, "%.*s,%s", (int)(close - r.result), r.result, st + 1) < 0)
+    text = NULL;
+  enum MHD_Result ok = reply(c, MHD_HTTP_OK, "application/json", text ? text : st ? st : "{}", NULL, NULL);
+  free(text);
+  free(st);
+  free(r.result);
+  return ok;
+}
+
+static enum MHD_Result delete_solve(serve_http *h, struct MHD_Connection *c, const char *id)
+{
+  serve_request r;
+  int rc = serve_store_cancel(h->st, id, &r);
+  if (rc < 0) return reply_error(c, MHD_HTTP_NOT_FOUND, "id", "no such request");
+  free(r.result);
+  if (rc == 0) {
+    char why[128];
+    snprintf(why, sizeof why, "the request is %s: only a queued request can be cancelled",
+             serve_status_name(r.status));
+    return reply_error(c, MHD_HTTP_CONFLICT, "id", why);
+  }
+  pthread_mutex_lock(&h->sh->mu);
+  h->sh->cancelled++;
+  pthread_cond_broadcast(&h->sh->finished);
+  pthread_mutex_unlock(&h->sh->mu);
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddStringToObject(j, "id", id);
+  cJSON_AddStringToObject(j, "status", "cancelled");
+  return reply_json(c, MHD_HTTP_OK, j);
+}
+
+static enum MHD_Result metrics(serve_http *h, struct MHD_Connection *c)
+{
+  serve_shared s;
+  pthread_mutex_lock(&h->sh->mu);
+  s = *h->sh;
+  pthread_mutex_unlock(&h->sh->mu);
+  char *b = malloc(16384);
+  if (!b) return MHD_NO;
+  size_t n = 0, cap = 16384;
+#define OUT(...) n += (size_t)snprintf(b + n, n < cap ? cap - n : 0, __VA_ARGS__)
+  OUT("# HELP sprec_queue_depth Requests waiting to be solved.\n# TYPE sprec_queue_depth gauge\n");
+  OUT("sprec_queue_depth %lld\n", (long long)serve_store_count(h->st, ST_QUEUED));
+  OUT("# TYPE sprec_running gauge\nsprec_running %lld\n", (long long)serve_store_count(h->st, ST_RUNNING));
+  OUT("# HELP sprec_requests_total Requests by outcome since the service started.\n");
+  OUT("# TYPE sprec_requests_total counter\n");
+  OUT("sprec_requests_total{outcome=\"accepted\"} %llu\n", (unsigned long long)s.accepted);
+  OUT("sprec_requests_total{outcome=\"done\"} %llu\n", (unsigned long long)s.done);
+  OUT("sprec_requests_total{outcome=\"failed\"} %llu\n", (unsigned long long)s.failed);
+  OUT("sprec_requests_total{outcome=\"cancelled\"} %llu\n", (unsigned long long)s.cancelled);
+  OUT("sprec_requests_total{outcome=\"rejected\"} %llu\n", (unsigned long long)s.rejected);
+  OUT("# HELP sprec_batches_total Batches solved.\n# TYPE sprec_batches_total counter\n");
+  OUT("sprec_batches_total %llu\n", (unsigned long long)s.batches);
+  OUT("# HELP sprec_passes_total Passes over A (one per round of a batch).\n");
+  OUT("# TYPE sprec_passes_total counter\nsprec_passes_total %llu\n", (unsigned long long)s.passes);
+  OUT("# HELP sprec_batch_size Requests per batch.\n# TYPE sprec_batch_size histogram\n");
+  uint64_t cum = 0;
+  for (int i = 0; i < 7; i++) {
+    cum += s.batch_sizes[i];
+    OUT("sprec_batch_size_bucket{le=\"%d\"} %llu\n", (1 << (i + 1)) - 1, (unsigned long long)cum);
+  }
+  cum += s.batch_sizes[7];
+  OUT("sprec_batch_size_bucket{le=\"+Inf\"} %llu\nsprec_batch_size_count %llu\n",
+      (unsigned long long)cum, (unsigned long long)s.batches);
+  OUT("# HELP sprec_solve_seconds Time from start to result, per request.\n");
+  OUT("# TYPE sprec_solve_seconds histogram\n");
+  cum = 0;
+  for (int i = 0; i < 11; i++) {
+    cum += s.solve_hist[i];
+    OUT("sprec_solve_seconds_bucket{le=\"%g\"} %llu\n", serve_solve_buckets[i], (unsigned long long)cum);
+  }
+  cum += s.solve_hist[11];
+  OUT("sprec_solve_seconds_bucket{le=\"+Inf\"} %llu\nsprec_solve_seconds_sum %.6f\n"
+      "sprec_solve_seconds_count %llu\n",
+      (unsigned long long)cum, s.solve_sum, (unsigned long long)cum);
+#undef OUT
+  enum MHD_Result ok = reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4", b, NULL, NULL);
+  free(b);
+  return ok;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *data,
+                              size_t *data_size, void **state)
+{
+  (void)version;
+  serve_http *h = cls;
+  upload *u = *state;
+  if (!u) { /* the headers: set up the body */
+    if (!(u = calloc(1, sizeof *u))) return MHD_NO;
+    *state = u;
+    return MHD_YES;
+  }
+  if (*data_size) { /* a piece of the body */
+    if (u->len + *data_size > h->conf.max_body) u->too_big = 1;
+    else {
+      if (u->len + *data_size + 1 > u->cap) {
+        size_t cap = 2 * (u->len + *data_size) + 1;
+        char *p = realloc(u->body, cap);
+        if (!p) return MHD_NO;
+        u->body = p;
+        u->cap = cap;
+      }
+      memcpy(u->body + u->len, data, *data_size);
+      u->len += *data_size;
+      u->body[u->len] = '\0';
+    }
+    *data_size = 0;
+    return MHD_YES;
+  }
+  if (!strcmp(url, "/v1/health") && !strcmp(method, "GET")) {
+    pthread_mutex_lock(&h->sh->mu);
+    int draining = h->sh->draining;
+    pthread_mutex_unlock(&h->sh->mu);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "status", draining ? "stopping" : "ok");
+    cJSON_AddNumberToObject(j, "m", (double)h->conf.m);
+    cJSON_AddNumberToObject(j, "n", (double)h->conf.n);
+    cJSON_AddStringToObject(j, "sprec_version", sprec_version());
+    return reply_json(c, MHD_HTTP_OK, j);
+  }
+  if (!authorized(h, c)) return reply_error(c, MHD_HTTP_UNAUTHORIZED, "Authorization", "a valid bearer token is needed");
+  if (!strcmp(url, "/metrics") && !strcmp(method, "GET")) return metrics(h, c);
+  if (!strcmp(url, "/v1/solves") && !strcmp(method, "POST")) return post_solve(h, c, u);
+  if (!strncmp(url, "/v1/solves/", 11) && url[11] && !strchr(url + 11, '/')) {
+    if (!strcmp(method, "GET")) return get_solve(h, c, url + 11);
+    if (!strcmp(method, "DELETE")) return delete_solve(h, c, url + 11);
+    return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, NULL, "GET or DELETE");
+  }
+  if (!strcmp(url, "/v1/solves")) return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, NULL, "POST");
+  return reply_error(c, MHD_HTTP_NOT_FOUND, "url", "no such endpoint");
+}
+
+static void done_request(void *cls, struct MHD_Connection *c, void **state,
+                         enum MHD_RequestTerminationCode why)
+{
+  (void)cls, (void)c, (void)why;
+  upload *u = *state;
+  if (u) free(u->body);
+  free(u);
+  *state = NULL;
+}
+
+/* ------------------------------------------------------------ start, stop -- */
+/* DIR/endpoint.json, mode 0600 from the start (created so, then renamed into place). */
+static int write_endpoint(const serve_http *h, const char *host, int port, char *why, size_t len)
+{
+  char path[4096], tmp[4200];
+  snprintf(path, sizeof path, "%s/endpoint.json", h->conf.state_dir);
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+  cJSON *j = cJSON_CreateObject();
+  char url[512];
+  snprintf(url, sizeof url, "http://%s:%d", host, port);
+  cJSON_AddStringToObject(j, "url", url);
+  cJSON_AddStringToObject(j, "token", h->token);
+  cJSON_AddStringToObject(j, "host", host);
+  cJSON_AddNumberToObject(j, "port", port);
+  cJSON_AddNumberToObject(j, "pid", (double)getpid());
+  cJSON_AddNumberToObject(j, "m", (double)h->conf.m);
+  cJSON_AddNumberToObject(j, "n", (double)h->conf.n);
+  char *text = cJSON_Print(j);
+  cJSON_Delete(j);
+  int fd = text ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_EXCL, 0600) : -1;
+  int ok = fd >= 0;
+  if (ok) {
+    size_t n = strlen(text);
+    ok = write(fd, text, n) == (ssize_t)n && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+    ok &= close(fd) == 0;
+    ok = ok && rename(tmp, path) == 0;
+    if (!ok) unlink(tmp);
+  }
+  free(text);
+  if (!ok) snprintf(why, len, "%s: cannot write: %s", path, strerror(errno));
+  return ok ? 0 : -1;
+}
+
+int serve_http_start(const serve_http_conf *conf, serve_shared *sh, serve_http **out, char *why,
+                     size_t len)
+{
+  serve_http *h = calloc(1, sizeof *h);
+  *out = NULL;
+  if (!h) return snprintf(why, len, "out of memory"), -1;
+  h->conf = *conf;
+  h->sh = sh;
+  unsigned char r[32];
+  if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+    free(h);
+    return snprintf(why, len, "no random bytes for the token: %s", strerror(errno)), -1;
+  }
+  for (int i = 0; i < 32; i++) snprintf(h->token + 2 * i, 3, "%02x", r[i]);
+  /* listen: HOST:PORT (HOST a name or an IPv4 address). */
+  char host[256];
+  int port = 0;
+  const char *colon = strrchr(conf->listen, ':');
+  if (!colon || colon == conf->listen || (size_t)(colon - conf->listen) >= sizeof host ||
+      sscanf(colon + 1, "%d", &port) != 1 || port < 0 || port > 65535) {
+    free(h);
+    return snprintf(why, len, "listen %s: expected HOST:PORT", conf->listen), -1;
+  }
+  memcpy(host, conf->listen, (size_t)(colon - conf->listen));
+  host[colon - conf->listen] = '\0';
+  struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+  if (getaddrinfo(host, NULL, &hints, &ai) != 0 || !ai) {
+    free(h);
+    return snprintf(why, len, "listen %s: unknown host %s", conf->listen, host), -1;
+  }
+  struct sockaddr_in sa;
+  memcpy(&sa, ai->ai_addr, sizeof sa);
+  freeaddrinfo(ai);
+  sa.sin_port = htons((uint16_t)port);
+  if (serve_store_open(conf->state_dir, 0, &h->st, why, len)) {
+    free(h);
+    return -1;
+  }
+  h->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                              MHD_USE_ERROR_LOG,
+                          0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                          MHD_OPTION_NOTIFY_COMPLETED, done_request, h,
+                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
+                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)620, MHD_OPTION_END);
+  if (!h->d) {
+    serve_store_close(&h->st);
+    free(h);
+    return snprintf(why, len, "listen %s: cannot listen (address in use?)", conf->listen), -1;
+  }
+  const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+  int bound = di ? di->port : port;
+  char shown[256];
+  snprintf(shown, sizeof shown, "%s", host);
+  if (!strcmp(host, "0.0.0.0")) gethostname(shown, sizeof shown); /* reachable by its name */
+  if (write_endpoint(h, shown, bound, why, len)) {
+    serve_http_stop(&h);
+    return -1;
+  }
+  *out = h;
+  return 0;
+}
+
+void serve_http_stop(serve_http **h)
+{
+  if (!h || !*h) return;
+  if ((*h)->d) MHD_stop_daemon((*h)->d);
+  serve_store_close(&(*h)->st);
+  free(*h);
+  *h = NULL;
+}

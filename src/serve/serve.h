@@ -1,0 +1,101 @@
+/* sprec serve: the resident solver service (a front end, like src/cli/: it uses only
+ * include/sprec.h). Rank 0 holds the durable state (SQLite, store.c) and runs the HTTP
+ * server (http.c) on its own thread; every rank runs the dispatch loop (serve.c). */
+#ifndef SPREC_SERVE_H
+#define SPREC_SERVE_H
+
+#include <pthread.h>
+#include <sprec.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------------ store -- */
+/* Requests and results in SQLite (WAL, synchronous FULL): a request is stored before
+ * it is acknowledged, a result before its status reads done. A connection may be
+ * shared by threads (serialized mode: the HTTP server's threads share one). */
+typedef struct serve_store serve_store;
+
+typedef enum { ST_QUEUED, ST_RUNNING, ST_DONE, ST_FAILED, ST_CANCELLED } serve_status;
+const char *serve_status_name(serve_status s);
+
+/* Opens (creates) DIR/state.sqlite. requeue: requests left running by a previous
+ * process go back to the queue (call once, at start-up, before serving). */
+int serve_store_open(const char *dir, int requeue, serve_store **st, char *why, size_t len);
+void serve_store_close(serve_store **st);
+
+/* A new request. key: the options that must agree for requests to share a batch
+ * (canonical text); opts: the options as JSON; y: m doubles. idem: the
+ * Idempotency-Key or NULL. On success *id receives the request's id (33 bytes), the
+ * existing one when idem was seen before (then *existing = 1). Returns 0, or -1
+ * (why filled). */
+int serve_store_add(serve_store *st, const char *key, const char *opts, const double *y,
+                    int64_t m, const char *idem, char id[33], int *existing, char *why,
+                    size_t len);
+
+typedef struct {
+  char id[33];
+  serve_status status;
+  double created, started, finished; /* seconds since the epoch; 0: not yet    */
+  char *result;                      /* JSON text (done) or error message (failed) */
+} serve_request;
+/* 1 found, 0 unknown id, -1 error. Free r->result. */
+int serve_store_get(serve_store *st, const char *id, serve_request *r);
+/* Cancels a queued request: 1 cancelled, 0 not queued (r->status says what it is),
+ * -1 unknown id or error. */
+int serve_store_cancel(serve_store *st, const char *id, serve_request *r);
+
+/* The next batch: the oldest queued request and up to max - 1 more queued with the
+ * same key, oldest first, marked running. ids: max x 33 bytes; opts: the first one's
+ * options (malloc'ed); Y: m x count doubles (malloc'ed). Returns the count (0: queue
+ * empty), -1 on error. oldest: created time of the oldest queued request. */
+int serve_store_take(serve_store *st, int max, int64_t m, char (*ids)[33], char **opts,
+                     double **Y, double *oldest);
+/* The age (seconds since created) of the oldest queued request and the number of
+ * queued requests with its key; 0 if the queue is empty. */
+int serve_store_peek(serve_store *st, double now, double *age, int *same_key);
+/* Stores the outcome of a running request: JSON result (done) or message (failed). */
+int serve_store_finish(serve_store *st, const char *id, int ok, const char *text);
+/* Requests by status (queue depth for the metrics and the queue limit). */
+int64_t serve_store_count(serve_store *st, serve_status s);
+
+/* ------------------------------------------------------------------- http -- */
+typedef struct serve_http serve_http;
+
+typedef struct {
+  const char *state_dir;
+  const char *listen;   /* "127.0.0.1:0" by default: HOST:PORT, port 0 = any      */
+  int64_t m, n;         /* the dictionary's shape                                 */
+  size_t max_body;      /* bytes                                                  */
+  int64_t max_queue;    /* queued requests; more: 429                             */
+  int64_t max_k;        /* k above this: 400                                      */
+} serve_http_conf;
+
+/* Shared between the HTTP thread and the dispatch loop (rank 0). */
+typedef struct {
+  pthread_mutex_t mu;
+  pthread_cond_t submitted; /* a request was stored                         */
+  pthread_cond_t finished;  /* a result was stored                          */
+  int draining;             /* no new requests: 503                         */
+  /* metrics */
+  uint64_t accepted, done, failed, cancelled, rejected, batches, passes;
+  uint64_t batch_sizes[8];  /* 1, 2-3, 4-7, ..., 64-127, 128+                 */
+  uint64_t solve_hist[12];  /* seconds: <= 0.001, 0.002, 0.005, ... 100, +Inf */
+  double solve_sum;
+} serve_shared;
+
+extern const double serve_solve_buckets[11];
+
+/* Starts the server (its own threads) on conf->listen, writes DIR/endpoint.json
+ * (mode 0600: URL and a fresh 256-bit token). Returns 0 or -1 (why filled). */
+int serve_http_start(const serve_http_conf *conf, serve_shared *sh, serve_http **h, char *why,
+                     size_t len);
+void serve_http_stop(serve_http **h);
+
+/* ----------------------------------------------------------------- options -- */
+/* A request's options parsed from JSON into opts (over sprec_opts_default) and their
+ * canonical key. Returns 0, or -1 with why naming the field. */
+int serve_parse_options(const char *json, int64_t m, int64_t n, int64_t max_k, sprec_opts *o,
+                        char *key, size_t keylen, char *why, size_t len);
+
+int serve_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,285 @@
+#!/usr/bin/python3
+"""sprec serve end to end: a real server on loopback, real ranks, real SQLite files.
+
+  tests/cli/test_serve.py [PATH/TO/sprec]   (NPS="1 2 3 4" chooses the rank counts)
+
+* Each result is bit for bit `sprec solve`'s for the same y and options (support,
+  coefficients, objective, iterations), whatever batch it was solved in, at every rank
+  count of NPS, for SEA, HTP and OMP, y sent as JSON and as a .npy body.
+* No token or a wrong one: 401; each kind of malformed request (not JSON, y of the wrong
+  length, a string in y, an unknown option, an out-of-range option, k too large, the
+  wrong content type, a body over the limit): 400 naming the field, and the service
+  still answers; a full queue: 429 with Retry-After; DELETE of a queued request cancels
+  it; endpoint.json is mode 0600; SIGTERM: exit 0 and queued requests kept.
+* 1000 requests from 16 concurrent clients (each with an Idempotency-Key, retried
+  through connection errors) while the service is killed with SIGKILL three times at
+  random moments and restarted on the same state directory: 1000 results, each id
+  exactly once, each equal to the CLI's answer for its y.
+"""
+import json
+import os
+import random
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SPREC = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, "bin", "sprec")
+MPIRUN = os.path.join(ROOT, "scripts", "mpirun.sh")
+NPS = [int(p) for p in os.environ.get("NPS", "1 2 3 4").split()]
+W = tempfile.mkdtemp(prefix="sprec-serve.")
+passed = failed = 0
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print("ok -", name, flush=True)
+    else:
+        failed += 1
+        print("not ok -", name + (": " + str(detail) if detail else ""), flush=True)
+
+
+def run(*args, np_=2):
+    subprocess.run([MPIRUN, "-np", str(np_), SPREC, *args], check=True, stdout=subprocess.DEVNULL)
+
+
+class Service:
+    """sprec serve on np ranks in its own process group (killable as a whole)."""
+
+    def __init__(self, state, np_=2, extra=()):
+        self.state, self.np = state, np_
+        ep = os.path.join(state, "endpoint.json")
+        old = os.stat(ep).st_mtime_ns if os.path.exists(ep) else None
+        self.log = open(os.path.join(W, "serve.log"), "a")
+        self.p = subprocess.Popen([MPIRUN, "-np", str(np_), SPREC, "serve", "--A", A_PATH,
+                                   "--state", state, *extra], stdout=self.log, stderr=self.log,
+                                  start_new_session=True)
+        deadline = time.time() + 120
+        while time.time() < deadline:  # ready once endpoint.json is (re)written
+            if os.path.exists(ep) and os.stat(ep).st_mtime_ns != old:
+                e = json.load(open(ep))
+                if self.get("/v1/health", auth=False, e=e)[0] == 200:
+                    return
+            if self.p.poll() is not None:
+                raise RuntimeError("sprec serve exited with %s" % self.p.returncode)
+            time.sleep(0.05)
+        raise RuntimeError("sprec serve did not start")
+
+    def endpoint(self):
+        return json.load(open(os.path.join(self.state, "endpoint.json")))
+
+    def request(self, method, path, body=None, ctype="application/json", token=True, e=None,
+                headers=None, timeout=120):
+        e = e or self.endpoint()
+        h = dict(headers or {})
+        if token is True:
+            h["Authorization"] = "Bearer " + e["token"]
+        elif token:
+            h["Authorization"] = "Bearer " + token
+        if body is not None:
+            h["Content-Type"] = ctype
+        r = urllib.request.Request(e["url"] + path, data=body, method=method, headers=h)
+        try:
+            with urllib.request.urlopen(r, timeout=timeout) as f:
+                return f.status, f.read(), dict(f.headers)
+        except urllib.error.HTTPError as x:
+            return x.code, x.read(), dict(x.headers)
+
+    def get(self, path, auth=True, e=None):
+        return self.request("GET", path, token=auth, e=e)
+
+    def post(self, obj, **kw):
+        return self.request("POST", "/v1/solves", json.dumps(obj).encode(), **kw)
+
+    def result(self, rid, wait=60):
+        code, body, _ = self.get("/v1/solves/%s?wait=%d" % (rid, wait))
+        return code, json.loads(body)
+
+    def stop(self, sig=signal.SIGTERM):
+        os.killpg(self.p.pid, sig)
+        return self.p.wait(timeout=120)
+
+
+def same(a, b):
+    return all(a[k] == b[k] for k in ["support", "coef", "objective", "iterations",
+                                      "best_iteration", "stop_reason"])
+
+
+# ------------------------------------------------------------------ the problem --
+run("gen", "--problem", "gaussian", "-m", "48", "-n", "1500", "-k", "4", "--snr", "40",
+    "--seed", "5", "--out", os.path.join(W, "p"), "--quiet")
+A_PATH = os.path.join(W, "p", "A.npy")
+A = np.load(A_PATH)
+rng = np.random.default_rng(7)
+YS = []
+for p in range(8):  # y_p = A x_p + noise, x_p 4-sparse
+    x = np.zeros(A.shape[1])
+    x[rng.choice(A.shape[1], 4, replace=False)] = rng.choice([-1, 1], 4) * (1 + abs(rng.normal(size=4)))
+    y = A @ x
+    y += rng.normal(size=y.shape) * np.linalg.norm(y) / np.sqrt(len(y)) * 0.01
+    path = os.path.join(W, "y%d.npy" % p)
+    np.save(path, y)
+    YS.append((path, y))
+ALGOS = [{"algo": "sea", "k": 4, "iters": 200}, {"algo": "htp", "k": 4}, {"algo": "omp", "k": 4}]
+REF = {}
+for a, opts in enumerate(ALGOS):
+    for p, (path, _) in enumerate(YS):
+        out = os.path.join(W, "ref_%d_%d.json" % (a, p))
+        flags = [f for k, v in opts.items() for f in (("--" + k) if k != "k" else "-k", str(v))]
+        run("solve", "--A", A_PATH, "--y", path, *flags, "--out", out, "--quiet")
+        REF[a, p] = json.load(open(out))
+
+# ---------------------------------------------- results equal the CLI's, any P --
+for np_ in NPS:
+    state = os.path.join(W, "state-np%d" % np_)
+    s = Service(state, np_, ["--max-wait-ms", "100"])
+    ids, lock = {}, threading.Lock()
+
+    def submit(a, p, npy):
+        if npy:
+            q = "&".join("%s=%s" % kv for kv in ALGOS[a].items())
+            code, body, _ = s.request("POST", "/v1/solves?" + q, open(YS[p][0], "rb").read(),
+                                      ctype="application/x-npy")
+        else:
+            code, body, _ = s.post(dict(ALGOS[a], y=list(YS[p][1])))
+        with lock:
+            ids[a, p, npy] = (code, json.loads(body).get("id"))
+
+    th = [threading.Thread(target=submit, args=(a, p, npy)) for a in range(len(ALGOS))
+          for p in range(len(YS)) for npy in (0, 1)]
+    [t.start() for t in th]
+    [t.join() for t in th]
+    bad = []
+    for (a, p, npy), (code, rid) in sorted(ids.items()):
+        c, r = s.result(rid)
+        if code != 202 or c != 200 or r.get("status") != "done" or not same(r, REF[a, p]):
+            bad.append((ALGOS[a]["algo"], p, npy, code, c, r.get("status"), r.get("error")))
+    check("np=%d: %d results equal sprec solve's bit for bit" % (np_, len(ids)), not bad, bad[:3])
+    code, body, _ = s.get("/metrics")
+    m = body.decode()
+    batches = int([l.split()[-1] for l in m.splitlines() if l.startswith("sprec_batches_total")][0])
+    check("np=%d: requests shared batches (%d batches for %d requests)" % (np_, batches, len(ids)),
+          code == 200 and batches < len(ids), m[:300])
+    check("np=%d: SIGTERM stops the service with exit status 0" % np_, s.stop() == 0)
+
+# ------------------------------------------------- auth, malformed, limits --
+state = os.path.join(W, "state-api")
+s = Service(state, 2, ["--max-body", "65536", "--max-queue", "3", "--max-wait-ms", "60000",
+                       "--max-batch", "64", "--max-k", "10"])
+mode = stat.S_IMODE(os.stat(os.path.join(state, "endpoint.json")).st_mode)
+check("endpoint.json is mode 0600", mode == 0o600, oct(mode))
+y0 = list(YS[0][1])
+check("health needs no token", s.get("/v1/health", auth=False)[0] == 200)
+check("no token: 401", s.post({"y": y0, "k": 4}, token=False)[0] == 401)
+check("a wrong token: 401", s.post({"y": y0, "k": 4}, token="0" * 64)[0] == 401)
+check("metrics without token: 401", s.get("/metrics", auth=False)[0] == 401)
+cases = [
+    ("not JSON", b"{\"y\": [1, 2", "application/json", "body"),
+    ("y of the wrong length", json.dumps({"y": y0[:-1], "k": 4}).encode(), "application/json", "y"),
+    ("a string in y", json.dumps({"y": y0[:-1] + ["x"], "k": 4}).encode(), "application/json", "y"),
+    ("y missing", json.dumps({"k": 4}).encode(), "application/json", "y"),
+    ("an unknown option", json.dumps({"y": y0, "k": 4, "frobnicate": 1}).encode(), "application/json", "frobnicate"),
+    ("iters < 0", json.dumps({"y": y0, "k": 4, "iters": -1}).encode(), "application/json", "iters"),
+    ("k too large", json.dumps({"y": y0, "k": 11}).encode(), "application/json", "k"),
+    ("an unknown algorithm", json.dumps({"y": y0, "k": 4, "algo": "magic"}).encode(), "application/json", "algo"),
+    ("the wrong content type", json.dumps({"y": y0, "k": 4}).encode(), "text/plain", "Content-Type"),
+    ("a body over the limit", b"{\"y\": [" + b"1.0, " * 20000 + b"1]}", "application/json", "body"),
+    ("a .npy that is not one", b"\x93NUMPY garbage", "application/x-npy", "y"),
+]
+for name, body, ctype, field in cases:
+    code, out, _ = s.request("POST", "/v1/solves?k=4" if "npy" in ctype else "/v1/solves", body, ctype=ctype)
+    try:
+        err = json.loads(out)
+    except ValueError:
+        err = {}
+    check("%s: 400 naming %s" % (name, field), code == 400 and err.get("field") == field and err.get("error"),
+          (code, out[:200]))
+check("the service still answers", s.get("/v1/health", auth=False)[0] == 200)
+check("unknown id: 404", s.get("/v1/solves/00000000000000000000000000000000")[0] == 404)
+queued = [json.loads(s.post(dict(ALGOS[0], y=y0))[1])["id"] for _ in range(3)]  # waits 60 s to batch
+code, _, hdr = s.post({"y": y0, "k": 4})
+check("a full queue: 429 with Retry-After", code == 429 and "Retry-After" in hdr, (code, hdr))
+code, out, _ = s.request("DELETE", "/v1/solves/" + queued[0])
+c2, r = s.result(queued[0], wait=0)
+check("DELETE of a queued request cancels it", code == 200 and r["status"] == "cancelled", (code, out))
+key = {"Idempotency-Key": "retry-me"}
+a1 = json.loads(s.request("POST", "/v1/solves", json.dumps({"y": y0, "k": 4}).encode(), headers=key)[1])["id"]
+a2 = json.loads(s.request("POST", "/v1/solves", json.dumps({"y": y0, "k": 4}).encode(), headers=key)[1])["id"]
+check("a retried submission with the same Idempotency-Key gets the first id", a1 == a2, (a1, a2))
+check("SIGTERM with requests queued: exit 0", s.stop() == 0)
+s = Service(state, 1, ["--max-wait-ms", "0"])
+c, r = s.result(queued[1], wait=60)
+check("queued requests are solved after a restart", c == 200 and r["status"] == "done"
+      and same(r, REF[0, 0]), r.get("status"))
+s.stop()
+
+# ------------------------------------------- 1000 requests, 3 kills, restarts --
+state = os.path.join(W, "state-kill")
+s = Service(state, 2, ["--max-wait-ms", "5"])
+N, CLIENTS = 1000, 16
+got = {}  # request number -> id
+glock = threading.Lock()
+
+
+DEADLINE = time.time() + 900  # a service that never comes back fails the test, not hangs it
+
+
+def client(c):
+    for i in range(c, N, CLIENTS):
+        a, p = i % len(ALGOS), i % len(YS)
+        body = json.dumps(dict(ALGOS[a], y=list(YS[p][1]))).encode()
+        while time.time() < DEADLINE:  # through the kills: the same key returns the same id
+            try:
+                code, out, _ = s.request("POST", "/v1/solves", body, headers={"Idempotency-Key": "req-%d" % i},
+                                         timeout=30)
+                if code == 202:
+                    with glock:
+                        got[i] = json.loads(out)["id"]
+                    break
+            except (OSError, ValueError, urllib.error.URLError):
+                pass
+            time.sleep(0.05)  # the service is being restarted: try again
+
+
+th = [threading.Thread(target=client, args=(c,)) for c in range(CLIENTS)]
+[t.start() for t in th]
+for kill in range(3):
+    target = (kill + 1) * N // 4
+    while len(got) < target and any(t.is_alive() for t in th) and time.time() < DEADLINE:
+        time.sleep(0.01)
+    time.sleep(random.uniform(0, 0.3))
+    s.stop(signal.SIGKILL)
+    s = Service(state, 2, ["--max-wait-ms", "5"])
+[t.join() for t in th]
+ids = list(got.values())
+check("1000 requests accepted through 3 kills", len(got) == N and len(set(ids)) == N, len(set(ids)))
+bad = []
+for i in range(N):
+    c, r = 0, {}
+    while i in got and time.time() < DEADLINE + 600:
+        try:
+            c, r = s.result(got[i], wait=120)
+            break
+        except (OSError, urllib.error.URLError):
+            time.sleep(0.1)
+    if c != 200 or r.get("status") != "done" or not same(r, REF[i % len(ALGOS), i % len(YS)]):
+        bad.append((i, c, r.get("status"), r.get("error")))
+check("each of the 1000 ids has exactly one result, equal to the CLI's", not bad, bad[:3])
+db = sqlite3.connect(os.path.join(state, "state.sqlite"))
+rows = db.execute("SELECT COUNT(*), COUNT(DISTINCT id), SUM(status='done') FROM requests").fetchone()
+check("the state holds 1000 requests, each done once", rows == (N, N, N), rows)
+s.stop()
+
+print("%d passed, %d failed" % (passed, failed), flush=True)
+sys.exit(1 if failed else 0)
