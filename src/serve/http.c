@@ -287,7 +287,9 @@ static enum MHD_Result get_solve(serve_http *h, struct MHD_Connection *c, const 
     until.tv_sec = (time_t)t;
     until.tv_nsec = (long)((t - floor(t)) * 1e9);
     pthread_mutex_lock(&h->sh->mu);
-    while (found == 1 && !terminal(r.status)) {
+    /* A stopping service answers at once (the status as it is): a waiter would hold up
+     * the end of the HTTP server, and so the drain, for as long as it waits. */
+    while (found == 1 && !terminal(r.status) && !h->sh->draining) {
       if (pthread_cond_timedwait(&h->sh->finished, &h->sh->mu, &until) == ETIMEDOUT) break;
       free(r.result);
       found = serve_store_get(h->st, id, &r);
@@ -523,7 +525,7 @@ int serve_http_start(const serve_http_conf *conf, serve_shared *sh, serve_http *
     return -1;
   }
   h->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                              MHD_USE_ERROR_LOG,
+                              MHD_USE_ITC | MHD_USE_ERROR_LOG,
                           0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                           MHD_OPTION_NOTIFY_COMPLETED, done_request, h,
                           MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
@@ -549,7 +551,20 @@ int serve_http_start(const serve_http_conf *conf, serve_shared *sh, serve_http *
 void serve_http_stop(serve_http **h)
 {
   if (!h || !*h) return;
-  if ((*h)->d) MHD_stop_daemon((*h)->d);
+  if ((*h)->d) {
+    /* No new connections; those in progress (a waiter the drain woke, the results of
+     * the last batch) send their replies first, for at most 2 s: MHD_stop_daemon
+     * closes every connection at once. */
+    MHD_socket ls = MHD_quiesce_daemon((*h)->d);
+    const struct timespec tick = {0, 10000000};
+    for (int i = 0; i < 200; i++) {
+      const union MHD_DaemonInfo *di = MHD_get_daemon_info((*h)->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+      if (!di || di->num_connections == 0) break;
+      nanosleep(&tick, NULL);
+    }
+    MHD_stop_daemon((*h)->d);
+    if (ls != MHD_INVALID_SOCKET) close(ls);
+  }
   serve_store_close(&(*h)->st);
   free(*h);
   *h = NULL;

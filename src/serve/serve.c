@@ -310,7 +310,8 @@ int serve_main(int argc, char **argv)
       if (b < 0) fprintf(stderr, "sprec serve: error: cannot read the queue\n"), stopping = 1;
       if (stopping && b <= 0) {
         pthread_mutex_lock(&sh.mu);
-        sh.draining = 1; /* 503 from now on */
+        sh.draining = 1; /* 503 from now on; ?wait answers at once */
+        pthread_cond_broadcast(&sh.finished);
         pthread_mutex_unlock(&sh.mu);
       }
       hd.count = stopping && b <= 0 ? -1 : b;
@@ -330,6 +331,7 @@ int serve_main(int argc, char **argv)
     if (stopping && rank == 0) { /* finish what runs, accept nothing new */
       pthread_mutex_lock(&sh.mu);
       sh.draining = 1;
+      pthread_cond_broadcast(&sh.finished);
       pthread_mutex_unlock(&sh.mu);
     }
   }
