@@ -8,6 +8,11 @@
 #   left clean;
 # * the job script's preemption plumbing (SIGUSR1 forwarded, continuation job with
 #   --resume, SPREC_RESUBMIT=0, no resubmission after scancel), with a stand-in for sprec;
+# * jobs/serve.sbatch: requests answered, `scancel --signal=USR1` with requests queued:
+#   the service drains, the job resubmits itself on the same state directory, the new
+#   job rewrites endpoint.json and finishes the queue; each accepted id has exactly one
+#   result, bit for bit `sprec solve`'s for its y; SIGUSR1 to the batch shell (the
+#   time-limit path) continues it the same way; plain scancel stops it for good;
 # * scripts/scaling.sh strong and weak, 1 and 2 ranks, through sbatch and with --local:
 #   the CSV's rows and columns, both plots valid PNG images.
 # Runs of this test on one machine take turns (one cluster per machine: a lock).
@@ -51,7 +56,8 @@ eval "$(scripts/slurm-local.sh env)"
 node=$(sinfo -h -o %N)
 export SPREC_RUNS=$W/runs # the jobs' runs/ directory, not the repository's
 unset SPREC_ARGS SPREC_RESUBMIT SPREC_CHECKPOINT SPREC_BIN SPREC_ROOT SPREC_RUN_ID SPREC_RESUME \
-  SPREC_RESUBMIT_COUNT SPREC_MAX_RESUBMITS SPREC_CHECKPOINT_EVERY SPREC_KEEP_CHECKPOINT SPREC_SRUN_ARGS
+  SPREC_RESUBMIT_COUNT SPREC_MAX_RESUBMITS SPREC_CHECKPOINT_EVERY SPREC_KEEP_CHECKPOINT SPREC_SRUN_ARGS \
+  SPREC_STOP_MARGIN
 
 # Does this sprec checkpoint? (then solve.sbatch adds --checkpoint for sea and fista)
 ckpt_supported=0
@@ -254,6 +260,153 @@ for key in ("support", "coef", "iterations", "best_iteration", "stop_reason", "o
     assert a[key] == b[key], (key, a[key], b[key])
 EOF' || tail -5 "$SPREC_RUNS/$id/log" | sed 's/^/    /'
 done
+
+# --- jobs/serve.sbatch: the service as a job. Four requests with --wait (a full batch of
+# --max-batch 4), three more left queued (a lone batch would wait --max-wait-ms, 10
+# minutes); `scancel --signal=USR1` makes it drain and exit 0 with them queued, and the
+# job resubmits itself on the same state directory; the new job writes its own
+# endpoint.json, one more request fills the batch, and every accepted id has exactly one
+# result, equal to `sprec solve`'s for its y (support, coefficients, objective,
+# iterations: bit for bit). SIGUSR1 to the batch shell (what the time limit sends)
+# continues it in a third job; a plain scancel then stops it for good.
+S=$W/serve
+mkdir -p "$S"
+sv_opts=(--algo sea -k 4 --iters 100)
+scripts/mpirun.sh -np 1 bin/sprec gen --problem gaussian -m 64 -n 3000 -k 4 --snr 40 --seed 9 \
+  --out "$S/p" --quiet >"$S/gen.log" 2>&1 &&
+  $PY - "$S" <<'EOF' >>"$S/gen.log" 2>&1
+import sys
+import numpy as np
+d = sys.argv[1]
+A = np.load(d + "/p/A.npy")
+rng = np.random.default_rng(11)
+for p in range(8):  # y_p = A x_p + 1% noise, x_p 4-sparse
+    x = np.zeros(A.shape[1])
+    x[rng.choice(A.shape[1], 4, replace=False)] = rng.choice([-1, 1], 4) * (1 + abs(rng.normal(size=4)))
+    y = A @ x
+    np.save("%s/y%d.npy" % (d, p), y + rng.normal(size=y.shape) * np.linalg.norm(y) / 8 * 0.01)
+EOF
+check "serve: a problem and 8 right-hand sides" '[ $? -eq 0 ] && [ -s "$S/y7.npy" ]' || sed 's/^/    /' "$S/gen.log"
+sid=$(cd "$W" && sbatch --parsable "$root/jobs/serve.sbatch" --A "$S/p/A.npy" --max-batch 4 --max-wait-ms 600000)
+# The references meanwhile, each y alone through the CLI.
+(for p in 0 1 2 3 4 5 6 7; do
+  scripts/mpirun.sh -np 2 bin/sprec solve --A "$S/p/A.npy" --y "$S/y$p.npy" "${sv_opts[@]}" --quiet \
+    --out "$S/ref$p.json" || exit 1
+done) >"$S/ref.log" 2>&1 &
+refpid=$!
+ep=$SPREC_RUNS/$sid/state/endpoint.json
+# Wait (at most $2 seconds, while job $1 is in the queue) until the run's log shows $3
+# "serving at" lines (one per job that has started the service).
+wait_serving() {
+  local deadline=$((SECONDS + $2)) n
+  while n=$(grep -c '^serve.sbatch: serving at ' "$SPREC_RUNS/$sid/log" 2>/dev/null); [ "${n:-0}" -lt "$3" ]; do
+    [ $SECONDS -lt $deadline ] && [ -n "$(squeue -h -j "$1" 2>/dev/null)" ] || return 1
+    sleep 0.2
+  done
+}
+ep_field() { $PY -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$ep" "$1" 2>/dev/null; }
+check "serve.sbatch job $sid listens; endpoint.json in runs/$sid/state, mode 0600" \
+  'wait_serving "$sid" 300 1 && [ "$(stat -c %a "$ep")" = 600 ] && [ "$(job_field "$sid" state)" = serving ] && [ "$(job_field "$sid" url)" = "$(ep_field url)" ]' ||
+  sed 's/^/    /' "$SPREC_RUNS/$sid/log"
+url1=$(ep_field url) tok1=$(ep_field token) pid1=$(ep_field pid)
+check "serve: endpoint.json names this node ($(hostname)), the port it listens on" \
+  '[ "$url1" = "http://$(hostname):$(ep_field port)" ] && [ "$(ep_field host)" = "$(hostname)" ]' || cat "$ep"
+pids=()
+for p in 0 1 2 3; do
+  bin/sprec submit --endpoint "$ep" --y "$S/y$p.npy" "${sv_opts[@]}" --wait 120 --out "$S/res$p.json" \
+    >"$S/sub$p.out" 2>&1 &
+  pids+=($!)
+done
+ok=1
+for q in "${pids[@]}"; do wait "$q" || ok=0; done
+check "serve: 4 requests with --wait answered (one batch of --max-batch 4)" \
+  '[ $ok -eq 1 ] && (for p in 0 1 2 3; do grep -q "^[0-9a-f]\{32\} done objective=" "$S/sub$p.out" || exit 1; done)' ||
+  cat "$S"/sub?.out | sed 's/^/    /'
+queued=()
+for p in 4 5 6; do
+  queued+=("$(bin/sprec submit --endpoint "$ep" --y "$S/y$p.npy" "${sv_opts[@]}" 2>"$S/sub$p.err")")
+done
+check "serve: 3 more requests accepted, queued (they wait for a fourth)" \
+  '[ ${#queued[@]} -eq 3 ] && (for q in "${queued[@]}"; do [ -n "$q" ] && [ "$(bin/sprec status "$q" --endpoint "$ep")" = "$q queued" ] || exit 1; done)' ||
+  cat "$S"/sub?.err | sed 's/^/    /'
+# A client long-polling a queued request (?wait=600) must not hold up the drain: it is
+# answered with the status as it is, and the job ends at once.
+$PY - "$url1" "$tok1" "${queued[0]}" "$S/waiter.sent" >"$S/waiter.json" 2>&1 <<'EOF' &
+import http.client, sys, urllib.parse
+url, token, rid, sent = sys.argv[1:]
+u = urllib.parse.urlsplit(url)
+c = http.client.HTTPConnection(u.hostname, u.port, timeout=900)
+c.request("GET", "/v1/solves/" + rid + "?wait=600", headers={"Authorization": "Bearer " + token})
+open(sent, "w").close()  # the request is on its way: now the stop
+r = c.getresponse()
+assert r.status == 200, r.status
+print(r.read().decode())
+EOF
+waiter=$!
+deadline=$((SECONDS + 60))
+until [ -e "$S/waiter.sent" ] || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+t_stop=$SECONDS
+scancel --signal=USR1 "$sid"
+wait_jobs 300 "$sid"
+t_stop=$((SECONDS - t_stop))
+wait "$waiter"
+check "serve: a long poll (?wait=600) on a queued request is answered 'queued' when the service drains" \
+  '[ $? -eq 0 ] && $PY -c "import json, sys; r = json.load(open(sys.argv[1])); assert r[\"status\"] == \"queued\", r" "$S/waiter.json"' ||
+  sed 's/^/    /' "$S/waiter.json"
+snext=$(job_field "$sid" resubmitted_as)
+check "serve: scancel --signal=USR1: job $sid drains in ${t_stop}s (< 60), exits 0, resubmits itself (job $snext)" \
+  '[ $t_stop -lt 60 ] && [ "$(job_field "$sid" state)" = stopped ] && [ "$(job_field "$sid" exit_status)" = 0 ] && [ -n "$snext" ] && [ "$snext" != None ] && grep -q "^sprec serve: stopped" "$SPREC_RUNS/$sid/log"' ||
+  tail -5 "$SPREC_RUNS/$sid/log" | sed 's/^/    /'
+check "serve: job $snext starts on the same state directory and rewrites endpoint.json" \
+  'wait_serving "$snext" 300 2 && [ "$(ep_field token)" != "$tok1" ] && [ "$(ep_field pid)" != "$pid1" ] && [ "$(ep_field host)" = "$(hostname)" ] && [ "$(job_field "$sid" job_id)" = "$snext" ] && [ "$(job_field "$sid" url)" = "$(ep_field url)" ]' ||
+  tail -5 "$SPREC_RUNS/$sid/log" | sed 's/^/    /'
+bin/sprec submit --endpoint "$ep" --y "$S/y7.npy" "${sv_opts[@]}" --wait 120 --out "$S/res7.json" >"$S/sub7.out" 2>&1
+check "serve: a request to the new job, with --wait, answered" 'grep -q " done objective=" "$S/sub7.out"' ||
+  sed 's/^/    /' "$S/sub7.out"
+for i in 0 1 2; do
+  bin/sprec status "${queued[$i]}" --endpoint "$ep" --wait 120 --out "$S/res$((i + 4)).json" >"$S/st$i.out" 2>&1
+done
+wait "$refpid"
+check "reference solves of the 8 right-hand sides" '[ $? -eq 0 ]' || sed 's/^/    /' "$S/ref.log"
+# The time-limit path (--signal=B:USR1@120): SIGUSR1 to the batch shell, which forwards it.
+scancel --batch --signal=USR1 "$snext"
+wait_jobs 300 "$snext"
+slast=$(job_field "$sid" resubmitted_as)
+check "serve: SIGUSR1 to the batch shell: job $snext drains, exits 0, resubmits itself (job $slast)" \
+  '[ -n "$slast" ] && [ "$slast" != None ] && wait_serving "$slast" 300 3 && [ "$(job_field "$sid" job_id)" = "$slast" ]' ||
+  tail -5 "$SPREC_RUNS/$sid/log" | sed 's/^/    /'
+scancel "$slast"
+wait_jobs 300 "$slast"
+check "serve: plain scancel stops job $slast (exit 0), nothing resubmitted" \
+  '[ "$(job_field "$sid" state)" = stopped ] && [ "$(job_field "$sid" exit_status)" = 0 ] && [ "$(job_field "$sid" resubmitted_as)" = None ] && [ -z "$(squeue -h)" ]' ||
+  tail -5 "$SPREC_RUNS/$sid/log" | sed 's/^/    /'
+check "serve: every accepted id has exactly one result, equal to sprec solve's for its y; the queued ones solved by the next job" \
+  '$PY - "$S" "$SPREC_RUNS/$sid" "$sid" "$snext" "$slast" <<EOF
+import json, sqlite3, sys
+from datetime import datetime
+d, run, first, second, third = sys.argv[1:]
+ids = []
+for p in range(8):
+    r, ref = json.load(open("%s/res%d.json" % (d, p))), json.load(open("%s/ref%d.json" % (d, p)))
+    assert r["status"] == "done", (p, r.get("status"))
+    for key in ("support", "coef", "objective", "data_fit", "iterations", "best_iteration", "stop_reason"):
+        assert r[key] == ref[key], (p, key, r[key], ref[key])
+    ids.append(r["id"])
+assert len(set(ids)) == 8, ids
+db = sqlite3.connect(run + "/state/state.sqlite")
+rows = db.execute("SELECT id, status, result IS NOT NULL FROM requests").fetchall()
+assert sorted(rows) == sorted((i, "done", 1) for i in ids), rows
+j = json.load(open(run + "/job.json"))
+seg = j["segments"]
+assert [s["job_id"] for s in seg] == [first, second, third] and [s["segment"] for s in seg] == [0, 1, 2], seg
+assert [s["resubmitted_as"] for s in seg] == [second, third, None], seg
+assert all(s["state_dir"] == run + "/state" and s["exit_status"] == 0 and s["state"] == "stopped" for s in seg), seg
+assert all(s["url"] and s["command"] == seg[0]["command"] for s in seg), seg
+t1 = datetime.fromisoformat(seg[1]["start"]).timestamp()
+for i in ids[4:7]:  # queued in the first job, solved in the second
+    f = db.execute("SELECT finished FROM requests WHERE id=?", (i,)).fetchone()[0]
+    assert f >= t1, (i, f, t1)
+EOF'
 
 # --- scaling studies: 1 and 2 ranks, through sbatch and locally
 check_study() { # $1 strong|weak, $2 directory, $3 n (per rank for weak), $4 repeats
