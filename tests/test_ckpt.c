@@ -13,7 +13,9 @@
  * the header, the items and the distributed vectors), truncated at several lengths,
  * or with an out-of-range support index (or another invalid field) written into an
  * otherwise valid file whose checksum the test recomputes, is refused with
- * SPREC_ERR_FORMAT and a message "resume FILE: ..."; and the budget rule.
+ * SPREC_ERR_FORMAT and a message "resume FILE: ..."; a batch's finished problem, its
+ * result resumed as it was and each of its statistics checked; messages that quote the
+ * file's text stay printable; and the budget rule.
  *
  * The test knows the file format (src/algo/ckpt.c: header of 600 bytes, problem
  * sections of a 64-byte head and items of a 40-byte head, the checksum) to find and
@@ -768,6 +770,118 @@ START_TEST(invalid_fields_are_refused_with_a_valid_checksum)
 }
 END_TEST
 
+/* A batch's finished problem (problem 2 of batch_y: y = 0, done at once, an empty x):
+ * its result resumes as it was (an empty x once made ckpt.c call memcpy with a NULL
+ * destination: UndefinedBehaviorSanitizer's report under make check SANITIZE=undefined,
+ * found by tests/fuzz/fuzz_ckpt.c), and its statistics are checked like every other
+ * field: finite, not negative, its iterations those of its section, the best one
+ * among them, no init iterations without a chain (found by the fuzzer's checks of a
+ * resumed result: a NaN objective or 1000 iterations of a budget of 12 were taken). */
+START_TEST(finished_problems_are_checked)
+{
+  sprec_problem P = tiny();
+  sprec_opts o = options_for("sea", &P);
+  char path[300], bad[320];
+  new_path(path, sizeof path, "done");
+  snprintf(bad, sizeof bad, "%s.edit", path);
+  out_t ref = run(MPI_COMM_WORLD, &P, &o, NB, (run_spec){0});
+  out_t s = run(MPI_COMM_WORLD, &P, &o, NB, (run_spec){.checkpoint = path, .stop_iter = 6});
+  int ok = s.err == SPREC_OK && !strcmp(s.st[0].stop_reason, "interrupted");
+  out_free(&s);
+  out_t r = run(MPI_COMM_WORLD, &P, &o, NB, (run_spec){.resume = path});
+  ok &= same(&ref, &r, "a batch with a finished problem") && r.x[2].nnz == 0;
+  out_free(&r);
+  out_free(&ref);
+  struct {
+    const char *label, *item, *what;
+    int is_double;
+    int64_t i;
+    double d;
+  } e[] = {
+      {"a NaN objective", "objective", "not finite", 1, 0, NAN},
+      {"an infinite gap", "gap", "not finite", 1, 0, INFINITY},
+      {"a negative data fit", "data_fit", "negative", 1, 0, -1.0},
+      {"a NaN λ", "lambda", "not finite", 1, 0, NAN},
+      {"iterations past its section's", "iterations", "outside", 0, 1000, 0},
+      {"a best iteration past the iterations", "best_iteration", "outside", 0, 1, 0},
+      {"init iterations without a chain", "init.iterations", "outside", 0, 3, 0},
+  };
+  fbuf f = {NULL, 0};
+  if (rank_ == 0) f = slurp(path);
+  for (int i = 0; i < (int)(sizeof e / sizeof e[0]); i++) {
+    int found = 1;
+    if (rank_ == 0) {
+      fbuf g = {malloc(f.len), f.len};
+      memcpy(g.p, f.p, f.len);
+      int64_t len = 0;
+      size_t at = item_at(&g, 2, e[i].item, &len);
+      found = at != 0 && len == 1;
+      if (found && e[i].is_double) memcpy(g.p + at, &e[i].d, 8);
+      else if (found) memcpy(g.p + at, &e[i].i, 8);
+      put_checksum(&g);
+      spit(bad, g.p, g.len);
+      free(g.p);
+    }
+    MPI_Bcast(&found, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    out_t t = run(MPI_COMM_WORLD, &P, &o, NB, (run_spec){.resume = bad});
+    char want[400];
+    snprintf(want, sizeof want, "problem 2 of the batch: resume %s: item '%s' ", bad, e[i].item);
+    int e_ok = found && t.err == SPREC_ERR_FORMAT && !strncmp(t.msg, want, strlen(want)) &&
+               strstr(t.msg, e[i].what);
+    if (!e_ok && rank_ == 0) fprintf(stderr, "%s: error %d: %s\n", e[i].label, (int)t.err, t.msg);
+    ok &= e_ok;
+    out_free(&t);
+  }
+  free(f.p);
+  ck_assert_all(ok, "a finished problem's result was not resumed as it was, or an invalid one "
+                "was accepted");
+}
+END_TEST
+
+/* Text the messages quote from the file (the algorithm, the options, an item name)
+ * with control bytes in it, under a valid checksum: the message stays one line of
+ * printable text, those bytes shown as '?' (a newline in the options text went into
+ * the message as it was: found by tests/fuzz/fuzz_ckpt.c). */
+START_TEST(messages_quote_the_file_printably)
+{
+  sprec_problem P = tiny();
+  sprec_opts o = options_for("sea", &P);
+  char path[300], bad[320], msg[1024];
+  fbuf f = small_checkpoint(&P, &o, path, sizeof path);
+  snprintf(bad, sizeof bad, "%s.text", path);
+  kept k = keep_problem(&P);
+  const char *what[] = {"options", "algorithm", "item name"};
+  const char *want[] = {"(init=no?e in the checkpoint, init=none here)",
+                        "the checkpoint is of algo se?, not sea", "item 'X?' where"};
+  int ok = 1;
+  for (int i = 0; i < 3; i++) {
+    if (rank_ == 0) {
+      fbuf g = {malloc(f.len), f.len};
+      memcpy(g.p, f.p, f.len);
+      unsigned char *at = NULL;
+      if (i == 0) at = memmem(g.p + 88, 512, "init=none", 9), at = at ? at + 7 : NULL;
+      if (i == 1) at = g.p + 72 + 2; /* "sea" */
+      if (i == 2) at = g.p + prob_at(&g, 0) + PHEAD + 1; /* after "X", SEA's first item */
+      if (at) *at = i == 1 ? 0x1b : '\n';
+      put_checksum(&g);
+      spit(bad, g.p, g.len);
+      free(g.p);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    sprec_err err = try_resume(&k, &o, bad, 0, msg, sizeof msg);
+    char pre[400];
+    snprintf(pre, sizeof pre, "resume %s: ", bad);
+    int e = err != SPREC_OK && !strncmp(msg, pre, strlen(pre)) && strstr(msg, want[i]);
+    for (const char *c = msg; *c; c++) e &= (unsigned char)*c >= 0x20 && (unsigned char)*c != 0x7f;
+    if (!e && rank_ == 0) fprintf(stderr, "%s: error %d: %s\n", what[i], (int)err, msg);
+    ok &= e;
+  }
+  drop_problem(&k);
+  free(f.p);
+  ck_assert_all(ok, "a message quoted the file's bytes as they were");
+}
+END_TEST
+
 /* Budget: a checkpoint at iteration t resumed with iters < t is refused, naming both;
  * with iters = t and iters > t it ends as an uninterrupted run with that budget. */
 START_TEST(budget_rule)
@@ -856,6 +970,8 @@ int main(int argc, char **argv)
   tcase_add_test(tc, batches_resume);
   tcase_add_test(tc, damaged_files_are_refused);
   tcase_add_test(tc, invalid_fields_are_refused_with_a_valid_checksum);
+  tcase_add_test(tc, finished_problems_are_checked);
+  tcase_add_test(tc, messages_quote_the_file_printably);
   tcase_add_test(tc, budget_rule);
   tcase_add_test(tc, foreign_checkpoints_are_refused);
   suite_add_tcase(s, tc);

@@ -48,7 +48,10 @@
 #define CK_VERSION 2
 #define CK_OPTS 512
 #define CK_INDEX 100   /* item kind of an int64 array (a least-squares part)    */
-#define CK_DBL_ANY 1   /* sprec_keep.lo of a DBL item that may be non-finite     */
+/* sprec_keep.lo of a DBL item: 0 finite; CK_DBL_NONNEG finite and >= 0 (a data fit,
+ * an objective, a gap, a step); CK_DBL_LAMBDA >= 0, +∞ allowed (λ: --lambda inf). */
+#define CK_DBL_NONNEG 1
+#define CK_DBL_LAMBDA 2
 
 enum { CK_FRESH = 0, CK_STATE = 1, CK_DONE = 2 };
 
@@ -158,6 +161,17 @@ sprec_err sprec_w_end_iteration(sprec_work *w, int t, double obj, int64_t change
   *stop = sprec_w_progress(w, t, obj, changes);
   SPREC_CALL(sprec_w_save(w, t, *stop));
   return SPREC_OK;
+}
+
+/* Text read from a file (the algorithm, the options, item names), once terminated:
+ * every byte outside printable ASCII becomes '?', so that a message quoting it stays
+ * one line of plain text. Comparisons are unchanged: what sprec writes there is
+ * printable ASCII without '?', so a text with such a byte matches nothing before or
+ * after. */
+static void printable(char *s)
+{
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e) *s = '?';
 }
 
 /* ------------------------------------------------------------- hashing -- */
@@ -312,27 +326,33 @@ static void put_keep(sprec_ckprob *ck, const sprec_keep *k, int64_t n)
 static int chain_keeps(sprec_ckprob *ck, sprec_keep *k)
 {
   k[0] = (sprec_keep){"init.x", SPREC_KEEP_SPARSE, &ck->xi, 0, 0, 0};
-  k[1] = (sprec_keep){"init.data_fit", SPREC_KEEP_DBL, &ck->init_fit, 1, CK_DBL_ANY, 0};
-  k[2] = (sprec_keep){"init.iterations", SPREC_KEEP_INT, &ck->init_iters, 1, 0, INT_MAX};
+  k[1] = (sprec_keep){"init.data_fit", SPREC_KEEP_DBL, &ck->init_fit, 1, CK_DBL_NONNEG, 0};
+  k[2] = (sprec_keep){"init.iterations", SPREC_KEEP_INT, &ck->init_iters, 1, 0,
+                      ck->set->budget[0]}; /* the init's budget */
   k[3] = (sprec_keep){"init.passes", SPREC_KEEP_I64, &ck->init_passes, 1, 0, INT64_MAX};
   return 4;
 }
 
-/* The items of a finished problem: its x and statistics (times aside). */
-static int result_keeps(sprec_sparse *x, sprec_stats *st, int *reason, sprec_keep *k)
+/* The items of a finished problem: its x and statistics (times aside). Its iterations
+ * are those of its section (at most the budget), the best one among them; a chain's
+ * init ran at most the init's budget, and there is no init without a chain. */
+static int result_keeps(const sprec_ckset *set, sprec_sparse *x, sprec_stats *st, int *reason,
+                        sprec_keep *k)
 {
   int n = 0;
   k[n++] = (sprec_keep){"x", SPREC_KEEP_SPARSE, x, 0, 0, 0};
-  k[n++] = (sprec_keep){"iterations", SPREC_KEEP_INT, &st->iterations, 1, 0, INT_MAX};
-  k[n++] = (sprec_keep){"best_iteration", SPREC_KEEP_INT, &st->best_iteration, 1, 0, INT_MAX};
+  k[n++] = (sprec_keep){"iterations", SPREC_KEEP_INT, &st->iterations, 1, SPREC_ITER, SPREC_ITER};
+  k[n++] = (sprec_keep){"best_iteration", SPREC_KEEP_INT, &st->best_iteration, 1, 0, SPREC_ITER};
   k[n++] = (sprec_keep){"stop_reason", SPREC_KEEP_INT, reason, 1, 0, 6};
   double *d[] = {&st->objective, &st->data_fit, &st->lambda, &st->lambda_max, &st->gap,
                  &st->rel_residual, &st->step, &st->L, &st->init_data_fit};
   static const char *const dn[] = {"objective", "data_fit", "lambda", "lambda_max", "gap",
                                    "rel_residual", "step", "L", "init.data_fit"};
-  for (int i = 0; i < 9; i++) k[n++] = (sprec_keep){dn[i], SPREC_KEEP_DBL, d[i], 1, CK_DBL_ANY, 0};
+  for (int i = 0; i < 9; i++)
+    k[n++] = (sprec_keep){dn[i], SPREC_KEEP_DBL, d[i], 1, i == 2 ? CK_DBL_LAMBDA : CK_DBL_NONNEG, 0};
   k[n++] = (sprec_keep){"lsq_scalapack", SPREC_KEEP_INT, &st->lsq_scalapack, 1, 0, 1};
-  k[n++] = (sprec_keep){"init.iterations", SPREC_KEEP_INT, &st->init_iterations, 1, 0, INT_MAX};
+  k[n++] = (sprec_keep){"init.iterations", SPREC_KEEP_INT, &st->init_iterations, 1, 0,
+                        set->chain ? set->budget[0] : 0};
   k[n++] = (sprec_keep){"passes", SPREC_KEEP_I64, &st->apply_T_passes, 1, 0, INT64_MAX};
   return n;
 }
@@ -524,7 +544,7 @@ sprec_err sprec_ck_set_result(sprec_ckprob *ck, const sprec_sparse *x, const spr
   int reason = 0;
   while (reasons[reason] && strcmp(reasons[reason], st->stop_reason)) reason++;
   if (!reasons[reason]) reason = 6;
-  int nk = result_keeps(&xx, &s, &reason, k);
+  int nk = result_keeps(ck->set, &xx, &s, &reason, k);
   ck->rep.len = 0;
   ck->rep.failed = 0;
   ck->nitems = 0;
@@ -610,16 +630,20 @@ static sprec_err take_value(const sprec_ckset *set, const sprec_ckprob *ck, cons
       sprec_sparse_free(s);
       SPREC_CALL(sprec_sparse_init(s, it->len));
     }
-    memcpy(s->idx, iv, (size_t)it->len * 8);
-    memcpy(s->val, vv, (size_t)it->len * 8);
+    if (it->len > 0) { /* an empty x may have no arrays: memcpy's pointers must not be NULL */
+      memcpy(s->idx, iv, (size_t)it->len * 8);
+      memcpy(s->val, vv, (size_t)it->len * 8);
+    }
     s->nnz = it->len;
     return SPREC_OK;
   }
   case SPREC_KEEP_DBL: {
     double v;
     memcpy(&v, it->data, 8);
-    SPREC_CHECK(k->lo == CK_DBL_ANY || isfinite(v), SPREC_ERR_FORMAT,
+    SPREC_CHECK(isfinite(v) || (k->lo == CK_DBL_LAMBDA && v == INFINITY), SPREC_ERR_FORMAT,
                 "resume %s: item '%s' is not finite", path, it->name);
+    SPREC_CHECK(!k->lo || v >= 0, SPREC_ERR_FORMAT, "resume %s: item '%s' is negative", path,
+                it->name);
     *(double *)k->p = v;
     return SPREC_OK;
   }
@@ -742,7 +766,7 @@ sprec_err sprec_ck_take_result(sprec_ckprob *ck, sprec_sparse *x, sprec_stats *s
   sprec_keep k[20];
   int reason = 0;
   memset(st, 0, sizeof *st);
-  int nk = result_keeps(x, st, &reason, k);
+  int nk = result_keeps(ck->set, x, st, &reason, k);
   for (int i = 0; i < nk; i++) SPREC_CALL(take(ck->set, ck, &k[i]));
   snprintf(st->stop_reason, sizeof st->stop_reason, "%s", reasons[reason]);
   st->resumed_iteration = st->iterations;
@@ -790,6 +814,7 @@ static sprec_err parse_items(const char *path, int p, const unsigned char *q, si
       SPREC_CHECK(memchr(h.name, 0, sizeof h.name) != NULL, SPREC_ERR_FORMAT,
                   "resume %s: problem %d: an item name is not terminated", path, p);
       memcpy(it->name, h.name, sizeof it->name);
+      printable(it->name);
       it->kind = h.kind;
       it->len = h.len;
       it->dist = -1;
@@ -961,6 +986,8 @@ static sprec_err read_file(sprec_ckset *set)
   memcpy(here, set->opts, sizeof here);
   h.opts[CK_OPTS - 1] = 0;
   h.algo[sizeof h.algo - 1] = 0;
+  printable(h.opts);
+  printable(h.algo);
   if (h.version != CK_VERSION)
     err = SPREC_ERROR(SPREC_ERR_FORMAT, "resume %s: checkpoint format %llu, this sprec reads %d",
                       path, (unsigned long long)h.version, CK_VERSION);
