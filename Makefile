@@ -54,6 +54,12 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(SPREC_CFLAGS) $(CFLAGS) $(ISA_FLAGS) -c $< -o $@
 
+# The command line is a client of the library: it sees include/sprec.h alone.
+CLI_CFLAGS = $(filter-out -Isrc,$(SPREC_CFLAGS))
+$(BUILD)/src/cli/%.o: src/cli/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CLI_CFLAGS) $(CFLAGS) -c $< -o $@
+
 $(BUILD)/libsprec.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
@@ -122,11 +128,11 @@ FUZZ_FLAGS  = -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all
 FUZZ_SAN    = address,undefined
 MPI_CFLAGS  = $(shell mpicc -showme:compile 2>/dev/null)
 MPI_LIBS    = $(shell mpicc -showme:link 2>/dev/null)
-FUZZERS     = npy_header npy_read cli_args
+FUZZERS     = npy_header npy_read cli_args ckpt
 
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(SPREC_CFLAGS) $(MPI_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c $< -o $@
+	$(FUZZ_CC) $(SPREC_CFLAGS) $(MPI_CFLAGS) $(FUZZ_FLAGS) $(ISA_FLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c $< -o $@
 
 $(FUZZ_BUILD)/small/%.o: %.c
 	@mkdir -p $(@D)
@@ -136,10 +142,18 @@ $(FUZZ_BUILD)/small/%.o: %.c
 $(FUZZ_BUILD)/fuzz_npy_header: $(FUZZ_BUILD)/obj/src/io/npy.o $(FUZZ_BUILD)/obj/src/core/error.o
 $(FUZZ_BUILD)/fuzz_npy_read: $(FUZZ_BUILD)/small/src/io/npy.o $(FUZZ_BUILD)/obj/src/core/error.o
 $(FUZZ_BUILD)/fuzz_cli_args: $(FUZZ_BUILD)/obj/src/cli/args.o $(FUZZ_BUILD)/obj/src/core/error.o
+# The checkpoint reader's harness resumes through the public API: the whole library,
+# the kernel variants with their instruction sets, linked with the library's LIBS.
+ifneq ($(findstring -DSPREC_HAVE_X86_VARIANTS,$(SPREC_CFLAGS)),)
+$(FUZZ_BUILD)/obj/src/core/kernels_avx2.o: ISA_FLAGS = -mavx2
+$(FUZZ_BUILD)/obj/src/core/kernels_avx512.o: ISA_FLAGS = -mavx512f -mavx512vl
+endif
+$(FUZZ_BUILD)/fuzz_ckpt: $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+$(FUZZ_BUILD)/fuzz_ckpt: FUZZ_LIBS = $(LIBS)
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(SPREC_CFLAGS) $(MPI_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) \
-	  -o $@ $< $(filter %.o,$^) $(MPI_LIBS)
+	  -o $@ $< $(filter %.o,$^) $(FUZZ_LIBS) $(MPI_LIBS)
 
 fuzz-deps:
 	@scripts/install-deps.sh $(FUZZ_DEPS)

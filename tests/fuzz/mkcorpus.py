@@ -6,18 +6,28 @@ npy_header and npy_read: the same small .npy files, valid ones written by numpy 
 (versions 1, 2, 3; C and Fortran order; float32 and float64; 1-D and 2-D) and handmade
 ones: other spellings of the dict, and broken files (truncated, trailing bytes, bad
 magic or version, huge or negative shapes, other dtypes, malformed dicts).
-cli_args: argument vectors, NUL-separated, the first naming the subcommand."""
+cli_args: argument vectors, NUL-separated, the first naming the subcommand.
+ckpt: real checkpoints, written by the library itself (the harness build-fuzz/fuzz_ckpt,
+which 'make fuzz-build' makes, run with SPREC_FUZZ_WRITE_SEEDS: every configuration of
+its table stopped at one or two iterations; the same bytes on every run), each as it is
+(ok_*) and behind the harness's marker byte (fix_*: the harness recomputes the file
+length and the checksum, so that mutations reach the field checks), and a few damaged
+ones (bad_*).
+
+    /usr/bin/python3 tests/fuzz/mkcorpus.py [CORPUS...]   (default: all of them)"""
 import os
 import shutil
 import struct
-
-import numpy as np
+import subprocess
+import sys
+import tempfile
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
 
 
 def npy_bytes(a, version):
     import io
+    import numpy as np
     b = io.BytesIO()
     np.lib.format.write_array(b, a, version=version)
     return b.getvalue()
@@ -36,6 +46,7 @@ def raw(dict_text, data=b'', major=1, pad=True, hlen=None):
 
 
 def npy_files():
+    import numpy as np
     f = {}
     a = np.arange(12, dtype='<f8').reshape(3, 4) * 1.5 - 4
     for v in (1, 2, 3):
@@ -146,6 +157,104 @@ def cli_vectors():
     return {k: b'\0'.join(a.encode() for a in args) for k, args in v.items()}
 
 
+# The checkpoint format (src/algo/ckpt.c, format 2): a header of 600 bytes (magic,
+# version, checksum, file length, replicated length, m, n, fingerprint of A, problems,
+# algo[16], opts[512]); per problem a 64-byte head (status, phase, iteration, budget,
+# flags, fingerprint of y, items, bytes) and items, each a 40-byte head (name[24],
+# kind, length) and its payload; then the distributed vectors.
+CK_MARKER = b'\xc5'
+HEADER, PHEAD, IHEAD = 600, 64, 40
+M64 = (1 << 64) - 1
+
+
+def ck_mix(x):
+    x ^= x >> 30
+    x = (x * 0xbf58476d1ce4e5b9) & M64
+    x ^= x >> 27
+    x = (x * 0x94d049bb133111eb) & M64
+    return x ^ (x >> 31)
+
+
+def ck_fix(b):
+    """The file length and the checksum of b recomputed, as the harness does behind its
+    marker (and tests/test_ckpt.c's put_checksum): Σ mix(w_i ^ mix(i·φ + c)), word 2 as 0."""
+    b = bytearray(b)
+    b[24:32] = struct.pack('<Q', len(b))
+    b[16:24] = bytes(8)
+    h = 0
+    for i in range(0, len(b) - 7, 8):
+        w = struct.unpack_from('<Q', b, i)[0]
+        h = (h + ck_mix(w ^ ck_mix(((i // 8) * 0x9e3779b97f4a7c15 + 0x2545f4914f6cdd1d) & M64))) & M64
+    b[16:24] = struct.pack('<Q', h)
+    return bytes(b)
+
+
+def ck_item(b, name, p=0):
+    """Offset of the payload of problem p's item `name`, and its length (entries)."""
+    pos = HEADER
+    for _ in range(p):
+        pos += PHEAD + struct.unpack_from('<q', b, pos + 56)[0]
+    end = pos + PHEAD + struct.unpack_from('<q', b, pos + 56)[0]
+    pos += PHEAD
+    while pos + IHEAD <= end:
+        nm = b[pos:pos + 24].split(b'\0')[0].decode()
+        kind, n = struct.unpack_from('<qq', b, pos + 24)
+        data = pos + IHEAD
+        if nm == name:
+            return data, n
+        pos = data + (16 * n if kind == 3 else 8 * n if kind in (2, 4, 5, 6, 100) else 0)
+    raise KeyError(name)
+
+
+def ck_set(b, off, fmt, *v):
+    b = bytearray(b)
+    struct.pack_into(fmt, b, off, *v)
+    return bytes(b)
+
+
+def ckpt_files():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    harness = os.path.join(root, os.environ.get('FUZZ_BUILD', 'build-fuzz'), 'fuzz_ckpt')
+    if not os.access(harness, os.X_OK):
+        sys.exit('mkcorpus.py: no %s (make fuzz-build first)' % harness)
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, SPREC_FUZZ_WRITE_SEEDS=tmp, SPREC_FUZZ_TMPDIR=tmp,
+                   OMPI_MCA_mca_base_component_disable_dlclose='1')
+        subprocess.run([harness], env=env, check=True)
+        real = {}
+        for k in sorted(os.listdir(tmp)):
+            if os.path.isfile(os.path.join(tmp, k)):
+                with open(os.path.join(tmp, k), 'rb') as fh:
+                    real[k] = fh.read()
+    f = {}
+    for k, b in real.items():
+        f['ok_' + k] = b
+        f['fix_' + k] = CK_MARKER + b
+    sea = real['sea_3']
+    n = struct.unpack_from('<Q', sea, 48)[0]
+    f['bad_empty'] = b''
+    f['bad_short'] = sea[:7]
+    f['bad_truncated'] = sea[:len(sea) // 2]
+    f['bad_format1'] = b'SPRECCK1' + sea[8:]
+    f['bad_bit_flipped'] = ck_set(sea, 700, '<B', sea[700] ^ 4)
+    # Behind the marker, a valid checksum over an invalid field.
+    f['fix_bad_version'] = CK_MARKER + ck_set(sea, 8, '<Q', 3)
+    f['fix_bad_rep_len'] = CK_MARKER + ck_set(sea, 32, '<Q', len(sea) + 8)
+    f['fix_bad_status'] = CK_MARKER + ck_set(sea, HEADER, '<q', 7)
+    at, _ = ck_item(sea, 'x')
+    f['fix_bad_index'] = CK_MARKER + ck_set(sea, at, '<q', n)
+    at, _ = ck_item(sea, 'shape')
+    f['fix_bad_lsq_shape'] = CK_MARKER + ck_set(sea, at, '<q', 99)
+    f['fix_bad_options'] = CK_MARKER + sea[:88] + b'algo=sea init=none k=5' + sea[88 + 22:]
+    # A batch's finished problem (problem 1: y = 0): its result's statistics.
+    batch = real['batch_sea_5']
+    at, _ = ck_item(batch, 'objective', 1)
+    f['fix_bad_done_objective'] = CK_MARKER + ck_set(batch, at, '<d', float('nan'))
+    at, _ = ck_item(batch, 'iterations', 1)
+    f['fix_bad_done_iterations'] = CK_MARKER + ck_set(batch, at, '<q', 1000)
+    return f
+
+
 def write(name, files):
     d = os.path.join(ROOT, name)
     shutil.rmtree(d, ignore_errors=True)
@@ -156,7 +265,13 @@ def write(name, files):
 
 
 if __name__ == '__main__':
-    npy = npy_files()
-    write('npy_header', npy)
-    write('npy_read', npy)
-    write('cli_args', cli_vectors())
+    want = sys.argv[1:] or ['npy_header', 'npy_read', 'cli_args', 'ckpt']
+    if 'npy_header' in want or 'npy_read' in want:
+        npy = npy_files()
+        for k in ('npy_header', 'npy_read'):
+            if k in want:
+                write(k, npy)
+    if 'cli_args' in want:
+        write('cli_args', cli_vectors())
+    if 'ckpt' in want:
+        write('ckpt', ckpt_files())

@@ -10,7 +10,7 @@
 # --jobs J   J processes per harness (default 1), each with its own share;
 # --keep     grow the corpus in $FUZZ_BUILD/corpus/HARNESS (kept from run to run),
 #            else new inputs go to a temporary directory, removed at the end.
-# Without a harness name, all three: npy_header npy_read cli_args. Each starts from
+# Without a harness name, all four: npy_header npy_read cli_args ckpt. Each starts from
 # its seed corpus tests/fuzz/corpus/HARNESS with its dictionary; findings go to
 # $FUZZ_BUILD/artifacts/. One line per harness: executions, seconds, exec/s.
 set -u
@@ -27,13 +27,14 @@ while [ $# -gt 0 ]; do
     *) names+=("$1"); shift ;;
   esac
 done
-[ ${#names[@]} -gt 0 ] || names=(npy_header npy_read cli_args)
+[ ${#names[@]} -gt 0 ] || names=(npy_header npy_read cli_args ckpt)
 [ -n "$runs$time" ] || runs=10000
 [ "$njobs" -ge 1 ] 2>/dev/null || { echo "run.sh: --jobs needs a positive number" >&2; exit 2; }
 
 # Per harness: the longest input and the time after which one execution is a hang.
-max_len() { case "$1" in npy_header) echo 2048 ;; npy_read) echo 4096 ;; *) echo 1024 ;; esac; }
-dict() { case "$1" in cli_args) echo tests/fuzz/cli.dict ;; *) echo tests/fuzz/npy.dict ;; esac; }
+# (ckpt: its seeds are real checkpoints of 1 to 5 KB.)
+max_len() { case "$1" in npy_header) echo 2048 ;; npy_read) echo 4096 ;; ckpt) echo 8192 ;; *) echo 1024 ;; esac; }
+dict() { case "$1" in cli_args) echo tests/fuzz/cli.dict ;; ckpt) echo tests/fuzz/ckpt.dict ;; *) echo tests/fuzz/npy.dict ;; esac; }
 
 # Leaks are checked (every input, and at exit); those of Open MPI's own set-up are
 # suppressed by tests/fuzz/lsan.supp. Every sanitizer report ends the run.
@@ -43,12 +44,16 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 # Open MPI's components stay loaded until exit, so that LeakSanitizer can name the
 # module of what they leak (a dlclose'd one shows as <unknown module>).
 export OMPI_MCA_mca_base_component_disable_dlclose=1
+# Nor does Open MPI install signal handlers: libFuzzer installs its own, which write the
+# input that crashed, only for signals that have none (a harness's abort() is one).
+export OMPI_MCA_opal_signal=
 if ! command -v llvm-symbolizer >/dev/null; then
   for s in /usr/lib/llvm-14/bin/llvm-symbolizer /usr/bin/llvm-symbolizer-14; do
     [ -x "$s" ] && export ASAN_SYMBOLIZER_PATH=$s && break
   done
 fi
-# The .npy reader's input files: on tmpfs where there is one, removed at the end.
+# The input files of the .npy reader's and the checkpoint reader's harnesses: on tmpfs
+# where there is one, removed at the end.
 tmproot=/tmp
 [ -d /dev/shm ] && [ -w /dev/shm ] && tmproot=/dev/shm
 work=$(mktemp -d "$tmproot/sprec-fuzz.XXXXXX") || exit 1
