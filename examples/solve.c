@@ -34,22 +34,17 @@ int main(int argc, char **argv)
     return 2;
   }
   sprec_ctx ctx;
-  sprec_npy_info ia, iy;
   CHECK(sprec_ctx_create(MPI_COMM_WORLD, &ctx));
-  MPI_Comm comm = sprec_ctx_comm(ctx);
-  int p = sprec_ctx_size(ctx);
 
-  /* A: m x n, this rank's block of columns; y: m. */
-  CHECK(sprec_npy_inspect(comm, argv[1], &ia));
-  CHECK(sprec_npy_inspect(comm, argv[2], &iy));
-  int64_t m = ia.shape[0], n = ia.shape[1];
-  int64_t c0 = sprec_block_start(n, p, rank), nl = sprec_block_size(n, p, rank);
-  double *Al = malloc(sizeof(double) * (size_t)(m * nl)), *y = malloc(sizeof(double) * (size_t)m);
-  CHECK(Al && y ? SPREC_OK : SPREC_ERR_MEM);
-  CHECK(sprec_npy_read_cols(comm, argv[1], &ia, c0, nl, Al));
-  CHECK(sprec_npy_read_cols(comm, argv[2], &iy, 0, m, y)); /* a 1-D array reads as 1 x m */
+  /* A: m x n, each rank reading only its block of columns; y: m, on every rank. Both
+   * checked (shapes, dtype, finite values) by the library. */
   sprec_op A;
-  CHECK(sprec_op_create_dense(ctx, m, n, Al, &A)); /* A owns Al from here */
+  double *y;
+  int b;
+  CHECK(sprec_op_load_npy(ctx, argv[1], SPREC_FLOAT64, &A));
+  CHECK(sprec_y_load_npy(ctx, argv[2], sprec_op_rows(A), &b, &y));
+  CHECK(b == 1 ? SPREC_OK
+               : SPREC_ERROR(SPREC_ERR_ARG, "%s: one observation vector expected", argv[2]));
 
   sprec_opts o;
   sprec_opts_default(&o); /* SEA, its default budget and step */

@@ -125,7 +125,7 @@ sprec_err sprec_lasso_pg_stage(sprec_lasso *s, double lam, double tol, sprec_las
 static sprec_err debias(sprec_work *w, sprec_sparse *x, double *r)
 {
   SPREC_CHECK(x->nnz <= w->m, SPREC_ERR_ARG,
-              "--debias: the Lasso support has %lld > m = %lld entries: least squares on it "
+              "debias: the Lasso support has %lld > m = %lld entries: least squares on it "
               "is underdetermined",
               (long long)x->nnz, (long long)w->m);
   sprec_lsq l = NULL;

@@ -136,17 +136,27 @@ sprec_err sprec_opts_check(const sprec_opts *o, int64_t m, int64_t n)
   int l1 = sprec_algorithm_kind(o->algo);
   int64_t kmax = m < n ? m : n;
   char buf[160];
-  SPREC_CHECK(l1 >= 0, SPREC_ERR_ARG, "algo: unknown algorithm '%s' (%s)", o->algo,
+  SPREC_CHECK(memchr(o->algo, 0, sizeof o->algo) && l1 >= 0, SPREC_ERR_ARG,
+              "algo: unknown algorithm '%.16s' (%s)", o->algo,
               choices(sprec_algorithms(), buf, sizeof buf));
-  if (l1) {
+  /* A chain (init_algo) needs what both of its algorithms need. */
+  int il1 = -1;
+  if (memchr(o->init_algo, 0, sizeof o->init_algo) && o->init_algo[0])
+    il1 = sprec_algorithm_kind(o->init_algo);
+  SPREC_CHECK(!o->init_algo[0] || il1 >= 0, SPREC_ERR_ARG,
+              "init_algo: unknown algorithm '%.16s' (%s)", o->init_algo,
+              choices(sprec_algorithms(), buf, sizeof buf));
+  if (l1 || il1 == 1) {
     SPREC_CHECK((o->lambda > 0) != (o->lambda_ratio > 0), SPREC_ERR_ARG,
-                "algo %s solves the Lasso: give one of lambda > 0 or lambda_ratio > 0 (got %g "
+                "%s %s solves the Lasso: give one of lambda > 0 or lambda_ratio > 0 (got %g "
                 "and %g)",
-                o->algo, o->lambda, o->lambda_ratio);
+                l1 ? "algo" : "init_algo", l1 ? o->algo : o->init_algo, o->lambda,
+                o->lambda_ratio);
     SPREC_CHECK(o->lambda >= 0 && o->lambda_ratio >= 0 && !isnan(o->lambda_ratio) &&
                     isfinite(o->lambda_ratio),
                 SPREC_ERR_ARG, "lambda and lambda_ratio must be positive");
-  } else if (m > 0)
+  }
+  if ((!l1 || il1 == 0) && m > 0)
     SPREC_CHECK(o->k >= 1 && o->k <= kmax, SPREC_ERR_ARG,
                 "k must be in [1, min(m, n)] = [1, %lld] (got %lld)", (long long)kmax,
                 (long long)o->k);

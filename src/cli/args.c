@@ -118,24 +118,6 @@ int cli_help_requested(int argc, char **argv)
   return 0;
 }
 
-sprec_err cli_check_finite(MPI_Comm comm, const char *path, int64_t rows, int64_t nc, int64_t c0,
-                           const double *buf)
-{
-  sprec_err err = SPREC_OK;
-  for (int64_t j = 0; j < nc && !err; j++)
-    for (int64_t i = 0; i < rows; i++)
-      if (!isfinite(buf[i + j * rows])) {
-        if (rows > 1)
-          err = SPREC_ERROR(SPREC_ERR_FORMAT, "%s: contains NaN or Inf (row %lld, column %lld)",
-                            path, (long long)i, (long long)(c0 + j));
-        else
-          err = SPREC_ERROR(SPREC_ERR_FORMAT, "%s: contains NaN or Inf (entry %lld)", path,
-                            (long long)(c0 + j));
-        break;
-      }
-  return sprec_agree(comm, err);
-}
-
 sprec_err cli_problem_kind(const char *name, sprec_problem_kind *kind)
 {
   if (!strcmp(name, "gaussian")) *kind = SPREC_PROBLEM_GAUSSIAN;
@@ -143,27 +125,6 @@ sprec_err cli_problem_kind(const char *name, sprec_problem_kind *kind)
   else return SPREC_ERROR(SPREC_ERR_ARG, "--problem: unknown problem '%s' (gaussian or deconv)", name);
   return SPREC_OK;
 }
-
-/* Support recovered (0/1), F1 of the support, ‖x − x*‖/‖x*‖. */
-void cli_truth_metrics(const sprec_sparse *x, const sprec_sparse *t, double out[3])
-{
-  int64_t a = 0, b = 0, common = 0;
-  double e2 = 0, t2 = 0;
-  while (a < x->nnz || b < t->nnz) {
-    if (b >= t->nnz || (a < x->nnz && x->idx[a] < t->idx[b])) e2 += x->val[a] * x->val[a], a++;
-    else if (a >= x->nnz || t->idx[b] < x->idx[a]) e2 += t->val[b] * t->val[b], t2 += t->val[b] * t->val[b], b++;
-    else {
-      double d = x->val[a] - t->val[b];
-      e2 += d * d;
-      t2 += t->val[b] * t->val[b];
-      common++, a++, b++;
-    }
-  }
-  out[0] = common == x->nnz && common == t->nnz;
-  out[1] = x->nnz + t->nnz > 0 ? 2.0 * common / (double)(x->nnz + t->nnz) : 1.0;
-  out[2] = t2 > 0 ? sqrt(e2 / t2) : sqrt(e2);
-}
-
 
 double cli_peak_rss_mib(MPI_Comm comm)
 {

@@ -1,9 +1,12 @@
 /* The command-line driver: the only place that calls MPI_Init or names
- * MPI_COMM_WORLD. */
+ * MPI_COMM_WORLD. A client of the library like any other: it includes sprec.h and its
+ * own headers only (it is compiled with -Iinclude alone). */
 #ifndef SPREC_CLI_H
 #define SPREC_CLI_H
 
-#include "core/impl.h"
+#include <sprec.h>
+
+#include <stdlib.h>
 
 typedef enum { OPT_FLAG, OPT_INT, OPT_I64, OPT_U64, OPT_DBL, OPT_STR } cli_opt_type;
 
@@ -59,19 +62,18 @@ const char *cli_out_add(cli_outset *s, const char *path);
 sprec_err cli_out_commit(MPI_Comm comm, cli_outset *s, sprec_err err);
 /* Collective. mkdir -p dir on rank 0 (flag names the option in the message). */
 sprec_err cli_make_dir(MPI_Comm comm, const char *flag, const char *dir);
-/* Collective. Every value finite, else an error naming the file and a column. */
-sprec_err cli_check_finite(MPI_Comm comm, const char *path, int64_t rows, int64_t nc,
-                           int64_t c0, const double *buf);
+/* err, with "flag " before the current message when it begins with path (the library
+ * names the file; the command adds the flag it came from). */
+sprec_err cli_file_error(sprec_err err, const char *flag, const char *path);
+/* Not collective. count zeroed elements of size bytes into *(void **)ptrp, or
+ * SPREC_ERR_MEM naming what (agree on it before the next collective). */
+sprec_err cli_alloc(size_t count, size_t size, void *ptrp, const char *what);
 /* Parse a problem name. */
 sprec_err cli_problem_kind(const char *name, sprec_problem_kind *kind);
 
 int cli_help_requested(int argc, char **argv);
 /* Collective: the largest peak resident set size over the ranks, MiB. */
 double cli_peak_rss_mib(MPI_Comm comm);
-/* Against the true x: out[0] = 1 if the support is recovered exactly, out[1] = F1 of
- * the support, out[2] = ‖x − x*‖/‖x*‖. */
-void cli_truth_metrics(const sprec_sparse *x, const sprec_sparse *truth, double out[3]);
-
 /* Set by a command that stopped early on a signal: the exit status is 3. */
 extern int cli_interrupted;
 

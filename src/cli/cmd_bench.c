@@ -112,13 +112,13 @@ static sprec_err bandwidth(sink *o, int rank, MPI_Comm comm, sprec_op Aref, spre
                            const double *y, double *g, int reps, double bytes, double *t_at,
                            double *sink_)
 {
-  int64_t m = Aref->m, nl = Aref->n_local;
-  double bytes_ref = 8.0 * (double)m * (double)Aref->n, t_read = 1e300, t_gemv = 1e300;
+  int64_t m = sprec_op_rows(Aref), nl = sprec_op_local_cols(Aref);
+  double bytes_ref = 8.0 * (double)m * (double)sprec_op_cols(Aref), t_read = 1e300, t_gemv = 1e300;
   double t_var[8];
-  const double *Ad = Aref->data;
+  const double *Ad = sprec_op_local_block(Aref);
   const char *const *var = sprec_kernel_variants(), *in_use = sprec_kernel_variant();
   int nv = variant_count(comm);
-  SPREC_CHECK(!sprec_op_is_dense_f32(Aref), SPREC_ERR_ARG, "bench: the reference must be double");
+  SPREC_CHECK(sprec_op_dtype(Aref) == SPREC_FLOAT64, SPREC_ERR_ARG, "bench: the reference must be double");
   for (int v = 0; v < nv; v++) t_var[v] = 1e300;
   for (int rep = 0; rep < reps; rep++) {
     TIME_ONCE(t_read, comm, *sink_ += read_kernel(Ad, m * nl));
@@ -145,7 +145,7 @@ static sprec_err bandwidth(sink *o, int rank, MPI_Comm comm, sprec_op Aref, spre
     put(o, rank, name, bytes / t_var[v] / 1e9 / ref, "ratio, kernel variant forced");
   }
   put(o, rank, "apply_T_pass_seconds", *t_at, "s");
-  put(o, rank, "apply_T_columns_per_second", (double)A->n / *t_at, "columns/s");
+  put(o, rank, "apply_T_columns_per_second", (double)sprec_op_cols(A) / *t_at, "columns/s");
   return SPREC_OK;
 }
 
@@ -156,9 +156,9 @@ static sprec_err bandwidth(sink *o, int rank, MPI_Comm comm, sprec_op Aref, spre
 static sprec_err batched_kernel_bench(sink *o, sprec_ctx ctx, sprec_op A, int64_t ncols,
                                       int nbs, const int *bs, int reps)
 {
-  MPI_Comm comm = ctx->comm;
-  int rank = ctx->rank, p = ctx->size, nv = variant_count(comm);
-  int64_t m = A->m, nc = A->n_local < ncols ? A->n_local : ncols;
+  MPI_Comm comm = sprec_ctx_comm(ctx);
+  int rank = sprec_ctx_rank(ctx), p = sprec_ctx_size(ctx), nv = variant_count(comm);
+  int64_t m = sprec_op_rows(A), nc = sprec_op_local_cols(A) < ncols ? sprec_op_local_cols(A) : ncols;
   MPI_Allreduce(MPI_IN_PLACE, &nc, 1, MPI_INT64_T, MPI_MIN, comm);
   const char *const *var = sprec_kernel_variants(), *in_use = sprec_kernel_variant();
   int bmax = bs[nbs - 1];
@@ -167,12 +167,12 @@ static sprec_err batched_kernel_bench(sink *o, sprec_ctx ctx, sprec_op A, int64_
   double **g = NULL;
   sprec_op sub = NULL;
   sprec_err err = sprec_alloc_block((size_t)(m * nc), sizeof *blk, &blk, "bench block");
-  if (!err) err = sprec_calloc((size_t)(m * bmax), sizeof *R, &R, "bench right-hand sides");
-  if (!err) err = sprec_calloc((size_t)(nc * bmax), sizeof *G, &G, "bench products");
-  if (!err) err = sprec_calloc((size_t)bmax, sizeof *r, &r, "bench");
-  if (!err) err = sprec_calloc((size_t)bmax, sizeof *g, &g, "bench");
+  if (!err) err = cli_alloc((size_t)(m * bmax), sizeof *R, &R, "bench right-hand sides");
+  if (!err) err = cli_alloc((size_t)(nc * bmax), sizeof *G, &G, "bench products");
+  if (!err) err = cli_alloc((size_t)bmax, sizeof *r, &r, "bench");
+  if (!err) err = cli_alloc((size_t)bmax, sizeof *g, &g, "bench");
   SPREC_TRY(sprec_agree(comm, err), done);
-  memcpy(blk, A->data, sizeof(double) * (size_t)(m * nc));
+  memcpy(blk, sprec_op_local_block(A), sizeof(double) * (size_t)(m * nc));
   SPREC_TRY(sprec_op_create_dense(ctx, m, nc * p, blk, &sub), done);
   blk = NULL; /* the operator owns it */
   sprec_rng rg;
@@ -186,7 +186,7 @@ static sprec_err batched_kernel_bench(sink *o, sprec_ctx ctx, sprec_op A, int64_
     for (int rep = 0; rep < reps; rep++) {
       TIME_ONCE(t_gemm, comm,
                 cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)nc, b, (int)m, 1.0,
-                            sub->data, (int)m, R, (int)m, 0.0, G, (int)nc));
+                            sprec_op_local_block(sub), (int)m, R, (int)m, 0.0, G, (int)nc));
       for (int v = 0; v < nv; v++) {
         SPREC_TRY(sprec_kernel_select(var[v]), done);
         TIME_ONCE(t_var[v], comm, err = sprec_op_apply_T_many(sub, b, r, g));
@@ -220,14 +220,14 @@ done:
  * (as the generator's), e_p Gaussian at 40 dB. Deterministic, the same on every rank
  * (the random draws are replicated; A x_p is sprec_op_apply_sparse's, bit for bit the
  * same for any number of ranks). Collective. */
-static sprec_err batch_rhs(sprec_op A, int64_t k, int b, double *Y)
+static sprec_err batch_rhs(MPI_Comm comm, sprec_op A, int64_t k, int b, double *Y)
 {
-  int64_t m = A->m, n = A->n;
+  int64_t m = sprec_op_rows(A), n = sprec_op_cols(A);
   sprec_sparse x = {0};
   double *e = NULL;
   sprec_err err = sprec_sparse_init(&x, k);
-  if (!err) err = sprec_calloc((size_t)m, sizeof *e, &e, "noise");
-  SPREC_TRY(sprec_agree(A->ctx->comm, err), done);
+  if (!err) err = cli_alloc((size_t)m, sizeof *e, &e, "noise");
+  SPREC_TRY(sprec_agree(comm, err), done);
   for (int p = 0; p < b; p++) {
     sprec_rng g;
     sprec_rng_seed(&g, 20240001, 7, (uint64_t)p);
@@ -247,7 +247,8 @@ static sprec_err batch_rhs(sprec_op A, int64_t k, int b, double *Y)
     }
     double *y = Y + (size_t)p * (size_t)m;
     SPREC_TRY(sprec_op_apply_sparse(A, &x, y), done);
-    double e2 = 0, y2 = sprec_nrm2sq(m, y);
+    double e2 = 0, y2 = 0;
+    for (int64_t i = 0; i < m; i++) y2 += y[i] * y[i];
     for (int64_t i = 0; i < m; i++) e[i] = sprec_rng_normal(&g), e2 += e[i] * e[i];
     double s = sqrt(y2 / e2) * pow(10.0, -40.0 / 20.0);
     for (int64_t i = 0; i < m; i++) y[i] += s * e[i];
@@ -256,6 +257,57 @@ done:
   sprec_sparse_free(&x);
   free(e);
   return err;
+}
+
+/* Memory guard of the batched runs: SEA holds two vectors of the block's length per
+ * problem (the exploration vector and the gradient), plus its residual and least
+ * squares. Every b whose share would pass half of this node's memory, split over its
+ * ranks, is skipped: this is that half share, the same on every rank. */
+static double memory_limit(MPI_Comm comm)
+{
+  MPI_Comm node;
+  int on_node = 1;
+  if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+    MPI_Comm_size(node, &on_node);
+    MPI_Comm_free(&node);
+  }
+  double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+  double limit = phys > 0 ? 0.5 * phys / on_node : 1e300;
+  MPI_Allreduce(MPI_IN_PLACE, &limit, 1, MPI_DOUBLE, MPI_MIN, comm);
+  return limit;
+}
+
+/* One batched SEA run of b problems (Y's first b columns), iters iterations each, step
+ * 1/L; *all: the batch's statistics. An error if a problem stopped early. */
+static sprec_err batch_run(sprec_ctx ctx, sprec_op A, int b, const double *Y, int64_t k,
+                           int iters, double L, sprec_sparse *x, sprec_stats *st,
+                           sprec_stats *all)
+{
+  sprec_opts so;
+  sprec_solver s = NULL;
+  sprec_opts_default(&so);
+  strcpy(so.algo, "sea");
+  so.k = k;
+  so.iters = iters;
+  so.tol = 0;
+  so.step = 1.0 / L;
+  SPREC_CALL(sprec_solver_create(ctx, &so, &s));
+  MPI_Barrier(sprec_ctx_comm(ctx));
+  sprec_err err = sprec_solver_solve_batch(s, A, b, Y, NULL, x, st);
+  sprec_solver_get_stats(s, all);
+  sprec_solver_destroy(&s);
+  int full = 1;
+  for (int p = 0; p < b; p++) {
+    if (!err && st[p].iterations != iters) full = 0;
+    sprec_sparse_free(&x[p]);
+  }
+  SPREC_CALL(err);
+  return sprec_agree(sprec_ctx_comm(ctx),
+                     full ? SPREC_OK
+                          : SPREC_ERROR(SPREC_ERR_NUMERIC,
+                                        "bench: a batched SEA problem stopped before its %d "
+                                        "iterations (b=%d)",
+                                        iters, b));
 }
 
 /* (g) Batched right-hand sides: for each b of bs, SEA on the first b columns of the
@@ -267,35 +319,23 @@ done:
 static sprec_err batch_bench(sink *o, sprec_ctx ctx, sprec_op A, int64_t k, int iters, int reps,
                              int nbs, const int *bs, double budget)
 {
-  int rank = ctx->rank, bmax = 0;
-  MPI_Comm comm = ctx->comm;
-  int64_t m = A->m, nl = A->n_local;
+  int rank = sprec_ctx_rank(ctx), bmax = 0;
+  MPI_Comm comm = sprec_ctx_comm(ctx);
+  int64_t m = sprec_op_rows(A), nl = sprec_op_local_cols(A);
   double *Y = NULL, L = 0, pps1 = 0;
   sprec_sparse *x = NULL;
   sprec_stats *st = NULL;
   sprec_err err;
   for (int q = 0; q < nbs; q++) bmax = bs[q] > bmax ? bs[q] : bmax;
 
-  /* Memory guard: SEA holds two vectors of the block's length per problem (the
-   * exploration vector and the gradient), plus its residual and least squares. Every
-   * b whose share would pass half of this node's memory, split over its ranks, is
-   * skipped (the same decision on every rank). */
-  MPI_Comm node;
-  int on_node = 1;
-  if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
-    MPI_Comm_size(node, &on_node);
-    MPI_Comm_free(&node);
-  }
-  double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
   double per_problem = 8.0 * (2.0 * (double)nl + (double)m * (2.0 * (double)k + 8.0)) + 65536.0;
-  double limit = phys > 0 ? 0.5 * phys / on_node : 1e300;
-  MPI_Allreduce(MPI_IN_PLACE, &limit, 1, MPI_DOUBLE, MPI_MIN, comm);
+  double limit = memory_limit(comm);
 
-  err = sprec_calloc((size_t)m * (size_t)bmax, sizeof *Y, &Y, "right-hand sides");
-  if (!err) err = sprec_calloc((size_t)bmax, sizeof *x, &x, "batch solutions");
-  if (!err) err = sprec_calloc((size_t)bmax, sizeof *st, &st, "batch statistics");
+  err = cli_alloc((size_t)m * (size_t)bmax, sizeof *Y, &Y, "right-hand sides");
+  if (!err) err = cli_alloc((size_t)bmax, sizeof *x, &x, "batch solutions");
+  if (!err) err = cli_alloc((size_t)bmax, sizeof *st, &st, "batch statistics");
   SPREC_TRY(sprec_agree(comm, err), done);
-  SPREC_TRY(batch_rhs(A, k, bmax, Y), done);
+  SPREC_TRY(batch_rhs(comm, A, k, bmax, Y), done);
   SPREC_TRY(sprec_op_norm2_est(A, &L), done);
   SPREC_TRY(sprec_agree(comm, L > 0 ? SPREC_OK
                                     : SPREC_ERROR(SPREC_ERR_ARG, "bench: the dictionary is zero")),
@@ -311,32 +351,8 @@ static sprec_err batch_bench(sink *o, sprec_ctx ctx, sprec_op A, int64_t k, int 
     }
     double best = 1e300, spent = 0, pass = 0;
     for (int rep = 0; rep < reps && (rep == 0 || spent < budget); rep++) {
-      sprec_opts so;
       sprec_stats all;
-      sprec_solver s = NULL;
-      sprec_opts_default(&so);
-      strcpy(so.algo, "sea");
-      so.k = k;
-      so.iters = iters;
-      so.tol = 0;
-      so.step = 1.0 / L;
-      SPREC_TRY(sprec_solver_create(ctx, &so, &s), done);
-      MPI_Barrier(comm);
-      err = sprec_solver_solve_batch(s, A, b, Y, NULL, x, st);
-      sprec_solver_get_stats(s, &all);
-      sprec_solver_destroy(&s);
-      int full = 1;
-      for (int p = 0; p < b; p++) {
-        if (!err && st[p].iterations != iters) full = 0;
-        sprec_sparse_free(&x[p]);
-      }
-      if (err) goto done;
-      SPREC_TRY(sprec_agree(comm, full ? SPREC_OK
-                                       : SPREC_ERROR(SPREC_ERR_NUMERIC,
-                                                     "bench: a batched SEA problem stopped "
-                                                     "before its %d iterations (b=%d)",
-                                                     iters, b)),
-                done);
+      SPREC_TRY(batch_run(ctx, A, b, Y, k, iters, L, x, st, &all), done);
       spent += all.t_total;
       if (all.t_total < best) {
         best = all.t_total;
@@ -359,6 +375,189 @@ done:
   free(x);
   free(st);
   return err;
+}
+
+/* (c) and (d): the median iteration time of SEA, HTP, IHT, OMP and FISTA against one
+ * pass over A (t_at when a run made none), and each one's per-phase shares. */
+static sprec_err solver_bench(sink *o, sprec_ctx ctx, sprec_op A, const double *y, int64_t k,
+                              int iters, double t_at)
+{
+  static const char *const algos[] = {"sea", "htp", "iht", "omp", "fista"};
+  int rank = sprec_ctx_rank(ctx);
+  for (int a = 0; a < 5; a++) {
+    sprec_opts so;
+    sprec_stats st;
+    sprec_solver s = NULL;
+    sprec_sparse x = {0};
+    sprec_opts_default(&so);
+    strcpy(so.algo, algos[a]);
+    so.k = k;
+    so.iters = !strcmp(algos[a], "omp") ? (int)k : iters;
+    if (!strcmp(algos[a], "fista")) so.lambda_ratio = 0.1, so.tol = 0;
+    SPREC_CALL(sprec_solver_create(ctx, &so, &s));
+    sprec_err err = sprec_solver_solve(s, A, y, NULL, &x);
+    sprec_solver_get_stats(s, &st);
+    sprec_solver_destroy(&s);
+    sprec_sparse_free(&x);
+    SPREC_CALL(err);
+    char name[64];
+    /* Against the passes of the same run: both sides see the same machine state. */
+    double it = st.iteration_seconds_median, tot = st.t_total - st.t_setup;
+    double pass = st.apply_T_passes ? st.t_apply_T / (double)st.apply_T_passes : t_at;
+    snprintf(name, sizeof name, "%s_iteration_seconds", algos[a]);
+    put(o, rank, name, it, "s (median)");
+    snprintf(name, sizeof name, "%s_iteration_over_apply_T", algos[a]);
+    put(o, rank, name, it / pass, "ratio to its own mean pass (target <= 1.2 for sea, htp)");
+    if (tot > 0) {
+      snprintf(name, sizeof name, "%s_share_apply_T", algos[a]);
+      put(o, rank, name, st.t_apply_T / tot, "of the iterations");
+      snprintf(name, sizeof name, "%s_share_topk", algos[a]);
+      put(o, rank, name, st.t_topk / tot, "of the iterations");
+      snprintf(name, sizeof name, "%s_share_lsq", algos[a]);
+      put(o, rank, name, st.t_lsq / tot, "of the iterations");
+      snprintf(name, sizeof name, "%s_share_comm", algos[a]);
+      put(o, rank, name, st.t_comm / tot, "of the iterations (inside the others)");
+    }
+  }
+  return SPREC_OK;
+}
+
+/* One least-squares path on kk columns: the mean time of a solve with one column
+ * swapped (after a first solve that factors everything), slowest rank. */
+static sprec_err lsq_swap_time(sprec_ctx ctx, sprec_op A, const double *y, int64_t kk,
+                               sprec_lsq_method path, double *t_l)
+{
+  int64_t m = sprec_op_rows(A), n = sprec_op_cols(A);
+  sprec_lsq l = NULL;
+  int64_t *S = malloc(sizeof(int64_t) * (size_t)kk);
+  double *z = malloc(sizeof(double) * (size_t)kk), *r = malloc(sizeof(double) * (size_t)m);
+  sprec_err err = S && z && r ? SPREC_OK : SPREC_ERROR(SPREC_ERR_MEM, "bench: least squares");
+  SPREC_TRY(sprec_agree(sprec_ctx_comm(ctx), err), done);
+  for (int64_t t = 0; t < kk; t++) S[t] = t * (n / kk);
+  SPREC_TRY(sprec_lsq_create(A, y, kk, path, &l), done);
+  err = sprec_lsq_solve(l, kk, S, z, r); /* the first solve factors everything */
+  int swaps = 10;
+  MPI_Barrier(sprec_ctx_comm(ctx));
+  double t0 = MPI_Wtime();
+  for (int sw = 0; !err && sw < swaps; sw++) {
+    S[sw % kk] += 1; /* one column leaves, its neighbour enters; S stays sorted */
+    err = sprec_lsq_solve(l, kk, S, z, r);
+  }
+  *t_l = (MPI_Wtime() - t0) / swaps;
+  MPI_Allreduce(MPI_IN_PLACE, t_l, 1, MPI_DOUBLE, MPI_MAX, sprec_ctx_comm(ctx));
+done:
+  sprec_lsq_destroy(&l);
+  free(S);
+  free(z);
+  free(r);
+  return err;
+}
+
+/* (e) Least squares per iteration with one column swapped, against k, both paths. */
+static sprec_err lsq_bench(sink *o, sprec_ctx ctx, sprec_op A, const double *y)
+{
+  static const int64_t ks[] = {10, 50, 200, 800};
+  for (int q = 0; q < 4; q++) {
+    int64_t kk = ks[q];
+    if (kk > sprec_op_rows(A) || kk > sprec_op_cols(A)) continue;
+    for (int path_ = 0; path_ < 2; path_++) {
+      double t_l = 0;
+      SPREC_CALL(lsq_swap_time(ctx, A, y, kk, path_ ? SPREC_LSQ_SCALAPACK : SPREC_LSQ_REPLICATED,
+                               &t_l));
+      char name[64];
+      snprintf(name, sizeof name, "lsq_%s_k%lld_seconds", path_ ? "scalapack" : "replicated",
+               (long long)kk);
+      put(o, sprec_ctx_rank(ctx), name, t_l, "s per iteration, one column swapped");
+    }
+  }
+  return SPREC_OK;
+}
+
+/* --dtype float32, at the end: the streaming reference and a float64 Aᵀr on the double
+ * matrix of the same shape (P in double), against the float pass time t_at. */
+static sprec_err float64_reference(sink *o, sprec_ctx ctx, sprec_problem *P, sprec_op A,
+                                   const double *y, double *g, int reps, double bytes,
+                                   double t_at, double *sink_)
+{
+  MPI_Comm comm = sprec_ctx_comm(ctx);
+  int rank = sprec_ctx_rank(ctx);
+  sprec_op Aref = NULL;
+  double *yref = NULL, t_at64;
+  sprec_sparse xtref = {0};
+  sprec_err err;
+  P->single = 0;
+  SPREC_TRY(sprec_problem_generate(ctx, P, &Aref, &yref, &xtref), done);
+  SPREC_TRY(bandwidth(o, rank, comm, Aref, A, y, g, reps, bytes, &t_at, sink_), done);
+  BEST_TIME(t_at64, reps, comm, sprec_op_apply_T(Aref, y, g));
+  put(o, rank, "apply_T_float64_pass_seconds", t_at64, "s (the double matrix)");
+  put(o, rank, "apply_T_float64_columns_per_second", (double)sprec_op_cols(A) / t_at64,
+      "columns/s");
+  put(o, rank, "apply_T_float32_over_float64", t_at64 / t_at,
+      "ratio of columns per second (2 = the bandwidth saved)");
+done:
+  free(yref);
+  sprec_sparse_free(&xtref);
+  sprec_op_destroy(&Aref);
+  return err;
+}
+
+/* Collective. DIR/bench.csv and DIR/bench.json opened on rank 0 (as partial files:
+ * both complete, or neither), their headers written. path: room for both names (4096
+ * characters each), which outs refers to until it is committed. */
+static sprec_err open_sinks(MPI_Comm comm, int rank, const char *out, sink *o, cli_outset *outs,
+                            char path[2][4096])
+{
+  char *path_csv = path[0], *path_json = path[1];
+  SPREC_CALL(cli_make_dir(comm, "--out", out));
+  snprintf(path_csv, 4096, "%s/bench.csv", out);
+  snprintf(path_json, 4096, "%s/bench.json", out);
+  cli_path files[] = {{"--out", path_csv, 1, 0, NULL}, {"--out", path_json, 1, 0, NULL}};
+  SPREC_CALL(cli_check_paths(comm, files, 2));
+  if (rank == 0) {
+    o->csv = fopen(cli_out_add(outs, path_csv), "w");
+    o->json = fopen(cli_out_add(outs, path_json), "w");
+  }
+  SPREC_CALL(sprec_agree(comm, rank == 0 && !(o->csv && o->json)
+                                   ? SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot write", out)
+                                   : SPREC_OK));
+  if (rank == 0) {
+    fprintf(o->csv, "metric,value,unit\n");
+    fputc('{', o->json);
+  }
+  return SPREC_OK;
+}
+
+/* Collective. The files closed and, with no error, renamed into place. */
+static sprec_err close_sinks(MPI_Comm comm, const char *out, sink *o, cli_outset *outs,
+                             sprec_err err)
+{
+  if (o->json) {
+    fputs("\n}\n", o->json);
+    if ((ferror(o->json) | fclose(o->json)) && !err)
+      err = SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot write", out);
+  }
+  if (o->csv && (ferror(o->csv) | fclose(o->csv)) && !err)
+    err = SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot write", out);
+  return cli_out_commit(comm, outs, sprec_agree(comm, err));
+}
+
+/* The run's line on stdout and its first metrics. es: bytes per entry of A. */
+static void put_header(sink *o, sprec_ctx ctx, sprec_op A, int64_t k, double es,
+                       const char *dtype)
+{
+  int rank = sprec_ctx_rank(ctx);
+  int64_t m = sprec_op_rows(A), n = sprec_op_cols(A), nl = sprec_op_local_cols(A);
+  if (rank == 0)
+    printf("sprec bench: m=%lld n=%lld k=%lld, %d ranks, A = %.1f MB (%.1f MB per rank), %s, "
+           "kernels %s\n",
+           (long long)m, (long long)n, (long long)k, sprec_ctx_size(ctx),
+           es * (double)m * (double)n / 1e6, es * (double)m * (double)nl / 1e6, dtype,
+           sprec_kernel_variant());
+  put(o, rank, "ranks", sprec_ctx_size(ctx), "");
+  put(o, rank, "m", (double)m, "");
+  put(o, rank, "n", (double)n, "");
+  put(o, rank, "k", (double)k, "");
+  put(o, rank, "element_bytes", es, "bytes per entry of A (8 float64, 4 float32)");
 }
 
 sprec_err cmd_bench(int argc, char **argv)
@@ -384,126 +583,31 @@ sprec_err cmd_bench(int argc, char **argv)
   const int single = !strcmp(dtype, "float32");
 
   sprec_ctx ctx = NULL;
-  sprec_op A = NULL, Aref = NULL; /* Aref: the double reference matrix (float32 mode) */
-  double *y = NULL, *g = NULL, *yref = NULL;
-  sprec_sparse xt = {0}, xtref = {0};
+  sprec_op A = NULL;
+  double *y = NULL, *g = NULL;
+  sprec_sparse xt = {0};
   sink o = {NULL, NULL, 1};
-  char path_csv[4096], path_json[4096];
   cli_outset outs = {0};
+  char paths[2][4096]; /* the outputs' names (outs refers to them) */
   sprec_err err;
   sprec_problem P;
   sprec_problem_default(&P);
   P.m = m, P.n = n, P.k = k, P.snr_db = 40, P.single = single;
   SPREC_TRY(sprec_ctx_create(MPI_COMM_WORLD, &ctx), done);
-  MPI_Comm comm = ctx->comm;
-  SPREC_TRY(cli_make_dir(comm, "--out", out), done);
-  snprintf(path_csv, sizeof path_csv, "%s/bench.csv", out);
-  snprintf(path_json, sizeof path_json, "%s/bench.json", out);
-  {
-    cli_path files[] = {{"--out", path_csv, 1, 0, NULL}, {"--out", path_json, 1, 0, NULL}};
-    SPREC_TRY(cli_check_paths(comm, files, 2), done);
-  }
-  if (rank == 0) { /* both files, complete, or neither */
-    o.csv = fopen(cli_out_add(&outs, path_csv), "w");
-    o.json = fopen(cli_out_add(&outs, path_json), "w");
-  }
-  SPREC_TRY(sprec_agree(comm, rank == 0 && !(o.csv && o.json)
-                                  ? SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot write", out)
-                                  : SPREC_OK),
-            done);
-  if (rank == 0) {
-    fprintf(o.csv, "metric,value,unit\n");
-    fputc('{', o.json);
-  }
+  MPI_Comm comm = sprec_ctx_comm(ctx);
+  SPREC_TRY(open_sinks(comm, rank, out, &o, &outs, paths), done);
   SPREC_TRY(sprec_problem_generate(ctx, &P, &A, &y, &xt), done);
-  int64_t nl = A->n_local;
-  SPREC_TRY(sprec_agree(comm, sprec_calloc((size_t)nl, sizeof *g, &g, "gradient")), done);
+  int64_t nl = sprec_op_local_cols(A);
+  SPREC_TRY(sprec_agree(comm, cli_alloc((size_t)nl, sizeof *g, &g, "gradient")), done);
   const double es = single ? 4.0 : 8.0; /* bytes per entry of A */
   double bytes = es * (double)m * (double)n, t_at, sink_ = 0;
-  if (rank == 0)
-    printf("sprec bench: m=%lld n=%lld k=%lld, %d ranks, A = %.1f MB (%.1f MB per rank), %s, "
-           "kernels %s\n",
-           (long long)m, (long long)n, (long long)k, ctx->size, bytes / 1e6,
-           es * (double)m * (double)nl / 1e6, dtype, sprec_kernel_variant());
-  put(&o, rank, "ranks", ctx->size, "");
-  put(&o, rank, "m", (double)m, "");
-  put(&o, rank, "n", (double)n, "");
-  put(&o, rank, "k", (double)k, "");
-  put(&o, rank, "element_bytes", es, "bytes per entry of A (8 float64, 4 float32)");
+  put_header(&o, ctx, A, k, es, dtype);
 
   if (!single) SPREC_TRY(bandwidth(&o, rank, comm, A, A, y, g, reps, bytes, &t_at, &sink_), done);
   else BEST_TIME(t_at, reps, comm, sprec_op_apply_T(A, y, g)); /* for the ratios below */
 
-  static const char *const algos[] = {"sea", "htp", "iht", "omp", "fista"};
-  for (int a = 0; a < 5; a++) {
-    sprec_opts so;
-    sprec_stats st;
-    sprec_solver s = NULL;
-    sprec_sparse x = {0};
-    sprec_opts_default(&so);
-    strcpy(so.algo, algos[a]);
-    so.k = k;
-    so.iters = !strcmp(algos[a], "omp") ? (int)k : iters;
-    if (!strcmp(algos[a], "fista")) so.lambda_ratio = 0.1, so.tol = 0;
-    SPREC_TRY(sprec_solver_create(ctx, &so, &s), done);
-    err = sprec_solver_solve(s, A, y, NULL, &x);
-    sprec_solver_get_stats(s, &st);
-    sprec_solver_destroy(&s);
-    sprec_sparse_free(&x);
-    if (err) goto done;
-    char name[64];
-    /* Against the passes of the same run: both sides see the same machine state. */
-    double it = st.iteration_seconds_median, tot = st.t_total - st.t_setup;
-    double pass = st.apply_T_passes ? st.t_apply_T / (double)st.apply_T_passes : t_at;
-    snprintf(name, sizeof name, "%s_iteration_seconds", algos[a]);
-    put(&o, rank, name, it, "s (median)");
-    snprintf(name, sizeof name, "%s_iteration_over_apply_T", algos[a]);
-    put(&o, rank, name, it / pass, "ratio to its own mean pass (target <= 1.2 for sea, htp)");
-    if (tot > 0) {
-      snprintf(name, sizeof name, "%s_share_apply_T", algos[a]);
-      put(&o, rank, name, st.t_apply_T / tot, "of the iterations");
-      snprintf(name, sizeof name, "%s_share_topk", algos[a]);
-      put(&o, rank, name, st.t_topk / tot, "of the iterations");
-      snprintf(name, sizeof name, "%s_share_lsq", algos[a]);
-      put(&o, rank, name, st.t_lsq / tot, "of the iterations");
-      snprintf(name, sizeof name, "%s_share_comm", algos[a]);
-      put(&o, rank, name, st.t_comm / tot, "of the iterations (inside the others)");
-    }
-  }
-
-  /* (e) Least squares per iteration with one column swapped, against k. */
-  static const int64_t ks[] = {10, 50, 200, 800};
-  for (int q = 0; q < 4; q++) {
-    int64_t kk = ks[q];
-    if (kk > m || kk > n) continue;
-    for (int path_ = 0; path_ < 2; path_++) {
-      sprec_lsq l = NULL;
-      int64_t *S = malloc(sizeof(int64_t) * (size_t)kk);
-      double *z = malloc(sizeof(double) * (size_t)kk), *r = malloc(sizeof(double) * (size_t)m);
-      for (int64_t t = 0; t < kk; t++) S[t] = t * (n / kk);
-      SPREC_TRY(sprec_lsq_create(A, y, kk, path_ ? SPREC_LSQ_SCALAPACK : SPREC_LSQ_REPLICATED, &l), done);
-      err = sprec_lsq_solve(l, kk, S, z, r); /* the first solve factors everything */
-      double t_l = 0;
-      int swaps = 10;
-      MPI_Barrier(comm);
-      double t0 = MPI_Wtime();
-      for (int sw = 0; !err && sw < swaps; sw++) {
-        S[sw % kk] += 1; /* one column leaves, its neighbour enters; S stays sorted */
-        err = sprec_lsq_solve(l, kk, S, z, r);
-      }
-      t_l = (MPI_Wtime() - t0) / swaps;
-      MPI_Allreduce(MPI_IN_PLACE, &t_l, 1, MPI_DOUBLE, MPI_MAX, comm);
-      sprec_lsq_destroy(&l);
-      free(S);
-      free(z);
-      free(r);
-      if (err) goto done;
-      char name[64];
-      snprintf(name, sizeof name, "lsq_%s_k%lld_seconds", path_ ? "scalapack" : "replicated",
-               (long long)kk);
-      put(&o, rank, name, t_l, "s per iteration, one column swapped");
-    }
-  }
+  SPREC_TRY(solver_bench(&o, ctx, A, y, k, iters, t_at), done); /* (c), (d) */
+  SPREC_TRY(lsq_bench(&o, ctx, A, y), done);                      /* (e)      */
   /* (f) taken here, before the batched runs and the float32 mode's double copy. */
   double rss = cli_peak_rss_mib(comm), block = es * (double)m * (double)nl / 1048576.0;
   double blockmax = block;
@@ -520,35 +624,18 @@ sprec_err cmd_bench(int argc, char **argv)
                           quick ? 0.2 : 2.0),
               done);
   }
-  if (single) { /* now the double reference, of the same shape */
-    P.single = 0;
-    SPREC_TRY(sprec_problem_generate(ctx, &P, &Aref, &yref, &xtref), done);
-    SPREC_TRY(bandwidth(&o, rank, comm, Aref, A, y, g, reps, bytes, &t_at, &sink_), done);
-    double t_at64;
-    BEST_TIME(t_at64, reps, comm, sprec_op_apply_T(Aref, y, g));
-    put(&o, rank, "apply_T_float64_pass_seconds", t_at64, "s (the double matrix)");
-    put(&o, rank, "apply_T_float64_columns_per_second", (double)n / t_at64, "columns/s");
-    put(&o, rank, "apply_T_float32_over_float64", t_at64 / t_at,
-        "ratio of columns per second (2 = the bandwidth saved)");
-  }
+  if (single) /* now the double reference, of the same shape */
+    SPREC_TRY(float64_reference(&o, ctx, &P, A, y, g, reps, bytes, t_at, &sink_), done);
   put(&o, rank, "peak_rss_MiB_per_rank", rss, "MiB (max over ranks)");
   put(&o, rank, "block_MiB_per_rank", blockmax, "MiB");
   put(&o, rank, "peak_rss_over_block", rss / blockmax, "ratio (target <= 1.1 + O(mk))");
   if (sink_ == 12345.678) put(&o, rank, "unlikely", sink_, ""); /* keep the reads alive */
 done:
-  if (o.json) {
-    fputs("\n}\n", o.json);
-    if ((ferror(o.json) | fclose(o.json)) && !err) err = SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot write", out);
-  }
-  if (o.csv && (ferror(o.csv) | fclose(o.csv)) && !err) err = SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot write", out);
-  if (ctx) err = cli_out_commit(ctx->comm, &outs, sprec_agree(ctx->comm, err));
+  if (ctx) err = close_sinks(sprec_ctx_comm(ctx), out, &o, &outs, err);
   free(y);
   free(g);
-  free(yref);
   sprec_sparse_free(&xt);
-  sprec_sparse_free(&xtref);
   sprec_op_destroy(&A);
-  sprec_op_destroy(&Aref);
   sprec_ctx_destroy(&ctx);
   return err;
 }

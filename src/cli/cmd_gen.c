@@ -43,12 +43,14 @@ sprec_err cmd_gen(int argc, char **argv)
 
   sprec_ctx ctx = NULL;
   sprec_op A = NULL;
-  double *y = NULL, *xd = NULL;
+  double *y = NULL;
   sprec_sparse xt = {0};
   char pa[4096], py[4096], px[4096];
   cli_outset outs = {0}; /* the three files, or none: what DIR held stays as it was */
   sprec_err err;
   SPREC_TRY(sprec_ctx_create(MPI_COMM_WORLD, &ctx), done);
+  MPI_Comm comm = sprec_ctx_comm(ctx);
+  int rank = sprec_ctx_rank(ctx);
   snprintf(pa, sizeof pa, "%s/A.npy", out);
   snprintf(py, sizeof py, "%s/y.npy", out);
   snprintf(px, sizeof px, "%s/x_true.npy", out);
@@ -57,26 +59,20 @@ sprec_err cmd_gen(int argc, char **argv)
     int have = stat(out, &sb) == 0 && S_ISDIR(sb.st_mode);
     cli_path files[] = {{"--out", out, 1, 1, NULL}, {"--out", pa, 1, 0, NULL},
                         {"--out", py, 1, 0, NULL}, {"--out", px, 1, 0, NULL}};
-    SPREC_TRY(cli_check_paths(ctx->comm, files, have ? 4 : 1), done);
+    SPREC_TRY(cli_check_paths(comm, files, have ? 4 : 1), done);
   }
   SPREC_TRY(sprec_problem_generate(ctx, &P, &A, &y, &xt), done);
-  SPREC_TRY(cli_make_dir(ctx->comm, "--out", out), done);
-  int64_t nl = A->n_local, c0 = A->col_start;
-  SPREC_TRY(sprec_agree(ctx->comm, sprec_calloc((size_t)nl, sizeof *xd, &xd, "x_true slice")), done);
-  for (int64_t t = 0; t < xt.nnz; t++)
-    if (xt.idx[t] >= c0 && xt.idx[t] < c0 + nl) xd[xt.idx[t] - c0] = xt.val[t];
-  err = sprec_npy_write_cols(ctx->comm, cli_out_add(&outs, pa), 2, P.m, P.n, c0, nl, A->data);
+  SPREC_TRY(cli_make_dir(comm, "--out", out), done);
+  err = sprec_op_save_npy(A, cli_out_add(&outs, pa));
   if (!err)
-    err = sprec_npy_write_cols(ctx->comm, cli_out_add(&outs, py), 1, 1, P.m, 0,
-                               ctx->rank == 0 ? P.m : 0, y);
-  if (!err) err = sprec_npy_write_cols(ctx->comm, cli_out_add(&outs, px), 1, 1, P.n, c0, nl, xd);
+    err = sprec_npy_write_cols(comm, cli_out_add(&outs, py), 1, 1, P.m, 0, rank == 0 ? P.m : 0, y);
+  if (!err) err = sprec_x_save_npy(A, cli_out_add(&outs, px), 1, &xt);
   if (err) err = cli_error_prefix(err, "--out", out);
-  SPREC_TRY(cli_out_commit(ctx->comm, &outs, err), done);
-  if (!quiet && ctx->rank == 0)
+  SPREC_TRY(cli_out_commit(comm, &outs, err), done);
+  if (!quiet && rank == 0)
     printf("sprec gen: wrote %s (%lld x %lld), %s, %s\n", pa, (long long)P.m, (long long)P.n, py, px);
 done:
   free(y);
-  free(xd);
   sprec_sparse_free(&xt);
   sprec_op_destroy(&A);
   sprec_ctx_destroy(&ctx);

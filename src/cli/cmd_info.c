@@ -26,7 +26,7 @@ sprec_err cmd_info(int argc, char **argv)
   int64_t rows = in.ndim == 2 ? in.shape[0] : 1, cols = in.ndim == 2 ? in.shape[1] : in.shape[0];
   int64_t c0 = sprec_block_start(cols, p, rank), nc = sprec_block_size(cols, p, rank);
   double *buf = NULL;
-  SPREC_CALL(sprec_agree(comm, sprec_calloc((size_t)(rows * nc), sizeof *buf, &buf, "data")));
+  SPREC_CALL(sprec_agree(comm, cli_alloc((size_t)(rows * nc), sizeof *buf, &buf, "data")));
   sprec_err err = sprec_npy_read_cols(comm, path, &in, c0, nc, buf);
   if (!err) {
     double st[3] = {0, INFINITY, -INFINITY}; /* non-finite count, min, max */

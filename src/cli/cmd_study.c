@@ -57,6 +57,69 @@ static sprec_err keep_k_and_debias(sprec_op A, const double *y, int64_t k, sprec
   return err;
 }
 
+/* One instance: P generated, solved with algo (an l1 method at lratio, then its k
+ * largest entries re-fitted), acc[0..5) += recovered, F1, relative error, objective
+ * ½‖Ax − y‖² and seconds. */
+static sprec_err one_trial(sprec_ctx ctx, const sprec_problem *P, const char *algo,
+                           double lratio, double acc[5])
+{
+  sprec_op A = NULL;
+  sprec_solver s = NULL;
+  double *y = NULL, *r = NULL, tm[3];
+  sprec_sparse x = {0}, xt = {0};
+  sprec_opts o;
+  int64_t m = P->m;
+  sprec_opts_default(&o);
+  snprintf(o.algo, sizeof o.algo, "%.15s", algo);
+  o.k = P->k;
+  if (sprec_algorithm_kind(algo) == 1) o.lambda_ratio = lratio, o.tol = 1e-8;
+  double t0 = MPI_Wtime();
+  sprec_err err = sprec_problem_generate(ctx, P, &A, &y, &xt);
+  if (!err) err = sprec_solver_create(ctx, &o, &s);
+  if (!err) err = sprec_solver_solve(s, A, y, NULL, &x);
+  if (!err && sprec_algorithm_kind(algo) == 1) err = keep_k_and_debias(A, y, o.k, &x);
+  if (!err) {
+    r = malloc(sizeof(double) * (size_t)m);
+    err = r ? sprec_op_apply_sparse(A, &x, r) : SPREC_ERROR(SPREC_ERR_MEM, "residual");
+  }
+  if (!err) {
+    double f2 = 0;
+    for (int64_t i = 0; i < m; i++) f2 += (y[i] - r[i]) * (y[i] - r[i]);
+    sprec_truth_metrics(&x, &xt, tm);
+    acc[0] += tm[0], acc[1] += tm[1], acc[2] += tm[2], acc[3] += 0.5 * f2;
+    acc[4] += MPI_Wtime() - t0;
+  }
+  free(r);
+  sprec_solver_destroy(&s);
+  sprec_op_destroy(&A);
+  sprec_sparse_free(&x);
+  sprec_sparse_free(&xt);
+  free(y);
+  return err;
+}
+
+/* The comma lists: problem kinds, algorithms and sparsities (each in [1, kmax]). */
+static sprec_err study_lists(const char *problems, const char *algos, const char *ks,
+                             int64_t kmax, char P[][CLI_ITEM], sprec_problem_kind *kinds,
+                             int *np_, char Al[][CLI_ITEM], int *na, int64_t *kv, int *nk)
+{
+  char K[MAXLIST][CLI_ITEM];
+  SPREC_CALL(cli_split_list("--problems", problems, P, MAXLIST, np_));
+  SPREC_CALL(cli_split_list("--algos", algos, Al, MAXLIST, na));
+  SPREC_CALL(cli_split_list("--ks", ks, K, MAXLIST, nk));
+  for (int i = 0; i < *np_; i++) SPREC_CALL(cli_problem_kind(P[i], &kinds[i]));
+  for (int i = 0; i < *na; i++)
+    SPREC_CHECK(sprec_algorithm_kind(Al[i]) >= 0, SPREC_ERR_ARG, "--algos: unknown algorithm '%s'",
+                Al[i]);
+  for (int i = 0; i < *nk; i++) {
+    char *e;
+    kv[i] = strtoll(K[i], &e, 10);
+    SPREC_CHECK(!*e && kv[i] >= 1 && kv[i] <= kmax, SPREC_ERR_ARG,
+                "--ks: '%s' is not a sparsity in [1, min(m, n)]", K[i]);
+  }
+  return SPREC_OK;
+}
+
 sprec_err cmd_study(int argc, char **argv)
 {
   const char *problems = "gaussian,deconv", *algos = "sea,htp,iht,omp,ompr,els,cosamp,sp,fista";
@@ -81,22 +144,11 @@ sprec_err cmd_study(int argc, char **argv)
   SPREC_CALL(cli_parse("study", argc, argv, opts, (int)(sizeof opts / sizeof *opts), pos, 0, &npos));
   SPREC_CHECK(out, SPREC_ERR_ARG, "study: --out FILE.csv is required");
   SPREC_CHECK(trials >= 1, SPREC_ERR_ARG, "--trials must be >= 1");
-  char P[MAXLIST][CLI_ITEM], Al[MAXLIST][CLI_ITEM], K[MAXLIST][CLI_ITEM];
+  char P[MAXLIST][CLI_ITEM], Al[MAXLIST][CLI_ITEM];
   int np_, na, nk;
-  SPREC_CALL(cli_split_list("--problems", problems, P, MAXLIST, &np_));
-  SPREC_CALL(cli_split_list("--algos", algos, Al, MAXLIST, &na));
-  SPREC_CALL(cli_split_list("--ks", ks, K, MAXLIST, &nk));
   sprec_problem_kind kinds[MAXLIST];
   int64_t kv[MAXLIST];
-  for (int i = 0; i < np_; i++) SPREC_CALL(cli_problem_kind(P[i], &kinds[i]));
-  for (int i = 0; i < na; i++)
-    SPREC_CHECK(sprec_algorithm_kind(Al[i]) >= 0, SPREC_ERR_ARG, "--algos: unknown algorithm '%s'", Al[i]);
-  for (int i = 0; i < nk; i++) {
-    char *e;
-    kv[i] = strtoll(K[i], &e, 10);
-    SPREC_CHECK(!*e && kv[i] >= 1 && kv[i] <= (m < n ? m : n), SPREC_ERR_ARG,
-                "--ks: '%s' is not a sparsity in [1, min(m, n)]", K[i]);
-  }
+  SPREC_CALL(study_lists(problems, algos, ks, m < n ? m : n, P, kinds, &np_, Al, &na, kv, &nk));
 
   sprec_ctx ctx = NULL;
   FILE *f = NULL;
@@ -104,13 +156,12 @@ sprec_err cmd_study(int argc, char **argv)
   const char *tmp = cli_out_add(&outs, out);
   sprec_err err;
   SPREC_TRY(sprec_ctx_create(MPI_COMM_WORLD, &ctx), done);
-  cli_path files[] = {{"--out", out, 1, 0, NULL}};
-  SPREC_TRY(cli_check_paths(ctx->comm, files, 1), done);
+  SPREC_TRY(cli_check_paths(sprec_ctx_comm(ctx), &(cli_path){"--out", out, 1, 0, NULL}, 1), done);
   if (rank == 0) {
     f = fopen(tmp, "w");
     if (f) fprintf(f, "problem,algo,m,n,k,trials,recovery_rate,f1_mean,rel_error_mean,objective_mean,time_mean\n");
   }
-  SPREC_TRY(sprec_agree(ctx->comm, rank == 0 && !f ? SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot write: %s", out, strerror(errno)) : SPREC_OK), done);
+  SPREC_TRY(sprec_agree(sprec_ctx_comm(ctx), rank == 0 && !f ? SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot write: %s", out, strerror(errno)) : SPREC_OK), done);
 
   for (int ip = 0; ip < np_; ip++)
     for (int ik = 0; ik < nk; ik++)
@@ -122,41 +173,10 @@ sprec_err cmd_study(int argc, char **argv)
           pb.kind = kinds[ip];
           pb.m = m, pb.n = n, pb.k = kv[ik], pb.snr_db = snr, pb.width = width;
           pb.seed = seed + (uint64_t)t;
-          sprec_op A = NULL;
-          sprec_solver s = NULL;
-          double *y = NULL, tm[3];
-          sprec_sparse x = {0}, xt = {0};
-          sprec_opts o;
-          sprec_stats st;
-          sprec_opts_default(&o);
-          strcpy(o.algo, Al[ia]);
-          o.k = kv[ik];
-          if (sprec_algorithm_kind(Al[ia]) == 1) o.lambda_ratio = lratio, o.tol = 1e-8;
-          double t0 = MPI_Wtime();
-          err = sprec_problem_generate(ctx, &pb, &A, &y, &xt);
-          if (!err) err = sprec_solver_create(ctx, &o, &s);
-          if (!err) err = sprec_solver_solve(s, A, y, NULL, &x);
-          if (!err && sprec_algorithm_kind(Al[ia]) == 1) err = keep_k_and_debias(A, y, o.k, &x);
-          if (!err) {
-            double *r = malloc(sizeof(double) * (size_t)m);
-            err = r ? sprec_op_apply_sparse(A, &x, r) : SPREC_ERROR(SPREC_ERR_MEM, "residual");
-            double f2 = 0;
-            for (int64_t i = 0; r && i < m; i++) f2 += (y[i] - r[i]) * (y[i] - r[i]);
-            free(r);
-            cli_truth_metrics(&x, &xt, tm);
-            sprec_solver_get_stats(s, &st);
-            acc[0] += tm[0], acc[1] += tm[1], acc[2] += tm[2], acc[3] += 0.5 * f2;
-            acc[4] += MPI_Wtime() - t0;
-          }
-          sprec_solver_destroy(&s);
-          sprec_op_destroy(&A);
-          sprec_sparse_free(&x);
-          sprec_sparse_free(&xt);
-          free(y);
-          if (err) goto done;
+          SPREC_TRY(one_trial(ctx, &pb, Al[ia], lratio, acc), done);
         }
         double tmax = acc[4];
-        MPI_Allreduce(MPI_IN_PLACE, &tmax, 1, MPI_DOUBLE, MPI_MAX, ctx->comm);
+        MPI_Allreduce(MPI_IN_PLACE, &tmax, 1, MPI_DOUBLE, MPI_MAX, sprec_ctx_comm(ctx));
         if (rank == 0) {
           fprintf(f, "%s,%s,%lld,%lld,%lld,%d,%.6g,%.6g,%.6g,%.6g,%.6g\n", P[ip], Al[ia],
                   (long long)m, (long long)n, (long long)kv[ik], trials, acc[0] / trials,
@@ -173,10 +193,10 @@ sprec_err cmd_study(int argc, char **argv)
     f = NULL;
     err = bad ? SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot write", out) : SPREC_OK;
   }
-  err = sprec_agree(ctx->comm, err);
+  err = sprec_agree(sprec_ctx_comm(ctx), err);
 done:
   if (f) fclose(f);
-  if (ctx) err = cli_out_commit(ctx->comm, &outs, err);
+  if (ctx) err = cli_out_commit(sprec_ctx_comm(ctx), &outs, err);
   sprec_ctx_destroy(&ctx);
   return err;
 }

@@ -164,3 +164,19 @@ sprec_err cli_error_prefix(sprec_err err, const char *flag, const char *path)
   snprintf(msg, sizeof msg, "%s", sprec_errmsg());
   return sprec_error_set(err, __FILE__, __LINE__, __func__, "%s %s: %s", flag, path, msg);
 }
+
+sprec_err cli_file_error(sprec_err err, const char *flag, const char *path)
+{
+  if (!err || strncmp(sprec_errmsg(), path, strlen(path))) return err;
+  char msg[1024];
+  snprintf(msg, sizeof msg, "%s", sprec_errmsg());
+  return sprec_error_set(err, __FILE__, __LINE__, __func__, "%s %s", flag, msg);
+}
+
+sprec_err cli_alloc(size_t count, size_t size, void *ptrp, const char *what)
+{
+  void *p = calloc(count ? count : 1, size);
+  *(void **)ptrp = p;
+  if (!p) return SPREC_ERROR(SPREC_ERR_MEM, "cannot allocate %zu bytes for %s", count * size, what);
+  return SPREC_OK;
+}

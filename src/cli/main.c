@@ -3,7 +3,7 @@
  * solve early (after writing its checkpoint, if asked for one); errors are one line on
  * stderr from rank 0. */
 #include "cli.h"
-#include "serve/serve.h"
+#include "../serve/serve.h"
 
 #include <stdio.h>
 #include <stdlib.h>

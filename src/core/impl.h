@@ -8,46 +8,9 @@
 #include <stdlib.h>
 
 /* ------------------------------------------------------------- errors -- */
-#if defined(__GNUC__)
-#define SPREC_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#else
-#define SPREC_PRINTF(a, b)
-#endif
-
-/* Records the message and returns code. */
-sprec_err sprec_error_set(sprec_err code, const char *file, int line, const char *func,
-                          const char *fmt, ...) SPREC_PRINTF(5, 6);
-/* Appends a trace line to the last error and returns code. */
-sprec_err sprec_error_trace(sprec_err code, const char *file, int line, const char *func);
-/* Collective. Every rank learns whether any rank failed; all return the error code
- * and message of the lowest failing rank, or SPREC_OK. */
-sprec_err sprec_agree(MPI_Comm comm, sprec_err err);
-
-#define SPREC_ERROR(code, ...) sprec_error_set((code), __FILE__, __LINE__, __func__, __VA_ARGS__)
-
-/* Return a usage error with a message naming the input when cond is false. */
-#define SPREC_CHECK(cond, code, ...)                                                     \
-  do {                                                                                 \
-    if (!(cond)) return SPREC_ERROR((code), __VA_ARGS__);                              \
-  } while (0)
-
-/* Propagate an error, adding this place to the trace. */
-#define SPREC_CALL(expr)                                                                 \
-  do {                                                                                 \
-    sprec_err e_ = (expr);                                                             \
-    if (e_) return sprec_error_trace(e_, __FILE__, __LINE__, __func__);                \
-  } while (0)
-
-/* Same, for functions that clean up: set `err` and jump to `label`. */
-#define SPREC_TRY(expr, label)                                                           \
-  do {                                                                                 \
-    err = (expr);                                                                      \
-    if (err) {                                                                         \
-      sprec_error_trace(err, __FILE__, __LINE__, __func__);                            \
-      goto label;                                                                      \
-    }                                                                                  \
-  } while (0)
-
+/* sprec_error_set, sprec_error_trace, sprec_agree and the macros SPREC_ERROR,
+ * SPREC_CHECK, SPREC_CALL and SPREC_TRY are public (sprec.h): front ends raise their
+ * own errors the library's way. */
 sprec_err sprec_mpi_error(int rc, const char *file, int line, const char *func, const char *call);
 #define SPREC_MPI(call)                                                                  \
   do {                                                                                 \
@@ -57,11 +20,6 @@ sprec_err sprec_mpi_error(int rc, const char *file, int line, const char *func, 
 
 /* Allocate count elements (zeroed) into ptr, or return SPREC_ERR_MEM. */
 sprec_err sprec_calloc(size_t count, size_t size, void *ptrp, const char *what);
-/* A large block (the columns of A), not zeroed, released with free(): aligned to 2 MiB
- * and advised to the kernel as transparent huge pages (where they are allowed only on
- * request, as on Debian), so that a pass over A walks 512 times fewer page-table
- * entries: measured 15 to 30% more bandwidth for Aᵀr and for dgemv alike. */
-sprec_err sprec_alloc_block(size_t count, size_t size, void *ptrp, const char *what);
 #define SPREC_ALLOC(ptr, count) SPREC_CALL(sprec_calloc((size_t)(count), sizeof(*(ptr)), &(ptr), #ptr))
 
 /* ------------------------------------------------------------ context -- */
@@ -161,11 +119,7 @@ double sprec_dot_f32(int64_t m, const float *a, const double *b);
 double sprec_nrm2sq(int64_t m, const double *a);
 
 /* ----------------------------------------------------------------- RNG -- */
-typedef struct { uint64_t s[4]; } sprec_rng;
-void sprec_rng_seed(sprec_rng *g, uint64_t seed, uint64_t stream, uint64_t substream);
-uint64_t sprec_rng_next(sprec_rng *g);
-double sprec_rng_uniform(sprec_rng *g);  /* in (0, 1) */
-double sprec_rng_normal(sprec_rng *g);
+/* (sprec_rng is public: sprec.h) */
 
 /* -------------------------------------------------------------- fibers -- */
 /* A function running on its own stack, switched to and from explicitly (fiber.c). */

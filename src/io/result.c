@@ -131,3 +131,23 @@ char *sprec_result_json(sprec_ctx ctx, const sprec_opts *o, sprec_op A, const sp
   cJSON_Delete(j);
   return text;
 }
+
+/* Support recovered (0/1), F1 of the support, ‖x − x*‖/‖x*‖. */
+void sprec_truth_metrics(const sprec_sparse *x, const sprec_sparse *t, double out[3])
+{
+  int64_t a = 0, b = 0, common = 0;
+  double e2 = 0, t2 = 0;
+  while (a < x->nnz || b < t->nnz) {
+    if (b >= t->nnz || (a < x->nnz && x->idx[a] < t->idx[b])) e2 += x->val[a] * x->val[a], a++;
+    else if (a >= x->nnz || t->idx[b] < x->idx[a]) e2 += t->val[b] * t->val[b], t2 += t->val[b] * t->val[b], b++;
+    else {
+      double d = x->val[a] - t->val[b];
+      e2 += d * d;
+      t2 += t->val[b] * t->val[b];
+      common++, a++, b++;
+    }
+  }
+  out[0] = common == x->nnz && common == t->nnz;
+  out[1] = x->nnz + t->nnz > 0 ? 2.0 * common / (double)(x->nnz + t->nnz) : 1.0;
+  out[2] = t2 > 0 ? sqrt(e2 / t2) : sqrt(e2);
+}

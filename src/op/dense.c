@@ -125,3 +125,13 @@ sprec_err sprec_op_create_dense_f32(sprec_ctx ctx, int64_t m, int64_t n, float *
 }
 
 int sprec_op_is_dense_f32(sprec_op op) { return op && op->ops == &dense_f32_ops; }
+
+sprec_dtype sprec_op_dtype(sprec_op op)
+{
+  return sprec_op_is_dense_f32(op) ? SPREC_FLOAT32 : SPREC_FLOAT64;
+}
+
+const void *sprec_op_local_block(sprec_op op)
+{
+  return op && (op->ops == &dense_ops || op->ops == &dense_f32_ops) ? op->data : NULL;
+}

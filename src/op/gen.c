@@ -74,19 +74,58 @@ static sprec_err draw_support(uint64_t seed, int64_t n, int64_t k, int64_t *S)
   return SPREC_OK;
 }
 
+/* The true x (k entries) and y = A x + e. Every rank makes the k support columns
+ * itself and sums them in index order, so y is identical everywhere without
+ * communication. The columns are the double ones even for a single-precision A: y is
+ * that of the double problem. */
+static sprec_err make_truth(const sprec_problem *p, sprec_sparse *xt, double **y_out)
+{
+  int64_t m = p->m, n = p->n, k = p->k;
+  double *y = NULL, *cols = NULL;
+  sprec_err err;
+  SPREC_CALL(sprec_sparse_init(xt, k));
+  SPREC_CALL(draw_support(p->seed, n, k, xt->idx));
+  xt->nnz = k;
+  sprec_rng g;
+  sprec_rng_seed(&g, p->seed, STREAM_AMPLITUDE, 0);
+  for (int64_t t = 0; t < k; t++) {
+    double s = sprec_rng_uniform(&g) < 0.5 ? -1.0 : 1.0;
+    xt->val[t] = s * (1.0 + fabs(sprec_rng_normal(&g)));
+  }
+  SPREC_TRY(sprec_calloc((size_t)m, sizeof *y, &y, "y"), fail);
+  SPREC_TRY(sprec_calloc((size_t)m, sizeof *cols, &cols, "a column"), fail);
+  for (int64_t t = 0; t < k; t++) {
+    make_column(p, xt->idx[t], cols);
+    sprec_kernel_gemv_n(m, 1, cols, m, xt->val + t, y);
+  }
+  if (isfinite(p->snr_db)) {
+    sprec_rng_seed(&g, p->seed, STREAM_NOISE, 0);
+    for (int64_t i = 0; i < m; i++) cols[i] = sprec_rng_normal(&g);
+    double s = sqrt(sprec_nrm2sq(m, y) / sprec_nrm2sq(m, cols)) * pow(10.0, -p->snr_db / 20.0);
+    for (int64_t i = 0; i < m; i++) y[i] += s * cols[i];
+  }
+  free(cols);
+  *y_out = y;
+  return SPREC_OK;
+fail:
+  free(y);
+  free(cols);
+  return err;
+}
+
 sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op *A,
                                  double **y_out, sprec_sparse *xt)
 {
   int64_t m = p->m, n = p->n, k = p->k;
   *A = NULL;
   *y_out = NULL;
-  SPREC_CHECK(m > 0 && n > 0, SPREC_ERR_ARG, "-m and -n must be positive (got %lld, %lld)",
+  SPREC_CHECK(m > 0 && n > 0, SPREC_ERR_ARG, "m and n must be positive (got %lld, %lld)",
               (long long)m, (long long)n);
   SPREC_CHECK(k > 0 && k <= n && k <= m, SPREC_ERR_ARG,
-              "-k %lld is out of range: need 1 <= k <= min(m, n) = %lld", (long long)k,
-              (long long)(m < n ? m : n));
+              "k must be in [1, min(m, n)] = [1, %lld] (got %lld)", (long long)(m < n ? m : n),
+              (long long)k);
   SPREC_CHECK(p->kind != SPREC_PROBLEM_DECONV || p->width > 0, SPREC_ERR_ARG,
-              "--width must be positive (got %g)", p->width);
+              "width must be positive (got %g)", p->width);
   SPREC_CHECK(n >= ctx->size, SPREC_ERR_ARG,
               "%d ranks but only %lld columns: every rank needs at least one column",
               ctx->size, (long long)n);
@@ -124,32 +163,7 @@ sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op
     Al = NULL;
   }
 
-  /* The true x and y = A x + e: every rank makes the k support columns itself and
-   * sums them in index order, so y is identical everywhere without communication.
-   * The columns are the double ones even for a single-precision A: y is that of the
-   * double problem. */
-  SPREC_TRY(sprec_sparse_init(xt, k), fail);
-  SPREC_TRY(draw_support(p->seed, n, k, xt->idx), fail);
-  xt->nnz = k;
-  sprec_rng g;
-  sprec_rng_seed(&g, p->seed, STREAM_AMPLITUDE, 0);
-  for (int64_t t = 0; t < k; t++) {
-    double s = sprec_rng_uniform(&g) < 0.5 ? -1.0 : 1.0;
-    xt->val[t] = s * (1.0 + fabs(sprec_rng_normal(&g)));
-  }
-  SPREC_TRY(sprec_calloc((size_t)m, sizeof *y, &y, "y"), fail);
-  SPREC_TRY(sprec_calloc((size_t)m, sizeof *cols, &cols, "a column"), fail);
-  for (int64_t t = 0; t < k; t++) {
-    make_column(p, xt->idx[t], cols);
-    sprec_kernel_gemv_n(m, 1, cols, m, xt->val + t, y);
-  }
-  if (isfinite(p->snr_db)) {
-    sprec_rng_seed(&g, p->seed, STREAM_NOISE, 0);
-    for (int64_t i = 0; i < m; i++) cols[i] = sprec_rng_normal(&g);
-    double s = sqrt(sprec_nrm2sq(m, y) / sprec_nrm2sq(m, cols)) * pow(10.0, -p->snr_db / 20.0);
-    for (int64_t i = 0; i < m; i++) y[i] += s * cols[i];
-  }
-  free(cols);
+  SPREC_TRY(make_truth(p, xt, &y), fail);
   *y_out = y;
   return SPREC_OK;
 fail:

@@ -143,7 +143,7 @@ refuse "resume: another algorithm" "the checkpoint is of algo sea, not fista" $D
   --out "$W/h5.json" </dev/null || notok "htp checkpoint" "the run failed"
 refuse "resume: an htp checkpoint with omp" "the checkpoint is of algo htp, not omp" $D --algo omp \
   --resume "$W/h.bin"
-refuse "--checkpoint-every without --checkpoint" "needs --checkpoint" $D --checkpoint-every 5
+refuse "--checkpoint-every without --checkpoint" "checkpoint_every needs checkpoint" $D --checkpoint-every 5
 head -c 4000 "$W/p.bin" >"$W/trunc.bin"
 refuse "resume: truncated checkpoint" "truncated" $D --resume "$W/trunc.bin"
 printf 'not a checkpoint at all, but long enough to hold a header..........................' >"$W/junk.bin"

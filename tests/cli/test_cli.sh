@@ -512,8 +512,8 @@ for P in "${nps[@]}"; do
   bad "big-endian --A" "bigend.npy|dtype|>f8" bigend solve "${so[@]}" --A "$FX/bigend.npy" --y "$Y" -k 5
   bad "1-D --A" "A_1d.npy" a1d solve "${so[@]}" --A "$FX/A_1d.npy" --y "$Y" -k 1
   bad "y of length m+1" "y_long.npy" ylong solve "${so[@]}" --A "$A" --y "$FX/y_long.npy" -k 5
-  bad "-k 0" "-k" k0 solve "${so[@]}" --A "$A" --y "$Y" -k 0
-  bad "-k > min(m,n)" "-k|65" kbig solve "${so[@]}" --A "$A" --y "$Y" -k 65
+  bad "-k 0" "k must be in" k0 solve "${so[@]}" --A "$A" --y "$Y" -k 0
+  bad "-k > min(m,n)" "k must be in|65" kbig solve "${so[@]}" --A "$A" --y "$Y" -k 65
   if [ "$P" -ge 2 ]; then
     bad "more ranks than columns" "A_1col.npy|column" onecol solve "${so[@]}" \
       --A "$FX/A_1col.npy" --y "$Y" -k 1
@@ -524,7 +524,7 @@ for P in "${nps[@]}"; do
   fi
   bad "NaN in --A" "A_nan.npy|NaN" nan solve "${so[@]}" --A "$FX/A_nan.npy" --y "$Y" -k 5
   bad "Inf in --y" "y_inf.npy|Inf" inf solve "${so[@]}" --A "$A" --y "$FX/y_inf.npy" -k 5
-  bad "--algo foo" "--algo|foo" algo solve "${so[@]}" --A "$A" --y "$Y" -k 5 --algo foo
+  bad "--algo foo" "algo: unknown algorithm|foo" algo solve "${so[@]}" --A "$A" --y "$Y" -k 5 --algo foo
   bad "unknown flag" "--bogus" bogus solve "${so[@]}" --A "$A" --y "$Y" -k 5 --bogus
   bad "-k without a value" "-k" knoval solve "${so[@]}" --A "$A" --y "$Y" -k
   bad "-k abc" "-k|abc" kabc solve "${so[@]}" --A "$A" --y "$Y" -k abc
@@ -548,8 +548,8 @@ for P in "${nps[@]}"; do
   mkdir -p "$W/bad/genfile.$P" && : >"$W/bad/genfile.$P/file"
   bad "gen --out under a regular file" "--out|@O/file/G" genfile gen --problem gaussian -m 8 \
     -n 16 -k 2 --out @O/file/G
-  bad "fista without --lambda" "--lambda" nolam solve "${so[@]}" --A "$A" --y "$Y" --algo fista
-  bad "--lambda -1" "--lambda" neglam solve "${so[@]}" --A "$A" --y "$Y" --algo ista --lambda -1
+  bad "fista without --lambda" "lambda > 0" nolam solve "${so[@]}" --A "$A" --y "$Y" --algo fista
+  bad "--lambda -1" "lambda > 0|got -1" neglam solve "${so[@]}" --A "$A" --y "$Y" --algo ista --lambda -1
 done
 
 # The Lasso through the command line: lambda from --lambda-ratio, the objective and the
