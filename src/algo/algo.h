@@ -49,7 +49,7 @@ typedef struct {
   double *iter_t;      /* wall time of each iteration (for the median)           */
   int n_iter_t;
   double t_last;       /* when the previous iteration ended                      */
-  struct sprec_batch *batch; /* the batch this problem runs in (solver.c), or NULL */
+  struct sprec_batch *batch; /* the batch this problem runs in (batch.c), or NULL  */
   int slot;            /* its index there                                        */
   sprec_keep keep[SPREC_MAX_KEEP]; /* what a checkpoint holds                    */
   int nkeep;
@@ -80,7 +80,30 @@ sprec_err sprec_ista(sprec_work *w, sprec_sparse *x);
 sprec_err sprec_fista(sprec_work *w, sprec_sparse *x);
 sprec_err sprec_oista(sprec_work *w, sprec_sparse *x);
 
-/* Timed building blocks (solver.c). */
+/* The algorithm table (algorithms.c): NULL if name is unknown. */
+const sprec_algo *sprec_algo_find(const char *name);
+
+/* The driver (solver.c, batch.c). */
+struct sprec_solver_s {
+  sprec_ctx ctx;
+  sprec_opts o;
+  sprec_stats st; /* of the last solve; for a batch, of the batch as a whole */
+};
+/* One problem: its algorithm, or a chain (opts.init_algo), or its result taken from
+ * the checkpoint ck. L: ‖A‖₂² if known, else 0. B, slot: the batch it runs in, or
+ * NULL (solver.c). */
+sprec_err sprec_run_problem(sprec_ctx c, const sprec_opts *o, sprec_op A, const double *y,
+                            const double *init, double L, struct sprec_batch *B, int slot,
+                            sprec_ckprob *ck, sprec_sparse *x, sprec_stats *st);
+/* budget[0]: of the only algorithm or a chain's init; budget[1]: of a chain's main. */
+void sprec_budgets(const sprec_opts *o, int budget[2]);
+/* Collective. Each time of st becomes its maximum over the ranks. */
+void sprec_max_times(sprec_ctx c, sprec_stats *st);
+/* Inside a batched problem's fiber: hand g = A_rᵀ r to the driver's next pass and wait
+ * for it (batch.c). */
+sprec_err sprec_batch_apply_T(struct sprec_batch *B, int slot, const double *r, double *g);
+
+/* Timed building blocks (work.c). */
 sprec_err sprec_w_gradient(sprec_work *w, const double *r, double *g);  /* g = A_rᵀ r */
 /* The same product, not counted as an iteration's pass (λ_max = ‖Aᵀy‖∞). */
 sprec_err sprec_w_apply_T(sprec_work *w, const double *r, double *g);
@@ -134,11 +157,11 @@ void sprec_w_keep_i64(sprec_work *w, const char *name, int64_t *p, int64_t lo, i
 sprec_err sprec_w_restore(sprec_work *w, int *resumed);
 sprec_err sprec_w_save(sprec_work *w, int iteration, int stop);
 
-/* The driver's side (solver.c). A solve with opts.checkpoint or opts.resume opens a
- * set for its b problems (sprec_ck_open: fingerprints of A and of each y; with resume,
- * the file read, its checksum verified and every header and problem field checked
- * against the problem before anything is used). budget[0]: the budget of the only
- * algorithm or of a chain's init, budget[1]: of a chain's main algorithm. */
+/* The driver's side (solver.c, batch.c). A solve with opts.checkpoint or opts.resume
+ * opens a set for its b problems (sprec_ck_open: fingerprints of A and of each y; with
+ * resume, the file read, its checksum verified and every header and problem field
+ * checked against the problem before anything is used). budget[0]: the budget of the
+ * only algorithm or of a chain's init, budget[1]: of a chain's main algorithm. */
 sprec_err sprec_ck_open(sprec_ctx c, sprec_op A, const sprec_opts *o, int b, const double *Y,
                         const int budget[2], sprec_ckset **set);
 void sprec_ck_close(sprec_ckset **set);
