@@ -280,8 +280,11 @@ const char *const *sprec_opts_names(void);
 sprec_err sprec_opts_set(sprec_opts *o, const char *name, const char *value);
 sprec_err sprec_opts_get(const sprec_opts *o, const char *name, char *value, size_t len);
 /* Not collective. Every option checked, for a dictionary of m rows and n columns
- * (m = 0: sizes unknown, k not checked): the one validation of the options, which
- * solving also applies. SPREC_ERR_ARG with a message that names the option. */
+ * (m = 0: sizes unknown, k not checked), a chain's init_algo included (a known
+ * algorithm; the lambda or the k it needs): the one validation of the options, which
+ * sprec_solver_create (without sizes) and every solve (with them, before any work)
+ * apply. SPREC_ERR_ARG with a message that names the option ('iters must be >= 0 (got
+ * -1)'). */
 sprec_err sprec_opts_check(const sprec_opts *o, int64_t m, int64_t n);
 
 typedef struct {
@@ -310,7 +313,8 @@ typedef struct {
 
 typedef struct sprec_solver_s *sprec_solver;
 
-/* Collective on ctx. */
+/* Collective on ctx. The options are copied and checked (sprec_opts_check without
+ * sizes). *s: the caller's (sprec_solver_destroy; accepts NULL, sets *s to NULL). */
 sprec_err sprec_solver_create(sprec_ctx ctx, const sprec_opts *opts, sprec_solver *s);
 sprec_err sprec_solver_destroy(sprec_solver *s);
 /* Collective. y: replicated, length m, not retained. init: NULL or this rank's slice

@@ -19,6 +19,23 @@
 #include <math.h>
 #include <string.h>
 
+/* One CoSaMP step: the p largest entries of the gradient merged with x's support (T),
+ * least squares b on T, x = H_k(b) and r = y − A x. changes: |supp x Δ supp x_prev|.
+ * g, om, T, xn: scratch. */
+static sprec_err merge_prune(sprec_work *w, sprec_lsq lT, int64_t p, double *g, sprec_sparse *om,
+                             sprec_sparse *T, sprec_sparse *xn, sprec_sparse *x, double *r,
+                             int64_t *changes)
+{
+  SPREC_CALL(sprec_w_gradient(w, r, g));
+  SPREC_CALL(sprec_g_topk(w, g, p, om));
+  sprec_g_union(x, om, T);
+  SPREC_CALL(sprec_g_lsq(w, lT, T, NULL));                             /* b on T */
+  SPREC_CALL(sprec_agree(w->ctx->comm, sprec_g_prune(T, w->o.k, xn))); /* H_k(b) */
+  *changes = sprec_support_changes(xn, x);
+  SPREC_CALL(sprec_sparse_copy(x, xn));
+  return sprec_w_residual(w, x, r);
+}
+
 sprec_err sprec_cosamp(sprec_work *w, sprec_sparse *best)
 {
   int64_t k = w->o.k, kT = 3 * k;
@@ -65,14 +82,8 @@ sprec_err sprec_cosamp(sprec_work *w, sprec_sparse *best)
       fixed = 1;
       break;
     }
-    SPREC_TRY(sprec_w_gradient(w, r, g), done);
-    SPREC_TRY(sprec_g_topk(w, g, p, &om), done);
-    sprec_g_union(&x, &om, &T);
-    SPREC_TRY(sprec_g_lsq(w, lT, &T, NULL), done);     /* b on T */
-    SPREC_TRY(sprec_agree(w->ctx->comm, sprec_g_prune(&T, k, &xn)), done); /* H_k(b) */
-    int64_t changes = sprec_support_changes(&xn, &x);
-    SPREC_TRY(sprec_sparse_copy(&x, &xn), done);
-    SPREC_TRY(sprec_w_residual(w, &x, r), done);
+    int64_t changes = 0;
+    SPREC_TRY(merge_prune(w, lT, p, g, &om, &T, &xn, &x, r, &changes), done);
     SPREC_TRY(sprec_sparse_copy(&xd, &x), done);       /* debiased x̂ */
     SPREC_TRY(sprec_w_lsq(w, &xd, rd), done);
     f = sprec_w_objective(w, rd);

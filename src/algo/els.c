@@ -148,6 +148,75 @@ done:
   return err;
 }
 
+static sprec_err basis_alloc(els_basis *b)
+{
+  int64_t k = b->k, m = b->m;
+  sprec_err err = sprec_calloc((size_t)(m * k), sizeof *b->cols, &b->cols, "support columns");
+  if (!err) err = sprec_calloc((size_t)(m * k), sizeof *b->Q, &b->Q, "Q factor");
+  if (!err) err = sprec_calloc((size_t)(k * k), sizeof *b->R, &b->R, "R factor");
+  if (!err) err = sprec_calloc((size_t)(k * k), sizeof *b->C, &b->C, "swap directions");
+  if (!err) err = sprec_calloc((size_t)k, sizeof *b->beta, &b->beta, "removal gains");
+  if (!err) err = sprec_calloc((size_t)k, sizeof *b->qy, &b->qy, "Q'y");
+  if (!err) err = sprec_calloc((size_t)k, sizeof *b->dep, &b->dep, "dependent columns");
+  if (!err) err = sprec_calloc((size_t)k, sizeof *b->cand, &b->cand, "candidates");
+  return err;
+}
+
+static void basis_free(els_basis *b)
+{
+  free(b->cols);
+  free(b->Q);
+  free(b->R);
+  free(b->C);
+  free(b->beta);
+  free(b->qy);
+  free(b->dep);
+  free(b->cand);
+}
+
+/* Collective. The support's columns gathered and factored (timed as least squares),
+ * then every swap scored in passes over A (timed as products, k + 1 of them): g, vi
+ * as els_score gives them. */
+static sprec_err score_swaps(sprec_work *w, els_basis *b, const sprec_sparse *x,
+                             const double *r, int64_t nc, double *ch, double *bt, double *gc,
+                             double *g, double *vi)
+{
+  double t0 = MPI_Wtime();
+  SPREC_CALL(sprec_op_gather_columns(w->A, b->k, x->idx, b->cols));
+  els_factor(b, w->y);
+  double t1 = MPI_Wtime();
+  w->st->t_lsq += t1 - t0;
+  sprec_err err = els_score(w, b, x, r, nc, ch, bt, gc, g, vi);
+  SPREC_CALL(sprec_agree(w->ctx->comm, err));
+  w->st->t_apply_T += MPI_Wtime() - t1;
+  w->st->apply_T_passes += b->k + 1;
+  return SPREC_OK;
+}
+
+/* The best swap: position ipos of x leaves, column jin enters, x re-fitted (r, *f). If
+ * the objective does not decrease (the prediction was misled by rounding) the previous
+ * x and r come back (xs, rs: scratch) and *fixed = 1. */
+static sprec_err swap(sprec_work *w, int64_t ipos, int64_t jin, int it, sprec_sparse *x,
+                      double *r, sprec_sparse *xs, double *rs, double *f, int *fixed)
+{
+  int64_t m = w->m;
+  SPREC_CALL(sprec_sparse_copy(xs, x));
+  memcpy(rs, r, (size_t)m * sizeof *r);
+  sprec_g_remove_at(x, ipos);
+  sprec_g_insert(x, jin, 0.0);
+  SPREC_CALL(sprec_w_lsq(w, x, r));
+  double fn = sprec_w_objective(w, r);
+  SPREC_CHECK(isfinite(fn), SPREC_ERR_NUMERIC, "ELS: objective became non-finite at iteration %d",
+              it);
+  if (!(fn < *f)) {
+    SPREC_CALL(sprec_sparse_copy(x, xs));
+    memcpy(r, rs, (size_t)m * sizeof *r);
+    *fixed = 1;
+  } else
+    *f = fn;
+  return SPREC_OK;
+}
+
 sprec_err sprec_els(sprec_work *w, sprec_sparse *x)
 {
   int64_t k = w->o.k, m = w->m, nl = w->nl;
@@ -158,22 +227,14 @@ sprec_err sprec_els(sprec_work *w, sprec_sparse *x)
   double *g = NULL, *vi = NULL, *r = NULL, *rs = NULL, *ch = NULL, *bt = NULL, *gc = NULL;
   els_basis b = {k, m, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0};
   sprec_sparse xs = {0}, one = {0};
-  sprec_err err = SPREC_OK;
-  err = sprec_calloc((size_t)nl, sizeof *g, &g, "gradient");
+  sprec_err err = sprec_calloc((size_t)nl, sizeof *g, &g, "gradient");
   if (!err) err = sprec_calloc((size_t)nl, sizeof *vi, &vi, "swap partners");
   if (!err) err = sprec_calloc((size_t)m, sizeof *r, &r, "residual");
   if (!err) err = sprec_calloc((size_t)m, sizeof *rs, &rs, "residual");
   if (!err) err = sprec_calloc((size_t)(m * nc), sizeof *ch, &ch, "column chunk");
   if (!err) err = sprec_calloc((size_t)(k * nc), sizeof *bt, &bt, "projections");
   if (!err) err = sprec_calloc((size_t)nc, sizeof *gc, &gc, "correlations");
-  if (!err) err = sprec_calloc((size_t)(m * k), sizeof *b.cols, &b.cols, "support columns");
-  if (!err) err = sprec_calloc((size_t)(m * k), sizeof *b.Q, &b.Q, "Q factor");
-  if (!err) err = sprec_calloc((size_t)(k * k), sizeof *b.R, &b.R, "R factor");
-  if (!err) err = sprec_calloc((size_t)(k * k), sizeof *b.C, &b.C, "swap directions");
-  if (!err) err = sprec_calloc((size_t)k, sizeof *b.beta, &b.beta, "removal gains");
-  if (!err) err = sprec_calloc((size_t)k, sizeof *b.qy, &b.qy, "Q'y");
-  if (!err) err = sprec_calloc((size_t)k, sizeof *b.dep, &b.dep, "dependent columns");
-  if (!err) err = sprec_calloc((size_t)k, sizeof *b.cand, &b.cand, "candidates");
+  if (!err) err = basis_alloc(&b);
   if (!err) err = sprec_sparse_init(&xs, k);
   if (!err) err = sprec_sparse_init(&one, 1);
   SPREC_TRY(sprec_agree(w->ctx->comm, err), done);
@@ -204,15 +265,7 @@ sprec_err sprec_els(sprec_work *w, sprec_sparse *x)
   if (why == SPREC_G_ZERO) strcpy(w->st->stop_reason, "converged");
 
   while (why == SPREC_G_FULL && !fixed && it < w->o.iters && !sprec_w_converged(w, f)) {
-    double t0 = MPI_Wtime();
-    SPREC_TRY(sprec_op_gather_columns(w->A, k, x->idx, b.cols), done);
-    els_factor(&b, w->y);
-    double t1 = MPI_Wtime();
-    w->st->t_lsq += t1 - t0;
-    err = els_score(w, &b, x, r, nc, ch, bt, gc, g, vi);
-    SPREC_TRY(sprec_agree(w->ctx->comm, err), done);
-    w->st->t_apply_T += MPI_Wtime() - t1;
-    w->st->apply_T_passes += k + 1;
+    SPREC_TRY(score_swaps(w, &b, x, r, nc, ch, bt, gc, g, vi), done);
     SPREC_TRY(sprec_g_topk(w, g, 1, &one), done);
     it++;
     double gain = one.val[0], ipos;
@@ -221,25 +274,8 @@ sprec_err sprec_els(sprec_work *w, sprec_sparse *x)
       fixed = 1;
     } else {
       SPREC_TRY(sprec_w_values_at(w, vi, &one, &ipos), done);
-      SPREC_TRY(sprec_sparse_copy(&xs, x), done);
-      memcpy(rs, r, (size_t)m * sizeof *r);
-      sprec_g_remove_at(x, (int64_t)ipos);
-      sprec_g_insert(x, one.idx[0], 0.0);
-      SPREC_TRY(sprec_w_lsq(w, x, r), done);
-      double fn = sprec_w_objective(w, r);
-      if (!isfinite(fn)) {
-        err = SPREC_ERROR(SPREC_ERR_NUMERIC, "ELS: objective became non-finite at iteration %d", it);
-        goto done;
-      }
-      if (!(fn < f)) { /* the prediction was misled by rounding: keep the previous x */
-        SPREC_TRY(sprec_sparse_copy(x, &xs), done);
-        memcpy(r, rs, (size_t)m * sizeof *r);
-        fixed = 1;
-      } else {
-        f = fn;
-        best_it = it;
-        changes = 2;
-      }
+      SPREC_TRY(swap(w, (int64_t)ipos, one.idx[0], it, x, r, &xs, rs, &f, &fixed), done);
+      if (!fixed) best_it = it, changes = 2;
     }
     SPREC_TRY(sprec_w_end_iteration(w, it, f, changes, &stop), done);
     if (stop) break;
@@ -254,14 +290,7 @@ done:
   free(ch);
   free(bt);
   free(gc);
-  free(b.cols);
-  free(b.Q);
-  free(b.R);
-  free(b.C);
-  free(b.beta);
-  free(b.qy);
-  free(b.dep);
-  free(b.cand);
+  basis_free(&b);
   sprec_sparse_free(&xs);
   sprec_sparse_free(&one);
   return err;

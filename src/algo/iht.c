@@ -35,14 +35,36 @@ static void sparse_diff(const sprec_sparse *a, const sprec_sparse *b, sprec_spar
   d->nnz = n;
 }
 
-sprec_err sprec_iht(sprec_work *w, sprec_sparse *x)
+/* xn = H_k(x + μ g); NIHT (adaptive): μ shrunk while the support changes and the step
+ * is too long for it (at most 50 times). u: scratch (n_r), v: scratch (m), d: scratch
+ * sparse (2k). */
+static sprec_err next_iterate(sprec_work *w, int adaptive, const double *g, const sprec_sparse *x,
+                              double *u, double *v, sprec_sparse *xn, sprec_sparse *d, double *mu)
 {
   int64_t m = w->m, nl = w->nl, c0 = w->A->col_start, k = w->o.k;
+  for (int shrink = 0;; shrink++) {
+    for (int64_t j = 0; j < nl; j++) u[j] = *mu * g[j];
+    for (int64_t q = 0; q < x->nnz; q++)
+      if (x->idx[q] >= c0 && x->idx[q] < c0 + nl) u[x->idx[q] - c0] += x->val[q];
+    SPREC_CALL(sprec_w_topk(w, u, xn));
+    if (!adaptive || sprec_support_changes(xn, x) == 0 || x->nnz != k || shrink >= 50) break;
+    sparse_diff(xn, x, d);
+    SPREC_CALL(sprec_op_apply_sparse(w->A, d, v));
+    double num = 0, den = sprec_nrm2sq(m, v);
+    for (int64_t q = 0; q < d->nnz; q++) num += d->val[q] * d->val[q];
+    if (den == 0 || *mu <= (1 - NIHT_C) * num / den) break;
+    *mu /= NIHT_KAPPA * (1 - NIHT_C);
+  }
+  return SPREC_OK;
+}
+
+sprec_err sprec_iht(sprec_work *w, sprec_sparse *x)
+{
+  int64_t m = w->m, nl = w->nl, k = w->o.k;
   int adaptive = w->o.step_rule != SPREC_STEP_FIXED;
   double *g = NULL, *r = NULL, *v = NULL, *u = NULL, mu = w->o.step;
   sprec_sparse xn = {0}, d = {0}, gT = {0};
-  sprec_err err = SPREC_OK;
-  err = sprec_calloc((size_t)nl, sizeof *g, &g, "gradient");
+  sprec_err err = sprec_calloc((size_t)nl, sizeof *g, &g, "gradient");
   if (!err) err = sprec_calloc((size_t)nl, sizeof *u, &u, "scratch");
   if (!err) err = sprec_calloc((size_t)m, sizeof *r, &r, "residual");
   if (!err) err = sprec_calloc((size_t)m, sizeof *v, &v, "scratch");
@@ -81,19 +103,7 @@ sprec_err sprec_iht(sprec_work *w, sprec_sparse *x)
       SPREC_TRY(sprec_adaptive_step(w, g, G, &gT, v, &mu), done);
     }
     if (t == 0) w->st->step = mu;
-    for (int shrink = 0;; shrink++) {
-      for (int64_t j = 0; j < nl; j++) u[j] = mu * g[j];
-      for (int64_t q = 0; q < x->nnz; q++)
-        if (x->idx[q] >= c0 && x->idx[q] < c0 + nl) u[x->idx[q] - c0] += x->val[q];
-      SPREC_TRY(sprec_w_topk(w, u, &xn), done);
-      if (!adaptive || sprec_support_changes(&xn, x) == 0 || x->nnz != k || shrink >= 50) break;
-      sparse_diff(&xn, x, &d);
-      SPREC_TRY(sprec_op_apply_sparse(w->A, &d, v), done);
-      double num = 0, den = sprec_nrm2sq(m, v);
-      for (int64_t q = 0; q < d.nnz; q++) num += d.val[q] * d.val[q];
-      if (den == 0 || mu <= (1 - NIHT_C) * num / den) break;
-      mu /= NIHT_KAPPA * (1 - NIHT_C);
-    }
+    SPREC_TRY(next_iterate(w, adaptive, g, x, u, v, &xn, &d, &mu), done);
     int64_t changes = sprec_support_changes(&xn, x);
     sparse_diff(&xn, x, &d);
     double dn = 0, xnn = 0;

@@ -19,13 +19,38 @@
 #include <math.h>
 #include <string.h>
 
+/* One replacement: the smallest |z| on S (z = x + η g, gS: g on S; ties: the larger
+ * index goes), then against z_j = η g_j. If j would leave at once, *fin = 2 (a fixed
+ * point); else j replaces it, x is re-fitted by least squares, r and *f follow. */
+static sprec_err replace(sprec_work *w, double eta, const double *gS, int64_t j, double gj,
+                         int it, sprec_sparse *x, double *r, double *f, int *fin)
+{
+  int64_t out = -1;
+  double zout = INFINITY;
+  for (int64_t t = 0; t < x->nnz; t++) {
+    double z = fabs(x->val[t] + eta * gS[t]);
+    if (z <= zout) zout = z, out = t; /* indices ascend: <= prefers the larger one */
+  }
+  double zj = fabs(eta * gj);
+  if (zj < zout || (zj == zout && j > x->idx[out])) { /* j would leave at once */
+    *fin = 2;
+    return SPREC_OK;
+  }
+  sprec_g_remove_at(x, out);
+  sprec_g_insert(x, j, 0.0);
+  SPREC_CALL(sprec_w_lsq(w, x, r));
+  *f = sprec_w_objective(w, r);
+  SPREC_CHECK(isfinite(*f), SPREC_ERR_NUMERIC, "OMPR: objective became non-finite at iteration %d",
+              it);
+  return SPREC_OK;
+}
+
 sprec_err sprec_ompr(sprec_work *w, sprec_sparse *best)
 {
   int64_t k = w->o.k;
   double eta = w->o.step, *g = NULL, *r = NULL, *gS = NULL;
   sprec_sparse x = {0}, one = {0};
-  sprec_err err = SPREC_OK;
-  err = sprec_calloc((size_t)w->nl, sizeof *g, &g, "gradient");
+  sprec_err err = sprec_calloc((size_t)w->nl, sizeof *g, &g, "gradient");
   if (!err) err = sprec_calloc((size_t)w->m, sizeof *r, &r, "residual");
   if (!err) err = sprec_calloc((size_t)k + 1, sizeof *gS, &gS, "gradient on the support");
   if (!err) err = sprec_sparse_init(&x, k + 1);
@@ -78,32 +103,12 @@ sprec_err sprec_ompr(sprec_work *w, sprec_sparse *best)
       fin = 1; /* converged */
       changes = 0;
     } else {
-      /* The smallest |z| on S (ties: the larger index goes), then against z_j = η g_j. */
-      int64_t out = -1;
-      double zout = INFINITY;
-      for (int64_t t = 0; t < x.nnz; t++) {
-        double z = fabs(x.val[t] + eta * gS[t]);
-        if (z <= zout) zout = z, out = t; /* indices ascend: <= prefers the larger one */
-      }
-      double zj = fabs(eta * gj);
-      if (zj < zout || (zj == zout && j > x.idx[out])) { /* j would leave at once */
-        fin = 2;
-        changes = 0;
-      } else {
-        sprec_g_remove_at(&x, out);
-        sprec_g_insert(&x, j, 0.0);
-        SPREC_TRY(sprec_w_lsq(w, &x, r), done);
-        f = sprec_w_objective(w, r);
-        if (!isfinite(f)) {
-          err = SPREC_ERROR(SPREC_ERR_NUMERIC, "OMPR: objective became non-finite at iteration %d",
-                            it);
-          goto done;
-        }
-        if (f < fbest) {
-          fbest = f;
-          best_it = it;
-          SPREC_TRY(sprec_sparse_copy(best, &x), done);
-        }
+      SPREC_TRY(replace(w, eta, gS, j, gj, it, &x, r, &f, &fin), done);
+      if (fin) changes = 0;
+      else if (f < fbest) {
+        fbest = f;
+        best_it = it;
+        SPREC_TRY(sprec_sparse_copy(best, &x), done);
       }
     }
     SPREC_TRY(sprec_w_end_iteration(w, it, f, changes, &stop), done);

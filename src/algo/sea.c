@@ -17,6 +17,19 @@
 #include <math.h>
 #include <string.h>
 
+/* Iterate 0: x = 0, r = y; or from the given x (𝒳⁰ = x too): x itself if it has at
+ * most k nonzeros, else H(x). */
+static sprec_err iterate0(sprec_work *w, double *X, sprec_sparse *x, double *r)
+{
+  memcpy(r, w->y, (size_t)w->m * sizeof *r);
+  if (!w->init) return SPREC_OK;
+  memcpy(X, w->init, (size_t)w->nl * sizeof *X);
+  SPREC_CALL(sprec_dense_to_sparse(w->ctx, w->n, X, x));
+  if (x->nnz <= w->o.k) return sprec_w_residual(w, x, r);
+  SPREC_CALL(sprec_w_topk(w, X, x));
+  return sprec_w_lsq(w, x, r);
+}
+
 sprec_err sprec_sea(sprec_work *w, sprec_sparse *best)
 {
   int64_t m = w->m, nl = w->nl;
@@ -31,18 +44,7 @@ sprec_err sprec_sea(sprec_work *w, sprec_sparse *best)
   if (!err) err = sprec_sparse_init(&x0, w->o.k);
   SPREC_TRY(sprec_agree(w->ctx->comm, err), done);
 
-  /* Iterate 0. */
-  memcpy(r, w->y, (size_t)m * sizeof *r);
-  if (w->init) {
-    memcpy(X, w->init, (size_t)nl * sizeof *X);
-    SPREC_TRY(sprec_dense_to_sparse(w->ctx, w->n, X, &x), done);
-    if (x.nnz <= w->o.k) {
-      SPREC_TRY(sprec_w_residual(w, &x, r), done);
-    } else {
-      SPREC_TRY(sprec_w_topk(w, X, &x), done);
-      SPREC_TRY(sprec_w_lsq(w, &x, r), done);
-    }
-  }
+  SPREC_TRY(iterate0(w, X, &x, r), done);
   double f = sprec_w_objective(w, r), fbest = f, f0;
   SPREC_TRY(sprec_sparse_copy(best, &x), done);
   SPREC_TRY(sprec_sparse_copy(&x0, &x), done);

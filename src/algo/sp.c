@@ -19,6 +19,30 @@
 #include <math.h>
 #include <string.h>
 
+/* The candidate support: the p largest entries of the gradient merged with x's support
+ * (T), least squares on T, xn = its k largest entries. g, om, T: scratch. */
+static sprec_err candidate(sprec_work *w, sprec_lsq lT, int64_t p, const double *r, double *g,
+                           sprec_sparse *om, sprec_sparse *T, const sprec_sparse *x,
+                           sprec_sparse *xn)
+{
+  SPREC_CALL(sprec_w_gradient(w, r, g));
+  SPREC_CALL(sprec_g_topk(w, g, p, om));
+  sprec_g_union(x, om, T);
+  SPREC_CALL(sprec_g_lsq(w, lT, T, NULL));
+  return sprec_agree(w->ctx->comm, sprec_g_prune(T, w->o.k, xn));
+}
+
+/* Accept the candidate: swap the buffers (x with xn, r with rn). */
+static void accept(sprec_sparse *x, sprec_sparse *xn, double **r, double **rn)
+{
+  sprec_sparse tmp = *x;
+  *x = *xn;
+  *xn = tmp;
+  double *tr = *r;
+  *r = *rn;
+  *rn = tr;
+}
+
 sprec_err sprec_sp(sprec_work *w, sprec_sparse *x)
 {
   int64_t k = w->o.k, kT = 2 * k;
@@ -27,8 +51,7 @@ sprec_err sprec_sp(sprec_work *w, sprec_sparse *x)
   double *g = NULL, *r = NULL, *rn = NULL;
   sprec_sparse xn = {0}, om = {0}, T = {0};
   sprec_lsq lT = NULL;
-  sprec_err err = SPREC_OK;
-  err = sprec_calloc((size_t)w->nl, sizeof *g, &g, "gradient");
+  sprec_err err = sprec_calloc((size_t)w->nl, sizeof *g, &g, "gradient");
   if (!err) err = sprec_calloc((size_t)w->m, sizeof *r, &r, "residual");
   if (!err) err = sprec_calloc((size_t)w->m, sizeof *rn, &rn, "residual");
   if (!err) err = sprec_sparse_init(&xn, k);
@@ -61,11 +84,7 @@ sprec_err sprec_sp(sprec_work *w, sprec_sparse *x)
       fin = 1;
       break;
     }
-    SPREC_TRY(sprec_w_gradient(w, r, g), done);
-    SPREC_TRY(sprec_g_topk(w, g, p, &om), done);
-    sprec_g_union(x, &om, &T);
-    SPREC_TRY(sprec_g_lsq(w, lT, &T, NULL), done);
-    SPREC_TRY(sprec_agree(w->ctx->comm, sprec_g_prune(&T, k, &xn)), done);
+    SPREC_TRY(candidate(w, lT, p, r, g, &om, &T, x, &xn), done);
     t++;
     int64_t changes = 0;
     if (sprec_g_same_support(&xn, x)) {
@@ -82,12 +101,7 @@ sprec_err sprec_sp(sprec_work *w, sprec_sparse *x)
         fin = 2;
         changes = 0;
       } else {
-        sprec_sparse tmp = *x; /* accept: swap the buffers */
-        *x = xn;
-        xn = tmp;
-        double *tr = r;
-        r = rn;
-        rn = tr;
+        accept(x, &xn, &r, &rn);
         f = fn;
         best_it = t;
       }

@@ -526,6 +526,116 @@ static void widen(const unsigned char *src, double *dst, int64_t n)
   }
 }
 
+/* The file view: the stream of this rank's elements in file order (a subarray type for
+ * strided columns, else a displacement). Not collective: the caller agrees on it. */
+static sprec_err set_view(MPI_File fh, const char *path, const sprec_npy_info *info, int64_t c0,
+                          int64_t nc, int strided)
+{
+  int64_t rows, cols;
+  col_view(info, &rows, &cols);
+  MPI_Datatype etype = info->elsize == 8 ? MPI_DOUBLE : MPI_FLOAT, ftype = etype;
+  MPI_Offset disp = info->data_offset;
+  sprec_err err = SPREC_OK;
+  int own_type = 0, rc;
+  if (nc > 0 && strided) {
+    int sizes[2] = {(int)rows, (int)cols}, sub[2] = {(int)rows, (int)nc}, start[2] = {0, (int)c0};
+    rc = MPI_Type_create_subarray(2, sizes, sub, start, MPI_ORDER_C, etype, &ftype);
+    if (rc == MPI_SUCCESS) {
+      own_type = 1;
+      rc = MPI_Type_commit(&ftype);
+    }
+    if (rc != MPI_SUCCESS) {
+      err = sprec_mpi_error(rc, __FILE__, __LINE__, __func__, "MPI_Type_create_subarray");
+      ftype = etype;
+    }
+  } else if (nc > 0) {
+    disp += c0 * rows * info->elsize;
+  }
+  rc = MPI_File_set_view(fh, disp, etype, ftype, "native", MPI_INFO_NULL);
+  if (rc != MPI_SUCCESS && !err) err = io_error(rc, path, "cannot read");
+  if (own_type) MPI_Type_free(&ftype);
+  return err;
+}
+
+/* What a rank reads: total elements of its block (rows x nc) in chunks of chunk
+ * elements, staged in tmp when strided, into buf (column-major, leading dimension rows). */
+typedef struct {
+  const char *path;
+  int es, strided;
+  int64_t total, chunk, rows, nc;
+  unsigned char *tmp;
+  double *buf;
+} read_job;
+
+/* Stream elements [e0, e0 + cnt) of the block, staged in tmp, into buf. Element e is
+ * (row e / nc, column e % nc). */
+static void transpose_chunk(const read_job *r, int64_t e0, int cnt)
+{
+  int64_t i = e0 / r->nc, j = e0 % r->nc;
+  for (int t = 0; t < cnt; t++) {
+    double v;
+    if (r->es == 8) memcpy(&v, r->tmp + 8 * (size_t)t, 8);
+    else {
+      float f;
+      memcpy(&f, r->tmp + 4 * (size_t)t, 4);
+      v = f;
+    }
+    r->buf[j * r->rows + i] = v;
+    if (++j == r->nc) {
+      j = 0;
+      i++;
+    }
+  }
+}
+
+/* Collective. The reads: the same number of collective calls on every rank; those with
+ * less (or nothing) to read, or that already failed (err), take part with empty reads.
+ * Returns err, or this rank's first read error. */
+static sprec_err read_chunks(MPI_Comm comm, MPI_File fh, const read_job *r, sprec_err err)
+{
+  MPI_Datatype etype = r->es == 8 ? MPI_DOUBLE : MPI_FLOAT;
+  int64_t total = r->total, chunk = r->chunk;
+  long long mine = err ? 0 : (total + chunk - 1) / chunk, ncalls = 0;
+  int rc = MPI_Allreduce(&mine, &ncalls, 1, MPI_LONG_LONG, MPI_MAX, comm);
+  if (rc != MPI_SUCCESS) {
+    if (!err) err = sprec_mpi_error(rc, __FILE__, __LINE__, __func__, "MPI_Allreduce");
+    ncalls = 0;
+  }
+  double dummy = 0;
+  for (long long k = 0; k < ncalls; k++) {
+    int64_t e0 = k * chunk;
+    int cnt = (!err && e0 < total) ? (int)(total - e0 < chunk ? total - e0 : chunk) : 0;
+    void *dst = &dummy;
+    if (cnt > 0) {
+      if (r->strided) dst = r->tmp;
+      /* float32, contiguous: read into the upper half of the chunk's own doubles and
+       * widen in place. */
+      else if (r->es == 4) dst = (unsigned char *)(r->buf + e0) + 4 * (size_t)cnt;
+      else dst = r->buf + e0;
+    }
+    MPI_Status st;
+    rc = MPI_File_read_at_all(fh, (MPI_Offset)(cnt > 0 ? e0 : 0), dst, cnt, etype, &st);
+    if (cnt == 0) continue;
+    int got = 0;
+    if (rc != MPI_SUCCESS) {
+      err = io_error(rc, r->path, "cannot read");
+      continue;
+    }
+    MPI_Get_count(&st, etype, &got);
+    if (got != cnt) {
+      err = SPREC_ERROR(SPREC_ERR_IO, "%s: short read: %d of %d elements (file changed since it "
+                        "was inspected?)", r->path, got, cnt);
+      continue;
+    }
+    if (!r->strided) {
+      if (r->es == 4) widen(dst, r->buf + e0, cnt);
+      continue;
+    }
+    transpose_chunk(r, e0, cnt);
+  }
+  return err;
+}
+
 sprec_err sprec_npy_read_cols(MPI_Comm comm, const char *path, const sprec_npy_info *info,
                               int64_t c0, int64_t nc, double *buf)
 {
@@ -535,7 +645,6 @@ sprec_err sprec_npy_read_cols(MPI_Comm comm, const char *path, const sprec_npy_i
   int64_t rows, cols;
   col_view(info, &rows, &cols);
   const int es = info->elsize;
-  MPI_Datatype etype = es == 8 ? MPI_DOUBLE : MPI_FLOAT;
   /* C-order 2-D data with more than one row: this rank's columns are a strided
    * sub-array, read through a subarray file view as a row-major stream and
    * transposed. Otherwise they are one contiguous byte range. */
@@ -567,84 +676,9 @@ sprec_err sprec_npy_read_cols(MPI_Comm comm, const char *path, const sprec_npy_i
   }
   MPI_File_set_errhandler(fh, MPI_ERRORS_RETURN);
 
-  /* File view: the stream of this rank's elements in file order. */
-  MPI_Datatype ftype = etype;
-  MPI_Offset disp = info->data_offset;
-  int own_type = 0;
-  if (nc > 0 && strided) {
-    int sizes[2] = {(int)rows, (int)cols}, sub[2] = {(int)rows, (int)nc}, start[2] = {0, (int)c0};
-    rc = MPI_Type_create_subarray(2, sizes, sub, start, MPI_ORDER_C, etype, &ftype);
-    if (rc == MPI_SUCCESS) {
-      own_type = 1;
-      rc = MPI_Type_commit(&ftype);
-    }
-    if (rc != MPI_SUCCESS) {
-      err = sprec_mpi_error(rc, __FILE__, __LINE__, __func__, "MPI_Type_create_subarray");
-      ftype = etype;
-    }
-  } else if (nc > 0) {
-    disp += c0 * rows * es;
-  }
-  rc = MPI_File_set_view(fh, disp, etype, ftype, "native", MPI_INFO_NULL);
-  if (rc != MPI_SUCCESS && !err) err = io_error(rc, path, "cannot read");
-  if (own_type) MPI_Type_free(&ftype);
-  err = sprec_agree(comm, err);
-
-  /* Same number of collective calls on every rank; those with less (or nothing) to
-   * read, or that already failed, take part with empty reads. */
-  long long mine = err ? 0 : (total + chunk - 1) / chunk, ncalls = 0;
-  rc = MPI_Allreduce(&mine, &ncalls, 1, MPI_LONG_LONG, MPI_MAX, comm);
-  if (rc != MPI_SUCCESS) {
-    if (!err) err = sprec_mpi_error(rc, __FILE__, __LINE__, __func__, "MPI_Allreduce");
-    ncalls = 0;
-  }
-  double dummy = 0;
-  for (long long k = 0; k < ncalls; k++) {
-    int64_t e0 = k * chunk;
-    int cnt = (!err && e0 < total) ? (int)(total - e0 < chunk ? total - e0 : chunk) : 0;
-    void *dst = &dummy;
-    if (cnt > 0) {
-      if (strided) dst = tmp;
-      /* float32, contiguous: read into the upper half of the chunk's own doubles and
-       * widen in place. */
-      else if (es == 4) dst = (unsigned char *)(buf + e0) + 4 * (size_t)cnt;
-      else dst = buf + e0;
-    }
-    MPI_Status st;
-    rc = MPI_File_read_at_all(fh, (MPI_Offset)(cnt > 0 ? e0 : 0), dst, cnt, etype, &st);
-    if (cnt == 0) continue;
-    int got = 0;
-    if (rc != MPI_SUCCESS) {
-      err = io_error(rc, path, "cannot read");
-      continue;
-    }
-    MPI_Get_count(&st, etype, &got);
-    if (got != cnt) {
-      err = SPREC_ERROR(SPREC_ERR_IO, "%s: short read: %d of %d elements (file changed since it "
-                        "was inspected?)", path, got, cnt);
-      continue;
-    }
-    if (!strided) {
-      if (es == 4) widen(dst, buf + e0, cnt);
-      continue;
-    }
-    /* Stream element e is (row e / nc, column e % nc) of this rank's block. */
-    int64_t i = e0 / nc, j = e0 % nc;
-    for (int t = 0; t < cnt; t++) {
-      double v;
-      if (es == 8) memcpy(&v, tmp + 8 * (size_t)t, 8);
-      else {
-        float f;
-        memcpy(&f, tmp + 4 * (size_t)t, 4);
-        v = f;
-      }
-      buf[j * rows + i] = v;
-      if (++j == nc) {
-        j = 0;
-        i++;
-      }
-    }
-  }
+  err = sprec_agree(comm, set_view(fh, path, info, c0, nc, strided));
+  read_job job = {path, es, strided, total, chunk, rows, nc, tmp, buf};
+  err = read_chunks(comm, fh, &job, err);
   rc = MPI_File_close(&fh);
   if (rc != MPI_SUCCESS && !err) err = io_error(rc, path, "cannot close");
   free(tmp);
@@ -759,6 +793,56 @@ static sprec_err temp_name(MPI_Comm comm, int rank, const char *path, char **tmp
   return SPREC_OK;
 }
 
+/* Collective. Every rank's part gathered and checked against the others'
+ * (write_layout): one error on every rank. */
+static sprec_err check_layout(MPI_Comm comm, const char *path, int p, int ndim, int64_t rows,
+                              int64_t ncols, int64_t c0, int64_t nc)
+{
+  int64_t *all = NULL;
+  sprec_err err = sprec_calloc((size_t)p * 5, sizeof *all, &all, "write layout");
+  SPREC_CALL(sprec_agree(comm, err));
+  int64_t me[5] = {ndim, rows, ncols, c0, nc};
+  int rc = MPI_Allgather(me, 5, MPI_INT64_T, all, 5, MPI_INT64_T, comm);
+  if (rc != MPI_SUCCESS) err = sprec_mpi_error(rc, __FILE__, __LINE__, __func__, "MPI_Allgather");
+  else err = write_layout(path, p, all);
+  free(all);
+  return sprec_agree(comm, err);
+}
+
+/* Collective. total doubles of buf at byte offset base, in chunks: the same number of
+ * collective calls on every rank (empty ones where there is less, or an error: err).
+ * Returns err, or this rank's first write error. */
+static sprec_err write_chunks(MPI_Comm comm, MPI_File fh, const char *path, MPI_Offset base,
+                              int64_t total, const double *buf, sprec_err err)
+{
+  const int64_t chunk = SPREC_NPY_CHUNK;
+  long long mine = (total + chunk - 1) / chunk, ncalls = 0;
+  int rc = MPI_Allreduce(&mine, &ncalls, 1, MPI_LONG_LONG, MPI_MAX, comm);
+  if (rc != MPI_SUCCESS) {
+    if (!err) err = sprec_mpi_error(rc, __FILE__, __LINE__, __func__, "MPI_Allreduce");
+    ncalls = 0;
+  }
+  double dummy = 0;
+  MPI_Status st;
+  for (long long k = 0; k < ncalls; k++) {
+    int64_t e0 = k * chunk;
+    int cnt = (!err && e0 < total) ? (int)(total - e0 < chunk ? total - e0 : chunk) : 0;
+    rc = MPI_File_write_at_all(fh, cnt ? base + 8 * (MPI_Offset)e0 : 0, cnt ? buf + e0 : &dummy,
+                               cnt, MPI_DOUBLE, &st);
+    if (cnt == 0) continue;
+    if (rc != MPI_SUCCESS) {
+      err = io_error(rc, path, "cannot write");
+      continue;
+    }
+    int put = 0;
+    MPI_Get_count(&st, MPI_DOUBLE, &put);
+    if (put != cnt)
+      err = SPREC_ERROR(SPREC_ERR_IO, "%s: cannot write: short write (%d of %d elements)", path,
+                        put, cnt);
+  }
+  return err;
+}
+
 static sprec_err write_blocks(MPI_Comm comm, const char *path, int ndim, int64_t rows,
                               int64_t ncols, int64_t c0, int64_t nc, const double *buf,
                               int c_order)
@@ -769,15 +853,7 @@ static sprec_err write_blocks(MPI_Comm comm, const char *path, int ndim, int64_t
   sprec_err err = write_args(path, ndim, rows, ncols, c0, nc, buf);
   SPREC_CALL(sprec_agree(comm, err));
 
-  int64_t *all = NULL;
-  err = sprec_calloc((size_t)p * 5, sizeof *all, &all, "write layout");
-  SPREC_CALL(sprec_agree(comm, err));
-  int64_t me[5] = {ndim, rows, ncols, c0, nc};
-  int rc = MPI_Allgather(me, 5, MPI_INT64_T, all, 5, MPI_INT64_T, comm);
-  if (rc != MPI_SUCCESS) err = sprec_mpi_error(rc, __FILE__, __LINE__, __func__, "MPI_Allgather");
-  else err = write_layout(path, p, all);
-  free(all);
-  SPREC_CALL(sprec_agree(comm, err));
+  SPREC_CALL(check_layout(comm, path, p, ndim, rows, ncols, c0, nc));
 
   char hdr[256];
   int hlen = make_header(ndim, rows, ncols, c_order, hdr, sizeof hdr);
@@ -787,8 +863,8 @@ static sprec_err write_blocks(MPI_Comm comm, const char *path, int ndim, int64_t
   SPREC_CALL(temp_name(comm, rank, path, &tmp));
 
   MPI_File fh = MPI_FILE_NULL;
-  rc = MPI_File_open(comm, tmp, MPI_MODE_WRONLY | MPI_MODE_CREATE | MPI_MODE_EXCL, MPI_INFO_NULL,
-                     &fh);
+  int rc = MPI_File_open(comm, tmp, MPI_MODE_WRONLY | MPI_MODE_CREATE | MPI_MODE_EXCL,
+                         MPI_INFO_NULL, &fh);
   int opened = rc == MPI_SUCCESS, created = 0;
   if (!opened) err = io_error(rc, path, "cannot write");
   /* With MPI_MODE_EXCL, a success anywhere means this call created the file. */
@@ -810,31 +886,8 @@ static sprec_err write_blocks(MPI_Comm comm, const char *path, int ndim, int64_t
   }
 
   /* This rank's columns are one contiguous range of the Fortran-order data. */
-  const int64_t total = rows * nc, chunk = SPREC_NPY_CHUNK;
-  const MPI_Offset base = (MPI_Offset)hlen + (MPI_Offset)8 * rows * c0;
-  long long mine = (total + chunk - 1) / chunk, ncalls = 0;
-  rc = MPI_Allreduce(&mine, &ncalls, 1, MPI_LONG_LONG, MPI_MAX, comm);
-  if (rc != MPI_SUCCESS) {
-    if (!err) err = sprec_mpi_error(rc, __FILE__, __LINE__, __func__, "MPI_Allreduce");
-    ncalls = 0;
-  }
-  double dummy = 0;
-  for (long long k = 0; k < ncalls; k++) {
-    int64_t e0 = k * chunk;
-    int cnt = (!err && e0 < total) ? (int)(total - e0 < chunk ? total - e0 : chunk) : 0;
-    rc = MPI_File_write_at_all(fh, cnt ? base + 8 * (MPI_Offset)e0 : 0, cnt ? buf + e0 : &dummy,
-                               cnt, MPI_DOUBLE, &st);
-    if (cnt == 0) continue;
-    if (rc != MPI_SUCCESS) {
-      err = io_error(rc, path, "cannot write");
-      continue;
-    }
-    int put = 0;
-    MPI_Get_count(&st, MPI_DOUBLE, &put);
-    if (put != cnt)
-      err = SPREC_ERROR(SPREC_ERR_IO, "%s: cannot write: short write (%d of %d elements)", path,
-                        put, cnt);
-  }
+  err = write_chunks(comm, fh, path, (MPI_Offset)hlen + (MPI_Offset)8 * rows * c0, rows * nc, buf,
+                     err);
   rc = MPI_File_close(&fh);
   if (rc != MPI_SUCCESS && !err) err = io_error(rc, path, "cannot write");
   err = sprec_agree(comm, err);
