@@ -80,6 +80,16 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned code, cons
   return reply_json(c, code, j);
 }
 
+/* The service is stopping (a signal came, or the dispatch has ended): new requests get
+ * 503 at once, also while the batch that runs finishes. */
+static int stopping(const serve_http *h)
+{
+  pthread_mutex_lock(&h->sh->mu);
+  int s = h->sh->draining || (h->sh->stop_signal && *h->sh->stop_signal);
+  pthread_mutex_unlock(&h->sh->mu);
+  return s;
+}
+
 /* -------------------------------------------------------------- requests -- */
 typedef struct {
   char *body;
@@ -199,10 +209,7 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
 static enum MHD_Result post_solve(serve_http *h, struct MHD_Connection *c, const upload *u)
 {
   char why[512] = "", field[64] = "", key[1024];
-  pthread_mutex_lock(&h->sh->mu);
-  int draining = h->sh->draining;
-  pthread_mutex_unlock(&h->sh->mu);
-  if (draining) return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, "the service is stopping");
+  if (stopping(h)) return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, "the service is stopping");
   if (u->too_big) {
     snprintf(why, sizeof why, "the body is larger than %zu bytes", h->conf.max_body);
     return reply_error(c, MHD_HTTP_BAD_REQUEST, "body", why);
@@ -421,11 +428,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     return MHD_YES;
   }
   if (!strcmp(url, "/v1/health") && !strcmp(method, "GET")) {
-    pthread_mutex_lock(&h->sh->mu);
-    int draining = h->sh->draining;
-    pthread_mutex_unlock(&h->sh->mu);
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "status", draining ? "stopping" : "ok");
+    cJSON_AddStringToObject(j, "status", stopping(h) ? "stopping" : "ok");
     cJSON_AddNumberToObject(j, "m", (double)h->conf.m);
     cJSON_AddNumberToObject(j, "n", (double)h->conf.n);
     cJSON_AddStringToObject(j, "sprec_version", sprec_version());

@@ -211,12 +211,20 @@ static void solve_round(sprec_ctx ctx, sprec_op A, serve_store *st, serve_shared
   if (rank == 0) {
     sprec_result r = {.b = b, .x = x, .st = stt, .all = &all};
     int done = 0, failed = 0;
-    for (int p = 0; p < b; p++) {
-      char *text = err ? NULL : sprec_result_json(ctx, &o, A, &r, p);
-      if (text && !serve_store_finish(st, ids[p], 1, text)) done++;
-      else if (!serve_store_finish(st, ids[p], 0, err ? why : "cannot write the result")) failed++;
-      free(text);
+    char **texts = calloc((size_t)b, sizeof *texts);
+    for (int p = 0; texts && p < b; p++) {
+      texts[p] = err ? NULL : sprec_result_json(ctx, &o, A, &r, p);
+      if (texts[p]) done++;
+      else failed++;
     }
+    /* One transaction for the batch: one sync to disk for its b results. */
+    if (!texts || serve_store_finish_batch(st, b, ids, texts, err ? why : "cannot write the result")) {
+      fprintf(stderr, "sprec serve: error: cannot store the results of a batch of %d: they will be "
+                      "solved again at the next start\n", b);
+      done = failed = 0;
+    }
+    for (int p = 0; texts && p < b; p++) free(texts[p]);
+    free(texts);
     pthread_mutex_lock(&sh->mu);
     sh->done += (uint64_t)done;
     sh->failed += (uint64_t)failed;
@@ -281,6 +289,7 @@ int serve_main(int argc, char **argv)
   serve_store *st = NULL;
   serve_http *http = NULL;
   serve_shared sh = {0};
+  sh.stop_signal = &stopping;
   pthread_mutex_init(&sh.mu, NULL);
   pthread_cond_init(&sh.submitted, NULL);
   pthread_cond_init(&sh.finished, NULL);

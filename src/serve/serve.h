@@ -5,6 +5,7 @@
 #define SPREC_SERVE_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <sprec.h>
 #include <stdint.h>
 
@@ -54,6 +55,11 @@ int serve_store_take(serve_store *st, int max, int64_t m, char (*ids)[33], char 
 int serve_store_peek(serve_store *st, double now, double *age, int *same_key);
 /* Stores the outcome of a running request: JSON result (done) or message (failed). */
 int serve_store_finish(serve_store *st, const char *id, int ok, const char *text);
+/* The outcomes of a batch in one transaction (one sync to disk, not one per request):
+ * texts[p] the JSON result of ids[p], or NULL: failed with message why. Returns 0, or
+ * -1 with nothing stored (the requests stay running: queued again at the next start). */
+int serve_store_finish_batch(serve_store *st, int b, char (*ids)[33], char *const *texts,
+                             const char *why);
 /* Requests by status (queue depth for the metrics and the queue limit). */
 int64_t serve_store_count(serve_store *st, serve_status s);
 
@@ -74,7 +80,9 @@ typedef struct {
   pthread_mutex_t mu;
   pthread_cond_t submitted; /* a request was stored                         */
   pthread_cond_t finished;  /* a result was stored                          */
-  int draining;             /* no new requests: 503                         */
+  int draining;             /* no new requests: 503; waiters answered       */
+  const volatile sig_atomic_t *stop_signal; /* set by SIGTERM/SIGUSR1: 503 at once,
+                                             * while the running batch finishes     */
   /* metrics */
   uint64_t accepted, done, failed, cancelled, rejected, batches, passes;
   uint64_t batch_sizes[8];  /* 1, 2-3, 4-7, ..., 64-127, 128+                 */

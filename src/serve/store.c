@@ -267,6 +267,20 @@ int serve_store_finish(serve_store *st, const char *id, int ok, const char *text
   return s == SQLITE_DONE ? 0 : -1;
 }
 
+int serve_store_finish_batch(serve_store *st, int b, char (*ids)[33], char *const *texts,
+                             const char *why)
+{
+  if (exec(st, "BEGIN IMMEDIATE")) return -1;
+  int ok = 1;
+  for (int p = 0; p < b && ok; p++)
+    ok = !serve_store_finish(st, ids[p], texts[p] != NULL, texts[p] ? texts[p] : why);
+  if (!ok || exec(st, "COMMIT")) { /* (a failed COMMIT leaves the transaction open) */
+    exec(st, "ROLLBACK");
+    return -1;
+  }
+  return 0;
+}
+
 int64_t serve_store_count(serve_store *st, serve_status s)
 {
   sqlite3_stmt *q = NULL;
