@@ -101,6 +101,7 @@ demo: deps
 bench: deps
 	$(MAKE) --no-print-directory bin/sprec
 	scripts/bench.sh
+	/usr/bin/python3 scripts/bench-serve.py
 
 # bin/sprec, the header, the static and the shared library (soname libsprec.so.MAJOR)
 # and sprec.pc, so that `pkg-config --cflags --libs sprec` builds a program against it.
