@@ -23,10 +23,13 @@
 #endif
 #endif
 #ifdef SPREC_ASAN
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
+#define UNPOISON(p, n) __asan_unpoison_memory_region(p, n)
 #define START_SWITCH(save, bottom, size) __sanitizer_start_switch_fiber(save, bottom, size)
 #define FINISH_SWITCH(save, bottom, size) __sanitizer_finish_switch_fiber(save, bottom, size)
 #else
+#define UNPOISON(p, n) ((void)(p), (void)(n))
 #define START_SWITCH(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
 #define FINISH_SWITCH(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
 #endif
@@ -119,6 +122,10 @@ int sprec_fiber_done(const sprec_fiber *f) { return f->done; }
 void sprec_fiber_destroy(sprec_fiber **f)
 {
   if (!f || !*f) return;
+  /* A fiber destroyed before it finished (a batch stopped by a signal) leaves the
+   * sanitizer's red zones of its suspended frames on its stack; a stack mapped later
+   * at the same address would inherit them (false reports of overflows). */
+  UNPOISON((char *)(*f)->map + (*f)->page, (*f)->map_size - (*f)->page);
   munmap((*f)->map, (*f)->map_size);
   free(*f);
   *f = NULL;
