@@ -54,9 +54,13 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(SPREC_CFLAGS) $(CFLAGS) $(ISA_FLAGS) -c $< -o $@
 
-# The command line is a client of the library: it sees include/sprec.h alone.
+# The front ends (the command line, the service) are clients of the library: they see
+# include/sprec.h alone.
 CLI_CFLAGS = $(filter-out -Isrc,$(SPREC_CFLAGS))
 $(BUILD)/src/cli/%.o: src/cli/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CLI_CFLAGS) $(CFLAGS) -c $< -o $@
+$(BUILD)/src/serve/%.o: src/serve/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CLI_CFLAGS) $(CFLAGS) -c $< -o $@
 
