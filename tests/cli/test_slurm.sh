@@ -12,7 +12,8 @@
 #   the service drains, the job resubmits itself on the same state directory, the new
 #   job rewrites endpoint.json and finishes the queue; each accepted id has exactly one
 #   result, bit for bit `sprec solve`'s for its y; SIGUSR1 to the batch shell (the
-#   time-limit path) continues it the same way; plain scancel stops it for good;
+#   time-limit path) during a batch: 503 for new requests at once, the batch finishes,
+#   the job continues the same way; plain scancel stops it for good;
 # * scripts/scaling.sh strong and weak, 1 and 2 ranks, through sbatch and with --local:
 #   the CSV's rows and columns, both plots valid PNG images.
 # Runs of this test on one machine take turns (one cluster per machine: a lock).
@@ -268,7 +269,8 @@ done
 # endpoint.json, one more request fills the batch, and every accepted id has exactly one
 # result, equal to `sprec solve`'s for its y (support, coefficients, objective,
 # iterations: bit for bit). SIGUSR1 to the batch shell (what the time limit sends)
-# continues it in a third job; a plain scancel then stops it for good.
+# during a batch: new requests get 503 at once, the batch finishes, a third job
+# continues; a plain scancel then stops it for good.
 S=$W/serve
 mkdir -p "$S"
 sv_opts=(--algo sea -k 4 --iters 100)
@@ -305,6 +307,12 @@ wait_serving() {
   done
 }
 ep_field() { $PY -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$ep" "$1" 2>/dev/null; }
+# Field $2 of the record of the chain's job number $1 (0, 1, ...), once that job has ended
+# (job.json may hold its continuation's record already).
+seg_field() {
+  $PY -c 'import json, sys; print(json.loads(open(sys.argv[1]).read().splitlines()[int(sys.argv[2])]).get(sys.argv[3]))' \
+    "$SPREC_RUNS/$sid/segments.jsonl" "$1" "$2" 2>/dev/null
+}
 check "serve.sbatch job $sid listens; endpoint.json in runs/$sid/state, mode 0600" \
   'wait_serving "$sid" 300 1 && [ "$(stat -c %a "$ep")" = 600 ] && [ "$(job_field "$sid" state)" = serving ] && [ "$(job_field "$sid" url)" = "$(ep_field url)" ]' ||
   sed 's/^/    /' "$SPREC_RUNS/$sid/log"
@@ -353,9 +361,9 @@ wait "$waiter"
 check "serve: a long poll (?wait=600) on a queued request is answered 'queued' when the service drains" \
   '[ $? -eq 0 ] && $PY -c "import json, sys; r = json.load(open(sys.argv[1])); assert r[\"status\"] == \"queued\", r" "$S/waiter.json"' ||
   sed 's/^/    /' "$S/waiter.json"
-snext=$(job_field "$sid" resubmitted_as)
+snext=$(seg_field 0 resubmitted_as)
 check "serve: scancel --signal=USR1: job $sid drains in ${t_stop}s (< 60), exits 0, resubmits itself (job $snext)" \
-  '[ $t_stop -lt 60 ] && [ "$(job_field "$sid" state)" = stopped ] && [ "$(job_field "$sid" exit_status)" = 0 ] && [ -n "$snext" ] && [ "$snext" != None ] && grep -q "^sprec serve: stopped" "$SPREC_RUNS/$sid/log"' ||
+  '[ $t_stop -lt 60 ] && [ "$(seg_field 0 state)" = stopped ] && [ "$(seg_field 0 exit_status)" = 0 ] && [ -n "$snext" ] && [ "$snext" != None ] && grep -q "^sprec serve: stopped" "$SPREC_RUNS/$sid/log"' ||
   tail -5 "$SPREC_RUNS/$sid/log" | sed 's/^/    /'
 check "serve: job $snext starts on the same state directory and rewrites endpoint.json" \
   'wait_serving "$snext" 300 2 && [ "$(ep_field token)" != "$tok1" ] && [ "$(ep_field pid)" != "$pid1" ] && [ "$(ep_field host)" = "$(hostname)" ] && [ "$(job_field "$sid" job_id)" = "$snext" ] && [ "$(job_field "$sid" url)" = "$(ep_field url)" ]' ||
@@ -368,12 +376,30 @@ for i in 0 1 2; do
 done
 wait "$refpid"
 check "reference solves of the 8 right-hand sides" '[ $? -eq 0 ]' || sed 's/^/    /' "$S/ref.log"
-# The time-limit path (--signal=B:USR1@120): SIGUSR1 to the batch shell, which forwards it.
+# The time-limit path (--signal=B:USR1@120): SIGUSR1 to the batch shell, which forwards
+# it, while a batch runs (4 requests of 15000 iterations: seconds): from the signal on,
+# health says "stopping" and a new request gets 503; the batch finishes in this job.
+long=()
+for p in 0 1 2 3; do
+  long+=("$(bin/sprec submit --endpoint "$ep" --y "$S/y$p.npy" --algo sea -k 4 --iters 15000 2>>"$S/long.err")")
+done
+deadline=$((SECONDS + 120))
+until [ "$(bin/sprec status "${long[0]}" --endpoint "$ep" 2>/dev/null)" = "${long[0]} running" ] ||
+  [ $SECONDS -ge $deadline ]; do sleep 0.1; done
 scancel --batch --signal=USR1 "$snext"
+health() { $PY -c 'import json, sys, urllib.request; print(json.load(urllib.request.urlopen(sys.argv[1] + "/v1/health", timeout=30))["status"])' "$(ep_field url)" 2>/dev/null; }
+deadline=$((SECONDS + 60))
+until [ "$(health)" = stopping ] || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+bin/sprec submit --endpoint "$ep" --y "$S/y0.npy" "${sv_opts[@]}" >"$S/late.out" 2>&1
+late=$?
+check "serve: SIGUSR1 to the batch shell during a batch: health 'stopping', a new request 503, the batch still running" \
+  '[ "$(health)" = stopping ] && [ $late -eq 2 ] && grep -q "answered 503: the service is stopping" "$S/late.out" && [ "$(bin/sprec status "${long[0]}" --endpoint "$ep")" = "${long[0]} running" ]' ||
+  { sed 's/^/    /' "$S/late.out" "$S/long.err"; bin/sprec status "${long[0]}" --endpoint "$ep" 2>&1 | sed 's/^/    /'; }
 wait_jobs 300 "$snext"
-slast=$(job_field "$sid" resubmitted_as)
-check "serve: SIGUSR1 to the batch shell: job $snext drains, exits 0, resubmits itself (job $slast)" \
-  '[ -n "$slast" ] && [ "$slast" != None ] && wait_serving "$slast" 300 3 && [ "$(job_field "$sid" job_id)" = "$slast" ]' ||
+slast=$(seg_field 1 resubmitted_as)
+check "serve: job $snext finishes its batch, exits 0, resubmits itself (job $slast)" \
+  '[ "$(seg_field 1 exit_status)" = 0 ] && [ -n "$slast" ] && [ "$slast" != None ] && wait_serving "$slast" 300 3 && [ "$(job_field "$sid" job_id)" = "$slast" ] &&
+   (for q in "${long[@]}"; do [ "$(bin/sprec status "$q" --endpoint "$ep" | cut -d" " -f2)" = done ] || exit 1; done)' ||
   tail -5 "$SPREC_RUNS/$sid/log" | sed 's/^/    /'
 scancel "$slast"
 wait_jobs 300 "$slast"
@@ -381,10 +407,11 @@ check "serve: plain scancel stops job $slast (exit 0), nothing resubmitted" \
   '[ "$(job_field "$sid" state)" = stopped ] && [ "$(job_field "$sid" exit_status)" = 0 ] && [ "$(job_field "$sid" resubmitted_as)" = None ] && [ -z "$(squeue -h)" ]' ||
   tail -5 "$SPREC_RUNS/$sid/log" | sed 's/^/    /'
 check "serve: every accepted id has exactly one result, equal to sprec solve's for its y; the queued ones solved by the next job" \
-  '$PY - "$S" "$SPREC_RUNS/$sid" "$sid" "$snext" "$slast" <<EOF
+  '$PY - "$S" "$SPREC_RUNS/$sid" "$sid" "$snext" "$slast" "${long[@]}" <<EOF
 import json, sqlite3, sys
 from datetime import datetime
-d, run, first, second, third = sys.argv[1:]
+d, run, first, second, third = sys.argv[1:6]
+long = sys.argv[6:]
 ids = []
 for p in range(8):
     r, ref = json.load(open("%s/res%d.json" % (d, p))), json.load(open("%s/ref%d.json" % (d, p)))
@@ -395,7 +422,7 @@ for p in range(8):
 assert len(set(ids)) == 8, ids
 db = sqlite3.connect(run + "/state/state.sqlite")
 rows = db.execute("SELECT id, status, result IS NOT NULL FROM requests").fetchall()
-assert sorted(rows) == sorted((i, "done", 1) for i in ids), rows
+assert len(long) == 4 and sorted(rows) == sorted((i, "done", 1) for i in ids + long), rows
 j = json.load(open(run + "/job.json"))
 seg = j["segments"]
 assert [s["job_id"] for s in seg] == [first, second, third] and [s["segment"] for s in seg] == [0, 1, 2], seg
@@ -406,6 +433,10 @@ t1 = datetime.fromisoformat(seg[1]["start"]).timestamp()
 for i in ids[4:7]:  # queued in the first job, solved in the second
     f = db.execute("SELECT finished FROM requests WHERE id=?", (i,)).fetchone()[0]
     assert f >= t1, (i, f, t1)
+t2 = datetime.fromisoformat(seg[2]["start"]).timestamp()
+for i in long:  # the batch the signal found running: finished by the second job
+    f = db.execute("SELECT finished FROM requests WHERE id=?", (i,)).fetchone()[0]
+    assert f <= t2 + 1, (i, f, t2)
 EOF'
 
 # --- scaling studies: 1 and 2 ranks, through sbatch and locally
