@@ -118,9 +118,13 @@ static void cleanup(void)
   rmdir(g_dir);
 }
 
+static const char *g_config = "(set-up)"; /* the configuration of the input running */
+static int g_failed;                       /* its resume failed: sprec_errmsg is its message */
+
 static void fail(const char *what)
 {
-  fprintf(stderr, "fuzz_ckpt: %s\nmessage: %s\n", what, sprec_errmsg());
+  fprintf(stderr, "fuzz_ckpt: %s\nconfiguration: %s\nmessage: %s\n", what, g_config,
+          g_failed ? sprec_errmsg() : "(none: the resume succeeded)");
   abort();
 }
 
@@ -319,6 +323,7 @@ static void real_checkpoints(const char *seeds)
   for (int i = 0; i < NCONFIG; i++)
     for (int s = 0; s < 2 && configs[i].stops[s] > 0; s++) {
       const config *c = &configs[i];
+      g_config = c->name;
       sprec_err e = run(c, NULL, g_path, c->stops[s], x, st);
       if (e || strcmp(st[0].stop_reason, "interrupted") || st[0].iterations != c->stops[s]) {
         fprintf(stderr, "fuzz_ckpt: %s: the run to stop at %d gave %s after %d: %s\n", c->name,
@@ -414,6 +419,7 @@ static int lowest_fd(void)
 static void one_input(const uint8_t *data, size_t size)
 {
   uint8_t *own = NULL;
+  g_failed = 0;
   if (size > 0 && data[0] == MARKER) {
     own = malloc(size); /* size - 1 bytes used, at least one allocated */
     if (!own) fail("out of memory");
@@ -427,7 +433,9 @@ static void one_input(const uint8_t *data, size_t size)
   free(own);
   sprec_sparse x[B_MAX];
   sprec_stats st[B_MAX];
+  g_config = c->name;
   sprec_err e = run(c, g_path, NULL, 0, x, st);
+  g_failed = e != SPREC_OK;
   if (e == SPREC_OK) check_result(c, x, st);
   else if (g_expect_ok) fail("SPREC_FUZZ_EXPECT_OK: a checkpoint was refused");
   else check_refusal(e, g_path);
