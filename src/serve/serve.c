@@ -88,6 +88,8 @@ static int parse_args(int argc, char **argv, serve_args *a, char *why, size_t le
   }
   if (!a->state) return snprintf(why, len, "serve: --state DIR is required"), -1;
   if (!a->A == !a->problem) return snprintf(why, len, "serve: give --A FILE or --problem NAME"), -1;
+  if (a->problem && strcmp(a->problem, "gaussian") && strcmp(a->problem, "deconv"))
+    return snprintf(why, len, "serve: --problem: unknown problem '%s' (gaussian or deconv)", a->problem), -1;
   if (a->problem && (a->m < 1 || a->n < 1))
     return snprintf(why, len, "serve: --problem needs -m and -n"), -1;
   if (a->max_batch < 1 || a->max_wait_ms < 0 || a->max_queue < 1 || a->max_body < 1024)
@@ -111,24 +113,10 @@ static sprec_err load_dictionary(sprec_ctx ctx, const serve_args *a, sprec_op *A
     sprec_sparse_free(&xt);
     return err;
   }
-  MPI_Comm comm = sprec_ctx_comm(ctx);
-  sprec_npy_info in;
-  sprec_err err = sprec_npy_inspect(comm, a->A, &in);
-  if (err) return err;
-  int64_t m = in.shape[0], n = in.ndim == 2 ? in.shape[1] : 1;
-  int p = sprec_ctx_size(ctx), r = sprec_ctx_rank(ctx);
-  int64_t c0 = sprec_block_start(n, p, r), nl = sprec_block_size(n, p, r);
-  double *Al = malloc(sizeof(double) * (size_t)(m * nl) + 1);
-  int ok = Al != NULL;
-  MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_LAND, comm);
-  if (!ok) {
-    free(Al);
-    return SPREC_ERR_MEM;
-  }
-  err = sprec_npy_read_cols(comm, a->A, &in, c0, nl, Al);
-  if (!err) err = sprec_op_create_dense(ctx, m, n, Al, A);
-  if (err) free(Al);
-  return err;
+  /* As sprec solve loads it: each rank its block of columns, on huge pages (2 MiB
+   * aligned: the passes over A read it 15-30% faster than from plain malloc'ed memory
+   * where THP is 'madvise'), every value checked finite. */
+  return sprec_op_load_npy(ctx, a->A, SPREC_FLOAT64, A);
 }
 
 /* What rank 0 broadcasts for each round: the batch (count > 0), idle (never sent), or
