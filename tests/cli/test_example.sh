@@ -33,8 +33,11 @@ check "soname libsprec.so.$major" bash -c "readelf -d '$P/lib/libsprec.so.$versi
 check "pkg-config --modversion" bash -c "[ \"\$(PKG_CONFIG_PATH='$P/lib/pkgconfig' pkg-config --modversion sprec)\" = '$version' ]"
 check "sprec --version" bash -c "'$root/scripts/mpirun.sh' -np 1 '$P/bin/sprec' --version | grep -q '^sprec $version '"
 # Built from the installed prefix only: a copy of the example away from the sources.
+# (Under make check SANITIZE=..., the installed library is the sanitized one: a program
+# linked to it must load the sanitizer runtime first, so it is built with the same flag.)
 cp "$root/examples/solve.c" "$W/solve.c"
-check "example builds with pkg-config" bash -c "cd '$W' && mpicc -std=c11 -Wall -Wextra -Werror solve.c \
+san=${SANITIZE:+-fsanitize=$SANITIZE}
+check "example builds with pkg-config" bash -c "cd '$W' && mpicc -std=c11 -Wall -Wextra -Werror $san solve.c \
   \$(PKG_CONFIG_PATH='$P/lib/pkgconfig' pkg-config --cflags --libs sprec) -o solve"
 check "example is linked to the shared library" bash -c "ldd '$W/solve' | grep -q '$P/lib/libsprec.so.$major'"
 
