@@ -136,6 +136,11 @@ static sprec_err final_figures(sprec_work *w, const sprec_algo *alg, const sprec
     for (int64_t t = 0; t < x->nnz; t++) l1 += fabs(x->val[t]);
     if (l1 > 0) st->objective += w->lambda * l1; /* (λ may be ∞ when x = 0) */
   }
+  /* Never a silent infinite answer (an iteration that diverged, or a resumed state
+   * whose finite values overflow together); the same on every rank (x is replicated,
+   * the fit reduced). */
+  SPREC_CHECK(isfinite(st->objective), SPREC_ERR_NUMERIC,
+              "the objective of the returned x is not finite (the iteration diverged)");
   st->rel_residual = w->ynorm > 0 ? sqrt(2 * st->data_fit) / w->ynorm : 0;
   return SPREC_OK;
 }
