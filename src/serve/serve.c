@@ -26,6 +26,7 @@ static const char help[] =
     "usage: sprec serve (--A FILE.npy | --problem gaussian|deconv -m M -n N [--seed S]\n"
     "                   [--width W]) --state DIR [--listen HOST:PORT] [--max-batch B]\n"
     "                   [--max-wait-ms T] [--max-queue Q] [--max-body BYTES] [--max-k K]\n"
+    "                   [--dtype float64|float32]\n"
     "Serves solve requests against one dictionary, held by the ranks for the whole run.\n"
     "  --state DIR      requests and results (SQLite), DIR/endpoint.json (URL and token,\n"
     "                   mode 0600); a restart on the same DIR runs what was left queued\n"
@@ -34,7 +35,9 @@ static const char help[] =
     "  --max-wait-ms T  how long a lone request waits for others to batch with (default 20)\n"
     "  --max-queue Q    queued requests accepted (default 100000; more: 429)\n"
     "  --max-body N     request body limit in bytes (default 67108864)\n"
-    "  --max-k K        largest k accepted (default min(m, n))\n";
+    "  --max-k K        largest k accepted (default min(m, n))\n"
+    "  --dtype T        float64 (default) or float32: A held in single precision (half the\n"
+    "                   memory and bandwidth; results as sprec solve --dtype float32's)\n";
 
 static volatile sig_atomic_t stopping = 0;
 static void on_stop(int sig)
@@ -51,7 +54,7 @@ static double now_s(void)
 }
 
 typedef struct {
-  const char *A, *problem, *state, *listen;
+  const char *A, *problem, *state, *listen, *dtype;
   int64_t m, n, max_k, max_queue;
   uint64_t seed;
   double width;
@@ -62,7 +65,7 @@ typedef struct {
 /* --name value pairs (the service has few options: no need for the CLI's table). */
 static int parse_args(int argc, char **argv, serve_args *a, char *why, size_t len)
 {
-  *a = (serve_args){.listen = "127.0.0.1:0", .max_batch = 64, .max_wait_ms = 20,
+  *a = (serve_args){.listen = "127.0.0.1:0", .dtype = "float64", .max_batch = 64, .max_wait_ms = 20,
                     .max_queue = 100000, .max_body = (size_t)64 << 20, .seed = 1, .width = 0.02};
   for (int i = 1; i < argc; i++) {
     const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -83,6 +86,7 @@ static int parse_args(int argc, char **argv, serve_args *a, char *why, size_t le
     else if (!strcmp(f, "--max-queue")) a->max_queue = strtoll(v, &end, 10);
     else if (!strcmp(f, "--max-body")) a->max_body = (size_t)strtoull(v, &end, 10);
     else if (!strcmp(f, "--max-k")) a->max_k = strtoll(v, &end, 10);
+    else if (!strcmp(f, "--dtype")) a->dtype = v;
     else return snprintf(why, len, "serve: unknown option '%s' (see 'sprec serve --help')", f), -1;
     if (end && (*end || errno || !*v)) return snprintf(why, len, "serve: %s: '%s' is not a number", f, v), -1;
   }
@@ -90,6 +94,8 @@ static int parse_args(int argc, char **argv, serve_args *a, char *why, size_t le
   if (!a->A == !a->problem) return snprintf(why, len, "serve: give --A FILE or --problem NAME"), -1;
   if (a->problem && strcmp(a->problem, "gaussian") && strcmp(a->problem, "deconv"))
     return snprintf(why, len, "serve: --problem: unknown problem '%s' (gaussian or deconv)", a->problem), -1;
+  if (strcmp(a->dtype, "float64") && strcmp(a->dtype, "float32"))
+    return snprintf(why, len, "serve: --dtype: unknown type '%s' (float64 or float32)", a->dtype), -1;
   if (a->problem && (a->m < 1 || a->n < 1))
     return snprintf(why, len, "serve: --problem needs -m and -n"), -1;
   if (a->max_batch < 1 || a->max_wait_ms < 0 || a->max_queue < 1 || a->max_body < 1024)
@@ -106,6 +112,7 @@ static sprec_err load_dictionary(sprec_ctx ctx, const serve_args *a, sprec_op *A
     sprec_problem_default(&P);
     P.kind = !strcmp(a->problem, "deconv") ? SPREC_PROBLEM_DECONV : SPREC_PROBLEM_GAUSSIAN;
     P.m = a->m, P.n = a->n, P.k = 1, P.seed = a->seed, P.width = a->width;
+    P.single = !strcmp(a->dtype, "float32");
     double *y = NULL;
     sprec_sparse xt = {0};
     sprec_err err = sprec_problem_generate(ctx, &P, A, &y, &xt);
@@ -116,7 +123,7 @@ static sprec_err load_dictionary(sprec_ctx ctx, const serve_args *a, sprec_op *A
   /* As sprec solve loads it: each rank its block of columns, on huge pages (2 MiB
    * aligned: the passes over A read it 15-30% faster than from plain malloc'ed memory
    * where THP is 'madvise'), every value checked finite. */
-  return sprec_op_load_npy(ctx, a->A, SPREC_FLOAT64, A);
+  return sprec_op_load_npy(ctx, a->A, strcmp(a->dtype, "float32") ? SPREC_FLOAT64 : SPREC_FLOAT32, A);
 }
 
 /* What rank 0 broadcasts for each round: the batch (count > 0), idle (never sent), or

@@ -5,7 +5,8 @@
 
 * Each result is bit for bit `sprec solve`'s for the same y and options (support,
   coefficients, objective, iterations), whatever batch it was solved in, at every rank
-  count of NPS, for SEA, HTP and OMP, y sent as JSON and as a .npy body.
+  count of NPS, for SEA, HTP and OMP, y sent as JSON and as a .npy body; with A held
+  in single precision (--dtype float32), sprec solve --dtype float32's.
 * No token or a wrong one: 401; each kind of malformed request (not JSON, y of the wrong
   length, a string in y, an unknown option, an out-of-range option, k too large, the
   wrong content type, a body over the limit): 400 naming the field, and the service
@@ -172,6 +173,21 @@ for np_ in NPS:
     check("np=%d: requests shared batches (%d batches for %d requests)" % (np_, batches, len(ids)),
           code == 200 and batches < len(ids), m[:300])
     check("np=%d: SIGTERM stops the service with exit status 0" % np_, s.stop() == 0)
+
+# ------------------------- A in single precision: sprec solve --dtype float32's --
+s = Service(os.path.join(W, "state-f32"), 2, ["--dtype", "float32", "--max-wait-ms", "100"])
+bad = []
+for p in range(3):
+    out = os.path.join(W, "ref_f32_%d.json" % p)
+    run("solve", "--A", A_PATH, "--y", YS[p][0], "--dtype", "float32", "-k", "4", "--iters",
+        "200", "--out", out, "--quiet")
+    ref = json.load(open(out))
+    code, body, _ = s.post({"y": list(YS[p][1]), "k": 4, "iters": 200})
+    c, r = s.result(json.loads(body).get("id"))
+    if code != 202 or c != 200 or r.get("dtype") != "float32" or not same(r, ref):
+        bad.append((p, code, c, r.get("dtype"), r.get("error")))
+check("--dtype float32: results equal sprec solve --dtype float32's bit for bit", not bad, bad)
+s.stop()
 
 # ------------------------------------------------- auth, malformed, limits --
 state = os.path.join(W, "state-api")
