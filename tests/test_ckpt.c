@@ -746,6 +746,8 @@ START_TEST(invalid_fields_are_refused_with_a_valid_checksum)
       {"iteration counter", "t", "outside", 0, 7},
       {"best iteration past the iteration", "best_iteration", "outside", 0, 9},
       {"negative pass count", "passes", "outside", 0, -3},
+      /* INT64_MAX was taken, and the next pass overflowed (fuzz_ckpt, UBSan) */
+      {"pass count at INT64_MAX", "passes", "outside", 0, INT64_MAX},
       {"a NaN value", "f", "not finite", 0, 0},
       {"a least-squares column index n", "fidx", "outside", 0, P.n},
       {"a least-squares column twice", "fidx", "twice", 1, -2},

@@ -53,6 +53,13 @@
 #define CK_DBL_NONNEG 1
 #define CK_DBL_LAMBDA 2
 
+/* The most a 64-bit counter of a run (passes over A, support changes) can hold in a
+ * checkpoint: 2⁶⁰ passes would take millennia, so a larger value is damage; the cap
+ * keeps the sums and increments a resumed run makes (a chain adds its init's passes,
+ * each iteration adds to both) far from overflow (INT64_MAX + 1 was taken and then
+ * incremented: found by tests/fuzz/fuzz_ckpt.c, UBSan). */
+#define CK_COUNT_MAX ((int64_t)1 << 60)
+
 enum { CK_FRESH = 0, CK_STATE = 1, CK_DONE = 2 };
 
 typedef struct {
@@ -652,6 +659,7 @@ static sprec_err take_value(const sprec_ckset *set, const sprec_ckprob *ck, cons
     int64_t v;
     memcpy(&v, it->data, 8);
     if (k->kind == SPREC_KEEP_INT && hi > INT_MAX) hi = INT_MAX;
+    if (k->kind == SPREC_KEEP_I64 && hi > CK_COUNT_MAX) hi = CK_COUNT_MAX;
     SPREC_CHECK(v >= lo && v <= hi, SPREC_ERR_FORMAT,
                 "resume %s: item '%s' is %lld, outside [%lld, %lld]", path, it->name,
                 (long long)v, (long long)lo, (long long)hi);
