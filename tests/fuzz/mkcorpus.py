@@ -12,7 +12,7 @@ which 'make fuzz-build' makes, run with SPREC_FUZZ_WRITE_SEEDS: every configurat
 its table stopped at one or two iterations; the same bytes on every run), each as it is
 (ok_*) and behind the harness's marker byte (fix_*: the harness recomputes the file
 length and the checksum, so that mutations reach the field checks), and a few damaged
-ones (bad_*).
+ones (bad_*), with the inputs the fuzzer found (kept as they are: CKPT_FOUND).
 
     /usr/bin/python3 tests/fuzz/mkcorpus.py [CORPUS...]   (default: all of them)"""
 import os
@@ -212,6 +212,14 @@ def ck_set(b, off, fmt, *v):
     return bytes(b)
 
 
+# Inputs the fuzzer found, kept in the corpus as they were found (regression seeds: make
+# check runs them); not made here, so kept when the corpus is written again.
+CKPT_FOUND = (
+    'bad_fista_inf_objective',   # a finite state resumed to an infinite objective, exit 0
+    'bad_sea_passes_int64_max',  # passes = INT64_MAX taken, the next pass overflowed
+)
+
+
 def ckpt_files():
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     harness = os.path.join(root, os.environ.get('FUZZ_BUILD', 'build-fuzz'), 'fuzz_ckpt')
@@ -252,6 +260,9 @@ def ckpt_files():
     f['fix_bad_done_objective'] = CK_MARKER + ck_set(batch, at, '<d', float('nan'))
     at, _ = ck_item(batch, 'iterations', 1)
     f['fix_bad_done_iterations'] = CK_MARKER + ck_set(batch, at, '<q', 1000)
+    for k in CKPT_FOUND:
+        with open(os.path.join(ROOT, 'ckpt', k), 'rb') as fh:
+            f[k] = fh.read()
     return f
 
 
