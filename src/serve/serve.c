@@ -32,7 +32,8 @@ static const char help[] =
     "                   mode 0600); a restart on the same DIR runs what was left queued\n"
     "  --listen H:P     default 127.0.0.1:0 (loopback, any free port; see endpoint.json)\n"
     "  --max-batch B    requests solved together, sharing passes over A (default 64)\n"
-    "  --max-wait-ms T  how long a lone request waits for others to batch with (default 20)\n"
+    "  --max-wait-ms T  how long a lone request waits for others to batch with (default 20);\n"
+    "                   while they keep coming (gaps under T/2), up to 4 T\n"
     "  --max-queue Q    queued requests accepted (default 100000; more: 429)\n"
     "  --max-body N     request body limit in bytes (default 67108864)\n"
     "  --max-k K        largest k accepted (default min(m, n))\n"
@@ -148,18 +149,24 @@ static void bcast_wait(void *buf, int count, MPI_Datatype t, MPI_Comm comm)
 }
 
 /* Rank 0: the next batch to solve (count, options, Y), or 0 when the queue stays
- * empty for a while (then it is asked again). Waits for a lone request's companions
- * at most max_wait_ms. */
+ * empty for a while (then it is asked again). The oldest queued request waits
+ * max_wait_ms for companions with its options; while they are still arriving (one
+ * within the last max_wait_ms / 2: a burst from many clients), the batch goes on
+ * filling, up to max_batch requests or 4 max_wait_ms. (Starting at max_wait_ms alone
+ * cut bursts of 64 in two batches, 14 + 50 or 35 + 29: a second round of passes over A,
+ * +10% measured at m = 1000, n = 200000.) */
 static int next_batch(serve_store *st, serve_shared *sh, const serve_args *a, int64_t m,
                       char (*ids)[33], char **opts, double **Y)
 {
+  const double wait = a->max_wait_ms / 1e3, quiet = wait / 2, cap = 4 * wait;
   for (int tries = 0; tries < 50 && !stopping; tries++) {
-    double age, oldest;
+    double age, newest, oldest;
     int same;
-    int q = serve_store_peek(st, now_s(), &age, &same);
+    int q = serve_store_peek(st, now_s(), &age, &same, &newest);
     double wait_s = 0.05; /* nothing queued: look again soon (a submission wakes us) */
     if (q == 1) {
-      wait_s = a->max_wait_ms / 1e3 - age;
+      wait_s = fmax(wait - age, quiet - newest);
+      if (wait_s > cap - age) wait_s = cap - age;
       if (same >= a->max_batch || wait_s <= 0) return serve_store_take(st, a->max_batch, m, ids, opts, Y, &oldest);
     }
     if (wait_s > 0.1) wait_s = 0.1; /* and look at the stop flag at least that often */

@@ -26,8 +26,9 @@ void serve_store_close(serve_store **st);
 /* A new request. key: the options that must agree for requests to share a batch
  * (canonical text); opts: the options as JSON; y: m doubles. idem: the
  * Idempotency-Key or NULL. On success *id receives the request's id (33 bytes), the
- * existing one when idem was seen before (then *existing = 1). Returns 0, or -1
- * (why filled). */
+ * existing one when idem was seen before (then *existing = 1). Returns 0 once the
+ * request is on disk (committed with the others submitted meanwhile, by a writer
+ * thread of its own), or -1 (why filled). */
 int serve_store_add(serve_store *st, const char *key, const char *opts, const double *y,
                     int64_t m, const char *idem, char id[33], int *existing, char *why,
                     size_t len);
@@ -50,9 +51,10 @@ int serve_store_cancel(serve_store *st, const char *id, serve_request *r);
  * empty), -1 on error. oldest: created time of the oldest queued request. */
 int serve_store_take(serve_store *st, int max, int64_t m, char (*ids)[33], char **opts,
                      double **Y, double *oldest);
-/* The age (seconds since created) of the oldest queued request and the number of
- * queued requests with its key; 0 if the queue is empty. */
-int serve_store_peek(serve_store *st, double now, double *age, int *same_key);
+/* The age (seconds since created) of the oldest queued request, the number of queued
+ * requests with its key and the age of the newest of them; returns 1, or 0 if the
+ * queue is empty, -1 on error. */
+int serve_store_peek(serve_store *st, double now, double *age, int *same_key, double *newest_age);
 /* Stores the outcome of a running request: JSON result (done) or message (failed). */
 int serve_store_finish(serve_store *st, const char *id, int ok, const char *text);
 /* The outcomes of a batch in one transaction (one sync to disk, not one per request):

@@ -6,6 +6,7 @@
  * gets exactly one result. */
 #include "serve.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +14,31 @@
 #include <sys/random.h>
 #include <time.h>
 
+/* A submission waiting for the writer (it lives on the submitting thread's stack). */
+typedef struct pending {
+  const char *key, *opts, *idem;
+  const double *y;
+  int64_t m;
+  char *id, *why;
+  int *existing;
+  size_t len;
+  int rc, done;
+  struct pending *next;
+} pending;
+
 struct serve_store {
   sqlite3 *db;
+  char dir[4096];
+  /* Group commit of submissions: one writer thread, on a connection of its own, stores
+   * every submission that has come in while it synced the previous group to disk, in
+   * one transaction: one sync for them all, not one each (4.4 ms here, serialized: a
+   * burst of 64 took 0.3 s to be accepted, and the dispatch cut it in two batches). */
+  pthread_mutex_t mu;
+  pthread_cond_t work, done;
+  pending *head, **tail;
+  serve_store *w; /* the writer's connection */
+  pthread_t writer;
+  int started, closing;
 };
 
 static const char *const status_names[] = {"queued", "running", "done", "failed", "cancelled"};
@@ -49,6 +73,11 @@ int serve_store_open(const char *dir, int requeue, serve_store **out, char *why,
   serve_store *st = calloc(1, sizeof *st);
   *out = NULL;
   if (!st) return snprintf(why, len, "out of memory"), -1;
+  pthread_mutex_init(&st->mu, NULL);
+  pthread_cond_init(&st->work, NULL);
+  pthread_cond_init(&st->done, NULL);
+  st->tail = &st->head;
+  snprintf(st->dir, sizeof st->dir, "%s", dir);
   snprintf(path, sizeof path, "%s/state.sqlite", dir);
   if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       NULL) != SQLITE_OK) {
@@ -81,8 +110,20 @@ int serve_store_open(const char *dir, int requeue, serve_store **out, char *why,
 void serve_store_close(serve_store **st)
 {
   if (!st || !*st) return;
-  sqlite3_close((*st)->db);
-  free(*st);
+  serve_store *s = *st;
+  if (s->started) { /* (no submission is pending: the HTTP server has stopped) */
+    pthread_mutex_lock(&s->mu);
+    s->closing = 1;
+    pthread_cond_signal(&s->work);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->writer, NULL);
+    serve_store_close(&s->w);
+  }
+  sqlite3_close(s->db);
+  pthread_mutex_destroy(&s->mu);
+  pthread_cond_destroy(&s->work);
+  pthread_cond_destroy(&s->done);
+  free(s);
   *st = NULL;
 }
 
@@ -94,45 +135,102 @@ static void new_id(char id[33])
   for (int i = 0; i < 16; i++) snprintf(id + 2 * i, 3, "%02x", r[i]);
 }
 
-int serve_store_add(serve_store *st, const char *key, const char *opts, const double *y,
-                    int64_t m, const char *idem, char id[33], int *existing, char *why,
-                    size_t len)
+/* One submission on connection st (in the writer's transaction). */
+static int add_one(serve_store *st, pending *p)
 {
   sqlite3_stmt *q = NULL;
-  int rc = -1;
-  *existing = 0;
-  if (idem) { /* a retried submission: the first id */
+  *p->existing = 0;
+  if (p->idem) { /* a retried submission: the first id */
     if (sqlite3_prepare_v2(st->db, "SELECT id FROM requests WHERE idem=?", -1, &q, NULL) != SQLITE_OK)
-      return fail(st, why, len, "store");
-    sqlite3_bind_text(q, 1, idem, -1, SQLITE_TRANSIENT);
+      return fail(st, p->why, p->len, "store");
+    sqlite3_bind_text(q, 1, p->idem, -1, SQLITE_TRANSIENT);
     if (sqlite3_step(q) == SQLITE_ROW) {
-      snprintf(id, 33, "%s", (const char *)sqlite3_column_text(q, 0));
-      *existing = 1;
+      snprintf(p->id, 33, "%s", (const char *)sqlite3_column_text(q, 0));
+      *p->existing = 1;
       sqlite3_finalize(q);
       return 0;
     }
     sqlite3_finalize(q);
   }
-  new_id(id);
+  new_id(p->id);
   if (sqlite3_prepare_v2(st->db,
                          "INSERT INTO requests(id, idem, key, opts, y, status, created) "
                          "VALUES(?, ?, ?, ?, ?, 'queued', ?)",
                          -1, &q, NULL) != SQLITE_OK)
-    return fail(st, why, len, "store");
-  sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
-  if (idem) sqlite3_bind_text(q, 2, idem, -1, SQLITE_TRANSIENT);
+    return fail(st, p->why, p->len, "store");
+  sqlite3_bind_text(q, 1, p->id, -1, SQLITE_TRANSIENT);
+  if (p->idem) sqlite3_bind_text(q, 2, p->idem, -1, SQLITE_TRANSIENT);
   else sqlite3_bind_null(q, 2);
-  sqlite3_bind_text(q, 3, key, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 4, opts, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_blob64(q, 5, y, (sqlite3_uint64)m * sizeof *y, SQLITE_TRANSIENT);
+  sqlite3_bind_text(q, 3, p->key, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(q, 4, p->opts, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_blob64(q, 5, p->y, (sqlite3_uint64)p->m * sizeof *p->y, SQLITE_TRANSIENT);
   sqlite3_bind_double(q, 6, now_s());
-  int s = sqlite3_step(q); /* autocommit: durable (WAL, synchronous FULL) when it returns */
+  int s = sqlite3_step(q);
   sqlite3_finalize(q);
-  if (s == SQLITE_DONE) rc = 0;
-  else if (s == SQLITE_CONSTRAINT && idem) /* the same key, concurrently: its id */
-    return serve_store_add(st, key, opts, y, m, idem, id, existing, why, len);
-  else fail(st, why, len, "store");
-  return rc;
+  return s == SQLITE_DONE ? 0 : fail(st, p->why, p->len, "store");
+}
+
+/* A group of submissions in one transaction on the writer's connection w: durable
+ * (WAL, synchronous FULL) once COMMIT returns; if it fails, none is stored. */
+static void add_group(serve_store *w, pending *g)
+{
+  int ok = sqlite3_exec(w->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+  for (pending *p = g; p; p = p->next) p->rc = ok ? add_one(w, p) : fail(w, p->why, p->len, "store");
+  if (ok && sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    for (pending *p = g; p; p = p->next)
+      if (p->rc == 0) p->rc = fail(w, p->why, p->len, "store: commit"), *p->existing = 0;
+    ok = 0;
+  }
+  if (!ok) sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static void *writer_main(void *arg)
+{
+  serve_store *st = arg;
+  pthread_mutex_lock(&st->mu);
+  for (;;) {
+    while (!st->head && !st->closing) pthread_cond_wait(&st->work, &st->mu);
+    if (!st->head) break;
+    pending *g = st->head; /* everything that came in meanwhile */
+    st->head = NULL;
+    st->tail = &st->head;
+    pthread_mutex_unlock(&st->mu);
+    add_group(st->w, g);
+    pthread_mutex_lock(&st->mu);
+    for (pending *p = g, *next; p; p = next) { /* (a waiter returns only once we unlock) */
+      next = p->next;
+      p->done = 1;
+    }
+    pthread_cond_broadcast(&st->done);
+  }
+  pthread_mutex_unlock(&st->mu);
+  return NULL;
+}
+
+int serve_store_add(serve_store *st, const char *key, const char *opts, const double *y,
+                    int64_t m, const char *idem, char id[33], int *existing, char *why,
+                    size_t len)
+{
+  pending p = {key, opts, idem, y, m, id, why, existing, len, -1, 0, NULL};
+  pthread_mutex_lock(&st->mu);
+  if (!st->started) { /* the writer, at the first submission */
+    char w[512];
+    if (serve_store_open(st->dir, 0, &st->w, w, sizeof w) == 0 &&
+        pthread_create(&st->writer, NULL, writer_main, st) == 0)
+      st->started = 1;
+    else serve_store_close(&st->w);
+  }
+  if (!st->started) { /* no writer: this submission alone, on this connection */
+    pthread_mutex_unlock(&st->mu);
+    add_group(st, &p);
+    return p.rc;
+  }
+  *st->tail = &p;
+  st->tail = &p.next;
+  pthread_cond_signal(&st->work);
+  while (!p.done) pthread_cond_wait(&st->done, &st->mu);
+  pthread_mutex_unlock(&st->mu);
+  return p.rc;
 }
 
 static void read_row(sqlite3_stmt *q, serve_request *r)
@@ -180,24 +278,25 @@ int serve_store_cancel(serve_store *st, const char *id, serve_request *r)
   return found == 1 ? changed : -1;
 }
 
-int serve_store_peek(serve_store *st, double now, double *age, int *same_key)
+int serve_store_peek(serve_store *st, double now, double *age, int *same_key, double *newest_age)
 {
   sqlite3_stmt *q = NULL;
-  *age = 0;
+  *age = *newest_age = 0;
   *same_key = 0;
   if (sqlite3_prepare_v2(st->db,
-                         "SELECT created, (SELECT COUNT(*) FROM requests r2 WHERE r2.status="
-                         "'queued' AND r2.key=r1.key) FROM requests r1 WHERE status='queued' "
-                         "ORDER BY seq LIMIT 1",
+                         "SELECT r1.created, COUNT(*), MAX(r2.created) FROM (SELECT key, created "
+                         "FROM requests WHERE status='queued' ORDER BY seq LIMIT 1) r1 JOIN "
+                         "requests r2 ON r2.status='queued' AND r2.key=r1.key",
                          -1, &q, NULL) != SQLITE_OK)
     return -1;
-  int s = sqlite3_step(q);
-  if (s == SQLITE_ROW) {
+  int s = sqlite3_step(q), found = s == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL;
+  if (found) {
     *age = now - sqlite3_column_double(q, 0);
     *same_key = sqlite3_column_int(q, 1);
+    *newest_age = now - sqlite3_column_double(q, 2);
   }
   sqlite3_finalize(q);
-  return s == SQLITE_ROW ? 1 : s == SQLITE_DONE ? 0 : -1;
+  return found ? 1 : s == SQLITE_ROW || s == SQLITE_DONE ? 0 : -1;
 }
 
 int serve_store_take(serve_store *st, int max, int64_t m, char (*ids)[33], char **opts,
