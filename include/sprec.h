@@ -163,6 +163,14 @@ int64_t sprec_op_rows(sprec_op op);
 int64_t sprec_op_cols(sprec_op op);
 int64_t sprec_op_local_cols(sprec_op op);
 int64_t sprec_op_col_start(sprec_op op);
+/* Not collective. The operator's kind: "dense" (a stored block of columns, double or
+ * single precision), and the matrix-free and sparse kinds as they are added. The
+ * result JSON's "operator". */
+const char *sprec_op_kind(sprec_op op);
+/* Not collective. One line on what defines the operator beyond its kind and shape
+ * (storage, kernel, nonzeros, memory per rank), for `sprec info` and the logs;
+ * "" if nothing more. Truncated to len - 1 characters. */
+void sprec_op_describe(sprec_op op, char *buf, size_t len);
 /* How a dense operator stores its block. */
 typedef enum { SPREC_FLOAT64, SPREC_FLOAT32 } sprec_dtype;
 /* Not collective. SPREC_FLOAT32 for sprec_op_create_dense_f32's operators, else

@@ -45,6 +45,8 @@ double sprec_wtime(void);
 
 /* ----------------------------------------------------------- operators -- */
 struct sprec_op_ops {
+  /* The operator's kind, as sprec_op_kind returns it ("dense", "conv", ...). */
+  const char *kind;
   /* g = A_rᵀ r on the local block (no communication). Each g_j must be computed the
    * same way whatever the block, so that results do not depend on the rank count. */
   sprec_err (*apply_T)(sprec_op op, const double *r, double *g);
@@ -60,6 +62,9 @@ struct sprec_op_ops {
    * bit for bit what apply_T gives. Optional: without it, apply_T one after another. */
   sprec_err (*apply_T_many)(sprec_op op, int nb, const double *const *r, double *const *g);
   void (*destroy)(sprec_op op);
+  /* One line of text on what defines the operator beyond its kind and shape (its
+   * kernel length, its storage, ...), for sprec_op_describe. Optional. */
+  void (*describe)(sprec_op op, char *buf, size_t len);
 };
 
 struct sprec_op_s {

@@ -84,6 +84,7 @@ char *sprec_result_json(sprec_ctx ctx, const sprec_opts *o, sprec_op A, const sp
     num(j, "k", (double)o->k);
     cJSON_AddNullToObject(j, "lambda");
   }
+  cJSON_AddStringToObject(j, "operator", sprec_op_kind(A));
   cJSON_AddStringToObject(j, "dtype", sprec_op_is_dense_f32(A) ? "float32" : "float64");
   num(j, "ranks", ctx->size);
   cJSON_AddStringToObject(j, "grid", grid);

@@ -5,6 +5,7 @@
  * operator table and never learns the storage type. */
 #include "../core/impl.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static sprec_err dense_apply_T(sprec_op op, const double *r, double *g)
@@ -43,9 +44,23 @@ static sprec_err dense_apply_T_many(sprec_op op, int nb, const double *const *r,
 
 static void dense_destroy(sprec_op op) { free(op->data); }
 
-static const struct sprec_op_ops dense_ops = {dense_apply_T,       dense_apply_local,
-                                              dense_columns,       dense_apply_columns,
-                                              dense_apply_T_many,  dense_destroy};
+static void dense_describe(sprec_op op, char *buf, size_t len)
+{
+  int f32 = sprec_op_is_dense_f32(op);
+  snprintf(buf, len, "columns stored, %s, %.4g MiB per rank at most", f32 ? "float32" : "float64",
+           (double)op->m * (double)sprec_block_size(op->n, op->ctx->size, 0) * (f32 ? 4 : 8) /
+               1048576.0);
+}
+
+static const struct sprec_op_ops dense_ops = {
+    .kind = "dense",
+    .apply_T = dense_apply_T,
+    .apply_local = dense_apply_local,
+    .columns = dense_columns,
+    .apply_columns = dense_apply_columns,
+    .apply_T_many = dense_apply_T_many,
+    .destroy = dense_destroy,
+    .describe = dense_describe};
 
 /* ---------------------------------------------------- single precision -- */
 static sprec_err f32_apply_T(sprec_op op, const double *r, double *g)
@@ -86,9 +101,15 @@ static sprec_err f32_apply_T_many(sprec_op op, int nb, const double *const *r, d
   return SPREC_OK;
 }
 
-static const struct sprec_op_ops dense_f32_ops = {f32_apply_T,       f32_apply_local,
-                                                  f32_columns,       f32_apply_columns,
-                                                  f32_apply_T_many,  dense_destroy};
+static const struct sprec_op_ops dense_f32_ops = {
+    .kind = "dense",
+    .apply_T = f32_apply_T,
+    .apply_local = f32_apply_local,
+    .columns = f32_columns,
+    .apply_columns = f32_apply_columns,
+    .apply_T_many = f32_apply_T_many,
+    .destroy = dense_destroy,
+    .describe = dense_describe};
 
 static sprec_err create(sprec_ctx ctx, int64_t m, int64_t n, void *A_local,
                         const struct sprec_op_ops *ops, sprec_op *out)

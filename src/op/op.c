@@ -3,12 +3,22 @@
 #include "../core/impl.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 int64_t sprec_op_rows(sprec_op op) { return op->m; }
 int64_t sprec_op_cols(sprec_op op) { return op->n; }
 int64_t sprec_op_local_cols(sprec_op op) { return op->n_local; }
 int64_t sprec_op_col_start(sprec_op op) { return op->col_start; }
+
+const char *sprec_op_kind(sprec_op op) { return op->ops->kind; }
+
+void sprec_op_describe(sprec_op op, char *buf, size_t len)
+{
+  if (len == 0) return;
+  buf[0] = 0;
+  if (op->ops->describe) op->ops->describe(op, buf, len);
+}
 
 sprec_err sprec_op_destroy(sprec_op *op)
 {
