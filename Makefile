@@ -14,7 +14,10 @@ CFLAGS    ?= -O3 -g
 SPREC_CFLAGS = -std=c11 -Wall -Wextra -D_GNU_SOURCE -ffp-contract=off -fPIC -Iinclude -Isrc -MMD -MP
 VERSION   := $(shell sed -n 's/^\#define SPREC_VERSION "\(.*\)"/\1/p' include/sprec.h)
 SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
-LIBS      ?= -lscalapack-openmpi -llapacke -lopenblas -lcjson -lm
+# Parallel HDF5 is Open MPI's build (Debian: libhdf5-openmpi-dev), found through pkg-config.
+HDF5_CFLAGS ?= $(shell pkg-config --cflags-only-I hdf5-openmpi 2>/dev/null || echo -I/usr/include/hdf5/openmpi)
+HDF5_LIBS   ?= $(shell pkg-config --libs-only-L hdf5-openmpi 2>/dev/null || echo -L/usr/lib/x86_64-linux-gnu/hdf5/openmpi) -lhdf5
+LIBS      ?= -lscalapack-openmpi -llapacke -lopenblas -lcjson -lfftw3 $(HDF5_LIBS) -lz -lm
 # The front ends' own: the service (HTTP server, SQLite) and its client (libcurl).
 FRONT_LIBS ?= -lmicrohttpd -lsqlite3 -lcurl -lpthread
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
@@ -29,6 +32,8 @@ else
 BUILD    ?= build
 endif
 BIN       = $(BUILD)/bin
+# Only the library's HDF5 reader and writer include hdf5.h.
+$(BUILD)/src/io/h5.o: SPREC_CFLAGS += $(HDF5_CFLAGS)
 
 # The kernel variants for x86-64 (src/core/kernels_*.c), each compiled for its
 # instruction set; kernels.c calls one only where the CPU runs it.

@@ -14,6 +14,10 @@ pkgs=(
   libcjson-dev                        # JSON: results, the service's requests
   libmicrohttpd-dev libsqlite3-dev    # the service: HTTP server, durable state
   libcurl4-openssl-dev                # the service's client (sprec submit, status)
+  libfftw3-dev                        # FFTs of the convolution operator
+  libhdf5-openmpi-dev                 # parallel HDF5 input and output
+  zlib1g-dev                          # SciPy's compressed .npz sparse matrices
+  python3-scipy python3-h5py          # independent writers and references in the tests
 )
 [ $# -gt 0 ] && pkgs+=("$@")          # extra packages a caller needs (e.g. slurm)
 
