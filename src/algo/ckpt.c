@@ -403,7 +403,36 @@ static int read_bytes(MPI_File fh, MPI_Offset off, void *p, size_t len)
   return MPI_SUCCESS;
 }
 
-/* Collective: writes the set's file from every problem's items and vectors. */
+/* Local: the replicated part of the file (the header, then every problem's section)
+ * into b; *ndist: the distributed vectors that follow it. The checksum word is 0. */
+static void replicated_part(const sprec_ckset *set, buf *b, uint64_t *ndist)
+{
+  sprec_op A = set->A;
+  ck_header h;
+  memset(&h, 0, sizeof h);
+  memcpy(h.magic, CK_MAGIC, 8);
+  h.version = CK_VERSION;
+  h.m = (uint64_t)A->m;
+  h.n = (uint64_t)A->n;
+  h.fp_A = set->fp_A;
+  h.nprob = set->b;
+  memcpy(h.algo, set->algo, sizeof h.algo);
+  memcpy(h.opts, set->opts, sizeof h.opts);
+  put(b, &h, sizeof h);
+  *ndist = 0;
+  for (int p = 0; p < set->b; p++) {
+    const sprec_ckprob *ck = &set->prob[p];
+    ck_prob_head ph = {ck->status, ck->phase, ck->iteration, ck->budget, ck->flags,
+                       set->fp_y[p], ck->nitems, (int64_t)ck->rep.len};
+    if (ck->status == CK_FRESH) ph.nitems = ph.bytes = 0;
+    put(b, &ph, sizeof ph);
+    if (ck->status != CK_FRESH) put(b, ck->rep.p, ck->rep.len), *ndist += (uint64_t)ck->nd;
+    b->failed |= ck->rep.failed;
+  }
+}
+
+/* Collective: writes the set's file from every problem's items and vectors, to a
+ * temporary name renamed on success. */
 static sprec_err write_file(sprec_ckset *set)
 {
   sprec_ctx c = set->ctx;
@@ -411,27 +440,8 @@ static sprec_err write_file(sprec_ckset *set)
   const char *path = set->out;
   int64_t n = A->n, nl = A->n_local;
   buf b = {0};
-  ck_header h;
-  memset(&h, 0, sizeof h);
-  memcpy(h.magic, CK_MAGIC, 8);
-  h.version = CK_VERSION;
-  h.m = (uint64_t)A->m;
-  h.n = (uint64_t)n;
-  h.fp_A = set->fp_A;
-  h.nprob = set->b;
-  memcpy(h.algo, set->algo, sizeof h.algo);
-  memcpy(h.opts, set->opts, sizeof h.opts);
-  put(&b, &h, sizeof h);
-  uint64_t ndist = 0;
-  for (int p = 0; p < set->b; p++) {
-    sprec_ckprob *ck = &set->prob[p];
-    ck_prob_head ph = {ck->status, ck->phase, ck->iteration, ck->budget, ck->flags,
-                       set->fp_y[p], ck->nitems, (int64_t)ck->rep.len};
-    if (ck->status == CK_FRESH) ph.nitems = ph.bytes = 0;
-    put(&b, &ph, sizeof ph);
-    if (ck->status != CK_FRESH) put(&b, ck->rep.p, ck->rep.len), ndist += (uint64_t)ck->nd;
-    b.failed |= ck->rep.failed;
-  }
+  uint64_t ndist;
+  replicated_part(set, &b, &ndist);
   sprec_err err = b.failed ? SPREC_ERROR(SPREC_ERR_MEM, "checkpoint %s: out of memory", path)
                            : SPREC_OK;
   uint64_t sum = 0;
@@ -579,6 +589,43 @@ sprec_err sprec_ck_set_chain(sprec_ckprob *ck, const sprec_sparse *xi, const spr
 }
 
 /* -------------------------------------------------------------- resume -- */
+/* A sparse vector item into k's: indices in [0, n), increasing, values finite, at most
+ * k->len nonzeros (n if k->len is 0). */
+static sprec_err take_sparse(const char *path, const ck_item *it, const sprec_keep *k, int64_t n)
+{
+  sprec_sparse *s = k->p;
+  int64_t most = k->len > 0 ? k->len : n;
+  SPREC_CHECK(it->len <= most, SPREC_ERR_FORMAT,
+              "resume %s: item '%s' holds %lld nonzeros, more than %lld", path, it->name,
+              (long long)it->len, (long long)most);
+  const unsigned char *iv = it->data, *vv = it->data + 8 * it->len;
+  for (int64_t t = 0; t < it->len; t++) {
+    int64_t j, jp = -1;
+    double v;
+    memcpy(&j, iv + 8 * t, 8);
+    if (t > 0) memcpy(&jp, iv + 8 * (t - 1), 8);
+    memcpy(&v, vv + 8 * t, 8);
+    SPREC_CHECK(j >= 0 && j < n, SPREC_ERR_FORMAT,
+                "resume %s: item '%s' holds the index %lld, outside [0, %lld)", path, it->name,
+                (long long)j, (long long)n);
+    SPREC_CHECK(j > jp, SPREC_ERR_FORMAT,
+                "resume %s: item '%s': its indices are not increasing (%lld after %lld)", path,
+                it->name, (long long)j, (long long)jp);
+    SPREC_CHECK(isfinite(v), SPREC_ERR_FORMAT, "resume %s: item '%s' holds a non-finite value",
+                path, it->name);
+  }
+  if (it->len > s->cap) { /* grow it */
+    sprec_sparse_free(s);
+    SPREC_CALL(sprec_sparse_init(s, it->len));
+  }
+  if (it->len > 0) { /* an empty x may have no arrays: memcpy's pointers must not be NULL */
+    memcpy(s->idx, iv, (size_t)it->len * 8);
+    memcpy(s->val, vv, (size_t)it->len * 8);
+  }
+  s->nnz = it->len;
+  return SPREC_OK;
+}
+
 /* Reads an item's payload into the variable k names (or checks it), after checking it
  * against k. Local; the items are replicated, so the verdict is the same on every rank
  * except for distributed vectors (agreed by the caller). */
@@ -611,39 +658,7 @@ static sprec_err take_value(const sprec_ckset *set, const sprec_ckprob *ck, cons
                   "value", path, it->name);
     return SPREC_OK;
   }
-  case SPREC_KEEP_SPARSE: {
-    sprec_sparse *s = k->p;
-    int64_t most = k->len > 0 ? k->len : n;
-    SPREC_CHECK(it->len <= most, SPREC_ERR_FORMAT,
-                "resume %s: item '%s' holds %lld nonzeros, more than %lld", path, it->name,
-                (long long)it->len, (long long)most);
-    const unsigned char *iv = it->data, *vv = it->data + 8 * it->len;
-    for (int64_t t = 0; t < it->len; t++) {
-      int64_t j, jp = -1;
-      double v;
-      memcpy(&j, iv + 8 * t, 8);
-      if (t > 0) memcpy(&jp, iv + 8 * (t - 1), 8);
-      memcpy(&v, vv + 8 * t, 8);
-      SPREC_CHECK(j >= 0 && j < n, SPREC_ERR_FORMAT,
-                  "resume %s: item '%s' holds the index %lld, outside [0, %lld)", path, it->name,
-                  (long long)j, (long long)n);
-      SPREC_CHECK(j > jp, SPREC_ERR_FORMAT,
-                  "resume %s: item '%s': its indices are not increasing (%lld after %lld)", path,
-                  it->name, (long long)j, (long long)jp);
-      SPREC_CHECK(isfinite(v), SPREC_ERR_FORMAT, "resume %s: item '%s' holds a non-finite value",
-                  path, it->name);
-    }
-    if (it->len > s->cap) { /* grow it */
-      sprec_sparse_free(s);
-      SPREC_CALL(sprec_sparse_init(s, it->len));
-    }
-    if (it->len > 0) { /* an empty x may have no arrays: memcpy's pointers must not be NULL */
-      memcpy(s->idx, iv, (size_t)it->len * 8);
-      memcpy(s->val, vv, (size_t)it->len * 8);
-    }
-    s->nnz = it->len;
-    return SPREC_OK;
-  }
+  case SPREC_KEEP_SPARSE: return take_sparse(path, it, k, n);
   case SPREC_KEEP_DBL: {
     double v;
     memcpy(&v, it->data, 8);
@@ -950,71 +965,65 @@ static sprec_err checksum_file(sprec_ckset *set, MPI_File fh, uint64_t size, uin
   return SPREC_OK;
 }
 
-/* Collective: reads, verifies and parses set->in. */
-static sprec_err read_file(sprec_ckset *set)
+/* Collective: opens set->in and reads its header, checking that it is a checkpoint of
+ * this format whose size is the one it announces. */
+static sprec_err open_checked(sprec_ckset *set, MPI_File *fh, MPI_Offset *size, ck_header *h)
 {
   sprec_ctx c = set->ctx;
-  sprec_op A = set->A;
   const char *path = set->in;
-  MPI_File fh = MPI_FILE_NULL;
-  MPI_Offset size = 0;
-  ck_header h;
-  memset(&h, 0, sizeof h);
   sprec_err err = SPREC_OK;
-  int rc = MPI_File_open(c->comm, (char *)path, MPI_MODE_RDONLY, MPI_INFO_NULL, &fh);
+  memset(h, 0, sizeof *h);
+  int rc = MPI_File_open(c->comm, (char *)path, MPI_MODE_RDONLY, MPI_INFO_NULL, fh);
   if (rc != MPI_SUCCESS) {
-    fh = MPI_FILE_NULL;
+    *fh = MPI_FILE_NULL;
     err = SPREC_ERROR(SPREC_ERR_IO, "resume %s: cannot open the checkpoint", path);
   } else {
-    MPI_File_set_errhandler(fh, MPI_ERRORS_RETURN);
-    MPI_File_get_size(fh, &size);
-    size_t got = (uint64_t)size < sizeof h ? (size_t)size : sizeof h;
-    if (read_bytes(fh, 0, &h, got) != MPI_SUCCESS)
+    MPI_File_set_errhandler(*fh, MPI_ERRORS_RETURN);
+    MPI_File_get_size(*fh, size);
+    size_t got = (uint64_t)*size < sizeof *h ? (size_t)*size : sizeof *h;
+    if (read_bytes(*fh, 0, h, got) != MPI_SUCCESS)
       err = io_fail("resume", "read", path, MPI_ERR_IO);
-    else if (size < 8 || (memcmp(h.magic, CK_MAGIC, 8) && memcmp(h.magic, CK_MAGIC_V1, 8)))
+    else if (*size < 8 || (memcmp(h->magic, CK_MAGIC, 8) && memcmp(h->magic, CK_MAGIC_V1, 8)))
       err = SPREC_ERROR(SPREC_ERR_FORMAT, "resume %s: not a sprec checkpoint", path);
-    else if (!memcmp(h.magic, CK_MAGIC_V1, 8))
+    else if (!memcmp(h->magic, CK_MAGIC_V1, 8))
       err = SPREC_ERROR(SPREC_ERR_FORMAT, "resume %s: a checkpoint of format 1 (an older sprec), "
                         "which this version does not read", path);
-    else if ((uint64_t)size < sizeof h || h.file_len != (uint64_t)size || size % 8)
+    else if ((uint64_t)*size < sizeof *h || h->file_len != (uint64_t)*size || *size % 8)
       err = SPREC_ERROR(SPREC_ERR_FORMAT, "resume %s: the checkpoint is truncated or damaged "
-                        "(%lld bytes, its header announces %llu)", path, (long long)size,
-                        (unsigned long long)h.file_len);
+                        "(%lld bytes, its header announces %llu)", path, (long long)*size,
+                        (unsigned long long)h->file_len);
   }
-  SPREC_TRY(sprec_agree(c->comm, err), done);
-  /* 1. The checksum, before anything else is looked at. */
-  uint64_t sum = 0;
-  SPREC_TRY(checksum_file(set, fh, (uint64_t)size, &sum), done);
-  SPREC_TRY(sum == h.checksum ? SPREC_OK
-                              : SPREC_ERROR(SPREC_ERR_FORMAT, "resume %s: the checkpoint is "
-                                            "damaged (its checksum does not match)", path),
-            done);
-  /* 2. The header against the problem. */
+  return sprec_agree(c->comm, err);
+}
+
+/* Local (the header is the same on every rank): the header against the problem and the
+ * options of this solve. */
+static sprec_err check_header(const sprec_ckset *set, ck_header *h)
+{
+  sprec_op A = set->A;
+  const char *path = set->in;
   char here[CK_OPTS], diff[2 * CK_OPTS];
   memcpy(here, set->opts, sizeof here);
-  h.opts[CK_OPTS - 1] = 0;
-  h.algo[sizeof h.algo - 1] = 0;
-  printable(h.opts);
-  printable(h.algo);
-  if (h.version != CK_VERSION)
-    err = SPREC_ERROR(SPREC_ERR_FORMAT, "resume %s: checkpoint format %llu, this sprec reads %d",
-                      path, (unsigned long long)h.version, CK_VERSION);
-  else if (h.rep_len < sizeof h || h.rep_len > h.file_len || h.rep_len % 8)
-    err = SPREC_ERROR(SPREC_ERR_FORMAT, "resume %s: the checkpoint is damaged (replicated part "
-                      "of %llu bytes)", path, (unsigned long long)h.rep_len);
-  else if (h.m != (uint64_t)A->m || h.n != (uint64_t)A->n)
-    err = SPREC_ERROR(SPREC_ERR_ARG,
-                      "resume %s: the checkpoint is for a %llu x %llu dictionary, this one is "
-                      "%lld x %lld", path, (unsigned long long)h.m, (unsigned long long)h.n,
-                      (long long)A->m, (long long)A->n);
-  else if (strcmp(h.algo, set->algo))
-    err = SPREC_ERROR(SPREC_ERR_ARG, "resume %s: the checkpoint is of algo %s, not %s", path,
-                      h.algo, set->algo);
-  else if (h.fp_A != set->fp_A)
-    err = SPREC_ERROR(SPREC_ERR_ARG, "resume %s: the checkpoint is for another dictionary A",
-                      path);
-  else if (strcmp(h.opts, here)) {
-    const char *a = h.opts, *b = here;
+  h->opts[CK_OPTS - 1] = 0;
+  h->algo[sizeof h->algo - 1] = 0;
+  printable(h->opts);
+  printable(h->algo);
+  SPREC_CHECK(h->version == CK_VERSION, SPREC_ERR_FORMAT,
+              "resume %s: checkpoint format %llu, this sprec reads %d", path,
+              (unsigned long long)h->version, CK_VERSION);
+  SPREC_CHECK(h->rep_len >= sizeof *h && h->rep_len <= h->file_len && h->rep_len % 8 == 0,
+              SPREC_ERR_FORMAT, "resume %s: the checkpoint is damaged (replicated part of %llu "
+              "bytes)", path, (unsigned long long)h->rep_len);
+  SPREC_CHECK(h->m == (uint64_t)A->m && h->n == (uint64_t)A->n, SPREC_ERR_ARG,
+              "resume %s: the checkpoint is for a %llu x %llu dictionary, this one is %lld x %lld",
+              path, (unsigned long long)h->m, (unsigned long long)h->n, (long long)A->m,
+              (long long)A->n);
+  SPREC_CHECK(!strcmp(h->algo, set->algo), SPREC_ERR_ARG,
+              "resume %s: the checkpoint is of algo %s, not %s", path, h->algo, set->algo);
+  SPREC_CHECK(h->fp_A == set->fp_A, SPREC_ERR_ARG,
+              "resume %s: the checkpoint is for another dictionary A", path);
+  if (strcmp(h->opts, here)) {
+    const char *a = h->opts, *b = here;
     snprintf(diff, sizeof diff, "they differ");
     while (*a && *b) { /* the first option that differs, for the message */
       size_t la = strcspn(a, " "), lb = strcspn(b, " ");
@@ -1025,26 +1034,34 @@ static sprec_err read_file(sprec_ckset *set)
       a += la + (a[la] == ' ');
       b += lb + (b[lb] == ' ');
     }
-    err = SPREC_ERROR(SPREC_ERR_ARG, "resume %s: the checkpoint was made with other options (%s)",
-                      path, diff);
-  } else if (h.nprob != set->b)
-    err = SPREC_ERROR(SPREC_ERR_ARG, "resume %s: the checkpoint holds %lld problems, this solve "
-                      "has %d", path, (long long)h.nprob, set->b);
-  SPREC_TRY(err, done);
-  /* 3. The problem sections (replicated), then this rank's slices of the vectors. */
+    return SPREC_ERROR(SPREC_ERR_ARG, "resume %s: the checkpoint was made with other options (%s)",
+                       path, diff);
+  }
+  SPREC_CHECK(h->nprob == set->b, SPREC_ERR_ARG,
+              "resume %s: the checkpoint holds %lld problems, this solve has %d", path,
+              (long long)h->nprob, set->b);
+  return SPREC_OK;
+}
+
+/* Collective: the problem sections (replicated), then this rank's slices of the
+ * distributed vectors. */
+static sprec_err read_sections(sprec_ckset *set, MPI_File fh, const ck_header *h)
+{
+  sprec_op A = set->A;
+  MPI_Comm comm = set->ctx->comm;
+  const char *path = set->in;
   uint64_t ndist = 0;
-  err = sprec_calloc((size_t)h.rep_len, 1, &set->blob, "checkpoint");
-  if (!err && (rc = read_bytes(fh, 0, set->blob, (size_t)h.rep_len)) != MPI_SUCCESS)
+  int rc;
+  sprec_err err = sprec_calloc((size_t)h->rep_len, 1, &set->blob, "checkpoint");
+  if (!err && (rc = read_bytes(fh, 0, set->blob, (size_t)h->rep_len)) != MPI_SUCCESS)
     err = io_fail("resume", "read", path, rc);
-  SPREC_TRY(sprec_agree(c->comm, err), done);
-  SPREC_TRY(parse_problems(set, set->blob, (size_t)h.rep_len, &ndist), done);
-  SPREC_TRY(h.file_len == h.rep_len + 8 * (uint64_t)A->n * ndist
-                ? SPREC_OK
-                : SPREC_ERROR(SPREC_ERR_FORMAT, "resume %s: the checkpoint is damaged (%llu "
-                              "bytes, its items need %llu)", path, (unsigned long long)h.file_len,
-                              (unsigned long long)(h.rep_len + 8 * (uint64_t)A->n * ndist)),
-            done);
-  MPI_Offset off = (MPI_Offset)h.rep_len, mine = 8 * (MPI_Offset)A->col_start;
+  SPREC_CALL(sprec_agree(comm, err));
+  SPREC_CALL(parse_problems(set, set->blob, (size_t)h->rep_len, &ndist));
+  SPREC_CHECK(h->file_len == h->rep_len + 8 * (uint64_t)A->n * ndist, SPREC_ERR_FORMAT,
+              "resume %s: the checkpoint is damaged (%llu bytes, its items need %llu)", path,
+              (unsigned long long)h->file_len,
+              (unsigned long long)(h->rep_len + 8 * (uint64_t)A->n * ndist));
+  MPI_Offset off = (MPI_Offset)h->rep_len, mine = 8 * (MPI_Offset)A->col_start;
   for (int p = 0; p < set->b && !err; p++) {
     sprec_ckprob *ck = &set->prob[p];
     err = sprec_calloc((size_t)ck->nrdist + 1, sizeof *ck->rdist, &ck->rdist, "checkpoint");
@@ -1055,7 +1072,26 @@ static sprec_err read_file(sprec_ckset *set)
         err = io_fail("resume", "read", path, rc);
     }
   }
-  err = sprec_agree(c->comm, err);
+  return sprec_agree(comm, err);
+}
+
+/* Collective: reads, verifies and parses set->in: the checksum before anything else is
+ * looked at, then the header against the problem, then the sections. */
+static sprec_err read_file(sprec_ckset *set)
+{
+  MPI_File fh = MPI_FILE_NULL;
+  MPI_Offset size = 0;
+  ck_header h;
+  uint64_t sum = 0;
+  sprec_err err;
+  SPREC_TRY(open_checked(set, &fh, &size, &h), done);
+  SPREC_TRY(checksum_file(set, fh, (uint64_t)size, &sum), done);
+  SPREC_TRY(sum == h.checksum ? SPREC_OK
+                              : SPREC_ERROR(SPREC_ERR_FORMAT, "resume %s: the checkpoint is "
+                                            "damaged (its checksum does not match)", set->in),
+            done);
+  SPREC_TRY(check_header(set, &h), done);
+  SPREC_TRY(read_sections(set, fh, &h), done);
 done:
   if (fh != MPI_FILE_NULL) MPI_File_close(&fh);
   return err;
