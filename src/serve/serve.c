@@ -247,6 +247,52 @@ static void solve_round(sprec_ctx ctx, sprec_op A, serve_store *st, serve_shared
   free(stt);
 }
 
+/* 503 from now on, and every ?wait answered at once: the service stops taking work. */
+static void set_draining(serve_shared *sh)
+{
+  pthread_mutex_lock(&sh->mu);
+  sh->draining = 1;
+  pthread_cond_broadcast(&sh->finished);
+  pthread_mutex_unlock(&sh->mu);
+}
+
+/* Collective: rank 0 takes each batch from the queue and broadcasts it, every rank
+ * solves it; until a stop signal has come and the running batch is done. */
+static void serve_loop(sprec_ctx ctx, sprec_op A, serve_store *st, serve_shared *sh,
+                       const serve_args *a)
+{
+  MPI_Comm comm = sprec_ctx_comm(ctx);
+  int rank = sprec_ctx_rank(ctx);
+  int64_t m = sprec_op_rows(A);
+  char(*ids)[33] = malloc((size_t)a->max_batch * sizeof *ids);
+  for (;;) {
+    round_head hd = {0, 0};
+    char *opts = NULL;
+    double *Y = NULL;
+    if (rank == 0) {
+      int b = 0;
+      while (b == 0 && !stopping) b = next_batch(st, sh, a, m, ids, &opts, &Y);
+      if (b < 0) fprintf(stderr, "sprec serve: error: cannot read the queue\n"), stopping = 1;
+      if (stopping && b <= 0) set_draining(sh);
+      hd.count = stopping && b <= 0 ? -1 : b;
+      hd.opts_len = opts ? (int64_t)strlen(opts) + 1 : 0;
+    }
+    bcast_wait(&hd, 2, MPI_INT64_T, comm);
+    if (hd.count < 0) break;
+    if (rank != 0) {
+      opts = malloc((size_t)hd.opts_len);
+      Y = malloc(sizeof(double) * (size_t)(m * hd.count));
+    }
+    MPI_Bcast(opts, (int)hd.opts_len, MPI_CHAR, 0, comm);
+    MPI_Bcast(Y, (int)(m * hd.count), MPI_DOUBLE, 0, comm);
+    solve_round(ctx, A, st, sh, opts, (int)hd.count, Y, ids);
+    free(opts);
+    free(Y);
+    if (stopping && rank == 0) set_draining(sh); /* finish what runs, accept nothing new */
+  }
+  free(ids);
+}
+
 int serve_main(int argc, char **argv)
 {
   int rank;
@@ -310,43 +356,7 @@ int serve_main(int argc, char **argv)
   }
   MPI_Allreduce(MPI_IN_PLACE, &fail, 1, MPI_INT, MPI_MAX, comm);
 
-  char(*ids)[33] = malloc((size_t)a.max_batch * sizeof *ids);
-  while (!fail) {
-    round_head hd = {0, 0};
-    char *opts = NULL;
-    double *Y = NULL;
-    if (rank == 0) {
-      int b = 0;
-      while (b == 0 && !stopping) b = next_batch(st, &sh, &a, m, ids, &opts, &Y);
-      if (b < 0) fprintf(stderr, "sprec serve: error: cannot read the queue\n"), stopping = 1;
-      if (stopping && b <= 0) {
-        pthread_mutex_lock(&sh.mu);
-        sh.draining = 1; /* 503 from now on; ?wait answers at once */
-        pthread_cond_broadcast(&sh.finished);
-        pthread_mutex_unlock(&sh.mu);
-      }
-      hd.count = stopping && b <= 0 ? -1 : b;
-      hd.opts_len = opts ? (int64_t)strlen(opts) + 1 : 0;
-    }
-    bcast_wait(&hd, 2, MPI_INT64_T, comm);
-    if (hd.count < 0) break;
-    if (rank != 0) {
-      opts = malloc((size_t)hd.opts_len);
-      Y = malloc(sizeof(double) * (size_t)(m * hd.count));
-    }
-    MPI_Bcast(opts, (int)hd.opts_len, MPI_CHAR, 0, comm);
-    MPI_Bcast(Y, (int)(m * hd.count), MPI_DOUBLE, 0, comm);
-    solve_round(ctx, A, st, &sh, opts, (int)hd.count, Y, ids);
-    free(opts);
-    free(Y);
-    if (stopping && rank == 0) { /* finish what runs, accept nothing new */
-      pthread_mutex_lock(&sh.mu);
-      sh.draining = 1;
-      pthread_cond_broadcast(&sh.finished);
-      pthread_mutex_unlock(&sh.mu);
-    }
-  }
-  free(ids);
+  if (!fail) serve_loop(ctx, A, st, &sh, &a);
   serve_http_stop(&http);
   serve_store_close(&st);
   sprec_op_destroy(&A);
