@@ -1,7 +1,14 @@
 /* sprec submit, sprec status: the service's client (libcurl). The endpoint file that
  * `sprec serve` writes (DIR/endpoint.json: URL and bearer token) says where to go; y
  * travels as its .npy file (application/x-npy), the options in the query string. Runs
- * on one process (rank 0 of however many are started). */
+ * on one process (rank 0 of however many are started).
+ *
+ * A service that restarts (a SLURM job that drained and resubmitted itself) comes back
+ * on another node and port: while it is away (no connection, 503 while it drains, 429
+ * while its queue is full) the client waits a little longer each time, up to 10 s,
+ * reads endpoint.json again and retries, for up to --retry seconds. Submissions carry
+ * an Idempotency-Key (a random one unless given), so that a retried POST whose first
+ * reply was lost is stored once. */
 #include "cli.h"
 
 #include <cjson/cJSON.h>
@@ -11,20 +18,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char help_submit[] =
     "usage: sprec submit --endpoint DIR/endpoint.json --y y.npy [options] [--wait [S]]\n"
-    "                    [--out result.json] [--idempotency-key KEY]\n"
+    "                    [--out result.json] [--idempotency-key KEY] [--retry S]\n"
     "Sends one solve request to a running 'sprec serve' and prints its id; with --wait,\n"
     "waits (up to S seconds, default 600) for the result and writes it to --out (the\n"
     "object 'sprec solve --out' writes, plus queued_seconds and solve_seconds).\n"
     "Options: the solver's (--algo, -k, --iters, --tol, --step, --step-rule, --lsq, --topk,\n"
-    "--lambda, --lambda-ratio, --continuation, --restart, --debias), as for 'sprec solve'.\n";
+    "--lambda, --lambda-ratio, --continuation, --restart, --debias), as for 'sprec solve'.\n"
+    "While the service is away (restarting, draining, its queue full) it retries, reading\n"
+    "the endpoint file again, for up to --retry S seconds (default 60).\n";
 
 static const char help_status[] =
     "usage: sprec status ID --endpoint DIR/endpoint.json [--wait [S]] [--out result.json]\n"
     "Prints the status of request ID (queued, running, done, failed, cancelled); with\n"
-    "--wait, waits up to S seconds (default 600) for it to end; --out writes the reply.\n";
+    "--wait, waits up to S seconds (default 600) for it to end; --out writes the reply.\n"
+    "While the service is away it retries for up to --retry S seconds (default 60).\n";
 
 typedef struct {
   char *p;
@@ -45,6 +56,8 @@ static size_t gather(char *data, size_t size, size_t n, void *cls)
 
 typedef struct {
   char url[512], auth[128];
+  const char *path; /* the endpoint file, read again before a retry */
+  double retry_s;   /* how long to retry while the service is away  */
 } endpoint;
 
 static sprec_err read_endpoint(const char *path, endpoint *e)
@@ -61,6 +74,7 @@ static sprec_err read_endpoint(const char *path, endpoint *e)
   if (ok) {
     snprintf(e->url, sizeof e->url, "%s", u->valuestring);
     snprintf(e->auth, sizeof e->auth, "Authorization: Bearer %s", t->valuestring);
+    e->path = path;
   }
   cJSON_Delete(j);
   SPREC_CHECK(ok, SPREC_ERR_FORMAT, "--endpoint %s: not an endpoint file of sprec serve", path);
@@ -107,6 +121,27 @@ static sprec_err call(const endpoint *e, const char *method, const char *path, c
   return SPREC_OK;
 }
 
+/* call, retried while the service is away (no connection, 503, 429) until the later of
+ * deadline and now + e->retry_s. On return *code is the last answer's status. */
+static sprec_err call_retry(endpoint *e, const char *method, const char *path, const char *ctype,
+                            const char *body, size_t len, const char *extra, long *code,
+                            char **reply, time_t deadline)
+{
+  time_t until = time(NULL) + (time_t)e->retry_s;
+  if (deadline > until) until = deadline;
+  for (unsigned delay = 1;; delay = delay < 5 ? 2 * delay : 10) {
+    *code = 0;
+    *reply = NULL;
+    sprec_err err = call(e, method, path, ctype, body, len, extra, code, reply, 120);
+    if (!err && *code != 503 && *code != 429) return SPREC_OK;
+    if (time(NULL) + (time_t)delay > until) return err;
+    free(*reply);
+    sleep(delay);
+    endpoint again = *e; /* the restarted service's address, if it has written it */
+    if (read_endpoint(e->path, &again) == SPREC_OK) again.retry_s = e->retry_s, *e = again;
+  }
+}
+
 /* The service's error message from a reply, or the reply itself. */
 static sprec_err http_error(long code, const char *reply)
 {
@@ -121,7 +156,7 @@ static sprec_err http_error(long code, const char *reply)
 
 /* Waits up to wait_s seconds for request id to end; writes the last reply to out (if
  * given), prints its status. */
-static sprec_err wait_and_report(const endpoint *e, const char *id, double wait_s, const char *out)
+static sprec_err wait_and_report(endpoint *e, const char *id, double wait_s, const char *out)
 {
   char path[256], *reply = NULL;
   long code = 0;
@@ -133,7 +168,7 @@ static sprec_err wait_and_report(const endpoint *e, const char *id, double wait_
     snprintf(path, sizeof path, "/v1/solves/%s?wait=%ld", id, left > 0 ? (left < 60 ? left : 60) : 0);
     free(reply);
     reply = NULL;
-    SPREC_CALL(call(e, "GET", path, NULL, NULL, 0, NULL, &code, &reply, 120));
+    SPREC_CALL(call_retry(e, "GET", path, NULL, NULL, 0, NULL, &code, &reply, end));
     if (code != 200) {
       sprec_err err = http_error(code, reply);
       free(reply);
@@ -185,6 +220,30 @@ static int take_wait(int argc, char **argv, int *i, double *wait_s)
   return 1;
 }
 
+/* --retry S: seconds, a number >= 0. */
+static sprec_err take_retry(const char *v, double *retry_s)
+{
+  char *end;
+  double s = strtod(v, &end);
+  SPREC_CHECK(*v && !*end && s >= 0 && s <= 86400, SPREC_ERR_ARG,
+              "--retry must be a number of seconds in [0, 86400] (got '%s')", v);
+  *retry_s = s;
+  return SPREC_OK;
+}
+
+/* "Idempotency-Key: " and 128 random bits in hex. */
+static sprec_err random_key(char *hdr, size_t len)
+{
+  unsigned char r[16];
+  FILE *f = fopen("/dev/urandom", "rb");
+  int ok = f && fread(r, 1, sizeof r, f) == sizeof r;
+  if (f) fclose(f);
+  SPREC_CHECK(ok, SPREC_ERR_IO, "cannot read /dev/urandom for an idempotency key");
+  int n = snprintf(hdr, len, "Idempotency-Key: ");
+  for (int i = 0; i < 16; i++) n += snprintf(hdr + n, len - (size_t)n, "%02x", r[i]);
+  return SPREC_OK;
+}
+
 sprec_err cmd_submit(int argc, char **argv)
 {
   int rank;
@@ -195,7 +254,7 @@ sprec_err cmd_submit(int argc, char **argv)
   }
   const char *ep = NULL, *yf = NULL, *out = NULL, *idem = NULL;
   int wait = 0;
-  double wait_s = 0;
+  double wait_s = 0, retry_s = 60;
   char query[2048] = "";
   sprec_opts o;
   sprec_opts_default(&o);
@@ -211,6 +270,7 @@ sprec_err cmd_submit(int argc, char **argv)
     else if (!strcmp(f, "--y")) yf = v;
     else if (!strcmp(f, "--out")) out = v;
     else if (!strcmp(f, "--idempotency-key")) idem = v;
+    else if (!strcmp(f, "--retry")) SPREC_CALL(take_retry(v, &retry_s));
     else { /* a solver option: --step-rule → step_rule, checked as the service will */
       char name[64];
       SPREC_CHECK(f[0] == '-' && strlen(f) < sizeof name, SPREC_ERR_ARG, "submit: unexpected argument '%s'", f);
@@ -230,6 +290,7 @@ sprec_err cmd_submit(int argc, char **argv)
   if (rank != 0) return SPREC_OK;
   endpoint e;
   SPREC_CALL(read_endpoint(ep, &e));
+  e.retry_s = retry_s;
   FILE *f = fopen(yf, "rb");
   SPREC_CHECK(f, SPREC_ERR_IO, "--y %s: %s", yf, strerror(errno));
   buffer y = {NULL, 0};
@@ -244,7 +305,9 @@ sprec_err cmd_submit(int argc, char **argv)
   long code = 0;
   snprintf(path, sizeof path, "/v1/solves%s", query);
   if (idem) snprintf(hdr, sizeof hdr, "Idempotency-Key: %s", idem);
-  if (!err) err = call(&e, "POST", path, "application/x-npy", y.p, y.len, idem ? hdr : NULL, &code, &reply, 120);
+  else if (!err) err = random_key(hdr, sizeof hdr);
+  if (!err)
+    err = call_retry(&e, "POST", path, "application/x-npy", y.p, y.len, hdr, &code, &reply, 0);
   free(y.p);
   if (!err && code != 202) err = http_error(code, reply);
   if (!err) {
@@ -272,12 +335,13 @@ sprec_err cmd_status(int argc, char **argv)
     return SPREC_OK;
   }
   const char *ep = NULL, *out = NULL, *id = NULL;
-  double wait_s = 0;
+  double wait_s = 0, retry_s = 60;
   for (int i = 1; i < argc; i++) {
     const char *f = argv[i];
     if (!strcmp(f, "--wait")) take_wait(argc, argv, &i, &wait_s);
     else if (!strcmp(f, "--endpoint") && i + 1 < argc) ep = argv[++i];
     else if (!strcmp(f, "--out") && i + 1 < argc) out = argv[++i];
+    else if (!strcmp(f, "--retry") && i + 1 < argc) SPREC_CALL(take_retry(argv[++i], &retry_s));
     else if (f[0] != '-' && !id) id = f;
     else return SPREC_ERROR(SPREC_ERR_ARG, "status: unexpected argument '%s'", f);
   }
@@ -287,5 +351,6 @@ sprec_err cmd_status(int argc, char **argv)
   if (rank != 0) return SPREC_OK;
   endpoint e;
   SPREC_CALL(read_endpoint(ep, &e));
+  e.retry_s = retry_s;
   return wait_and_report(&e, id, wait_s, out);
 }

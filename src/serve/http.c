@@ -245,7 +245,10 @@ static enum MHD_Result post_solve(serve_http *h, struct MHD_Connection *c, const
     return reply_error(c, MHD_HTTP_BAD_REQUEST, field, why);
   }
   const char *idem = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
-  if (!idem && serve_store_count(h->st, ST_QUEUED) >= h->conf.max_queue) {
+  /* A retry of a request already stored adds nothing to the queue: it gets its id back
+   * even when the queue is full; any other submission counts against max-queue. */
+  if ((!idem || serve_store_has_idem(h->st, idem) != 1) &&
+      serve_store_count(h->st, ST_QUEUED) >= h->conf.max_queue) {
     free(y);
     cJSON_Delete(canon);
     snprintf(why, sizeof why, "the queue is full (%lld requests): retry later", (long long)h->conf.max_queue);

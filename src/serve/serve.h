@@ -33,6 +33,10 @@ int serve_store_add(serve_store *st, const char *key, const char *opts, const do
                     int64_t m, const char *idem, char id[33], int *existing, char *why,
                     size_t len);
 
+/* 1 if a request with this Idempotency-Key is stored (its retry is no new work), 0 if
+ * not, -1 error. */
+int serve_store_has_idem(serve_store *st, const char *idem);
+
 typedef struct {
   char id[33];
   serve_status status;

@@ -391,3 +391,16 @@ int64_t serve_store_count(serve_store *st, serve_status s)
   sqlite3_finalize(q);
   return c;
 }
+
+int serve_store_has_idem(serve_store *st, const char *idem)
+{
+  sqlite3_stmt *q = NULL;
+  int found = -1;
+  if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM requests WHERE idem=?", -1, &q, NULL) != SQLITE_OK)
+    return -1;
+  sqlite3_bind_text(q, 1, idem, -1, SQLITE_TRANSIENT);
+  int rc = sqlite3_step(q);
+  found = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+  sqlite3_finalize(q);
+  return found;
+}

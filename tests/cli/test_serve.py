@@ -233,11 +233,23 @@ key = {"Idempotency-Key": "retry-me"}
 a1 = json.loads(s.request("POST", "/v1/solves", json.dumps({"y": y0, "k": 4}).encode(), headers=key)[1])["id"]
 a2 = json.loads(s.request("POST", "/v1/solves", json.dumps({"y": y0, "k": 4}).encode(), headers=key)[1])["id"]
 check("a retried submission with the same Idempotency-Key gets the first id", a1 == a2, (a1, a2))
+code, _, hdr = s.request("POST", "/v1/solves", json.dumps({"y": y0, "k": 4}).encode(),
+                         headers={"Idempotency-Key": "a-new-one"})
+check("the queue full again: a new Idempotency-Key gets 429 too", code == 429 and "Retry-After" in hdr,
+      (code, hdr))
 check("SIGTERM with requests queued: exit 0", s.stop() == 0)
+# A client waiting while the service is down rides over the restart: it retries, reads
+# endpoint.json again (the new service listens on another port) and gets the result.
+waiter = subprocess.Popen([SPREC, "status", a1, "--endpoint", os.path.join(state, "endpoint.json"),
+                           "--wait", "120", "--retry", "120"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
 s = Service(state, 1, ["--max-wait-ms", "0"])
 c, r = s.result(queued[1], wait=60)
 check("queued requests are solved after a restart", c == 200 and r["status"] == "done"
       and same(r, REF[0, 0]), r.get("status"))
+wout, werr = waiter.communicate(timeout=180)
+check("sprec status --wait, started while the service was down, gets the result after the restart",
+      waiter.returncode == 0 and wout.split()[:2] == [a1, "done"], (waiter.returncode, wout, werr))
 s.stop()
 
 # ------------------------------------------- 1000 requests, 3 kills, restarts --
