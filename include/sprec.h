@@ -171,6 +171,12 @@ const char *sprec_op_kind(sprec_op op);
  * (storage, kernel, nonzeros, memory per rank), for `sprec info` and the logs;
  * "" if nothing more. Truncated to len - 1 characters. */
 void sprec_op_describe(sprec_op op, char *buf, size_t len);
+/* Not collective. What one pass (sprec_op_apply_T on every rank) costs at least, over
+ * all ranks: *bytes that must come from memory (a stored block, nonzeros, the vectors
+ * of a matrix-free operator) and *flops, floating-point operations, both from the
+ * operator's own analytic count; 0 and 0 where the kind gives none. The bounds that
+ * `sprec bench --operator` holds each pass against. */
+void sprec_op_pass_cost(sprec_op op, double *bytes, double *flops);
 /* How a dense operator stores its block. */
 typedef enum { SPREC_FLOAT64, SPREC_FLOAT32 } sprec_dtype;
 /* Not collective. SPREC_FLOAT32 for sprec_op_create_dense_f32's operators, else

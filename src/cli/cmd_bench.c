@@ -29,7 +29,7 @@
  * matrix is made after the solver runs, once the peak memory has been taken, so that
  * the memory figures are those of the float run (this is why the bandwidth figures
  * come last in that mode). */
-#include "cli.h"
+#include "bench.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -44,14 +44,14 @@ static const char help[] =
     "  --dtype float32: A in single precision; the reference and a float64 Aᵀr are timed\n"
     "                   on a double copy of the same shape (made after the solver runs)\n"
     "  --quick: m=200, n=20000, k=10 (seconds; used by the tests)\n"
+    "  --operator KIND: seconds per pass against n for one kind of operator instead\n"
+    "                   (sprec bench --operator dense --help)\n"
     "  batched right-hand sides: SEA, --iters iterations each, b = 1, 8, 64, 256\n"
     "                   (--quick: 1, 4, 16); a b whose vectors would not fit in half\n"
     "                   the node's memory is skipped\n"
     "Writes DIR/bench.csv and DIR/bench.json (default DIR: build/bench).\n";
 
-/* The plain streaming read: eight independent sums, so that the additions do not
- * wait on each other and the loop is limited by memory alone. */
-static double read_kernel(const double *a, int64_t len)
+double cli_read_kernel(const double *a, int64_t len)
 {
   double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t i = 0;
@@ -61,25 +61,6 @@ static double read_kernel(const double *a, int64_t len)
   return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
-/* Best over reps of the slowest rank's time of fn. */
-#define BEST_TIME(out, reps, comm, stmt)                                                   \
-  do {                                                                                   \
-    out = 1e300;                                                                         \
-    for (int rep_ = 0; rep_ < (reps); rep_++) TIME_ONCE(out, comm, stmt);                \
-  } while (0)
-
-/* One timed run of stmt (the slowest rank's time); best keeps the smallest. */
-#define TIME_ONCE(best, comm, stmt)                                                        \
-  do {                                                                                   \
-    MPI_Barrier(comm);                                                                   \
-    double t0_ = MPI_Wtime();                                                            \
-    stmt;                                                                                \
-    double t_ = MPI_Wtime() - t0_;                                                       \
-    MPI_Allreduce(MPI_IN_PLACE, &t_, 1, MPI_DOUBLE, MPI_MAX, comm);                      \
-    if (t_ < (best)) (best) = t_;                                                        \
-  } while (0)
-
-/* The kernel variants this CPU runs (the same number on every rank: the fewest). */
 static int variant_count(MPI_Comm comm)
 {
   int nv = 0;
@@ -121,7 +102,7 @@ static sprec_err bandwidth(sink *o, int rank, MPI_Comm comm, sprec_op Aref, spre
   SPREC_CHECK(sprec_op_dtype(Aref) == SPREC_FLOAT64, SPREC_ERR_ARG, "bench: the reference must be double");
   for (int v = 0; v < nv; v++) t_var[v] = 1e300;
   for (int rep = 0; rep < reps; rep++) {
-    TIME_ONCE(t_read, comm, *sink_ += read_kernel(Ad, m * nl));
+    TIME_ONCE(t_read, comm, *sink_ += cli_read_kernel(Ad, m * nl));
     TIME_ONCE(t_gemv, comm,
               cblas_dgemv(CblasColMajor, CblasTrans, (int)m, (int)nl, 1.0, Ad, (int)m, y, 1, 0.0, g, 1));
     for (int v = 0; v < nv; v++) {
@@ -262,8 +243,8 @@ done:
 /* Memory guard of the batched runs: SEA holds two vectors of the block's length per
  * problem (the exploration vector and the gradient), plus its residual and least
  * squares. Every b whose share would pass half of this node's memory, split over its
- * ranks, is skipped: this is that half share, the same on every rank. */
-static double memory_limit(MPI_Comm comm)
+ * ranks, is skipped. */
+double bench_memory_limit(MPI_Comm comm)
 {
   MPI_Comm node;
   int on_node = 1;
@@ -329,7 +310,7 @@ static sprec_err batch_bench(sink *o, sprec_ctx ctx, sprec_op A, int64_t k, int 
   for (int q = 0; q < nbs; q++) bmax = bs[q] > bmax ? bs[q] : bmax;
 
   double per_problem = 8.0 * (2.0 * (double)nl + (double)m * (2.0 * (double)k + 8.0)) + 65536.0;
-  double limit = memory_limit(comm);
+  double limit = bench_memory_limit(comm);
 
   err = cli_alloc((size_t)m * (size_t)bmax, sizeof *Y, &Y, "right-hand sides");
   if (!err) err = cli_alloc((size_t)bmax, sizeof *x, &x, "batch solutions");
@@ -570,6 +551,8 @@ sprec_err cmd_bench(int argc, char **argv)
       {"--iters", OPT_INT, &iters, 0}, {"--reps", OPT_INT, &reps, 0}, {"--out", OPT_STR, &out, 0},
       {"--quick", OPT_FLAG, &quick, 0}, {"--dtype", OPT_STR, &dtype, 0},
   };
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--operator")) return cmd_bench_operator(argc, argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   if (cli_help_requested(argc, argv)) {
     if (rank == 0) fputs(help, stdout);

@@ -65,6 +65,10 @@ struct sprec_op_ops {
   /* One line of text on what defines the operator beyond its kind and shape (its
    * kernel length, its storage, ...), for sprec_op_describe. Optional. */
   void (*describe)(sprec_op op, char *buf, size_t len);
+  /* What one apply_T costs at least, over all ranks: the bytes it must bring from
+   * memory and the floating-point operations it must make (sprec_op_pass_cost, the
+   * bounds of `sprec bench --operator`). Optional. */
+  void (*cost)(sprec_op op, double *bytes, double *flops);
 };
 
 struct sprec_op_s {

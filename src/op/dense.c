@@ -52,6 +52,14 @@ static void dense_describe(sprec_op op, char *buf, size_t len)
                1048576.0);
 }
 
+/* A pass reads the whole block once and makes a multiply and an add per entry. */
+static void dense_cost(sprec_op op, double *bytes, double *flops)
+{
+  double entries = (double)op->m * (double)op->n;
+  *bytes = entries * (sprec_op_is_dense_f32(op) ? 4 : 8);
+  *flops = 2 * entries;
+}
+
 static const struct sprec_op_ops dense_ops = {
     .kind = "dense",
     .apply_T = dense_apply_T,
@@ -60,7 +68,8 @@ static const struct sprec_op_ops dense_ops = {
     .apply_columns = dense_apply_columns,
     .apply_T_many = dense_apply_T_many,
     .destroy = dense_destroy,
-    .describe = dense_describe};
+    .describe = dense_describe,
+    .cost = dense_cost};
 
 /* ---------------------------------------------------- single precision -- */
 static sprec_err f32_apply_T(sprec_op op, const double *r, double *g)
@@ -109,7 +118,8 @@ static const struct sprec_op_ops dense_f32_ops = {
     .apply_columns = f32_apply_columns,
     .apply_T_many = f32_apply_T_many,
     .destroy = dense_destroy,
-    .describe = dense_describe};
+    .describe = dense_describe,
+    .cost = dense_cost};
 
 static sprec_err create(sprec_ctx ctx, int64_t m, int64_t n, void *A_local,
                         const struct sprec_op_ops *ops, sprec_op *out)

@@ -20,6 +20,12 @@ void sprec_op_describe(sprec_op op, char *buf, size_t len)
   if (op->ops->describe) op->ops->describe(op, buf, len);
 }
 
+void sprec_op_pass_cost(sprec_op op, double *bytes, double *flops)
+{
+  *bytes = *flops = 0;
+  if (op->ops->cost) op->ops->cost(op, bytes, flops);
+}
+
 sprec_err sprec_op_destroy(sprec_op *op)
 {
   if (!op || !*op) return SPREC_OK;
