@@ -10,7 +10,7 @@ typedef enum {
   SPREC_KEEP_REP,      /* double **: a replicated array of len entries            */
   SPREC_KEEP_SPARSE,   /* sprec_sparse *: replicated, at most len entries (0: n),
                           indices in [0, n) ascending                             */
-  SPREC_KEEP_DBL,      /* double *, finite                                        */
+  SPREC_KEEP_DBL,      /* double *, finite and >= 0                               */
   SPREC_KEEP_INT,      /* int *, in [lo, hi]                                      */
   SPREC_KEEP_I64,      /* int64_t *, in [lo, hi]                                  */
   SPREC_KEEP_LSQ       /* sprec_lsq *: a least-squares object's state (lsq.h)     */

@@ -147,7 +147,10 @@ static const char *const reasons[] = {"iterations", "tol", "fixed_point", "conve
 /* ----------------------------------------------------------------- items -- */
 void sprec_w_keep(sprec_work *w, const char *name, sprec_keep_kind kind, void *p, int64_t len)
 {
-  if (w->nkeep < SPREC_MAX_KEEP) w->keep[w->nkeep] = (sprec_keep){name, kind, p, len, 0, 0};
+  /* The doubles an algorithm keeps are objectives, steps, momenta and eigenvalues: a
+   * negative one in a checkpoint is damage, refused like a non-finite one. */
+  int64_t lo = kind == SPREC_KEEP_DBL ? CK_DBL_NONNEG : 0;
+  if (w->nkeep < SPREC_MAX_KEEP) w->keep[w->nkeep] = (sprec_keep){name, kind, p, len, lo, 0};
   w->nkeep++; /* more than SPREC_MAX_KEEP: a programming error, reported by save and restore */
 }
 

@@ -217,6 +217,7 @@ def ck_set(b, off, fmt, *v):
 CKPT_FOUND = (
     'bad_fista_inf_objective',   # a finite state resumed to an infinite objective, exit 0
     'bad_sea_passes_int64_max',  # passes = INT64_MAX taken, the next pass overflowed
+    'bad_htp_negative_step',     # an HTP step of -4.8e232 taken, reported as the step
 )
 
 
