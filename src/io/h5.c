@@ -18,6 +18,9 @@
 #ifndef SPREC_H5_CHUNK_BYTES
 #define SPREC_H5_CHUNK_BYTES ((int64_t)64 << 20)
 #endif
+/* Not in any header: tests/test_h5.c lowers it so that small arrays take many rounds
+ * (and ranks with fewer columns, empty ones). */
+int64_t sprec_h5_chunk_bytes = SPREC_H5_CHUNK_BYTES;
 
 /* Turned off before every entry point: a caller (or h5py in the same process) may have
  * turned it back on. */
@@ -393,7 +396,7 @@ sprec_err sprec_h5_read_cols(MPI_Comm comm, const char *path, const char *datase
   if (!err) err = sprec_agree(comm, check_dims(ds, path, in));
   if (!err) {
     r.rows = in->ndim == 2 ? in->shape[0] : 1;
-    r.cc = SPREC_H5_CHUNK_BYTES / (8 * r.rows);
+    r.cc = sprec_h5_chunk_bytes / (8 * r.rows);
     r.cc = r.cc < 1 ? 1 : r.cc;
     int staged = in->elsize == 4 || (in->ndim == 2 && !in->fortran_order && r.rows > 1);
     err = staged ? sprec_calloc((size_t)(r.rows * (nc < r.cc ? nc : r.cc)) + 1, (size_t)in->elsize,
@@ -445,7 +448,7 @@ static sprec_err write_rounds(MPI_Comm comm, hid_t ds, const char *path, int ndi
                               int64_t c0, int64_t nc, const double *buf)
 {
   sprec_h5_info in = {.ndim = ndim, .shape = {ndim == 2 ? rows : 1, 1}};
-  int64_t cc = SPREC_H5_CHUNK_BYTES / (8 * rows), rounds;
+  int64_t cc = sprec_h5_chunk_bytes / (8 * rows), rounds;
   cc = cc < 1 ? 1 : cc;
   rounds = (nc + cc - 1) / cc;
   double *stage = NULL;
