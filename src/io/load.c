@@ -216,15 +216,23 @@ sprec_err sprec_spec_shape(MPI_Comm comm, const char *spec, int *ndim, int64_t s
   return SPREC_OK;
 }
 
+/* "60" or "60 x 3", for messages. */
+static const char *shape_text(const array_src *s, char *buf, size_t len)
+{
+  if (s->ndim == 1) snprintf(buf, len, "%lld", (long long)s->shape[0]);
+  else snprintf(buf, len, "%lld x %lld", (long long)s->shape[0], (long long)s->shape[1]);
+  return buf;
+}
+
 /* Entries [c0, c0+nc) of a 1-D array of length n (or an n x 1 matrix). */
 static sprec_err read_vector(MPI_Comm comm, const array_src *in, int64_t n, int64_t c0,
                              int64_t nc, double *buf)
 {
   const char *path = in->name;
   int64_t len = in->ndim == 1 ? in->shape[0] : in->shape[1] == 1 ? in->shape[0] : -1;
-  SPREC_CHECK(len == n, SPREC_ERR_FORMAT, "%s: has shape %lld%s%lld but %lld entries are needed",
-              path, (long long)in->shape[0], in->ndim == 2 ? " x " : "",
-              in->ndim == 2 ? (long long)in->shape[1] : 0LL, (long long)n);
+  char sh[64];
+  SPREC_CHECK(len == n, SPREC_ERR_FORMAT, "%s: has shape %s but %lld entries are needed", path,
+              shape_text(in, sh, sizeof sh), (long long)n);
   array_src v = *in;
   v.npy.ndim = 1; /* an n x 1 matrix is stored like a vector, whatever its order */
   if (v.h5 && v.ndim == 2) src_transpose(&v); /* (HDF5: the 1 x n view of the same bytes) */
@@ -287,10 +295,10 @@ static sprec_err read_rows(MPI_Comm comm, const array_src *in, int64_t n, int b,
                            int64_t nc, double *buf)
 {
   const char *path = in->name;
+  char sh[64];
   SPREC_CHECK(in->ndim == 2 && in->shape[0] == n && in->shape[1] == b, SPREC_ERR_FORMAT,
-              "%s: has shape %lld%s%lld but %lld x %d is needed (one column per problem)", path,
-              (long long)in->shape[0], in->ndim == 2 ? " x " : "",
-              in->ndim == 2 ? (long long)in->shape[1] : 0LL, (long long)n, b);
+              "%s: has shape %s but %lld x %d is needed (one column per problem)", path,
+              shape_text(in, sh, sizeof sh), (long long)n, b);
   array_src t = *in;
   src_transpose(&t);
   double *tmp = NULL;
