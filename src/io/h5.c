@@ -309,20 +309,23 @@ static void unpack_c(const void *stage, int es, int64_t rows, int64_t nc, double
 }
 
 /* Columns [c, c+nc) of the array as the file lays them out: the hyperslab of file
- * space fs, and the count of elements. */
-static hsize_t select_cols(hid_t fs, const sprec_h5_info *in, int64_t c, int64_t nc)
+ * space fs, and a memory space of the same shape (so that HDF5 maps each chunk's part
+ * by offsets: with a flat memory space its chunked reads ran 5 times slower). */
+static hid_t select_cols(hid_t fs, const sprec_h5_info *in, int64_t c, int64_t nc)
 {
-  hsize_t start[2] = {0, 0}, count[2] = {0, 0};
+  hsize_t start[2] = {0, 0}, count[2] = {1, 1};
   int64_t rows = in->ndim == 2 ? in->shape[0] : 1;
   if (nc == 0) {
     H5Sselect_none(fs);
-    return 0;
+    hid_t ms = H5Screate_simple(1, count, NULL);
+    H5Sselect_none(ms);
+    return ms;
   }
   if (in->ndim == 1) start[0] = (hsize_t)c, count[0] = (hsize_t)nc;
   else if (in->fortran_order) start[0] = (hsize_t)c, count[0] = (hsize_t)nc, count[1] = (hsize_t)rows;
   else start[1] = (hsize_t)c, count[0] = (hsize_t)rows, count[1] = (hsize_t)nc;
   H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
-  return (hsize_t)(rows * nc);
+  return H5Screate_simple(in->ndim, count, NULL);
 }
 
 /* The dataset's dimensions must be those info describes (a caller's view of it). */
@@ -350,10 +353,7 @@ typedef struct {
 static sprec_err read_round(const reader *r, const char *path, int64_t c, int64_t nc, double *dst)
 {
   char g[160];
-  hid_t fs = H5Dget_space(r->ds);
-  hsize_t cnt = select_cols(fs, r->in, c, nc), one = 1;
-  hid_t ms = H5Screate_simple(1, cnt ? &cnt : &one, NULL);
-  if (!cnt) H5Sselect_none(ms);
+  hid_t fs = H5Dget_space(r->ds), ms = select_cols(fs, r->in, c, nc);
   herr_t rc = H5Dread(r->ds, r->mt, ms, fs, r->dxpl, r->stage ? r->stage : (void *)dst);
   H5Sclose(ms);
   H5Sclose(fs);
@@ -462,10 +462,7 @@ static sprec_err write_rounds(MPI_Comm comm, hid_t ds, const char *path, int ndi
     int64_t j = q * cc, ncj = j >= nc ? 0 : (nc - j < cc ? nc - j : cc);
     if ((err = sprec_agree(comm, err))) break;
     if (stage && ncj) pack_c(buf + j * rows, rows, ncj, stage);
-    hid_t fs = H5Dget_space(ds);
-    hsize_t cnt = select_cols(fs, &in, c0 + j, ncj), one = 1;
-    hid_t ms = H5Screate_simple(1, cnt ? &cnt : &one, NULL);
-    if (!cnt) H5Sselect_none(ms);
+    hid_t fs = H5Dget_space(ds), ms = select_cols(fs, &in, c0 + j, ncj);
     char g[160];
     if (H5Dwrite(ds, H5T_NATIVE_DOUBLE, ms, fs, dxpl, stage ? stage : buf + j * rows) < 0)
       err = SPREC_ERROR(SPREC_ERR_IO, "%s: cannot write (%s)", path, gist(g));
