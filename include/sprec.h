@@ -435,6 +435,79 @@ sprec_err sprec_x_save_npy(sprec_op A, const char *path, int b, const sprec_spar
  * (a float32 block is widened, exactly), each rank writing its columns; atomic. */
 sprec_err sprec_op_save_npy(sprec_op A, const char *path);
 
+/* ------------------------------------------------ HDF5 and generic loading -- */
+/* A file spec names an array: FILE.npy, or FILE.h5:/path/to/dataset (also .hdf5) for
+ * a dataset of an HDF5 file, read through parallel HDF5 (the MPI-IO driver on the
+ * context's communicator, collective transfers, each rank selecting only the hyperslab
+ * of its own columns). An HDF5 dataset holds float64 or float32 (any byte order), 1-D
+ * or 2-D, contiguous or chunked (compressed too). Storage order: a 2-D dataset of
+ * shape (m, n) is the m x n matrix (C order: what h5py and NumPy write); a matrix
+ * written column-major (Fortran, MATLAB -v7.3, Julia, R) has shape (n, m) in the file
+ * and is read as m x n when the spec ends with :F (FILE.h5:/A:F) or when the dataset
+ * has a string attribute order = "F"; :C forces the C reading over the attribute.
+ * Errors name FILE.h5:/dataset (a spec without a dataset gets the list of the file's
+ * datasets) and every rank returns the same one; HDF5's own error stack is never
+ * printed. */
+
+/* What sprec_h5_inspect finds: the fields of sprec_npy_info, same meanings. */
+typedef struct {
+  int ndim;          /* 1 or 2                                                 */
+  int64_t shape[2];  /* the array's shape (m x n whatever the storage order);
+                        shape[1] = 1 for ndim 1                                 */
+  int fortran_order; /* 1: stored column-major (the file's dimensions (n, m))   */
+  int elsize;        /* 8 (float64) or 4 (float32)                             */
+  int big_endian;    /* 1: stored big-endian (converted as it is read)         */
+  int chunked;       /* 1: chunked layout, chunk[] its dimensions (file order)  */
+  int64_t chunk[2];
+  int filters;       /* number of filters (compression) on the chunks          */
+} sprec_h5_info;
+
+/* Not collective. 1 if spec names an HDF5 file (FILE.h5 or FILE.hdf5, then :DATASET or
+ * nothing), split into file (flen bytes) and dataset ("" when absent); 0 if not; -1 if
+ * a part does not fit its buffer. */
+int sprec_h5_spec(const char *spec, char *file, size_t flen, char *dataset, size_t dlen);
+/* Collective. Checks the dataset (a path in the file, with :F or :C at its end
+ * perhaps): 1-D or 2-D, float64 or float32, not empty. */
+sprec_err sprec_h5_inspect(MPI_Comm comm, const char *path, const char *dataset,
+                           sprec_h5_info *info);
+/* Collective. Columns [c0, c0+nc) of the dataset (a 1-D array of length n read as
+ * 1 x n) into buf, column-major with leading dimension rows, as float64, each rank its
+ * own hyperslab, a bounded number of columns per collective transfer (any nc, 0
+ * included, on any rank). info: sprec_h5_inspect's, or the same array viewed
+ * transposed (shape swapped, fortran_order flipped). */
+sprec_err sprec_h5_read_cols(MPI_Comm comm, const char *path, const char *dataset,
+                             const sprec_h5_info *info, int64_t c0, int64_t nc, double *buf);
+/* Collective. The file's datasets, one a line ("/A (float64, 100 x 2000)"), into buf
+ * (truncated to len - 1 characters, "..." at the end then). */
+sprec_err sprec_h5_list(MPI_Comm comm, const char *path, char *buf, size_t len);
+/* Collective. Creates the float64 dataset (C order, contiguous) of shape (rows, ncols),
+ * or (ncols) if ndim == 1 (rows 1), in path (a new file, truncating any, if create;
+ * else an existing HDF5 file) and writes it: each rank gives its columns [c0, c0+nc)
+ * (column-major, leading dimension rows; ranks covering all columns). Not atomic: see
+ * sprec_problem_save_h5. */
+sprec_err sprec_h5_write_cols(MPI_Comm comm, const char *path, const char *dataset, int create,
+                              int ndim, int64_t rows, int64_t ncols, int64_t c0, int64_t nc,
+                              const double *buf);
+
+/* Collective. sprec_op_load_npy for the dataset of an HDF5 file (dataset as in
+ * sprec_h5_inspect): the same checks, dtypes and bounded memory. */
+sprec_err sprec_op_load_h5(sprec_ctx ctx, const char *path, const char *dataset, sprec_dtype dtype,
+                           sprec_op *A);
+/* Collective. The loaders by spec (FILE.npy or FILE.h5:/dataset), as sprec_op_load_npy,
+ * sprec_y_load_npy and sprec_x_load_npy do for .npy files: same arguments, ownership and
+ * semantics. */
+sprec_err sprec_op_load(sprec_ctx ctx, const char *spec, sprec_dtype dtype, sprec_op *A);
+sprec_err sprec_y_load(sprec_ctx ctx, const char *spec, int64_t m, int *b, double **Y);
+sprec_err sprec_x_load(sprec_op A, const char *spec, int b, double **X);
+/* Collective. The shape of the array a spec names (*ndim 1 or 2; shape[1] = 1 for 1-D),
+ * its header checked, no data read: sizes can be checked before any loading. */
+sprec_err sprec_spec_shape(MPI_Comm comm, const char *spec, int *ndim, int64_t shape[2]);
+/* Collective. A generated problem in one HDF5 file: /A (m x n float64, C order, a
+ * float32 block widened), /y (m), /x_true (n, dense), each rank writing its columns;
+ * atomic (a temporary name in the same directory, renamed once complete). */
+sprec_err sprec_problem_save_h5(sprec_op A, const double *y, const sprec_sparse *x_true,
+                                const char *path);
+
 /* ------------------------------------------------------------ .npy files -- */
 typedef struct {
   int ndim;            /* 1 or 2                                       */

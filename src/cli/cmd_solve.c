@@ -11,6 +11,8 @@ static const char help[] =
     "                   -k K [options]\n"
     "Problem:\n"
     "  --A FILE --y FILE     dictionary (m x n) and observation (m), .npy float64/float32;\n"
+    "                        or FILE.h5:/DATASET (HDF5; :F at the end for a dataset stored\n"
+    "                        column-major, n x m in the file), also for --init and --truth\n"
     "                        an m x b --y holds b problems sharing A, solved together (one\n"
     "                        pass over A serves them all); --init FILE, --truth and --x-out\n"
     "                        are then n x b, one column per problem\n"
@@ -132,6 +134,14 @@ static void out_free(solve_out *r, int b)
   free(r->init_fit);
 }
 
+/* The file a spec names: FILE of FILE.h5:/dataset, else the spec itself (a .npy file). */
+static const char *spec_file(const char *spec, char *buf, size_t len)
+{
+  char dataset[1024];
+  if (!spec || sprec_h5_spec(spec, buf, len, dataset, sizeof dataset) != 1) return spec;
+  return buf;
+}
+
 /* The problem: generated (--problem: x_true is its truth), or A and y read from files
  * (A's header first, so that the sizes are checked before any data is read). */
 static sprec_err load_problem(sprec_ctx ctx, solve_args *a, const sprec_opts *o,
@@ -140,14 +150,18 @@ static sprec_err load_problem(sprec_ctx ctx, solve_args *a, const sprec_opts *o,
 {
   a->b = 1;
   if (a->problem) return sprec_problem_generate(ctx, P, A, y, truth);
-  sprec_npy_info ia;
-  SPREC_CALL(cli_file_error(sprec_npy_inspect(sprec_ctx_comm(ctx), a->Af, &ia), "--A", a->Af));
-  if (ia.ndim == 2) { /* (a 1-D --A is refused by the loader) */
-    SPREC_CALL(sprec_opts_check(o, ia.shape[0], ia.shape[1]));
-    SPREC_CALL(cli_file_error(sprec_y_load_npy(ctx, a->yf, ia.shape[0], &a->b, y), "--y", a->yf));
+  int nd;
+  int64_t shape[2];
+  char fa[4096], fy[4096];
+  SPREC_CALL(cli_file_error(sprec_spec_shape(sprec_ctx_comm(ctx), a->Af, &nd, shape), "--A",
+                            spec_file(a->Af, fa, sizeof fa)));
+  if (nd == 2) { /* (a 1-D --A is refused by the loader) */
+    SPREC_CALL(sprec_opts_check(o, shape[0], shape[1]));
+    SPREC_CALL(cli_file_error(sprec_y_load(ctx, a->yf, shape[0], &a->b, y), "--y",
+                              spec_file(a->yf, fy, sizeof fy)));
   }
   sprec_dtype dt = a->single ? SPREC_FLOAT32 : SPREC_FLOAT64;
-  SPREC_CALL(cli_file_error(sprec_op_load_npy(ctx, a->Af, dt, A), "--A", a->Af));
+  SPREC_CALL(cli_file_error(sprec_op_load(ctx, a->Af, dt, A), "--A", fa));
   return SPREC_OK;
 }
 
@@ -167,11 +181,15 @@ static sprec_err load_vectors(sprec_ctx ctx, const solve_args *a, sprec_op A, do
   else sprec_sparse_free(gen_truth);
   *gen_truth = (sprec_sparse){0};
   SPREC_CALL(sprec_agree(comm, ok ? SPREC_OK : SPREC_ERROR(SPREC_ERR_MEM, "out of memory")));
-  if (a->init) SPREC_CALL(cli_file_error(sprec_x_load_npy(A, a->init, b, init), "--init", a->init));
+  char f[4096];
+  if (a->init)
+    SPREC_CALL(cli_file_error(sprec_x_load(A, a->init, b, init), "--init",
+                              spec_file(a->init, f, sizeof f)));
   if (!a->truth) return SPREC_OK;
   double *xd = NULL;
   int64_t nl = sprec_op_local_cols(A);
-  SPREC_CALL(cli_file_error(sprec_x_load_npy(A, a->truth, b, &xd), "--truth", a->truth));
+  SPREC_CALL(cli_file_error(sprec_x_load(A, a->truth, b, &xd), "--truth",
+                            spec_file(a->truth, f, sizeof f)));
   sprec_err err = SPREC_OK;
   for (int p = 0; p < b && !err; p++) {
     sprec_sparse_free(&r->truth[p]); /* --truth overrides --problem's */
@@ -290,9 +308,12 @@ static void print_summary(const solve_args *a, const sprec_opts *o, sprec_ctx ct
 /* Collective. Every file the command names, checked before any work. */
 static sprec_err check_files(MPI_Comm comm, const solve_args *a)
 {
+  char fa[4096], fy[4096], fi[4096], ft[4096]; /* the files of FILE.h5:/dataset specs */
   cli_path files[] = {
-      {"--A", a->Af, 0, 0, NULL},          {"--y", a->yf, 0, 0, NULL},
-      {"--init", a->init, 0, 0, NULL},     {"--truth", a->truth, 0, 0, NULL},
+      {"--A", spec_file(a->Af, fa, sizeof fa), 0, 0, NULL},
+      {"--y", spec_file(a->yf, fy, sizeof fy), 0, 0, NULL},
+      {"--init", spec_file(a->init, fi, sizeof fi), 0, 0, NULL},
+      {"--truth", spec_file(a->truth, ft, sizeof ft), 0, 0, NULL},
       {"--resume", a->resume, 0, 0, NULL}, {"--out", a->out, 1, 0, NULL},
       {"--x-out", a->xout, 1, 0, NULL},    {"--checkpoint", a->checkpoint, 1, 0, "--resume"},
   };
