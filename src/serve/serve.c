@@ -23,7 +23,7 @@
 #include <time.h>
 
 static const char help[] =
-    "usage: sprec serve (--A FILE.npy | --problem gaussian|deconv -m M -n N [--seed S]\n"
+    "usage: sprec serve (--A FILE.npy|FILE.h5:/DSET | --problem gaussian|deconv -m M -n N [--seed S]\n"
     "                   [--width W]) --state DIR [--listen HOST:PORT] [--max-batch B]\n"
     "                   [--max-wait-ms T] [--max-queue Q] [--max-body BYTES] [--max-k K]\n"
     "                   [--dtype float64|float32]\n"
@@ -121,10 +121,10 @@ static sprec_err load_dictionary(sprec_ctx ctx, const serve_args *a, sprec_op *A
     sprec_sparse_free(&xt);
     return err;
   }
-  /* As sprec solve loads it: each rank its block of columns, on huge pages (2 MiB
+  /* As sprec solve loads it (.npy, FILE.h5:/dataset, ...): each rank its block of columns, on huge pages (2 MiB
    * aligned: the passes over A read it 15-30% faster than from plain malloc'ed memory
    * where THP is 'madvise'), every value checked finite. */
-  return sprec_op_load_npy(ctx, a->A, strcmp(a->dtype, "float32") ? SPREC_FLOAT64 : SPREC_FLOAT32, A);
+  return sprec_op_load(ctx, a->A, strcmp(a->dtype, "float32") ? SPREC_FLOAT64 : SPREC_FLOAT32, A);
 }
 
 /* What rank 0 broadcasts for each round: the batch (count > 0), idle (never sent), or
