@@ -8,9 +8,12 @@
 #include <sys/stat.h>
 
 static const char help[] =
-    "usage: sprec gen --problem gaussian|deconv -m M -n N -k K [--snr DB] [--seed S]\n"
+    "usage: sprec gen --problem gaussian|deconv|hadamard -m M -n N -k K [--snr DB] [--seed S]\n"
     "                 [--width W] --out DIR [--quiet]\n"
     "Writes DIR/A.npy (m x n float64, Fortran order), DIR/y.npy (m), DIR/x_true.npy (n).\n"
+    "  hadamard: A = sqrt(n/m)*R*H*D (Walsh-Hadamard, n a power of two, m rows and the\n"
+    "            signs drawn from the seed) is implicit, defined by (m, n, seed): no A.npy;\n"
+    "            'sprec solve --problem hadamard' with the same -m -n --seed rebuilds it\n"
     "  --snr DB     noise level: ||Ax|| / ||e|| = 10^(DB/20) (default: noiseless)\n"
     "  --seed S     random seed (default 1); the problem depends on the seed only\n"
     "  --width W    deconv bump width (default 0.02)\n";
@@ -63,14 +66,16 @@ sprec_err cmd_gen(int argc, char **argv)
   }
   SPREC_TRY(sprec_problem_generate(ctx, &P, &A, &y, &xt), done);
   SPREC_TRY(cli_make_dir(comm, "--out", out), done);
-  err = sprec_op_save_npy(A, cli_out_add(&outs, pa));
+  int stored = sprec_op_local_block(A) != NULL; /* an implicit A is not written */
+  err = stored ? sprec_op_save_npy(A, cli_out_add(&outs, pa)) : SPREC_OK;
   if (!err)
     err = sprec_npy_write_cols(comm, cli_out_add(&outs, py), 1, 1, P.m, 0, rank == 0 ? P.m : 0, y);
   if (!err) err = sprec_x_save_npy(A, cli_out_add(&outs, px), 1, &xt);
   if (err) err = cli_error_prefix(err, "--out", out);
   SPREC_TRY(cli_out_commit(comm, &outs, err), done);
   if (!quiet && rank == 0)
-    printf("sprec gen: wrote %s (%lld x %lld), %s, %s\n", pa, (long long)P.m, (long long)P.n, py, px);
+    printf("sprec gen: wrote %s (%lld x %lld%s), %s, %s\n", stored ? pa : "no A", (long long)P.m,
+           (long long)P.n, stored ? "" : ", implicit", py, px);
 done:
   free(y);
   sprec_sparse_free(&xt);

@@ -1,0 +1,312 @@
+/* The distributed fast Walsh–Hadamard transform (fwht.h). A pass is two local passes
+ * over memory (the column pass, through a cache-resident tile, and the row pass, one
+ * row at a time) and one transpose between them by point-to-point messages; the
+ * moves between the block and the row layouts, needed only when the rank count does
+ * not divide n1, exchange at most a row's worth with each neighbour. */
+#include "fwht.h"
+
+#include <string.h>
+
+/* lo values per tile of the column pass: a cache line of each of the n1 rows, so the
+ * tile (n1·8 doubles, 1 MiB at n1 = 2^14) stays in cache while its stages run. */
+enum { TW = 8, TW_BITS = 3, TAG = 7071 };
+
+struct sprec_fwht_s {
+  MPI_Comm comm;
+  int p, rank, aligned;  /* aligned: row layout = block layout on every rank */
+  int64_t n, n1, n2;
+  int b1, b2;            /* log2 n1, log2 n2                             */
+  int64_t c0, nb;        /* block layout                                 */
+  int64_t l0, nlo;       /* column layout: lo in [l0, l0 + nlo)          */
+  int64_t h0, nh;        /* row layout: hi in [h0, h0 + nh)              */
+  double *W;             /* column layout [hi][lo − l0], n1·nlo          */
+  double *B;             /* row layout (nh·n2) when not aligned          */
+  double *T;             /* the column pass's tile, n1·TW                */
+  MPI_Datatype *rows_of; /* per rank q: in the row layout, q's lo range of my rows */
+  MPI_Request *req;
+};
+
+int sprec_fwht_lo_bits(int64_t n)
+{
+  int L = 0;
+  while (((int64_t)1 << L) < n) L++;
+  return (L + 1) / 2;
+}
+
+void sprec_fwht_columns(const sprec_fwht *f, int64_t *l0, int64_t *nlo)
+{
+  *l0 = f->l0;
+  *nlo = f->nlo;
+}
+
+void sprec_fwht_rows(const sprec_fwht *f, int64_t *start, int64_t *len)
+{
+  *start = f->h0 * f->n2;
+  *len = f->nh * f->n2;
+}
+
+double sprec_fwht_bytes(const sprec_fwht *f)
+{
+  return 8.0 * ((double)f->n1 * (double)f->nlo + (f->B ? (double)f->nh * (double)f->n2 : 0.0) +
+                (double)f->n1 * TW);
+}
+
+/* Stages e0 .. e1−1 on x[0..len) (stage e: x_i, x_{i+2^e} → their sum and difference,
+ * bit e of i clear), ascending, two at a time where two remain: the butterflies of
+ * stages e and e+1 on x_i, x_{i+h}, x_{i+2h}, x_{i+3h} are the two stages' own, one
+ * after the other, so the result is bit for bit that of one stage at a time. */
+static void stages(double *x, int64_t len, int e0, int e1)
+{
+  int e = e0;
+  for (; e + 1 < e1; e += 2) {
+    int64_t h = (int64_t)1 << e;
+    for (int64_t i0 = 0; i0 < len; i0 += 4 * h) {
+      double *restrict x0 = x + i0, *restrict x1 = x0 + h, *restrict x2 = x1 + h,
+                       *restrict x3 = x2 + h;
+      for (int64_t i = 0; i < h; i++) {
+        double a0 = x0[i] + x1[i], a1 = x0[i] - x1[i];
+        double a2 = x2[i] + x3[i], a3 = x2[i] - x3[i];
+        x0[i] = a0 + a2;
+        x2[i] = a0 - a2;
+        x1[i] = a1 + a3;
+        x3[i] = a1 - a3;
+      }
+    }
+  }
+  if (e < e1) {
+    int64_t h = (int64_t)1 << e;
+    for (int64_t i0 = 0; i0 < len; i0 += 2 * h) {
+      double *restrict x0 = x + i0, *restrict x1 = x0 + h;
+      for (int64_t i = 0; i < h; i++) {
+        double a = x0[i], b = x1[i];
+        x0[i] = a + b;
+        x1[i] = a - b;
+      }
+    }
+  }
+}
+
+static void free_plan(sprec_fwht *f)
+{
+  if (f->rows_of)
+    for (int q = 0; q < f->p; q++)
+      if (f->rows_of[q] != MPI_DATATYPE_NULL) MPI_Type_free(&f->rows_of[q]);
+  free(f->rows_of);
+  free(f->req);
+  free(f->W);
+  free(f->B);
+  free(f->T);
+  free(f);
+}
+
+/* The buffers and the datatypes; counts checked against MPI's int. */
+static sprec_err make_plan(sprec_fwht *f)
+{
+  int p = f->p;
+  SPREC_CALL(sprec_check_int(f->n2, "the transform's row length"));
+  SPREC_CALL(sprec_check_int(f->nh, "the transform's rows per rank"));
+  if (p > 1) { /* every message is shorter than the larger of the two */
+    SPREC_CALL(sprec_check_int(f->n1 * f->nlo, "the transform's messages"));
+    SPREC_CALL(sprec_check_int(f->nb + f->nh * f->n2, "the transform's messages"));
+  }
+  SPREC_CALL(sprec_alloc_block((size_t)(f->n1 * f->nlo) + 1, sizeof(double), &f->W,
+                               "the transform's column buffer"));
+  if (!f->aligned)
+    SPREC_CALL(sprec_alloc_block((size_t)(f->nh * f->n2) + 1, sizeof(double), &f->B,
+                                 "the transform's row buffer"));
+  SPREC_CALL(sprec_calloc((size_t)(f->n1 * TW), sizeof(double), &f->T, "the transform's tile"));
+  SPREC_CALL(sprec_calloc((size_t)(2 * p), sizeof *f->req, &f->req, "requests"));
+  SPREC_CALL(sprec_calloc((size_t)p, sizeof *f->rows_of, &f->rows_of, "datatypes"));
+  for (int q = 0; q < p; q++) f->rows_of[q] = MPI_DATATYPE_NULL;
+  for (int q = 0; q < p; q++) {
+    int64_t nq = sprec_block_size(f->n2, p, q);
+    if (q == f->rank || f->nh == 0 || nq == 0) continue;
+    SPREC_MPI(MPI_Type_vector((int)f->nh, (int)nq, (int)f->n2, MPI_DOUBLE, &f->rows_of[q]));
+    SPREC_MPI(MPI_Type_commit(&f->rows_of[q]));
+  }
+  return SPREC_OK;
+}
+
+sprec_err sprec_fwht_create(MPI_Comm comm, int64_t n, sprec_fwht **out)
+{
+  sprec_fwht *f;
+  *out = NULL;
+  SPREC_CHECK(n >= 1 && (n & (n - 1)) == 0, SPREC_ERR_ARG,
+              "the transform's length must be a power of two (got %lld)", (long long)n);
+  sprec_err err = sprec_agree(comm, sprec_calloc(1, sizeof *f, &f, "the transform's plan"));
+  if (err) {
+    free(f);
+    return err;
+  }
+  f->comm = comm;
+  MPI_Comm_size(comm, &f->p);
+  MPI_Comm_rank(comm, &f->rank);
+  f->n = n;
+  f->b2 = sprec_fwht_lo_bits(n);
+  while (((int64_t)1 << (f->b1 + f->b2)) < n) f->b1++;
+  f->n1 = (int64_t)1 << f->b1;
+  f->n2 = (int64_t)1 << f->b2;
+  f->c0 = sprec_block_start(n, f->p, f->rank);
+  f->nb = sprec_block_size(n, f->p, f->rank);
+  f->l0 = sprec_block_start(f->n2, f->p, f->rank);
+  f->nlo = sprec_block_size(f->n2, f->p, f->rank);
+  f->h0 = sprec_block_start(f->n1, f->p, f->rank);
+  f->nh = sprec_block_size(f->n1, f->p, f->rank);
+  f->aligned = f->n1 % f->p == 0;
+  err = sprec_agree(comm, make_plan(f));
+  if (err) free_plan(f);
+  else *out = f;
+  return err;
+}
+
+void sprec_fwht_destroy(sprec_fwht **f)
+{
+  if (!f || !*f) return;
+  free_plan(*f);
+  *f = NULL;
+}
+
+/* The column pass of the forward transform: the stages over hi on x (given by its
+ * entries), a tile of TW values of lo at a time, written into W. */
+static void column_pass_forward(sprec_fwht *f, int64_t cnt, const int64_t *lo, const int64_t *hi,
+                                const double *val)
+{
+  int64_t t = 0, n1 = f->n1, nlo = f->nlo;
+  double *T = f->T;
+  for (int64_t a = 0; a < nlo; a += TW) {
+    int64_t w = nlo - a < TW ? nlo - a : TW;
+    memset(T, 0, (size_t)(n1 * TW) * sizeof *T);
+    for (; t < cnt && lo[t] - f->l0 < a + w; t++) T[hi[t] * TW + (lo[t] - f->l0 - a)] = val[t];
+    stages(T, n1 * TW, TW_BITS, TW_BITS + f->b1);
+    for (int64_t h = 0; h < n1; h++) memcpy(f->W + h * nlo + a, T + h * TW, (size_t)w * sizeof *T);
+  }
+}
+
+/* The transpose between the column layout (W) and the row layout (rows): to_rows 1
+ * moves W into rows, 0 moves rows into W. */
+static sprec_err transpose(sprec_fwht *f, double *rows, int to_rows)
+{
+  int nr = 0, p = f->p;
+  for (int q = 0; q < p; q++) {
+    int64_t hq = sprec_block_start(f->n1, p, q), nhq = sprec_block_size(f->n1, p, q);
+    int64_t lq = sprec_block_start(f->n2, p, q);
+    if (q == f->rank) continue;
+    double *wq = f->W + hq * f->nlo; /* q's rows of my lo, contiguous */
+    int cnt = (int)(nhq * f->nlo);
+    if (f->rows_of[q] != MPI_DATATYPE_NULL) {
+      if (to_rows) SPREC_MPI(MPI_Irecv(rows + lq, 1, f->rows_of[q], q, TAG, f->comm, &f->req[nr++]));
+      else SPREC_MPI(MPI_Isend(rows + lq, 1, f->rows_of[q], q, TAG, f->comm, &f->req[nr++]));
+    }
+    if (cnt > 0) {
+      if (to_rows) SPREC_MPI(MPI_Isend(wq, cnt, MPI_DOUBLE, q, TAG, f->comm, &f->req[nr++]));
+      else SPREC_MPI(MPI_Irecv(wq, cnt, MPI_DOUBLE, q, TAG, f->comm, &f->req[nr++]));
+    }
+  }
+  for (int64_t h = 0; h < f->nh && f->nlo > 0; h++) {
+    double *rw = rows + h * f->n2 + f->l0, *ww = f->W + (f->h0 + h) * f->nlo;
+    if (to_rows) memcpy(rw, ww, (size_t)f->nlo * sizeof *rw);
+    else memcpy(ww, rw, (size_t)f->nlo * sizeof *rw);
+  }
+  SPREC_MPI(MPI_Waitall(nr, f->req, MPI_STATUSES_IGNORE));
+  return SPREC_OK;
+}
+
+/* Rank q's range in the row layout (rows 1) or in the block layout (rows 0). */
+static void range_of(const sprec_fwht *f, int q, int rows, int64_t *a, int64_t *b)
+{
+  if (rows) {
+    *a = sprec_block_start(f->n1, f->p, q) * f->n2;
+    *b = *a + sprec_block_size(f->n1, f->p, q) * f->n2;
+  } else {
+    *a = sprec_block_start(f->n, f->p, q);
+    *b = *a + sprec_block_size(f->n, f->p, q);
+  }
+}
+
+/* From the row layout (src) to the block layout (dst) when to_block, else back. Both
+ * are contiguous ranges of [0, n) differing by less than a row at each end, so each
+ * rank exchanges a part of a row with its neighbours. */
+static sprec_err shift(sprec_fwht *f, const double *src, double *dst, int to_block)
+{
+  int nr = 0;
+  int64_t s0, s1, d0, d1;
+  range_of(f, f->rank, to_block, &s0, &s1);
+  range_of(f, f->rank, !to_block, &d0, &d1);
+  for (int q = 0; q < f->p; q++) {
+    int64_t qs0, qs1, qd0, qd1;
+    range_of(f, q, to_block, &qs0, &qs1);
+    range_of(f, q, !to_block, &qd0, &qd1);
+    int64_t a = s0 > qd0 ? s0 : qd0, b = s1 < qd1 ? s1 : qd1; /* mine, for q */
+    if (q == f->rank) {
+      if (b > a) memcpy(dst + (a - d0), src + (a - s0), (size_t)(b - a) * sizeof *dst);
+      continue;
+    }
+    if (b > a)
+      SPREC_MPI(MPI_Isend(src + (a - s0), (int)(b - a), MPI_DOUBLE, q, TAG, f->comm, &f->req[nr++]));
+    a = qs0 > d0 ? qs0 : d0, b = qs1 < d1 ? qs1 : d1; /* q's, for me */
+    if (b > a)
+      SPREC_MPI(MPI_Irecv(dst + (a - d0), (int)(b - a), MPI_DOUBLE, q, TAG, f->comm, &f->req[nr++]));
+  }
+  SPREC_MPI(MPI_Waitall(nr, f->req, MPI_STATUSES_IGNORE));
+  return SPREC_OK;
+}
+
+static int negated(const uint64_t *neg, int64_t k) { return (int)(neg[k >> 6] >> (k & 63)) & 1; }
+
+sprec_err sprec_fwht_forward(sprec_fwht *f, int64_t cnt, const int64_t *lo, const int64_t *hi,
+                             const double *val, double s, const uint64_t *neg, double *out)
+{
+  column_pass_forward(f, cnt, lo, hi, val);
+  double *rows = f->aligned ? out : f->B;
+  SPREC_CALL(transpose(f, rows, 1));
+  for (int64_t h = 0; h < f->nh; h++) {
+    double *x = rows + h * f->n2;
+    stages(x, f->n2, 0, f->b2);
+    for (int64_t j = 0, k = h * f->n2; j < f->n2; j++, k++) {
+      double v = x[j] * s;
+      x[j] = negated(neg, k) ? -v : v;
+    }
+  }
+  if (!f->aligned) SPREC_CALL(shift(f, rows, out, 1));
+  return SPREC_OK;
+}
+
+/* The column pass of sprec_fwht_pick: only the tiles that hold an entry. */
+static void column_pass_pick(sprec_fwht *f, int64_t cnt, const int64_t *lo, const int64_t *hi,
+                             double *val)
+{
+  int64_t n1 = f->n1, nlo = f->nlo;
+  double *T = f->T;
+  memset(T, 0, (size_t)(n1 * TW) * sizeof *T);
+  for (int64_t t = 0; t < cnt;) {
+    int64_t a = (lo[t] - f->l0) / TW * TW, w = nlo - a < TW ? nlo - a : TW;
+    for (int64_t h = 0; h < n1; h++) memcpy(T + h * TW, f->W + h * nlo + a, (size_t)w * sizeof *T);
+    stages(T, n1 * TW, TW_BITS, TW_BITS + f->b1);
+    for (; t < cnt && lo[t] - f->l0 < a + w; t++) val[t] = T[hi[t] * TW + (lo[t] - f->l0 - a)];
+  }
+}
+
+sprec_err sprec_fwht_pick(sprec_fwht *f, const double *v, const uint64_t *neg, int64_t cnt,
+                          const int64_t *lo, const int64_t *hi, double *val)
+{
+  double *rows = NULL;
+  sprec_err err = sprec_calloc((size_t)(f->nh * f->n2) + 1, sizeof *rows, &rows,
+                               "the transform's row buffer");
+  if ((err = sprec_agree(f->comm, err))) {
+    free(rows);
+    return err;
+  }
+  if (f->aligned) memcpy(rows, v, (size_t)f->nb * sizeof *rows);
+  else SPREC_TRY(shift(f, v, rows, 0), done);
+  for (int64_t h = 0; h < f->nh; h++) {
+    double *x = rows + h * f->n2;
+    for (int64_t j = 0, k = h * f->n2; j < f->n2; j++, k++)
+      if (negated(neg, k)) x[j] = -x[j];
+    stages(x, f->n2, 0, f->b2);
+  }
+  SPREC_TRY(transpose(f, rows, 0), done);
+  column_pass_pick(f, cnt, lo, hi, val);
+done:
+  free(rows);
+  return err;
+}
