@@ -51,38 +51,68 @@ double sprec_fwht_bytes(const sprec_fwht *f)
                 (double)f->n1 * TW);
 }
 
+/* Stage e and e+1 together on x[0..len), h = 2^e: the butterflies of the two stages
+ * on x_i, x_{i+h}, x_{i+2h}, x_{i+3h}, one stage after the other. Inlined with h a
+ * constant for the first stages, whose inner loops are too short otherwise. */
+static inline __attribute__((always_inline)) void radix4(double *x, int64_t len, int64_t h)
+{
+  for (int64_t i0 = 0; i0 < len; i0 += 4 * h) {
+    double *restrict x0 = x + i0, *restrict x1 = x0 + h, *restrict x2 = x1 + h,
+                     *restrict x3 = x2 + h;
+    for (int64_t i = 0; i < h; i++) {
+      double a0 = x0[i] + x1[i], a1 = x0[i] - x1[i];
+      double a2 = x2[i] + x3[i], a3 = x2[i] - x3[i];
+      x0[i] = a0 + a2;
+      x2[i] = a0 - a2;
+      x1[i] = a1 + a3;
+      x3[i] = a1 - a3;
+    }
+  }
+}
+
+static inline __attribute__((always_inline)) void radix2(double *x, int64_t len, int64_t h)
+{
+  for (int64_t i0 = 0; i0 < len; i0 += 2 * h) {
+    double *restrict x0 = x + i0, *restrict x1 = x0 + h;
+    for (int64_t i = 0; i < h; i++) {
+      double a = x0[i], b = x1[i];
+      x0[i] = a + b;
+      x1[i] = a - b;
+    }
+  }
+}
+
 /* Stages e0 .. e1−1 on x[0..len) (stage e: x_i, x_{i+2^e} → their sum and difference,
- * bit e of i clear), ascending, two at a time where two remain: the butterflies of
- * stages e and e+1 on x_i, x_{i+h}, x_{i+2h}, x_{i+3h} are the two stages' own, one
- * after the other, so the result is bit for bit that of one stage at a time. */
+ * bit e of i clear), ascending, two at a time where two remain: the result is bit for
+ * bit that of one stage at a time (the same operations on the same operands). */
 static void stages(double *x, int64_t len, int e0, int e1)
 {
   int e = e0;
-  for (; e + 1 < e1; e += 2) {
-    int64_t h = (int64_t)1 << e;
-    for (int64_t i0 = 0; i0 < len; i0 += 4 * h) {
-      double *restrict x0 = x + i0, *restrict x1 = x0 + h, *restrict x2 = x1 + h,
-                       *restrict x3 = x2 + h;
-      for (int64_t i = 0; i < h; i++) {
-        double a0 = x0[i] + x1[i], a1 = x0[i] - x1[i];
-        double a2 = x2[i] + x3[i], a3 = x2[i] - x3[i];
-        x0[i] = a0 + a2;
-        x2[i] = a0 - a2;
-        x1[i] = a1 + a3;
-        x3[i] = a1 - a3;
-      }
+  for (; e + 1 < e1; e += 2) switch (e) {
+    case 0: radix4(x, len, 1); break;
+    case 1: radix4(x, len, 2); break;
+    case 2: radix4(x, len, 4); break;
+    case 3: radix4(x, len, 8); break;
+    default: radix4(x, len, (int64_t)1 << e);
     }
-  }
-  if (e < e1) {
-    int64_t h = (int64_t)1 << e;
-    for (int64_t i0 = 0; i0 < len; i0 += 2 * h) {
-      double *restrict x0 = x + i0, *restrict x1 = x0 + h;
-      for (int64_t i = 0; i < h; i++) {
-        double a = x0[i], b = x1[i];
-        x0[i] = a + b;
-        x1[i] = a - b;
-      }
+  if (e < e1) switch (e) {
+    case 0: radix2(x, len, 1); break;
+    case 1: radix2(x, len, 2); break;
+    case 2: radix2(x, len, 4); break;
+    default: radix2(x, len, (int64_t)1 << e);
     }
+}
+
+/* x[j] = (x[j]·s)·Δ_k for k = k0 + j (len and k0 multiples of 8): the signs applied
+ * by products with ±1, exact, a byte of them at a time, which vectorizes where a test
+ * per value does not. */
+static void scale_signs(double *x, int64_t len, double s, const unsigned char *neg, int64_t k0)
+{
+  for (int64_t j = 0; j < len; j += 8) {
+    unsigned b = neg[(k0 + j) >> 3];
+    double d[8];
+    for (int t = 0; t < 8; t++) d[t] = (b >> t) & 1 ? -1.0 : 1.0;
+    for (int t = 0; t < 8; t++) x[j + t] = (x[j + t] * s) * d[t];
   }
 }
 
@@ -178,7 +208,11 @@ static void column_pass_forward(sprec_fwht *f, int64_t cnt, const int64_t *lo, c
     memset(T, 0, (size_t)(n1 * TW) * sizeof *T);
     for (; t < cnt && lo[t] - f->l0 < a + w; t++) T[hi[t] * TW + (lo[t] - f->l0 - a)] = val[t];
     stages(T, n1 * TW, TW_BITS, TW_BITS + f->b1);
-    for (int64_t h = 0; h < n1; h++) memcpy(f->W + h * nlo + a, T + h * TW, (size_t)w * sizeof *T);
+    if (w == TW)
+      for (int64_t h = 0; h < n1; h++)
+        for (int c = 0; c < TW; c++) f->W[h * nlo + a + c] = T[h * TW + c];
+    else
+      for (int64_t h = 0; h < n1; h++) memcpy(f->W + h * nlo + a, T + h * TW, (size_t)w * sizeof *T);
   }
 }
 
@@ -251,10 +285,10 @@ static sprec_err shift(sprec_fwht *f, const double *src, double *dst, int to_blo
   return SPREC_OK;
 }
 
-static int negated(const uint64_t *neg, int64_t k) { return (int)(neg[k >> 6] >> (k & 63)) & 1; }
+static int negated(const unsigned char *neg, int64_t k) { return (neg[k >> 3] >> (k & 7)) & 1; }
 
 sprec_err sprec_fwht_forward(sprec_fwht *f, int64_t cnt, const int64_t *lo, const int64_t *hi,
-                             const double *val, double s, const uint64_t *neg, double *out)
+                             const double *val, double s, const unsigned char *neg, double *out)
 {
   column_pass_forward(f, cnt, lo, hi, val);
   double *rows = f->aligned ? out : f->B;
@@ -262,10 +296,9 @@ sprec_err sprec_fwht_forward(sprec_fwht *f, int64_t cnt, const int64_t *lo, cons
   for (int64_t h = 0; h < f->nh; h++) {
     double *x = rows + h * f->n2;
     stages(x, f->n2, 0, f->b2);
-    for (int64_t j = 0, k = h * f->n2; j < f->n2; j++, k++) {
-      double v = x[j] * s;
-      x[j] = negated(neg, k) ? -v : v;
-    }
+    if (f->n2 >= 8) scale_signs(x, f->n2, s, neg, h * f->n2);
+    else
+      for (int64_t j = 0, k = h * f->n2; j < f->n2; j++, k++) x[j] = (x[j] * s) * (negated(neg, k) ? -1.0 : 1.0);
   }
   if (!f->aligned) SPREC_CALL(shift(f, rows, out, 1));
   return SPREC_OK;
@@ -286,7 +319,7 @@ static void column_pass_pick(sprec_fwht *f, int64_t cnt, const int64_t *lo, cons
   }
 }
 
-sprec_err sprec_fwht_pick(sprec_fwht *f, const double *v, const uint64_t *neg, int64_t cnt,
+sprec_err sprec_fwht_pick(sprec_fwht *f, const double *v, const unsigned char *neg, int64_t cnt,
                           const int64_t *lo, const int64_t *hi, double *val)
 {
   double *rows = NULL;

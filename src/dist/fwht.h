@@ -41,16 +41,16 @@ double sprec_fwht_bytes(const sprec_fwht *f);
 
 /* Collective. out (block layout, n_r) = s·Δ·H x, for the x whose nonzeros are given
  * by this rank in its column-layout range (cnt entries x[hi[t]·n2 + lo[t]] = val[t],
- * lo[t] global and nondecreasing; every other entry 0); Δ = diag(±1): bit
- * (i − start) of neg (row-layout range) set where Δ_ii = −1. Stages: the bits of hi
+ * lo[t] global and nondecreasing; every other entry 0); Δ = diag(±1): bit k & 7 of
+ * neg[k >> 3], k = i − start (row-layout range), set where Δ_ii = −1. Stages: the bits of hi
  * ascending, then those of lo ascending. */
 sprec_err sprec_fwht_forward(sprec_fwht *f, int64_t cnt, const int64_t *lo, const int64_t *hi,
-                             const double *val, double s, const uint64_t *neg, double *out);
+                             const double *val, double s, const unsigned char *neg, double *out);
 /* Collective. val[t] = (H Δ v)[hi[t]·n2 + lo[t]] for v in the block layout (n_r
  * entries), for this rank's entries (in its column-layout range, lo nondecreasing).
  * Stages: the bits of lo ascending, then those of hi ascending. Allocates a row-layout
  * buffer for the call (the power iteration's path, not the solvers'). */
-sprec_err sprec_fwht_pick(sprec_fwht *f, const double *v, const uint64_t *neg, int64_t cnt,
+sprec_err sprec_fwht_pick(sprec_fwht *f, const double *v, const unsigned char *neg, int64_t cnt,
                           const int64_t *lo, const int64_t *hi, double *val);
 
 #endif

@@ -37,7 +37,7 @@ typedef struct {
                          column-layout range, ordered by (lo, hi):            */
   int64_t *lo, *hi, *ri; /* ... their lo, hi and i                             */
   double *val;        /* r_i (apply_T) or (H D v)_{R_i} (apply_local) there    */
-  uint64_t *neg;      /* bit k set: d_j = −1 for j = start + k (row layout)    */
+  unsigned char *neg; /* bit k & 7 of neg[k >> 3]: d_j = −1, j = start + k (row layout) */
 } hadamard;
 
 static const struct sprec_op_ops hadamard_ops;
@@ -206,9 +206,9 @@ static sprec_err make_data(sprec_op op, hadamard *d)
   SPREC_CALL(draw_rows(d->seed, op->n, op->m, d->R));
   SPREC_CALL(local_entries(op, d));
   sprec_fwht_rows(d->f, &start, &len);
-  SPREC_CALL(sprec_calloc((size_t)(len / 64 + 1), sizeof *d->neg, &d->neg, "the signs"));
+  SPREC_CALL(sprec_calloc((size_t)(len / 8 + 1), sizeof *d->neg, &d->neg, "the signs"));
   for (int64_t k = 0; k < len; k++)
-    if (sprec_hadamard_sign(d->seed, start + k) < 0) d->neg[k >> 6] |= (uint64_t)1 << (k & 63);
+    if (sprec_hadamard_sign(d->seed, start + k) < 0) d->neg[k >> 3] |= (unsigned char)(1u << (k & 7));
   return SPREC_OK;
 }
 
