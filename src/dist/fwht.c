@@ -6,6 +6,9 @@
 #include "fwht.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* lo values per tile of the column pass: a cache line of each of the n1 rows, so the
  * tile (n1·8 doubles, 1 MiB at n1 = 2^14) stays in cache while its stages run. */
@@ -85,6 +88,11 @@ static inline __attribute__((always_inline)) void radix2(double *x, int64_t len,
 /* Stages e0 .. e1−1 on x[0..len) (stage e: x_i, x_{i+2^e} → their sum and difference,
  * bit e of i clear), ascending, two at a time where two remain: the result is bit for
  * bit that of one stage at a time (the same operations on the same operands). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+/* Compiled twice, the AVX2 variant chosen at load time where the CPU has it: wider
+ * vectors only, the same additions in the same order, so the same bits. */
+__attribute__((target_clones("avx2", "default")))
+#endif
 static void stages(double *x, int64_t len, int e0, int e1)
 {
   int e = e0;
@@ -103,15 +111,22 @@ static void stages(double *x, int64_t len, int e0, int e1)
     }
 }
 
-/* x[j] = (x[j]·s)·Δ_k for k = k0 + j (len and k0 multiples of 8): the signs applied
- * by products with ±1, exact, a byte of them at a time, which vectorizes where a test
- * per value does not. */
+/* ±1 for the bits of a byte, filled by sprec_fwht_create (the same values by every
+ * call): the signs applied by products with ±1, exact, eight at a time from the
+ * table, which vectorizes where a test per value does not. */
+static double sign8[256][8];
+
+static void fill_sign8(void)
+{
+  for (int b = 0; b < 256; b++)
+    for (int t = 0; t < 8; t++) sign8[b][t] = (b >> t) & 1 ? -1.0 : 1.0;
+}
+
+/* x[j] = (x[j]·s)·Δ_k for k = k0 + j (len and k0 multiples of 8). */
 static void scale_signs(double *x, int64_t len, double s, const unsigned char *neg, int64_t k0)
 {
   for (int64_t j = 0; j < len; j += 8) {
-    unsigned b = neg[(k0 + j) >> 3];
-    double d[8];
-    for (int t = 0; t < 8; t++) d[t] = (b >> t) & 1 ? -1.0 : 1.0;
+    const double *d = sign8[neg[(k0 + j) >> 3]];
     for (int t = 0; t < 8; t++) x[j + t] = (x[j + t] * s) * d[t];
   }
 }
@@ -183,6 +198,7 @@ sprec_err sprec_fwht_create(MPI_Comm comm, int64_t n, sprec_fwht **out)
   f->h0 = sprec_block_start(f->n1, f->p, f->rank);
   f->nh = sprec_block_size(f->n1, f->p, f->rank);
   f->aligned = f->n1 % f->p == 0;
+  fill_sign8();
   err = sprec_agree(comm, make_plan(f));
   if (err) free_plan(f);
   else *out = f;
@@ -196,28 +212,53 @@ void sprec_fwht_destroy(sprec_fwht **f)
   *f = NULL;
 }
 
+/* dst[0..8) = src[0..8), a whole cache line (dst 64-byte aligned) that is not read
+ * first: W is written once per pass, a line of each of its n1 rows per tile, which
+ * with ordinary stores costs a read of every line and misses at every row. */
+static inline void store_line(double *dst, const double *src)
+{
+#ifdef __SSE2__
+  for (int c = 0; c < TW; c += 2) _mm_stream_pd(dst + c, _mm_loadu_pd(src + c));
+#else
+  memcpy(dst, src, TW * sizeof *dst);
+#endif
+}
+
+/* Where the column pass puts row hi of its tile: this rank's own rows straight into
+ * the row layout (no copy in the transpose), the others' into W, to be sent. */
+static double *row_dest(sprec_fwht *f, double *rows, int64_t h, int64_t a)
+{
+  if (h >= f->h0 && h < f->h0 + f->nh) return rows + (h - f->h0) * f->n2 + f->l0 + a;
+  return f->W + h * f->nlo + a;
+}
+
 /* The column pass of the forward transform: the stages over hi on x (given by its
- * entries), a tile of TW values of lo at a time, written into W. */
+ * entries), a tile of TW values of lo at a time. */
 static void column_pass_forward(sprec_fwht *f, int64_t cnt, const int64_t *lo, const int64_t *hi,
-                                const double *val)
+                                const double *val, double *rows)
 {
   int64_t t = 0, n1 = f->n1, nlo = f->nlo;
   double *T = f->T;
+  /* whole cache lines, 16-byte aligned for the streaming stores, in W and rows */
+  int lines = nlo % TW == 0 && f->l0 % 2 == 0 && f->n2 % 2 == 0 && ((uintptr_t)rows & 15) == 0;
   for (int64_t a = 0; a < nlo; a += TW) {
     int64_t w = nlo - a < TW ? nlo - a : TW;
     memset(T, 0, (size_t)(n1 * TW) * sizeof *T);
     for (; t < cnt && lo[t] - f->l0 < a + w; t++) T[hi[t] * TW + (lo[t] - f->l0 - a)] = val[t];
     stages(T, n1 * TW, TW_BITS, TW_BITS + f->b1);
-    if (w == TW)
-      for (int64_t h = 0; h < n1; h++)
-        for (int c = 0; c < TW; c++) f->W[h * nlo + a + c] = T[h * TW + c];
+    if (lines)
+      for (int64_t h = 0; h < n1; h++) store_line(row_dest(f, rows, h, a), T + h * TW);
     else
-      for (int64_t h = 0; h < n1; h++) memcpy(f->W + h * nlo + a, T + h * TW, (size_t)w * sizeof *T);
+      for (int64_t h = 0; h < n1; h++) memcpy(row_dest(f, rows, h, a), T + h * TW, (size_t)w * sizeof *T);
   }
+#ifdef __SSE2__
+  _mm_sfence(); /* the streamed lines visible before they are sent or transformed */
+#endif
 }
 
 /* The transpose between the column layout (W) and the row layout (rows): to_rows 1
- * moves W into rows, 0 moves rows into W. */
+ * moves W into rows (this rank's own part is there already: the column pass wrote
+ * it), 0 moves rows into W. */
 static sprec_err transpose(sprec_fwht *f, double *rows, int to_rows)
 {
   int nr = 0, p = f->p;
@@ -236,7 +277,7 @@ static sprec_err transpose(sprec_fwht *f, double *rows, int to_rows)
       else SPREC_MPI(MPI_Irecv(wq, cnt, MPI_DOUBLE, q, TAG, f->comm, &f->req[nr++]));
     }
   }
-  for (int64_t h = 0; h < f->nh && f->nlo > 0; h++) {
+  for (int64_t h = 0; h < f->nh && f->nlo > 0 && !to_rows; h++) { /* to_rows: done */
     double *rw = rows + h * f->n2 + f->l0, *ww = f->W + (f->h0 + h) * f->nlo;
     if (to_rows) memcpy(rw, ww, (size_t)f->nlo * sizeof *rw);
     else memcpy(ww, rw, (size_t)f->nlo * sizeof *rw);
@@ -290,8 +331,8 @@ static int negated(const unsigned char *neg, int64_t k) { return (neg[k >> 3] >>
 sprec_err sprec_fwht_forward(sprec_fwht *f, int64_t cnt, const int64_t *lo, const int64_t *hi,
                              const double *val, double s, const unsigned char *neg, double *out)
 {
-  column_pass_forward(f, cnt, lo, hi, val);
   double *rows = f->aligned ? out : f->B;
+  column_pass_forward(f, cnt, lo, hi, val, rows);
   SPREC_CALL(transpose(f, rows, 1));
   for (int64_t h = 0; h < f->nh; h++) {
     double *x = rows + h * f->n2;
