@@ -442,8 +442,9 @@ sprec_err sprec_op_save_npy(sprec_op A, const char *path);
  * (sorted), D = diag(±1) with d_j drawn from (seed, j) alone: a_ij =
  * d_j·(−1)^popcount(R_i&j)/√m, unit columns, ‖A‖₂² = n/m exactly (sprec_op_norm2_est
  * returns it, no power iteration). Aᵀr is one fast transform of length n distributed
- * over the ranks: O(n log n) work, O(n_r) memory per rank (one column-layout buffer
- * of about n_r doubles, a second one when the rank count does not divide 2^⌊L/2⌋),
+ * over the ranks: O(n log n) work, O(n_r) memory per rank (a buffer of about
+ * (1 − 1/p)·n_r doubles for the transpose, none on one rank, and one of n_r more when
+ * the rank count p does not divide 2^⌊L/2⌋; the output is the rest of the work space),
  * and messages between the ranks, so for this operator sprec_op_apply_T and
  * sprec_op_apply_T_many are collective (every rank calls them together, as the
  * solvers do); the result is the same bit for bit for any number of ranks. Columns are

@@ -22,7 +22,8 @@ struct sprec_fwht_s {
   int64_t c0, nb;        /* block layout                                 */
   int64_t l0, nlo;       /* column layout: lo in [l0, l0 + nlo)          */
   int64_t h0, nh;        /* row layout: hi in [h0, h0 + nh)              */
-  double *W;             /* column layout [hi][lo − l0], n1·nlo          */
+  double *W;             /* column layout [hi][lo − l0] of the other ranks'
+                            rows ((n1 − nh)·nlo; ours are in the row layout) */
   double *B;             /* row layout (nh·n2) when not aligned          */
   double *T;             /* the column pass's tile, n1·TW                */
   MPI_Datatype *rows_of; /* per rank q: in the row layout, q's lo range of my rows */
@@ -50,7 +51,7 @@ void sprec_fwht_rows(const sprec_fwht *f, int64_t *start, int64_t *len)
 
 double sprec_fwht_bytes(const sprec_fwht *f)
 {
-  return 8.0 * ((double)f->n1 * (double)f->nlo + (f->B ? (double)f->nh * (double)f->n2 : 0.0) +
+  return 8.0 * ((double)(f->n1 - f->nh) * (double)f->nlo + (f->B ? (double)f->nh * (double)f->n2 : 0.0) +
                 (double)f->n1 * TW);
 }
 
@@ -154,7 +155,7 @@ static sprec_err make_plan(sprec_fwht *f)
     SPREC_CALL(sprec_check_int(f->n1 * f->nlo, "the transform's messages"));
     SPREC_CALL(sprec_check_int(f->nb + f->nh * f->n2, "the transform's messages"));
   }
-  SPREC_CALL(sprec_alloc_block((size_t)(f->n1 * f->nlo) + 1, sizeof(double), &f->W,
+  SPREC_CALL(sprec_alloc_block((size_t)((f->n1 - f->nh) * f->nlo) + 1, sizeof(double), &f->W,
                                "the transform's column buffer"));
   if (!f->aligned)
     SPREC_CALL(sprec_alloc_block((size_t)(f->nh * f->n2) + 1, sizeof(double), &f->B,
@@ -224,12 +225,13 @@ static inline void store_line(double *dst, const double *src)
 #endif
 }
 
-/* Where the column pass puts row hi of its tile: this rank's own rows straight into
- * the row layout (no copy in the transpose), the others' into W, to be sent. */
-static double *row_dest(sprec_fwht *f, double *rows, int64_t h, int64_t a)
+/* Row h of the column layout, from lo = l0 + a on: this rank's own rows are in the row
+ * layout (the column pass writes them there and reads them from there: no copy, no
+ * room in W), the others' in W, where they are sent from and received into. */
+static double *row_at(sprec_fwht *f, double *rows, int64_t h, int64_t a)
 {
   if (h >= f->h0 && h < f->h0 + f->nh) return rows + (h - f->h0) * f->n2 + f->l0 + a;
-  return f->W + h * f->nlo + a;
+  return f->W + (h < f->h0 ? h : h - f->nh) * f->nlo + a;
 }
 
 /* The column pass of the forward transform: the stages over hi on x (given by its
@@ -247,9 +249,9 @@ static void column_pass_forward(sprec_fwht *f, int64_t cnt, const int64_t *lo, c
     for (; t < cnt && lo[t] - f->l0 < a + w; t++) T[hi[t] * TW + (lo[t] - f->l0 - a)] = val[t];
     stages(T, n1 * TW, TW_BITS, TW_BITS + f->b1);
     if (lines)
-      for (int64_t h = 0; h < n1; h++) store_line(row_dest(f, rows, h, a), T + h * TW);
+      for (int64_t h = 0; h < n1; h++) store_line(row_at(f, rows, h, a), T + h * TW);
     else
-      for (int64_t h = 0; h < n1; h++) memcpy(row_dest(f, rows, h, a), T + h * TW, (size_t)w * sizeof *T);
+      for (int64_t h = 0; h < n1; h++) memcpy(row_at(f, rows, h, a), T + h * TW, (size_t)w * sizeof *T);
   }
 #ifdef __SSE2__
   _mm_sfence(); /* the streamed lines visible before they are sent or transformed */
@@ -257,8 +259,7 @@ static void column_pass_forward(sprec_fwht *f, int64_t cnt, const int64_t *lo, c
 }
 
 /* The transpose between the column layout (W) and the row layout (rows): to_rows 1
- * moves W into rows (this rank's own part is there already: the column pass wrote
- * it), 0 moves rows into W. */
+ * moves W into rows, 0 moves rows into W; this rank's own part stays in rows. */
 static sprec_err transpose(sprec_fwht *f, double *rows, int to_rows)
 {
   int nr = 0, p = f->p;
@@ -266,7 +267,7 @@ static sprec_err transpose(sprec_fwht *f, double *rows, int to_rows)
     int64_t hq = sprec_block_start(f->n1, p, q), nhq = sprec_block_size(f->n1, p, q);
     int64_t lq = sprec_block_start(f->n2, p, q);
     if (q == f->rank) continue;
-    double *wq = f->W + hq * f->nlo; /* q's rows of my lo, contiguous */
+    double *wq = f->W + (hq < f->h0 ? hq : hq - f->nh) * f->nlo; /* q's rows of my lo */
     int cnt = (int)(nhq * f->nlo);
     if (f->rows_of[q] != MPI_DATATYPE_NULL) {
       if (to_rows) SPREC_MPI(MPI_Irecv(rows + lq, 1, f->rows_of[q], q, TAG, f->comm, &f->req[nr++]));
@@ -276,11 +277,6 @@ static sprec_err transpose(sprec_fwht *f, double *rows, int to_rows)
       if (to_rows) SPREC_MPI(MPI_Isend(wq, cnt, MPI_DOUBLE, q, TAG, f->comm, &f->req[nr++]));
       else SPREC_MPI(MPI_Irecv(wq, cnt, MPI_DOUBLE, q, TAG, f->comm, &f->req[nr++]));
     }
-  }
-  for (int64_t h = 0; h < f->nh && f->nlo > 0 && !to_rows; h++) { /* to_rows: done */
-    double *rw = rows + h * f->n2 + f->l0, *ww = f->W + (f->h0 + h) * f->nlo;
-    if (to_rows) memcpy(rw, ww, (size_t)f->nlo * sizeof *rw);
-    else memcpy(ww, rw, (size_t)f->nlo * sizeof *rw);
   }
   SPREC_MPI(MPI_Waitall(nr, f->req, MPI_STATUSES_IGNORE));
   return SPREC_OK;
@@ -347,14 +343,14 @@ sprec_err sprec_fwht_forward(sprec_fwht *f, int64_t cnt, const int64_t *lo, cons
 
 /* The column pass of sprec_fwht_pick: only the tiles that hold an entry. */
 static void column_pass_pick(sprec_fwht *f, int64_t cnt, const int64_t *lo, const int64_t *hi,
-                             double *val)
+                             double *val, double *rows)
 {
   int64_t n1 = f->n1, nlo = f->nlo;
   double *T = f->T;
   memset(T, 0, (size_t)(n1 * TW) * sizeof *T);
   for (int64_t t = 0; t < cnt;) {
     int64_t a = (lo[t] - f->l0) / TW * TW, w = nlo - a < TW ? nlo - a : TW;
-    for (int64_t h = 0; h < n1; h++) memcpy(T + h * TW, f->W + h * nlo + a, (size_t)w * sizeof *T);
+    for (int64_t h = 0; h < n1; h++) memcpy(T + h * TW, row_at(f, rows, h, a), (size_t)w * sizeof *T);
     stages(T, n1 * TW, TW_BITS, TW_BITS + f->b1);
     for (; t < cnt && lo[t] - f->l0 < a + w; t++) val[t] = T[hi[t] * TW + (lo[t] - f->l0 - a)];
   }
@@ -379,7 +375,7 @@ sprec_err sprec_fwht_pick(sprec_fwht *f, const double *v, const unsigned char *n
     stages(x, f->n2, 0, f->b2);
   }
   SPREC_TRY(transpose(f, rows, 0), done);
-  column_pass_pick(f, cnt, lo, hi, val);
+  column_pass_pick(f, cnt, lo, hi, val, rows);
 done:
   free(rows);
   return err;

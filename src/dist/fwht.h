@@ -26,8 +26,10 @@
 typedef struct sprec_fwht_s sprec_fwht;
 
 /* Collective. The plan for length n (a power of two, n >= 1) on comm: layouts, the
- * column-layout buffer (n1·nlo_r doubles), the row-layout buffer when not aligned
- * (nh_r·n2) and the exchange's datatypes. comm is not duplicated: the caller's. */
+ * column-layout buffer for the other ranks' rows ((n1 − nh_r)·nlo_r doubles, about
+ * (1 − 1/p)·n_r: this rank's own rows go straight to the row layout), the row-layout
+ * buffer when not aligned (nh_r·n2), a tile (n1·8) and the exchange's datatypes.
+ * comm is not duplicated: the caller's. */
 sprec_err sprec_fwht_create(MPI_Comm comm, int64_t n, sprec_fwht **f);
 void sprec_fwht_destroy(sprec_fwht **f);
 
