@@ -13,6 +13,9 @@
 /* lo values per tile of the column pass: a cache line of each of the n1 rows, so the
  * tile (n1·8 doubles, 1 MiB at n1 = 2^14) stays in cache while its stages run. */
 enum { TW = 8, TW_BITS = 3, TAG = 7071 };
+/* Doubles per message of the transpose (512 KiB): the strided side packed or unpacked
+ * through two such chunks, one travelling while the other is copied. */
+enum { CHUNK = 1 << 16 };
 
 struct sprec_fwht_s {
   MPI_Comm comm;
@@ -26,8 +29,9 @@ struct sprec_fwht_s {
                             rows ((n1 − nh)·nlo; ours are in the row layout) */
   double *B;             /* row layout (nh·n2) when not aligned          */
   double *T;             /* the column pass's tile, n1·TW                */
-  MPI_Datatype *rows_of; /* per rank q: in the row layout, q's lo range of my rows */
-  MPI_Request *req;
+  double *C[2];          /* two chunks of the transpose's messages         */
+  MPI_Request *req;      /* the contiguous side's chunks (nreq)             */
+  int nreq;
 };
 
 int sprec_fwht_lo_bits(int64_t n)
@@ -134,14 +138,12 @@ static void scale_signs(double *x, int64_t len, double s, const unsigned char *n
 
 static void free_plan(sprec_fwht *f)
 {
-  if (f->rows_of)
-    for (int q = 0; q < f->p; q++)
-      if (f->rows_of[q] != MPI_DATATYPE_NULL) MPI_Type_free(&f->rows_of[q]);
-  free(f->rows_of);
   free(f->req);
   free(f->W);
   free(f->B);
   free(f->T);
+  free(f->C[0]);
+  free(f->C[1]);
   free(f);
 }
 
@@ -161,15 +163,11 @@ static sprec_err make_plan(sprec_fwht *f)
     SPREC_CALL(sprec_alloc_block((size_t)(f->nh * f->n2) + 1, sizeof(double), &f->B,
                                  "the transform's row buffer"));
   SPREC_CALL(sprec_calloc((size_t)(f->n1 * TW), sizeof(double), &f->T, "the transform's tile"));
-  SPREC_CALL(sprec_calloc((size_t)(2 * p), sizeof *f->req, &f->req, "requests"));
-  SPREC_CALL(sprec_calloc((size_t)p, sizeof *f->rows_of, &f->rows_of, "datatypes"));
-  for (int q = 0; q < p; q++) f->rows_of[q] = MPI_DATATYPE_NULL;
-  for (int q = 0; q < p; q++) {
-    int64_t nq = sprec_block_size(f->n2, p, q);
-    if (q == f->rank || f->nh == 0 || nq == 0) continue;
-    SPREC_MPI(MPI_Type_vector((int)f->nh, (int)nq, (int)f->n2, MPI_DOUBLE, &f->rows_of[q]));
-    SPREC_MPI(MPI_Type_commit(&f->rows_of[q]));
-  }
+  for (int c = 0; c < 2 && p > 1; c++)
+    SPREC_CALL(sprec_calloc(CHUNK, sizeof(double), &f->C[c], "the transform's chunks"));
+  for (int q = 0; q < p; q++)
+    if (q != f->rank) f->nreq += (int)((sprec_block_size(f->n1, p, q) * f->nlo + CHUNK - 1) / CHUNK);
+  SPREC_CALL(sprec_calloc((size_t)f->nreq + 2 * (size_t)p, sizeof *f->req, &f->req, "requests"));
   return SPREC_OK;
 }
 
@@ -258,25 +256,61 @@ static void column_pass_forward(sprec_fwht *f, int64_t cnt, const int64_t *lo, c
 #endif
 }
 
-/* The transpose between the column layout (W) and the row layout (rows): to_rows 1
- * moves W into rows, 0 moves rows into W; this rank's own part stays in rows. */
+/* Copies part [o, o + len) of the block nh x nl (row-major) that sits at column lq
+ * of the row layout rows: out of it into buf (pack) or from buf into it. */
+static void block_part(sprec_fwht *f, double *rows, int64_t lq, int64_t nl, int64_t o, int64_t len,
+                       double *buf, int pack)
+{
+  for (int64_t e = o; e < o + len;) {
+    int64_t h = e / nl, l = e % nl, seg = nl - l < o + len - e ? nl - l : o + len - e;
+    double *r = rows + h * f->n2 + lq + l, *b = buf + (e - o);
+    memcpy(pack ? b : r, pack ? r : b, (size_t)seg * sizeof *b);
+    e += seg;
+  }
+}
+
+/* The transpose between the column layout and the row layout: to_rows 1 moves the
+ * other ranks' rows of my lo (W, contiguous per rank) to them and their lo of my rows
+ * into rows; 0 the reverse. Each message between two ranks is cut in chunks of CHUNK
+ * doubles of its flat order (rows of one, lo of the other), which both sides count
+ * alike. The contiguous side sends or receives every chunk in place, all posted at
+ * once; the strided side (my rows, q's lo: nh runs of nlo_q in rows) goes through two
+ * chunk buffers, rank after rank, chunk after chunk (messages between two ranks keep
+ * their order), so it needs no buffer of the message's size. */
 static sprec_err transpose(sprec_fwht *f, double *rows, int to_rows)
 {
   int nr = 0, p = f->p;
-  for (int q = 0; q < p; q++) {
-    int64_t hq = sprec_block_start(f->n1, p, q), nhq = sprec_block_size(f->n1, p, q);
-    int64_t lq = sprec_block_start(f->n2, p, q);
-    if (q == f->rank) continue;
-    double *wq = f->W + (hq < f->h0 ? hq : hq - f->nh) * f->nlo; /* q's rows of my lo */
-    int cnt = (int)(nhq * f->nlo);
-    if (f->rows_of[q] != MPI_DATATYPE_NULL) {
-      if (to_rows) SPREC_MPI(MPI_Irecv(rows + lq, 1, f->rows_of[q], q, TAG, f->comm, &f->req[nr++]));
-      else SPREC_MPI(MPI_Isend(rows + lq, 1, f->rows_of[q], q, TAG, f->comm, &f->req[nr++]));
+  for (int q = 0; q < p; q++) { /* the contiguous side, every chunk posted at once */
+    int64_t hq = sprec_block_start(f->n1, p, q), cnt = sprec_block_size(f->n1, p, q) * f->nlo;
+    double *wq = f->W + (hq < f->h0 ? hq : hq - f->nh) * f->nlo;
+    for (int64_t o = 0; q != f->rank && o < cnt; o += CHUNK) {
+      int len = (int)(cnt - o < CHUNK ? cnt - o : CHUNK);
+      if (to_rows) SPREC_MPI(MPI_Isend(wq + o, len, MPI_DOUBLE, q, TAG, f->comm, &f->req[nr++]));
+      else SPREC_MPI(MPI_Irecv(wq + o, len, MPI_DOUBLE, q, TAG, f->comm, &f->req[nr++]));
     }
-    if (cnt > 0) {
-      if (to_rows) SPREC_MPI(MPI_Isend(wq, cnt, MPI_DOUBLE, q, TAG, f->comm, &f->req[nr++]));
-      else SPREC_MPI(MPI_Irecv(wq, cnt, MPI_DOUBLE, q, TAG, f->comm, &f->req[nr++]));
+  }
+  MPI_Request cr[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
+  int64_t pend_o[2] = {0, 0}, pend_len[2] = {0, 0}, pend_lq[2] = {0, 0}, pend_nl[2] = {0, 0};
+  int c = 0;
+  for (int s = 1; s < p; s++) { /* the strided side, from rank + 1 on, chunk by chunk */
+    int q = (f->rank + s) % p;
+    int64_t lq = sprec_block_start(f->n2, p, q), nl = sprec_block_size(f->n2, p, q);
+    for (int64_t o = 0; o < f->nh * nl; o += CHUNK, c ^= 1) {
+      int64_t len = f->nh * nl - o < CHUNK ? f->nh * nl - o : CHUNK;
+      SPREC_MPI(MPI_Wait(&cr[c], MPI_STATUS_IGNORE)); /* chunk c free (unpacked below) */
+      if (to_rows && pend_len[c]) block_part(f, rows, pend_lq[c], pend_nl[c], pend_o[c], pend_len[c], f->C[c], 0);
+      if (to_rows) SPREC_MPI(MPI_Irecv(f->C[c], (int)len, MPI_DOUBLE, q, TAG, f->comm, &cr[c]));
+      else {
+        block_part(f, rows, lq, nl, o, len, f->C[c], 1);
+        SPREC_MPI(MPI_Isend(f->C[c], (int)len, MPI_DOUBLE, q, TAG, f->comm, &cr[c]));
+      }
+      pend_o[c] = o, pend_len[c] = len, pend_lq[c] = lq, pend_nl[c] = nl;
     }
+  }
+  for (int k = 0; k < 2; k++, c ^= 1) { /* the last two chunks */
+    SPREC_MPI(MPI_Wait(&cr[c], MPI_STATUS_IGNORE));
+    if (to_rows && pend_len[c]) block_part(f, rows, pend_lq[c], pend_nl[c], pend_o[c], pend_len[c], f->C[c], 0);
+    pend_len[c] = 0;
   }
   SPREC_MPI(MPI_Waitall(nr, f->req, MPI_STATUSES_IGNORE));
   return SPREC_OK;
