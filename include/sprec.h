@@ -210,7 +210,13 @@ double sprec_rng_uniform(sprec_rng *g); /* in (0, 1) */
 double sprec_rng_normal(sprec_rng *g);  /* N(0, 1)   */
 
 /* ------------------------------------------------------------ generators -- */
-typedef enum { SPREC_PROBLEM_GAUSSIAN, SPREC_PROBLEM_DECONV } sprec_problem_kind;
+typedef enum {
+  SPREC_PROBLEM_GAUSSIAN,
+  SPREC_PROBLEM_DECONV,
+  SPREC_PROBLEM_HADAMARD /* A = sprec_op_create_hadamard(m, n, seed): n a power of two,
+                            nothing stored (single refused); y = A x + e made with
+                            its columns, identical for any number of ranks */
+} sprec_problem_kind;
 
 typedef struct {
   sprec_problem_kind kind; /* gaussian                                      */
@@ -507,6 +513,24 @@ sprec_err sprec_spec_shape(MPI_Comm comm, const char *spec, int *ndim, int64_t s
  * atomic (a temporary name in the same directory, renamed once complete). */
 sprec_err sprec_problem_save_h5(sprec_op A, const double *y, const sprec_sparse *x_true,
                                 const char *path);
+
+/* ---------------------------------------------------- fast-transform operator -- */
+/* Collective. The subsampled Walsh–Hadamard operator of compressed sensing, never
+ * stored: A = √(n/m)·R·H·D with n = 2^L, H the orthonormal Walsh–Hadamard transform
+ * (H_ij = (−1)^popcount(i&j)/√n), R the m distinct rows of [0, n) drawn from seed
+ * (sorted), D = diag(±1) with d_j drawn from (seed, j) alone: a_ij =
+ * d_j·(−1)^popcount(R_i&j)/√m, unit columns, ‖A‖₂² = n/m exactly (sprec_op_norm2_est
+ * returns it, no power iteration). Aᵀr is one fast transform of length n distributed
+ * over the ranks: O(n log n) work, O(n_r) memory per rank (a buffer of about
+ * (1 − 1/p)·n_r doubles for the transpose, none on one rank, and one of n_r more when
+ * the rank count p does not divide 2^⌊L/2⌋; the output is the rest of the work space),
+ * and messages between the ranks, so for this operator sprec_op_apply_T and
+ * sprec_op_apply_T_many are collective (every rank calls them together, as the
+ * solvers do); the result is the same bit for bit for any number of ranks. Columns are
+ * made on demand, O(m) each. SPREC_ERR_ARG naming n (not a power of two) or m (not in
+ * [1, n]). sprec_op_kind: "hadamard". *A: the caller's (sprec_op_destroy). */
+sprec_err sprec_op_create_hadamard(sprec_ctx ctx, int64_t m, int64_t n, uint64_t seed,
+                                   sprec_op *A);
 
 /* ------------------------------------------------------------ .npy files -- */
 typedef struct {

@@ -8,11 +8,15 @@
 #include <sys/stat.h>
 
 static const char help[] =
-    "usage: sprec gen --problem gaussian|deconv -m M -n N -k K [--snr DB] [--seed S]\n"
+    "usage: sprec gen --problem gaussian|deconv|hadamard -m M -n N -k K [--snr DB] [--seed S]\n"
     "                 [--width W] [--format npy|h5] --out DIR [--quiet]\n"
     "Writes DIR/A.npy (m x n float64, Fortran order), DIR/y.npy (m), DIR/x_true.npy (n);\n"
     "with --format h5 one file DIR/problem.h5 holding /A (m x n float64, C order), /y and\n"
     "/x_true (solve --A DIR/problem.h5:/A --y DIR/problem.h5:/y).\n"
+    "  hadamard: A = sqrt(n/m)*R*H*D (Walsh-Hadamard, n a power of two, m rows and the\n"
+    "            signs drawn from the seed) is implicit, defined by (m, n, seed): no A\n"
+    "            is written; 'sprec solve --problem hadamard' with the same -m -n --seed\n"
+    "            rebuilds it\n"
     "  --snr DB     noise level: ||Ax|| / ||e|| = 10^(DB/20) (default: noiseless)\n"
     "  --seed S     random seed (default 1); the problem depends on the seed only\n"
     "  --width W    deconv bump width (default 0.02)\n";
@@ -27,6 +31,11 @@ static sprec_err gen_h5(const sprec_problem *P, const char *out, int quiet)
   char ph[4096];
   cli_outset outs = {0};
   sprec_err err;
+  SPREC_TRY(P->kind == SPREC_PROBLEM_HADAMARD
+                ? SPREC_ERROR(SPREC_ERR_ARG, "--format h5 writes a stored A; hadamard's is "
+                              "implicit (use --format npy: y.npy and x_true.npy)")
+                : SPREC_OK,
+            done);
   SPREC_TRY(sprec_ctx_create(MPI_COMM_WORLD, &ctx), done);
   MPI_Comm comm = sprec_ctx_comm(ctx);
   snprintf(ph, sizeof ph, "%s/problem.h5", out);
@@ -104,14 +113,16 @@ sprec_err cmd_gen(int argc, char **argv)
   }
   SPREC_TRY(sprec_problem_generate(ctx, &P, &A, &y, &xt), done);
   SPREC_TRY(cli_make_dir(comm, "--out", out), done);
-  err = sprec_op_save_npy(A, cli_out_add(&outs, pa));
+  int stored = sprec_op_local_block(A) != NULL; /* an implicit A is not written */
+  err = stored ? sprec_op_save_npy(A, cli_out_add(&outs, pa)) : SPREC_OK;
   if (!err)
     err = sprec_npy_write_cols(comm, cli_out_add(&outs, py), 1, 1, P.m, 0, rank == 0 ? P.m : 0, y);
   if (!err) err = sprec_x_save_npy(A, cli_out_add(&outs, px), 1, &xt);
   if (err) err = cli_error_prefix(err, "--out", out);
   SPREC_TRY(cli_out_commit(comm, &outs, err), done);
   if (!quiet && rank == 0)
-    printf("sprec gen: wrote %s (%lld x %lld), %s, %s\n", pa, (long long)P.m, (long long)P.n, py, px);
+    printf("sprec gen: wrote %s (%lld x %lld%s), %s, %s\n", stored ? pa : "no A", (long long)P.m,
+           (long long)P.n, stored ? "" : ", implicit", py, px);
 done:
   free(y);
   sprec_sparse_free(&xt);

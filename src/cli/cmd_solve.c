@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const char help[] =
-    "usage: sprec solve (--A FILE.npy --y FILE.npy | --problem gaussian|deconv -m M -n N)\n"
+    "usage: sprec solve (--A FILE.npy --y FILE.npy | --problem gaussian|deconv|hadamard -m M -n N)\n"
     "                   -k K [options]\n"
     "Problem:\n"
     "  --A FILE --y FILE     dictionary (m x n) and observation (m), .npy float64/float32;\n"
@@ -17,6 +17,8 @@ static const char help[] =
     "                        pass over A serves them all); --init FILE, --truth and --x-out\n"
     "                        are then n x b, one column per problem\n"
     "  --problem NAME        generate in memory as 'sprec gen' does (-m -n -k --snr --seed --width)\n"
+    "                        hadamard: the implicit A = sqrt(n/m)*R*H*D, n a power of two, m <= n,\n"
+    "                        each pass a fast transform of length n shared by the ranks\n"
     "  --dtype T             float64 (default) or float32: store A in single precision (half\n"
     "                        the memory and bandwidth; products accumulate in double)\n"
     "Algorithm:\n"

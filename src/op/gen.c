@@ -1,6 +1,7 @@
 /* Problem generators. Column j depends on (seed, j) alone, so each rank makes exactly
  * its own columns and the problem is the same bit for bit for any number of ranks. */
 #include "../core/impl.h"
+#include "hadamard.h"
 
 #include <math.h>
 #include <string.h>
@@ -78,7 +79,7 @@ static sprec_err draw_support(uint64_t seed, int64_t n, int64_t k, int64_t *S)
  * itself and sums them in index order, so y is identical everywhere without
  * communication. The columns are the double ones even for a single-precision A: y is
  * that of the double problem. */
-static sprec_err make_truth(const sprec_problem *p, sprec_sparse *xt, double **y_out)
+static sprec_err make_truth(const sprec_problem *p, sprec_op A, sprec_sparse *xt, double **y_out)
 {
   int64_t m = p->m, n = p->n, k = p->k;
   double *y = NULL, *cols = NULL;
@@ -95,7 +96,8 @@ static sprec_err make_truth(const sprec_problem *p, sprec_sparse *xt, double **y
   SPREC_TRY(sprec_calloc((size_t)m, sizeof *y, &y, "y"), fail);
   SPREC_TRY(sprec_calloc((size_t)m, sizeof *cols, &cols, "a column"), fail);
   for (int64_t t = 0; t < k; t++) {
-    make_column(p, xt->idx[t], cols);
+    if (p->kind == SPREC_PROBLEM_HADAMARD) sprec_hadamard_column(A, xt->idx[t], cols);
+    else make_column(p, xt->idx[t], cols);
     sprec_kernel_gemv_n(m, 1, cols, m, xt->val + t, y);
   }
   if (isfinite(p->snr_db)) {
@@ -110,6 +112,22 @@ static sprec_err make_truth(const sprec_problem *p, sprec_sparse *xt, double **y
 fail:
   free(y);
   free(cols);
+  return err;
+}
+
+/* The hadamard problem: the implicit operator, and y made with its columns. */
+static sprec_err hadamard_problem(sprec_ctx ctx, const sprec_problem *p, sprec_op *A,
+                                  double **y_out, sprec_sparse *xt)
+{
+  sprec_err err;
+  SPREC_CHECK(!p->single, SPREC_ERR_ARG,
+              "dtype float32 stores a dictionary: the hadamard problem's is never stored");
+  SPREC_CALL(sprec_op_create_hadamard(ctx, p->m, p->n, p->seed, A));
+  SPREC_TRY(make_truth(p, *A, xt, y_out), fail);
+  return SPREC_OK;
+fail:
+  sprec_op_destroy(A);
+  sprec_sparse_free(xt);
   return err;
 }
 
@@ -129,6 +147,7 @@ sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op
   SPREC_CHECK(n >= ctx->size, SPREC_ERR_ARG,
               "%d ranks but only %lld columns: every rank needs at least one column",
               ctx->size, (long long)n);
+  if (p->kind == SPREC_PROBLEM_HADAMARD) return hadamard_problem(ctx, p, A, y_out, xt);
   int64_t nl = sprec_block_size(n, ctx->size, ctx->rank);
   int64_t c0 = sprec_block_start(n, ctx->size, ctx->rank);
   double *Al = NULL, *y = NULL, *cols = NULL;
@@ -163,7 +182,7 @@ sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op
     Al = NULL;
   }
 
-  SPREC_TRY(make_truth(p, xt, &y), fail);
+  SPREC_TRY(make_truth(p, *A, xt, &y), fail);
   *y_out = y;
   return SPREC_OK;
 fail:
