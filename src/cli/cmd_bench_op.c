@@ -50,8 +50,9 @@ static sprec_err make_operator(sprec_ctx ctx, const op_spec *s, int64_t n, sprec
   P.n = n, P.k = 1, P.seed = 7;
   sprec_sparse xt = {0};
   *A = NULL, *r = NULL;
-  if (!strcmp(s->kind, "dense")) {
+  if (!strcmp(s->kind, "dense") || !strcmp(s->kind, "hadamard")) {
     P.m = s->m;
+    P.kind = s->kind[0] == 'd' ? SPREC_PROBLEM_GAUSSIAN : SPREC_PROBLEM_HADAMARD;
     SPREC_CALL(sprec_problem_generate(ctx, &P, A, r, &xt));
   } else
     return SPREC_ERROR(SPREC_ERR_ARG, "operator: unknown kind '%s' (dense, conv, hadamard, csc)",

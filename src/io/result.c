@@ -113,10 +113,12 @@ char *sprec_result_json(sprec_ctx ctx, const sprec_opts *o, sprec_op A, const sp
   cJSON_AddStringToObject(pf, "kernel", sprec_kernel_variant());
   num(pf, "apply_T_passes", (double)all->apply_T_passes);
   num(pf, "apply_T_seconds", all->t_apply_T);
-  double bytes = (sprec_op_is_dense_f32(A) ? 4.0 : 8.0) * (double)A->m * (double)A->n;
-  num(pf, "apply_T_GBps", all->t_apply_T > 0 ? bytes * (double)all->apply_T_passes /
-                                                                     all->t_apply_T / 1e9
-                                                               : 0.0);
+  double bytes, flops; /* of one pass, by the operator's own count */
+  sprec_op_pass_cost(A, &bytes, &flops);
+  if (bytes > 0)
+    num(pf, "apply_T_GBps", all->t_apply_T > 0 ? bytes * (double)all->apply_T_passes /
+                                                       all->t_apply_T / 1e9
+                                                 : 0.0);
   if (b == 1) num(pf, "iteration_seconds_median", all->iteration_seconds_median);
   else num(pf, "problems_per_second", all->t_total > 0 ? b / all->t_total : 0.0);
   if (r->peak_rss_mib > 0) num(pf, "peak_rss_MiB", r->peak_rss_mib);

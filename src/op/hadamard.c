@@ -124,6 +124,17 @@ static void hadamard_describe(sprec_op op, char *buf, size_t len)
            L, L - lo, lo, (unsigned long long)d->seed, sprec_fwht_bytes(d->f) / 1048576.0);
 }
 
+/* The transform's two phases (the high bits within each slice, the low bits row by
+ * row) each read and write the n-vector once, and the exchange between them moves it
+ * once more: at least 32·n bytes, however well the stages within a phase stay in
+ * cache; n·log2(n) additions and subtractions. */
+static void hadamard_cost(sprec_op op, double *bytes, double *flops)
+{
+  double n = (double)op->n;
+  *bytes = 32 * n;
+  *flops = n * log2(n);
+}
+
 static const struct sprec_op_ops hadamard_ops = {
     .kind = "hadamard",
     .apply_T = hadamard_apply_T,
@@ -131,7 +142,8 @@ static const struct sprec_op_ops hadamard_ops = {
     .columns = hadamard_columns,
     .apply_columns = hadamard_apply_columns,
     .destroy = hadamard_destroy,
-    .describe = hadamard_describe};
+    .describe = hadamard_describe,
+    .cost = hadamard_cost};
 
 static int cmp_i64(const void *a, const void *b)
 {

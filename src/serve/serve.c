@@ -23,7 +23,7 @@
 #include <time.h>
 
 static const char help[] =
-    "usage: sprec serve (--A FILE.npy|FILE.h5:/DSET | --problem gaussian|deconv -m M -n N [--seed S]\n"
+    "usage: sprec serve (--A FILE.npy|FILE.h5:/DSET | --problem gaussian|deconv|hadamard -m M -n N [--seed S]\n"
     "                   [--width W]) --state DIR [--listen HOST:PORT] [--max-batch B]\n"
     "                   [--max-wait-ms T] [--max-queue Q] [--max-body BYTES] [--max-k K]\n"
     "                   [--dtype float64|float32]\n"
@@ -93,8 +93,10 @@ static int parse_args(int argc, char **argv, serve_args *a, char *why, size_t le
   }
   if (!a->state) return snprintf(why, len, "serve: --state DIR is required"), -1;
   if (!a->A == !a->problem) return snprintf(why, len, "serve: give --A FILE or --problem NAME"), -1;
-  if (a->problem && strcmp(a->problem, "gaussian") && strcmp(a->problem, "deconv"))
-    return snprintf(why, len, "serve: --problem: unknown problem '%s' (gaussian or deconv)", a->problem), -1;
+  if (a->problem && strcmp(a->problem, "gaussian") && strcmp(a->problem, "deconv") &&
+      strcmp(a->problem, "hadamard"))
+    return snprintf(why, len, "serve: --problem: unknown problem '%s' (gaussian, deconv or hadamard)",
+                    a->problem), -1;
   if (strcmp(a->dtype, "float64") && strcmp(a->dtype, "float32"))
     return snprintf(why, len, "serve: --dtype: unknown type '%s' (float64 or float32)", a->dtype), -1;
   if (a->problem && (a->m < 1 || a->n < 1))
@@ -111,7 +113,9 @@ static sprec_err load_dictionary(sprec_ctx ctx, const serve_args *a, sprec_op *A
   if (a->problem) {
     sprec_problem P;
     sprec_problem_default(&P);
-    P.kind = !strcmp(a->problem, "deconv") ? SPREC_PROBLEM_DECONV : SPREC_PROBLEM_GAUSSIAN;
+    P.kind = !strcmp(a->problem, "deconv")     ? SPREC_PROBLEM_DECONV
+             : !strcmp(a->problem, "hadamard") ? SPREC_PROBLEM_HADAMARD
+                                               : SPREC_PROBLEM_GAUSSIAN;
     P.m = a->m, P.n = a->n, P.k = 1, P.seed = a->seed, P.width = a->width;
     P.single = !strcmp(a->dtype, "float32");
     double *y = NULL;
