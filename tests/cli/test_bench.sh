@@ -52,5 +52,31 @@ PY
   then echo "ok - bench --quick -np $np"; pass=$((pass + 1))
   else echo "not ok - bench --quick -np $np"; sed 's/^/    /' "$W/log$np" | tail -15; fail=$((fail + 1)); fi
 done
+# `sprec bench --operator KIND`: a row per n, doubling from --n0 to --n-max, each pass's
+# bytes and flops the analytic count of its kind (computed here from the definition),
+# its bound the slower of the two at the run's own references, its fraction bound/time.
+for kind in dense hadamard; do
+  if "$root/scripts/mpirun.sh" -np 2 "$root/bin/sprec" bench --operator $kind --n0 1024 --n-max 8192 \
+      --reps 1 --out "$W/op-$kind" >"$W/log-$kind" 2>&1 &&
+    /usr/bin/python3 - "$W/op-$kind/operator.csv" $kind <<'PY'
+import csv, math, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+kind = sys.argv[2]
+assert [int(r["n"]) for r in rows] == [1024, 2048, 4096, 8192], [r["n"] for r in rows]
+H = 5e-6  # %.6g: each printed number within H of its value, relative
+for r in rows:
+    v = {k: float(x) for k, x in r.items() if k != "operator"}
+    assert r["operator"] == kind and v["ranks"] == 2
+    m, n = v["m"], v["n"]
+    want = {"dense": (8 * m * n, 2 * m * n), "hadamard": (32 * n, n * math.log2(n))}[kind]
+    assert abs(v["bytes"] - want[0]) <= H * want[0] and abs(v["flops"] - want[1]) <= H * want[1], (r, want)
+    bound = max(v["bytes"] / (v["stream_GBps"] * 1e9), v["flops"] / (v["incache_Gflops"] * 1e9))
+    assert abs(v["bound_seconds"] - bound) <= 4 * H * bound, (r, bound)
+    f = v["bound_seconds"] / v["seconds_per_pass"]
+    assert v["seconds_per_pass"] > 0 and abs(v["fraction_of_bound"] - f) <= 4 * H * f + 1e-4, (r, f)
+PY
+  then echo "ok - bench --operator $kind -np 2"; pass=$((pass + 1))
+  else echo "not ok - bench --operator $kind -np 2"; sed 's/^/    /' "$W/log-$kind" | tail -15; fail=$((fail + 1)); fi
+done
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
