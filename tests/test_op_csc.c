@@ -358,9 +358,123 @@ static void write_files(void)
   fclose(f);
 }
 
+
+/* ---------------------------------------------------------- bandwidth -- */
+/* SPREC_CSC_BENCH=1: instead of the suite, the pass over a CSC matrix of n = 10^6
+ * columns with 10 random rows each (m from 10^4, r in L2, to 10^7, r in memory) at
+ * 32- and 64-bit indices, against references measured in the same run on the same
+ * ranks: a streaming read of the same bytes (eight accumulators) and the dense
+ * operator's pass (sprec_kernel_gemv_t) over a dense block of the same bytes; and the
+ * same rows in a band (row ≈ j·m/n: r read almost in order). Best of 5, max over
+ * ranks. Also a plain one-accumulator sum over the same arrays: the price of summing
+ * in the dense kernel's lanes (which is what makes the results the dense ones). */
+static double stream_read(const double *a, int64_t len)
+{
+  double s[8] = {0};
+  for (int64_t i = 0; i + 8 <= len; i += 8)
+    for (int l = 0; l < 8; l++) s[l] += a[i + l];
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+static void plain_sum(int64_t nl, const int64_t *cp, const int32_t *row, const double *val,
+                      const double *r, double *g)
+{
+  for (int64_t j = 0; j < nl; j++) {
+    double s = 0;
+    for (int64_t p = cp[j]; p < cp[j + 1]; p++) s += val[p] * r[row[p]];
+    g[j] = s;
+  }
+}
+
+#define BEST(var, stmt)                                                                  \
+  do {                                                                                   \
+    var = INFINITY;                                                                      \
+    for (int rep_ = 0; rep_ < 5; rep_++) {                                               \
+      MPI_Barrier(MPI_COMM_WORLD);                                                       \
+      double t0_ = MPI_Wtime();                                                          \
+      stmt;                                                                              \
+      double t_ = MPI_Wtime() - t0_;                                                     \
+      MPI_Allreduce(MPI_IN_PLACE, &t_, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);          \
+      var = fmin(var, t_);                                                               \
+    }                                                                                    \
+  } while (0)
+
+static void bench_case(sprec_ctx ctx, int64_t m, int banded, int bits, double *ref)
+{
+  const int64_t n = 1000000, per = 10;
+  int64_t c0 = sprec_block_start(n, ctx->size, ctx->rank), nl = sprec_block_size(n, ctx->size, ctx->rank);
+  int64_t nnz = nl * per;
+  int64_t *cp = malloc(sizeof(int64_t) * (size_t)(nl + 1)), *rows = malloc(sizeof(int64_t) * (size_t)nnz);
+  double *vals = malloc(sizeof(double) * (size_t)nnz), *r = malloc(sizeof(double) * (size_t)m);
+  double *g = malloc(sizeof(double) * (size_t)nl);
+  int32_t *r32 = malloc(sizeof(int32_t) * (size_t)nnz);
+  sprec_rng rng;
+  sprec_rng_seed(&rng, 5, 1, (uint64_t)ctx->rank);
+  for (int64_t j = 0; j <= nl; j++) cp[j] = j * per;
+  for (int64_t p = 0; p < nnz; p++) {
+    int64_t j = c0 + p / per, base = j * m / n;
+    rows[p] = banded ? (base + (int64_t)(sprec_rng_uniform(&rng) * 64)) % m
+                     : (int64_t)(sprec_rng_uniform(&rng) * (double)m);
+    vals[p] = sprec_rng_normal(&rng);
+  }
+  for (int64_t i = 0; i < m; i++) r[i] = sprec_rng_normal(&rng);
+  /* the plain sum's own copy of the same entries */
+  int64_t *cpl = malloc(sizeof(int64_t) * (size_t)(nl + 1));
+  double *vl = malloc(sizeof(double) * (size_t)nnz);
+  memcpy(cpl, cp, sizeof(int64_t) * (size_t)(nl + 1));
+  memcpy(vl, vals, sizeof(double) * (size_t)nnz);
+  for (int64_t p = 0; p < nnz; p++) r32[p] = (int32_t)rows[p];
+  sprec_op A;
+  if (sprec_op_create_csc(ctx, m, n, cp, rows, vals, bits, &A)) {
+    fprintf(stderr, "create: %s\n", sprec_errmsg());
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+  double t, tp;
+  BEST(t, sprec_op_apply_T(A, r, g));
+  BEST(tp, plain_sum(nl, cpl, r32, vl, r, g));
+  double bytes = (double)nnz * (bits == 64 ? 16 : 12) + (double)(nl + 1) * 8;
+  if (ctx->rank == 0)
+    printf("m=%-9lld %-6s int%d  %.4f s/pass  %5.2f GB/s per rank  stream x%.2f  dense x%.2f  "
+           "(plain 1-acc sum %.4f s: lanes cost x%.2f)\n",
+           (long long)m, banded ? "banded" : "random", bits, t, bytes / t / 1e9,
+           (bytes / t) / ref[0], (bytes / t) / ref[1], tp, t / tp);
+  sprec_op_destroy(&A);
+  free(r), free(g), free(r32), free(cpl), free(vl);
+}
+
+static int bench(void)
+{
+  sprec_ctx ctx;
+  sprec_ctx_create(MPI_COMM_WORLD, &ctx);
+  /* references over 60 MB per rank (the CSC's int32 size at n = 10^6 on 2 ranks) */
+  int64_t len = (int64_t)(12 * 5000000 + 8 * 500000) / 8, md = 1000, nd = len / md;
+  double *buf = malloc(sizeof(double) * (size_t)len), *r = malloc(sizeof(double) * md), *g = malloc(sizeof(double) * (size_t)nd);
+  for (int64_t i = 0; i < len; i++) buf[i] = 1.0 / (double)(i + 1);
+  for (int64_t i = 0; i < md; i++) r[i] = 1;
+  double ts, td, sink = 0, ref[2];
+  BEST(ts, sink += stream_read(buf, len));
+  BEST(td, sprec_kernel_gemv_t(md, nd, buf, md, r, g));
+  ref[0] = 8.0 * (double)len / ts;
+  ref[1] = 8.0 * (double)len / td;
+  if (ctx->rank == 0)
+    printf("ranks %d, kernel %s; per rank: stream read %.2f GB/s, dense pass %.2f GB/s (%.0f MB)%s\n",
+           ctx->size, sprec_kernel_variant(), ref[0] / 1e9, ref[1] / 1e9, 8.0 * (double)len / 1e6,
+           sink == 0 ? "" : " ");
+  free(buf), free(r), free(g);
+  int64_t ms[4] = {10000, 100000, 1000000, 10000000};
+  for (int k = 0; k < 4; k++) bench_case(ctx, ms[k], 0, 32, ref);
+  bench_case(ctx, 10000000, 1, 32, ref);
+  bench_case(ctx, 100000, 0, 64, ref);
+  bench_case(ctx, 10000000, 0, 64, ref);
+  sprec_ctx_destroy(&ctx);
+  MPI_Finalize();
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
   MPI_Init(&argc, &argv);
+  if (getenv("SPREC_CSC_BENCH")) return bench();
   int rank;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   make_matrix(&A0);
