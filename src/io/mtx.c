@@ -221,6 +221,13 @@ static sprec_err read_local(MPI_Comm comm, mtx_in *in, sprec_csc_local *a)
   a->m = sz[0], a->n = sz[1];
   a->c0 = sprec_block_start(a->n, size, rank);
   a->nl = sprec_block_size(a->n, size, rank);
+  /* Empty columns cost nothing in the file but 8 bytes each here: a header's n is
+   * believed only as far as the memory can hold its offsets. */
+  double mem = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+  SPREC_CHECK(8.0 * (double)(a->nl + 1) <= mem / 2, SPREC_ERR_FORMAT,
+              "%s: %lld columns: their offsets alone need %.3g GiB per rank, more than half "
+              "of this machine's memory",
+              in->path, (long long)a->n, 8.0 * (double)(a->nl + 1) / 1073741824.0);
   triplets t = {0};
   sprec_err err = entries(in, &k, sz, a->c0, a->nl, &t);
   if (!err) err = to_columns(&t, a);

@@ -187,14 +187,14 @@ static sprec_err check_local(int64_t m, int64_t nl, const int64_t *cp, const int
 {
   SPREC_CHECK(cp[0] == 0, SPREC_ERR_ARG, "colptr[0] = %lld, must be 0", (long long)cp[0]);
   for (int64_t j = 0; j < nl; j++)
-    SPREC_CHECK(cp[j + 1] >= cp[j], SPREC_ERR_ARG, "colptr decreases at local column %lld",
-                (long long)j);
+    SPREC_CHECK(cp[j + 1] >= cp[j], SPREC_ERR_ARG, "colptr decreases at column %lld",
+                (long long)(c0 + j));
   for (int64_t j = 0; j < nl; j++)
     for (int64_t p = cp[j]; p < cp[j + 1]; p++) {
       SPREC_CHECK(row[p] >= 0 && row[p] < m, SPREC_ERR_ARG,
-                  "row index %lld out of range [0, %lld) in column %lld", (long long)row[p],
+                  "rowind: row index %lld out of range [0, %lld) in column %lld", (long long)row[p],
                   (long long)m, (long long)(c0 + j));
-      SPREC_CHECK(isfinite(val[p]), SPREC_ERR_ARG, "NaN or Inf at row %lld, column %lld",
+      SPREC_CHECK(isfinite(val[p]), SPREC_ERR_ARG, "val: NaN or Inf at row %lld, column %lld",
                   (long long)row[p], (long long)(c0 + j));
     }
   return SPREC_OK;
