@@ -232,6 +232,19 @@ static void check_op(sprec_op A, const char *what)
   ok &= tu_within("csc Aᵀr against a serial sum", worst, 2 * (double)M * DBL_EPSILON);
   ck_assert_all(ok, "%s: Aᵀr not the dense kernel's bits, or %.3g from the serial sum", what, worst);
 
+  /* several right-hand sides in one pass: each apply_T's bits (groups of 4 and a tail) */
+  double R[6][M], G[6][N], *rp[6], *gp[6];
+  for (int q = 0; q < 6; q++) {
+    for (int i = 0; i < M; i++) R[q][i] = sin(0.3 * i + q) * (q == 2 ? 1e5 : 1.0);
+    rp[q] = R[q], gp[q] = G[q];
+  }
+  ok = sprec_op_apply_T_many(A, 6, (const double *const *)rp, gp) == SPREC_OK;
+  for (int q = 0; ok && q < 6; q++) {
+    ok = sprec_op_apply_T(A, R[q], gd) == SPREC_OK;
+    ok = ok && memcmp(G[q], gd, sizeof(double) * (size_t)nl) == 0;
+  }
+  ck_assert_all(ok, "%s: apply_T_many differs from apply_T", what);
+
   int64_t S[6] = {0, 3, 40, 41, 150, 202};
   double xv[6] = {1.5, -2, 0.25, 3, -1e-3, 7}, ax[M], ref[M] = {0}, cols[M * 6];
   sprec_sparse x = {6, 6, S, xv};

@@ -57,6 +57,7 @@ S = np.sort(rng.choice(np.flatnonzero(nnz >= 3), k, replace=False))
 x = np.zeros(n); x[S] = rng.choice([-1, 1], k) * (1 + np.abs(rng.standard_normal(k)))
 y = A @ x; y += 1e-3 * np.linalg.norm(y) / np.sqrt(m) * rng.standard_normal(m)
 np.save("y.npy", y)
+np.save("Y.npy", np.stack([y, A @ np.roll(x, 40) + 1e-3 * y, -y], 1))  # a batch of 3
 def dense(name, M):
     np.save(name + ".dense.npy", np.asfortranarray(M.toarray()))
 def npz(name, M, compressed=True):
@@ -167,6 +168,20 @@ for P in $NPS; do
   solve_case c32.npz y.npy omp 5 "$P"
   solve_case g.mtx y.npy htp 5 "$P"
   solve_case sym.mtx ysym.npy omp 4 "$P"
+done
+
+# A batch (3 problems, one pass over the nonzeros for all: apply_T_many): every
+# problem as the dense batch solves it.
+sprec 1 solve --A c32.dense.npy --y Y.npy -k 5 --iters 200 --quiet --out refb.json
+for P in $NPS; do
+  sprec "$P" solve --A c32.npz --y Y.npy -k 5 --iters 200 --quiet --out "b.$P.json"
+  if [ "$rc" = 0 ] && "$PY" - "b.$P.json" refb.json <<'EOF'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+assert a["operator"] == "csc" and len(a["problems"]) == 3 and a["problems"] == b["problems"]
+EOF
+  then ok "batch of 3 over c32.npz P=$P equals the dense batch"
+  else notok "batch of 3 over c32.npz P=$P" "$(last)"; fi
 done
 
 # ------------------------------------------------------------------ sprec info --
