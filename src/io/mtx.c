@@ -45,6 +45,15 @@ static sprec_err next_line(mtx_in *in, int *got)
   return SPREC_OK;
 }
 
+/* s made printable in place (a message is one line of text) and cut to 40 characters. */
+static const char *printable(char *s)
+{
+  for (char *p = s; *p; p++)
+    if (*p < 32 || *p > 126) *p = '?';
+  if (strlen(s) > 40) strcpy(s + 37, "...");
+  return s;
+}
+
 typedef struct {
   int pattern, integer, symmetric;
 } mtx_kind;
@@ -61,14 +70,14 @@ static sprec_err banner(mtx_in *in, mtx_kind *k)
   SPREC_CHECK(strcasecmp(w[2], "coordinate") == 0, SPREC_ERR_FORMAT,
               "%s: '%s' Matrix Market format: only coordinate (sparse) is read; a dense matrix "
               "goes in a .npy",
-              in->path, w[2]);
+              in->path, printable(w[2]));
   k->pattern = strcasecmp(w[3], "pattern") == 0;
   k->integer = strcasecmp(w[3], "integer") == 0;
   SPREC_CHECK(k->pattern || k->integer || strcasecmp(w[3], "real") == 0, SPREC_ERR_FORMAT,
-              "%s: field '%s': real, integer or pattern expected", in->path, w[3]);
+              "%s: field '%s': real, integer or pattern expected", in->path, printable(w[3]));
   k->symmetric = strcasecmp(w[4], "symmetric") == 0;
   SPREC_CHECK(k->symmetric || strcasecmp(w[4], "general") == 0, SPREC_ERR_FORMAT,
-              "%s: symmetry '%s': general or symmetric expected", in->path, w[4]);
+              "%s: symmetry '%s': general or symmetric expected", in->path, printable(w[4]));
   return SPREC_OK;
 }
 
@@ -154,7 +163,7 @@ static sprec_err entry(mtx_in *in, const mtx_kind *k, const int64_t sz[3], int64
     s = end;
   }
   SPREC_CHECK(ok && only_space(s), SPREC_ERR_FORMAT, "%s: line %lld: '%s' is not an entry ('%s')",
-              in->path, (long long)in->line, in->buf,
+              in->path, (long long)in->line, printable(in->buf),
               k->pattern ? "row column" : k->integer ? "row column integer" : "row column value");
   SPREC_CHECK(isfinite(*v), SPREC_ERR_FORMAT, "%s: line %lld: value is NaN or Inf", in->path,
               (long long)in->line);

@@ -400,7 +400,7 @@ static sprec_err read_kind_shape(member *mb, int64_t *m, int64_t *n)
               "%s: format.npy: must hold one string", f->path);
   SPREC_CALL(mread(f, f->hdr, (uint64_t)f->itemsize, fmt));
   for (int i = 0, k = 0; i < f->itemsize && k < 16; i += f->kind == 'U' ? 4 : 1)
-    if (fmt[i]) txt[k++] = fmt[i];
+    if (fmt[i]) txt[k++] = fmt[i] > 32 && fmt[i] < 127 ? fmt[i] : '?'; /* one printable line */
   SPREC_CALL(mfinish(f));
   SPREC_CHECK(strcmp(txt, "csr") != 0, SPREC_ERR_FORMAT,
               "%s: holds a CSR matrix: save the CSC form, scipy.sparse.save_npz(path, A.tocsc())",
