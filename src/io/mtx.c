@@ -24,23 +24,26 @@ typedef struct {
   char buf[MTX_LINE + 2];
 } mtx_in;
 
-/* The next line into in->buf (newline removed); 0 at the end of the file. */
+/* The next line into in->buf (newline and carriage return removed); 0 at the end of
+ * the file. */
 static sprec_err next_line(mtx_in *in, int *got)
 {
+  size_t len = 0;
+  int c;
   *got = 0;
-  if (!fgets(in->buf, sizeof in->buf, in->f)) {
-    SPREC_CHECK(!ferror(in->f), SPREC_ERR_IO, "%s: read error after line %lld", in->path,
-                (long long)in->line);
-    return SPREC_OK;
+  while ((c = getc_unlocked(in->f)) != EOF && c != '\n') {
+    SPREC_CHECK(len < MTX_LINE, SPREC_ERR_FORMAT, "%s: line %lld is longer than %d characters",
+                in->path, (long long)in->line + 1, MTX_LINE);
+    SPREC_CHECK(c != 0, SPREC_ERR_FORMAT, "%s: line %lld holds a NUL byte: not a text file",
+                in->path, (long long)in->line + 1);
+    in->buf[len++] = (char)c;
   }
+  SPREC_CHECK(!ferror(in->f), SPREC_ERR_IO, "%s: read error after line %lld", in->path,
+              (long long)in->line);
+  if (c == EOF && len == 0) return SPREC_OK;
   in->line++;
-  size_t len = strlen(in->buf);
-  SPREC_CHECK(len <= MTX_LINE || in->buf[len - 1] == '\n', SPREC_ERR_FORMAT,
-              "%s: line %lld is longer than %d characters", in->path, (long long)in->line,
-              MTX_LINE);
-  SPREC_CHECK(strlen(in->buf) == len, SPREC_ERR_FORMAT, "%s: line %lld holds a NUL byte",
-              in->path, (long long)in->line);
-  while (len > 0 && (in->buf[len - 1] == '\n' || in->buf[len - 1] == '\r')) in->buf[--len] = 0;
+  while (len > 0 && in->buf[len - 1] == '\r') len--;
+  in->buf[len] = 0;
   *got = 1;
   return SPREC_OK;
 }

@@ -396,8 +396,8 @@ static sprec_err read_kind_shape(member *mb, int64_t *m, int64_t *n)
 {
   member *f = &mb[M_FORMAT], *s = &mb[M_SHAPE];
   char fmt[65] = {0}, txt[17] = {0};
-  SPREC_CHECK((f->kind == 'S' || f->kind == 'U') && f->count == 1, SPREC_ERR_FORMAT,
-              "%s: format.npy: must hold one string", f->path);
+  SPREC_CHECK((f->kind == 'S' || f->kind == 'U') && f->count == 1 && f->itemsize <= 64,
+              SPREC_ERR_FORMAT, "%s: format.npy: must hold one short string", f->path);
   SPREC_CALL(mread(f, f->hdr, (uint64_t)f->itemsize, fmt));
   for (int i = 0, k = 0; i < f->itemsize && k < 16; i += f->kind == 'U' ? 4 : 1)
     if (fmt[i]) txt[k++] = fmt[i] > 32 && fmt[i] < 127 ? fmt[i] : '?'; /* one printable line */

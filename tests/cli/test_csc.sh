@@ -120,6 +120,8 @@ parts("row.npz", indices=r2)
 v2 = vals.copy(); v2[17] = np.nan
 parts("nan.npz", data=v2)
 parts("coo.npz", format=b"coo")
+parts("fmtlong.npz", format=np.array("c" * 60))  # '<U60': 240 bytes
+open("nul.mtx", "wb").write(b"%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 \0003\n")
 parts("shape.npz", shape=np.array([m, n + 1]))
 txt = open("g.mtx").read().splitlines()
 hdr = [i for i, l in enumerate(txt) if not l.startswith("%")][0]
@@ -227,6 +229,8 @@ for P in $NPS; do
   bad "row index >= m" row.npz "row index 64 out of range [0, 64)" "$P"
   bad "NaN in data" nan.npz "NaN or Inf" "$P"
   bad "shape disagrees with indptr" shape.npz "indptr.npy: 501 entries for 501 columns" "$P"
+  bad "long format string" fmtlong.npz "format.npy: must hold one short string" "$P"
+  bad "mtx NUL byte" nul.mtx "line 3 holds a NUL byte" "$P"
   bad "mtx entry out of range" range.mtx "outside the 64 x 500 matrix" "$P"
   bad "mtx truncated" short.mtx "truncated?" "$P"
   bad "mtx NaN" nan.mtx "NaN or Inf" "$P"
