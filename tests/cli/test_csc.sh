@@ -121,7 +121,7 @@ v2 = vals.copy(); v2[17] = np.nan
 parts("nan.npz", data=v2)
 parts("coo.npz", format=b"coo")
 parts("fmtlong.npz", format=np.array("c" * 60))  # '<U60': 240 bytes
-open("nul.mtx", "wb").write(b"%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 \0003\n")
+open("nul.mtx", "wb").write(b"%%MatrixMarket matrix coordinate real general\n8 8 1\n1 1 \0003\n")
 parts("shape.npz", shape=np.array([m, n + 1]))
 txt = open("g.mtx").read().splitlines()
 hdr = [i for i, l in enumerate(txt) if not l.startswith("%")][0]
