@@ -160,6 +160,10 @@ $(FUZZ_BUILD)/obj/src/core/kernels_avx512.o: ISA_FLAGS = -mavx512f -mavx512vl
 endif
 $(FUZZ_BUILD)/fuzz_ckpt: $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
 $(FUZZ_BUILD)/fuzz_ckpt: FUZZ_LIBS = $(LIBS)
+# The sparse readers' harnesses (npz.c, mtx.c) read through sprec_csc_inspect: the
+# whole library, as for the checkpoint reader's. Built by name (make build-fuzz/fuzz_npz).
+$(FUZZ_BUILD)/fuzz_npz $(FUZZ_BUILD)/fuzz_mtx: $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+$(FUZZ_BUILD)/fuzz_npz $(FUZZ_BUILD)/fuzz_mtx: FUZZ_LIBS = $(LIBS)
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(SPREC_CFLAGS) $(MPI_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) \

@@ -532,6 +532,48 @@ sprec_err sprec_problem_save_h5(sprec_op A, const double *y, const sprec_sparse 
 sprec_err sprec_op_create_hadamard(sprec_ctx ctx, int64_t m, int64_t n, uint64_t seed,
                                    sprec_op *A);
 
+/* ------------------------------------------------------- sparse operator -- */
+/* A dictionary of sparse columns (kind "csc"): each rank holds only its columns'
+ * nonzeros. Its products are bit for bit those of the dense operator over the same
+ * matrix densified (the same lanes and order, zeros skipped), so a solve gives the
+ * dense solve's answer, for any number of ranks. */
+
+/* Collective. The operator over this rank's columns [sprec_block_start(n,p,rank), ...)
+ * in compressed sparse column form: colptr (n_r + 1 offsets, colptr[0] = 0,
+ * nondecreasing), rowind and val (colptr[n_r] entries each: 0-based rows < m and
+ * finite values). Rows may come in any order within a column; they are sorted, and a
+ * row given twice in a column is summed in the order given (as SciPy's toarray()).
+ * index_bits: the width of the row indices kept, 0 (32 bits when m < 2^31, else 64),
+ * 32 or 64. Ownership of the three arrays (malloc'ed) passes to the call, which frees
+ * them on failure too. SPREC_ERR_ARG naming what is wrong. */
+sprec_err sprec_op_create_csc(sprec_ctx ctx, int64_t m, int64_t n, int64_t *colptr,
+                              int64_t *rowind, double *val, int index_bits, sprec_op *A);
+/* Not collective. 1 if path names a sparse matrix file by its extension (.npz, .mtx). */
+int sprec_csc_path(const char *path);
+/* Collective. A sparse dictionary from a file, each rank keeping its columns' nonzeros:
+ *  - .npz: scipy.sparse.save_npz of a CSC matrix, compressed (deflate, CRC checked) or
+ *    not (each rank reads its slice straight from the file), Zip64 included; indices
+ *    and indptr int32 or int64, data float64 or float32, shape int64. A CSR matrix is
+ *    refused (save A.tocsc()).
+ *  - .mtx: Matrix Market coordinate real|integer|pattern, general|symmetric, 1-based,
+ *    streamed (no rank holds the file). Repeated entries are summed (as SciPy does).
+ * Rows within a column are sorted (any order accepted). Every value must be finite;
+ * at least one column per rank. Malformed files: SPREC_ERR_FORMAT with one line
+ * naming the file and the fault; every rank returns the same error. *A: the caller's
+ * (sprec_op_destroy). */
+sprec_err sprec_op_load_csc(sprec_ctx ctx, const char *path, sprec_op *A);
+/* What sprec_csc_inspect finds in a sparse matrix file. */
+typedef struct {
+  int64_t m, n;                     /* shape                                            */
+  int64_t nnz;                      /* stored entries, repeats summed                   */
+  int64_t col_nnz_min, col_nnz_max; /* fewest and most entries in a column              */
+  int64_t nonfinite;                /* NaN or Inf values (sprec_op_load_csc refuses them) */
+  char format[96];                  /* e.g. "npz csc, deflated, int32 indices, float64"  */
+} sprec_csc_info;
+/* Collective on comm. Reads the file as sprec_op_load_csc does (each rank its columns,
+ * the same structural checks) without refusing non-finite values: it counts them. */
+sprec_err sprec_csc_inspect(MPI_Comm comm, const char *path, sprec_csc_info *info);
+
 /* ------------------------------------------------------------ .npy files -- */
 typedef struct {
   int ndim;            /* 1 or 2                                       */

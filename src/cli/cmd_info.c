@@ -4,9 +4,12 @@
 #include <math.h>
 #include <stdio.h>
 
-static const char help[] = "usage: sprec info FILE.npy | FILE.h5:/DATASET | FILE.h5\n"
-                           "Prints shape, dtype, order, size and a finite-check of the data\n"
-                           "(HDF5: also the layout; FILE.h5 alone: the list of its datasets).\n";
+static const char help[] =
+    "usage: sprec info FILE.npy | FILE.h5:/DATASET | FILE.h5 | FILE.npz | FILE.mtx\n"
+    "Prints shape, dtype, order, size and a finite-check of the data (HDF5: also the\n"
+    "layout; FILE.h5 alone: the list of its datasets); for a sparse matrix (.npz from\n"
+    "scipy.sparse.save_npz, .mtx): shape, nonzeros, fewest and most nonzeros in a\n"
+    "column, finite-check.\n";
 
 /* An HDF5 dataset: what sprec_h5_inspect finds, and a finite-check of every value,
  * each rank reading its own columns. Without a dataset, the file's datasets. */
@@ -51,6 +54,23 @@ static sprec_err info_h5(MPI_Comm comm, int rank, int p, const char *file, const
   return SPREC_OK;
 }
 
+/* A sparse matrix file: read as the solver would, each rank its columns. */
+static sprec_err info_sparse(MPI_Comm comm, int rank, const char *path)
+{
+  sprec_csc_info s;
+  SPREC_CALL(sprec_csc_inspect(comm, path, &s));
+  if (rank != 0) return SPREC_OK;
+  printf("file:     %s\n", path);
+  printf("format:   %s\n", s.format);
+  printf("shape:    %lld x %lld\n", (long long)s.m, (long long)s.n);
+  printf("nonzeros: %lld (density %.3g)\n", (long long)s.nnz,
+         (double)s.nnz / ((double)s.m * (double)s.n));
+  printf("per column: %lld to %lld nonzeros\n", (long long)s.col_nnz_min, (long long)s.col_nnz_max);
+  if (s.nonfinite == 0) printf("finite:   yes\n");
+  else printf("finite:   no (%lld NaN or Inf values)\n", (long long)s.nonfinite);
+  return SPREC_OK;
+}
+
 sprec_err cmd_info(int argc, char **argv)
 {
   const char *pos[1];
@@ -65,6 +85,7 @@ sprec_err cmd_info(int argc, char **argv)
   SPREC_CALL(cli_parse("info", argc, argv, NULL, 0, pos, 1, &npos));
   SPREC_CHECK(npos == 1, SPREC_ERR_ARG, "info: give one .npy file or FILE.h5:/DATASET");
   const char *path = pos[0];
+  if (sprec_csc_path(path)) return info_sparse(comm, rank, path);
   char h5file[4096], dataset[1024];
   int h5 = sprec_h5_spec(path, h5file, sizeof h5file, dataset, sizeof dataset);
   SPREC_CHECK(h5 >= 0, SPREC_ERR_ARG, "info: %.200s...: name too long", path);

@@ -13,6 +13,7 @@ static const char help[] =
     "  --A FILE --y FILE     dictionary (m x n) and observation (m), .npy float64/float32;\n"
     "                        or FILE.h5:/DATASET (HDF5; :F at the end for a dataset stored\n"
     "                        column-major, n x m in the file), also for --init and --truth\n"
+    "                        or a sparse A: .npz (scipy.sparse.save_npz, CSC) or .mtx\n"
     "                        an m x b --y holds b problems sharing A, solved together (one\n"
     "                        pass over A serves them all); --init FILE, --truth and --x-out\n"
     "                        are then n x b, one column per problem\n"
@@ -152,6 +153,14 @@ static sprec_err load_problem(sprec_ctx ctx, solve_args *a, const sprec_opts *o,
 {
   a->b = 1;
   if (a->problem) return sprec_problem_generate(ctx, P, A, y, truth);
+  if (sprec_csc_path(a->Af)) { /* sparse dictionary: .npz (SciPy) or .mtx */
+    SPREC_CHECK(!a->single, SPREC_ERR_ARG, "--dtype float32 applies to a dense --A only");
+    SPREC_CALL(cli_file_error(sprec_op_load_csc(ctx, a->Af, A), "--A", a->Af));
+    SPREC_CALL(sprec_opts_check(o, sprec_op_rows(*A), sprec_op_cols(*A)));
+    char fy[4096];
+    return cli_file_error(sprec_y_load(ctx, a->yf, sprec_op_rows(*A), &a->b, y), "--y",
+                          spec_file(a->yf, fy, sizeof fy));
+  }
   int nd;
   int64_t shape[2];
   char fa[4096], fy[4096];

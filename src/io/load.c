@@ -203,7 +203,11 @@ sprec_err sprec_op_load(sprec_ctx ctx, const char *spec, sprec_dtype dtype, spre
   int h5 = sprec_h5_spec(spec, file, sizeof file, dataset, sizeof dataset);
   SPREC_CHECK(h5 >= 0, SPREC_ERR_ARG, "%.200s...: name too long", spec);
   if (h5) return sprec_op_load_h5(ctx, file, dataset, dtype, A);
-  /* MERGE: the sparse loader's dispatch goes here (.npz, .mtx: sprec_op_load_csc). */
+  if (sprec_csc_path(spec)) { /* a sparse dictionary: .npz (SciPy) or .mtx */
+    SPREC_CHECK(dtype == SPREC_FLOAT64, SPREC_ERR_ARG,
+                "%s: dtype float32 applies to a dense dictionary only", spec);
+    return sprec_op_load_csc(ctx, spec, A);
+  }
   return sprec_op_load_npy(ctx, spec, dtype, A);
 }
 

@@ -1,0 +1,390 @@
+/* Sparse operator: this rank's columns in compressed sparse column form (offsets, row
+ * indices of 32 or 64 bits, double values). A pass reads each nonzero once.
+ *
+ * The products give the dense operator's bits on the same matrix. The dense kernels
+ * sum a column's products in four lanes, lane l taking rows i ≡ l (mod 4) in
+ * increasing order, combined as (s0 + s1) + (s2 + s3) (kernels_simd.h); a missing entry
+ * adds 0·r_i = ±0 to a lane, which leaves it unchanged (a lane starts at +0 and a sum
+ * of doubles is -0 only when both terms are). So with the rows of a column sorted and
+ * each nonzero added to its row's lane, g_j is the dense g_j bit for bit; likewise a
+ * scatter-add column after column is the dense gemv_n. Solves over a CSC matrix then
+ * equal solves over its densified copy, for any number of ranks. */
+#include "../io/csc_read.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+  int64_t *colptr; /* n_local + 1                              */
+  int32_t *r32;    /* row indices, when 32 bits are enough     */
+  int64_t *r64;    /* or 64-bit ones                           */
+  double *val;
+  int64_t nnz;     /* global, for describe                     */
+  double mib_max;  /* largest rank's storage, MiB              */
+} csc_data;
+
+/* g_j for the columns [0, nl): each product goes to its row's lane, through a mask
+ * that keeps it in that lane and puts +0 in the others (which changes nothing), so
+ * that random rows cost no branch. The entry of r that the product PF_AHEAD nonzeros
+ * later needs is prefetched: the gather r[row] is random access, and without it only
+ * the misses that fit in the out-of-order window overlap. Compiled for AVX2 and for
+ * the baseline, chosen at load time (the same operations either way: same bits). */
+#define PF_AHEAD 32
+typedef double v4d __attribute__((vector_size(4 * sizeof(double))));
+typedef int64_t v4i __attribute__((vector_size(4 * sizeof(int64_t))));
+static const v4i lane_mask[4] = {{-1, 0, 0, 0}, {0, -1, 0, 0}, {0, 0, -1, 0}, {0, 0, 0, -1}};
+#define CSC_APPLY_T(NAME, IDX, PF)                                                       \
+  __attribute__((target_clones("avx2", "default"))) static void NAME(                    \
+      int64_t nl, const int64_t *cp, const IDX *row, const double *val, const double *r, \
+      double *g)                                                                         \
+  {                                                                                      \
+    int64_t last = cp[nl] - 1;                                                           \
+    for (int64_t j = 0; j < nl; j++) {                                                   \
+      v4d s = {0, 0, 0, 0};                                                              \
+      for (int64_t p = cp[j]; p < cp[j + 1]; p++) {                                      \
+        if (PF) __builtin_prefetch(r + row[p + PF_AHEAD < last ? p + PF_AHEAD : last]);  \
+        IDX i = row[p];                                                                  \
+        double t = val[p] * r[i];                                                        \
+        v4d tv = {t, t, t, t};                                                           \
+        s += (v4d)((v4i)tv & lane_mask[i & 3]);                                          \
+      }                                                                                  \
+      g[j] = (s[0] + s[1]) + (s[2] + s[3]);                                              \
+    }                                                                                    \
+  }
+CSC_APPLY_T(apply_t32, int32_t, 0)
+CSC_APPLY_T(apply_t64, int64_t, 0)
+CSC_APPLY_T(apply_t32_pf, int32_t, 1)
+CSC_APPLY_T(apply_t64_pf, int64_t, 1)
+/* r smaller than this stays in the L2 cache (512 KiB per core on the machines
+ * measured) next to the streamed nonzeros: no prefetch, which would only add work. */
+#define R_CACHED_BYTES ((int64_t)256 << 10)
+
+static sprec_err csc_apply_T(sprec_op op, const double *r, double *g)
+{
+  csc_data *d = op->data;
+  int pf = op->m * (int64_t)sizeof(double) > R_CACHED_BYTES;
+  if (d->r32) (pf ? apply_t32_pf : apply_t32)(op->n_local, d->colptr, d->r32, d->val, r, g);
+  else (pf ? apply_t64_pf : apply_t64)(op->n_local, d->colptr, d->r64, d->val, r, g);
+  return SPREC_OK;
+}
+
+/* g[q] = A_rᵀ r[q] for up to 4 right-hand sides per pass over the nonzeros, each in
+ * its own lanes exactly as apply_T sums it (so bit for bit apply_T's result). */
+#define CSC_APPLY_T4(NAME, IDX)                                                          \
+  __attribute__((target_clones("avx2", "default"))) static void NAME(                    \
+      int64_t nl, const int64_t *cp, const IDX *row, const double *val, int nq,          \
+      const double *const *r, double *const *g)                                          \
+  {                                                                                      \
+    for (int64_t j = 0; j < nl; j++) {                                                   \
+      v4d s[4] = {{0}};                                                                  \
+      for (int64_t p = cp[j]; p < cp[j + 1]; p++) {                                      \
+        IDX i = row[p];                                                                  \
+        v4i mask = lane_mask[i & 3];                                                     \
+        for (int q = 0; q < nq; q++) {                                                   \
+          double t = val[p] * r[q][i];                                                   \
+          v4d tv = {t, t, t, t};                                                         \
+          s[q] += (v4d)((v4i)tv & mask);                                                 \
+        }                                                                                \
+      }                                                                                  \
+      for (int q = 0; q < nq; q++) g[q][j] = (s[q][0] + s[q][1]) + (s[q][2] + s[q][3]);  \
+    }                                                                                    \
+  }
+CSC_APPLY_T4(apply_t4_32, int32_t)
+CSC_APPLY_T4(apply_t4_64, int64_t)
+
+static sprec_err csc_apply_T_many(sprec_op op, int nb, const double *const *r, double *const *g)
+{
+  csc_data *d = op->data;
+  for (int q = 0; q < nb; q += 4) {
+    int nq = nb - q < 4 ? nb - q : 4;
+    if (d->r32) apply_t4_32(op->n_local, d->colptr, d->r32, d->val, nq, r + q, g + q);
+    else apply_t4_64(op->n_local, d->colptr, d->r64, d->val, nq, r + q, g + q);
+  }
+  return SPREC_OK;
+}
+
+/* out += v_t a_{jl[t]}, one column after the other, as the dense gemv_n adds them. */
+static void scatter(const csc_data *d, int64_t j, double v, double *out)
+{
+  const double *val = d->val;
+  if (d->r32)
+    for (int64_t p = d->colptr[j]; p < d->colptr[j + 1]; p++) out[d->r32[p]] += val[p] * v;
+  else
+    for (int64_t p = d->colptr[j]; p < d->colptr[j + 1]; p++) out[d->r64[p]] += val[p] * v;
+}
+
+static sprec_err csc_apply_local(sprec_op op, const double *v, double *out)
+{
+  for (int64_t j = 0; j < op->n_local; j++) scatter(op->data, j, v[j], out);
+  return SPREC_OK;
+}
+
+static sprec_err csc_apply_columns(sprec_op op, int64_t nc, const int64_t *jl, const double *v,
+                                   double *out)
+{
+  for (int64_t t = 0; t < nc; t++) scatter(op->data, jl[t], v[t], out);
+  return SPREC_OK;
+}
+
+static sprec_err csc_columns(sprec_op op, int64_t nc, const int64_t *jl, double *out)
+{
+  const csc_data *d = op->data;
+  memset(out, 0, (size_t)(nc * op->m) * sizeof *out);
+  for (int64_t t = 0; t < nc; t++) {
+    double *o = out + t * op->m;
+    for (int64_t p = d->colptr[jl[t]]; p < d->colptr[jl[t] + 1]; p++)
+      o[d->r32 ? d->r32[p] : d->r64[p]] = d->val[p];
+  }
+  return SPREC_OK;
+}
+
+static void csc_destroy(sprec_op op)
+{
+  csc_data *d = op->data;
+  if (!d) return;
+  free(d->colptr);
+  free(d->r32);
+  free(d->r64);
+  free(d->val);
+  free(d);
+}
+
+static void csc_describe(sprec_op op, char *buf, size_t len)
+{
+  const csc_data *d = op->data;
+  snprintf(buf, len, "nnz %lld, density %.3g, %s indices, %.4g MiB per rank at most",
+           (long long)d->nnz, (double)d->nnz / ((double)op->m * (double)op->n),
+           d->r32 ? "int32" : "int64", d->mib_max);
+}
+
+static const struct sprec_op_ops csc_ops = {.kind = "csc",
+                                            .apply_T = csc_apply_T,
+                                            .apply_local = csc_apply_local,
+                                            .columns = csc_columns,
+                                            .apply_columns = csc_apply_columns,
+                                            .apply_T_many = csc_apply_T_many,
+                                            .destroy = csc_destroy,
+                                            .describe = csc_describe};
+
+/* ------------------------------------------------------ canonical form -- */
+typedef struct {
+  int64_t row, pos;
+} row_pos;
+
+static int cmp_row_pos(const void *a, const void *b)
+{
+  const row_pos *x = a, *y = b;
+  if (x->row != y->row) return x->row < y->row ? -1 : 1;
+  return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Column j's entries [a, b) sorted by row, stable (the file's order among repeats). */
+static sprec_err sort_column(int64_t *row, double *val, int64_t a, int64_t b)
+{
+  int64_t len = b - a;
+  row_pos *rp = NULL;
+  double *v = NULL;
+  SPREC_CALL(sprec_calloc((size_t)len, sizeof *rp, &rp, "a column's entries"));
+  sprec_err err = sprec_calloc((size_t)len, sizeof *v, &v, "a column's entries");
+  if (!err) {
+    for (int64_t t = 0; t < len; t++) rp[t] = (row_pos){row[a + t], t};
+    qsort(rp, (size_t)len, sizeof *rp, cmp_row_pos);
+    for (int64_t t = 0; t < len; t++) v[t] = val[a + rp[t].pos];
+    for (int64_t t = 0; t < len; t++) row[a + t] = rp[t].row, val[a + t] = v[t];
+  }
+  free(rp);
+  free(v);
+  return err;
+}
+
+/* Rows sorted within each column and repeated rows summed in the order given (as
+ * SciPy's toarray() and a Matrix Market reader sum them), in place; colptr rewritten. */
+static sprec_err canonical(int64_t nl, int64_t *colptr, int64_t *row, double *val)
+{
+  int64_t w = 0;
+  for (int64_t j = 0; j < nl; j++) {
+    int64_t a = colptr[j], b = colptr[j + 1], sorted = 1;
+    for (int64_t p = a + 1; p < b && sorted; p++) sorted = row[p] > row[p - 1];
+    if (!sorted) SPREC_CALL(sort_column(row, val, a, b));
+    colptr[j] = w;
+    for (int64_t p = a; p < b; p++) {
+      if (p > a && w > colptr[j] && row[w - 1] == row[p]) val[w - 1] += val[p];
+      else row[w] = row[p], val[w] = val[p], w++;
+    }
+  }
+  colptr[nl] = w;
+  return SPREC_OK;
+}
+
+/* ------------------------------------------------------------- creation -- */
+static sprec_err check_local(int64_t m, int64_t nl, const int64_t *cp, const int64_t *row,
+                             const double *val, int64_t c0)
+{
+  SPREC_CHECK(cp[0] == 0, SPREC_ERR_ARG, "colptr[0] = %lld, must be 0", (long long)cp[0]);
+  for (int64_t j = 0; j < nl; j++)
+    SPREC_CHECK(cp[j + 1] >= cp[j], SPREC_ERR_ARG, "colptr decreases at column %lld",
+                (long long)(c0 + j));
+  for (int64_t j = 0; j < nl; j++)
+    for (int64_t p = cp[j]; p < cp[j + 1]; p++) {
+      SPREC_CHECK(row[p] >= 0 && row[p] < m, SPREC_ERR_ARG,
+                  "rowind: row index %lld out of range [0, %lld) in column %lld", (long long)row[p],
+                  (long long)m, (long long)(c0 + j));
+      SPREC_CHECK(isfinite(val[p]), SPREC_ERR_ARG, "val: NaN or Inf at row %lld, column %lld",
+                  (long long)row[p], (long long)(c0 + j));
+    }
+  return SPREC_OK;
+}
+
+/* The storage: rows narrowed to 32 bits unless asked for 64 or m needs them. Takes
+ * colptr, row and val (freed here on failure). Collective. */
+static sprec_err make_data(sprec_ctx ctx, int64_t m, int64_t nl, int64_t *colptr, int64_t *row,
+                           double *val, int index_bits, csc_data **out)
+{
+  csc_data *d = NULL;
+  int64_t nnz = colptr[nl];
+  int narrow = index_bits == 32 || (index_bits == 0 && m <= INT32_MAX);
+  sprec_err err = sprec_calloc(1, sizeof *d, &d, "operator");
+  if (!err && narrow) err = sprec_calloc((size_t)nnz + 1, sizeof *d->r32, &d->r32, "row indices");
+  err = sprec_agree(ctx->comm, err);
+  if (err) {
+    free(d);
+    free(colptr), free(row), free(val);
+    return err;
+  }
+  if (narrow) {
+    for (int64_t p = 0; p < nnz; p++) d->r32[p] = (int32_t)row[p];
+    free(row);
+  } else d->r64 = row;
+  d->colptr = colptr;
+  d->val = val;
+  double mine[2] = {(double)nnz,
+                    ((double)(nl + 1) * 8 + (double)nnz * (narrow ? 12 : 16)) / 1048576.0};
+  MPI_Allreduce(MPI_IN_PLACE, &mine[0], 1, MPI_DOUBLE, MPI_SUM, ctx->comm);
+  MPI_Allreduce(MPI_IN_PLACE, &mine[1], 1, MPI_DOUBLE, MPI_MAX, ctx->comm);
+  d->nnz = (int64_t)mine[0];
+  d->mib_max = mine[1];
+  *out = d;
+  return SPREC_OK;
+}
+
+static sprec_err check_args(sprec_ctx ctx, int64_t m, int64_t n, int index_bits)
+{
+  SPREC_CHECK(m > 0 && n > 0, SPREC_ERR_ARG, "dictionary shape %lld x %lld is empty",
+              (long long)m, (long long)n);
+  SPREC_CHECK(n >= ctx->size, SPREC_ERR_ARG,
+              "%d ranks but only %lld columns: every rank needs at least one column", ctx->size,
+              (long long)n);
+  SPREC_CHECK(index_bits == 0 || index_bits == 64 || (index_bits == 32 && m <= INT32_MAX),
+              SPREC_ERR_ARG, "index_bits %d: 0, 32 (for m < 2^31) or 64", index_bits);
+  return SPREC_OK;
+}
+
+sprec_err sprec_op_create_csc(sprec_ctx ctx, int64_t m, int64_t n, int64_t *colptr,
+                              int64_t *rowind, double *val, int index_bits, sprec_op *out)
+{
+  csc_data *d = NULL;
+  *out = NULL;
+  sprec_err err = check_args(ctx, m, n, index_bits);
+  int64_t c0 = err ? 0 : sprec_block_start(n, ctx->size, ctx->rank);
+  int64_t nl = err ? 0 : sprec_block_size(n, ctx->size, ctx->rank);
+  if (!err) err = check_local(m, nl, colptr, rowind, val, c0);
+  if (!err) err = canonical(nl, colptr, rowind, val);
+  if ((err = sprec_agree(ctx->comm, err))) {
+    free(colptr), free(rowind), free(val);
+    return err;
+  }
+  SPREC_CALL(make_data(ctx, m, nl, colptr, rowind, val, index_bits, &d));
+  sprec_op op = NULL;
+  err = sprec_agree(ctx->comm, sprec_calloc(1, sizeof *op, &op, "operator"));
+  if (err) {
+    free(op);
+    free(d->colptr), free(d->r32), free(d->r64), free(d->val), free(d);
+    return err;
+  }
+  op->ctx = ctx;
+  op->m = m;
+  op->n = n;
+  op->col_start = c0;
+  op->n_local = nl;
+  op->ops = &csc_ops;
+  op->data = d;
+  *out = op;
+  return SPREC_OK;
+}
+
+/* ---------------------------------------------------------------- files -- */
+static int ends_with(const char *s, const char *suffix)
+{
+  size_t a = strlen(s), b = strlen(suffix);
+  return a > b && strcmp(s + a - b, suffix) == 0;
+}
+
+int sprec_csc_path(const char *path)
+{
+  return path && (ends_with(path, ".npz") || ends_with(path, ".mtx"));
+}
+
+static sprec_err read_any(MPI_Comm comm, const char *path, sprec_csc_local *a)
+{
+  memset(a, 0, sizeof *a);
+  if (ends_with(path, ".npz")) return sprec_npz_read(comm, path, a);
+  if (ends_with(path, ".mtx")) return sprec_mtx_read(comm, path, a);
+  return SPREC_ERROR(SPREC_ERR_ARG, "%s: not a sparse matrix file (.npz or .mtx)", path);
+}
+
+void sprec_csc_local_free(sprec_csc_local *a)
+{
+  free(a->colptr);
+  free(a->row);
+  free(a->val);
+  a->colptr = a->row = NULL;
+  a->val = NULL;
+}
+
+sprec_err sprec_op_load_csc(sprec_ctx ctx, const char *path, sprec_op *A)
+{
+  sprec_csc_local a;
+  *A = NULL;
+  SPREC_CALL(read_any(ctx->comm, path, &a));
+  sprec_err err = SPREC_OK;
+  for (int64_t j = 0; j < a.nl && !err; j++)
+    for (int64_t p = a.colptr[j]; p < a.colptr[j + 1]; p++)
+      if (!isfinite(a.val[p])) {
+        err = SPREC_ERROR(SPREC_ERR_FORMAT, "%s: contains NaN or Inf (row %lld, column %lld)",
+                          path, (long long)a.row[p], (long long)(a.c0 + j));
+        break;
+      }
+  if ((err = sprec_agree(ctx->comm, err))) {
+    sprec_csc_local_free(&a);
+    return err;
+  }
+  return sprec_op_create_csc(ctx, a.m, a.n, a.colptr, a.row, a.val, 0, A);
+}
+
+sprec_err sprec_csc_inspect(MPI_Comm comm, const char *path, sprec_csc_info *info)
+{
+  sprec_csc_local a;
+  memset(info, 0, sizeof *info);
+  SPREC_CALL(read_any(comm, path, &a));
+  int64_t st[3] = {0, INT64_MAX, 0}; /* non-finite values, fewest and most per column */
+  for (int64_t p = 0; p < a.colptr[a.nl]; p++) st[0] += !isfinite(a.val[p]);
+  sprec_err err = sprec_agree(comm, canonical(a.nl, a.colptr, a.row, a.val));
+  if (!err) {
+    for (int64_t j = 0; j < a.nl; j++) {
+      int64_t c = a.colptr[j + 1] - a.colptr[j];
+      st[1] = c < st[1] ? c : st[1];
+      st[2] = c > st[2] ? c : st[2];
+    }
+    int64_t nnz = a.colptr[a.nl];
+    MPI_Allreduce(MPI_IN_PLACE, &nnz, 1, MPI_INT64_T, MPI_SUM, comm);
+    MPI_Allreduce(MPI_IN_PLACE, &st[0], 1, MPI_INT64_T, MPI_SUM, comm);
+    MPI_Allreduce(MPI_IN_PLACE, &st[1], 1, MPI_INT64_T, MPI_MIN, comm);
+    MPI_Allreduce(MPI_IN_PLACE, &st[2], 1, MPI_INT64_T, MPI_MAX, comm);
+    *info = (sprec_csc_info){.m = a.m, .n = a.n, .nnz = nnz, .nonfinite = st[0],
+                             .col_nnz_min = st[1], .col_nnz_max = st[2]};
+    snprintf(info->format, sizeof info->format, "%s", a.format);
+  }
+  sprec_csc_local_free(&a);
+  return err;
+}
