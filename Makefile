@@ -138,7 +138,7 @@ FUZZ_FLAGS  = -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all
 FUZZ_SAN    = address,undefined
 MPI_CFLAGS  = $(shell mpicc -showme:compile 2>/dev/null)
 MPI_LIBS    = $(shell mpicc -showme:link 2>/dev/null)
-FUZZERS     = npy_header npy_read cli_args ckpt
+FUZZERS     = npy_header npy_read cli_args ckpt npz mtx
 
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -161,7 +161,7 @@ endif
 $(FUZZ_BUILD)/fuzz_ckpt: $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
 $(FUZZ_BUILD)/fuzz_ckpt: FUZZ_LIBS = $(LIBS)
 # The sparse readers' harnesses (npz.c, mtx.c) read through sprec_csc_inspect: the
-# whole library, as for the checkpoint reader's. Built by name (make build-fuzz/fuzz_npz).
+# whole library, as for the checkpoint reader's.
 $(FUZZ_BUILD)/fuzz_npz $(FUZZ_BUILD)/fuzz_mtx: $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
 $(FUZZ_BUILD)/fuzz_npz $(FUZZ_BUILD)/fuzz_mtx: FUZZ_LIBS = $(LIBS)
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c

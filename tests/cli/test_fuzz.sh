@@ -18,7 +18,8 @@ check() { if eval "$2"; then echo "ok - $1"; pass=$((pass + 1)); else echo "not 
 
 check "clang is installed (make fuzz-deps)" 'command -v clang >/dev/null'
 make -s --no-print-directory FUZZ_BUILD="$FUZZ_BUILD" "$FUZZ_BUILD/fuzz_npy_header" \
-  "$FUZZ_BUILD/fuzz_npy_read" "$FUZZ_BUILD/fuzz_cli_args" "$FUZZ_BUILD/fuzz_ckpt" >"$W/build.log" 2>&1
+  "$FUZZ_BUILD/fuzz_npy_read" "$FUZZ_BUILD/fuzz_cli_args" "$FUZZ_BUILD/fuzz_ckpt" \
+  "$FUZZ_BUILD/fuzz_npz" "$FUZZ_BUILD/fuzz_mtx" >"$W/build.log" 2>&1
 check "harnesses build" '[ $? -eq 0 ] || { tail -20 "$W/build.log"; false; }'
 
 # The cli_args harness copies the commands' option tables: same names and types.
@@ -41,7 +42,7 @@ check "ckpt: the $(echo "$good" | wc -w) real checkpoints among its seeds resume
 
 # Each harness over its seeds, then mutations: no finding.
 runs=${SPREC_FUZZ_CHECK_RUNS:-20000}
-for h in npy_header npy_read cli_args ckpt; do
+for h in npy_header npy_read cli_args ckpt npz mtx; do
   nseeds=$(ls "tests/fuzz/corpus/$h" | wc -l)
   n=$runs
   [ "$h" = ckpt ] && n=$(( (runs + 3) / 4 )) # each input a resumed solve: a quarter, seconds

@@ -10,7 +10,7 @@
 # --jobs J   J processes per harness (default 1), each with its own share;
 # --keep     grow the corpus in $FUZZ_BUILD/corpus/HARNESS (kept from run to run),
 #            else new inputs go to a temporary directory, removed at the end.
-# Without a harness name, all four: npy_header npy_read cli_args ckpt. Each starts from
+# Without a harness name, all six: npy_header npy_read cli_args ckpt npz mtx. Each starts from
 # its seed corpus tests/fuzz/corpus/HARNESS with its dictionary; findings go to
 # $FUZZ_BUILD/artifacts/. One line per harness: executions, seconds, exec/s.
 set -u
@@ -27,14 +27,14 @@ while [ $# -gt 0 ]; do
     *) names+=("$1"); shift ;;
   esac
 done
-[ ${#names[@]} -gt 0 ] || names=(npy_header npy_read cli_args ckpt)
+[ ${#names[@]} -gt 0 ] || names=(npy_header npy_read cli_args ckpt npz mtx)
 [ -n "$runs$time" ] || runs=10000
 [ "$njobs" -ge 1 ] 2>/dev/null || { echo "run.sh: --jobs needs a positive number" >&2; exit 2; }
 
 # Per harness: the longest input and the time after which one execution is a hang.
 # (ckpt: its seeds are real checkpoints of 1 to 5 KB.)
-max_len() { case "$1" in npy_header) echo 2048 ;; npy_read) echo 4096 ;; ckpt) echo 8192 ;; *) echo 1024 ;; esac; }
-dict() { case "$1" in cli_args) echo tests/fuzz/cli.dict ;; ckpt) echo tests/fuzz/ckpt.dict ;; *) echo tests/fuzz/npy.dict ;; esac; }
+max_len() { case "$1" in npy_header) echo 2048 ;; npy_read|mtx) echo 4096 ;; ckpt|npz) echo 8192 ;; *) echo 1024 ;; esac; }
+dict() { case "$1" in cli_args) echo tests/fuzz/cli.dict ;; ckpt) echo tests/fuzz/ckpt.dict ;; mtx) echo "" ;; *) echo tests/fuzz/npy.dict ;; esac; }
 
 # Leaks are checked (every input, and at exit); those of Open MPI's own set-up are
 # suppressed by tests/fuzz/lsan.supp. Every sanitizer report ends the run.
@@ -68,8 +68,9 @@ for h in "${names[@]}"; do
     echo "FAIL $h: no $bin or no $seeds (make fuzz-build)"; failed=1; continue
   fi
   if [ $keep = 1 ]; then corpus=$FUZZ_BUILD/corpus/$h; else corpus=$work/corpus-$h; fi
+  dict=$(dict "$h")
   mkdir -p "$corpus"
-  opts=(-max_len="$(max_len "$h")" -dict="$(dict "$h")" -timeout=10 -rss_limit_mb=2048
+  opts=(-max_len="$(max_len "$h")" ${dict:+-dict="$dict"} -timeout=10 -rss_limit_mb=2048
         -artifact_prefix="$FUZZ_BUILD/artifacts/$h-" -print_final_stats=1)
   if [ -n "$runs" ]; then per=$(( (runs + njobs - 1) / njobs )); opts+=(-runs="$per")
   else opts+=(-max_total_time="$time"); fi
