@@ -42,6 +42,34 @@ static double footprint(const op_spec *s, int64_t n, int p)
   return 64 * nl + 16 * m; /* hadamard: the transform's vectors */
 }
 
+/* Collective. A sparse operator with s->nnz_per_col nonzeros per column in random rows
+ * (column j's from a generator seeded with j: the same matrix for any rank count). */
+static sprec_err random_csc(sprec_ctx ctx, const op_spec *s, int64_t n, sprec_op *A)
+{
+  int p = sprec_ctx_size(ctx), rank = sprec_ctx_rank(ctx);
+  int64_t nl = sprec_block_size(n, p, rank), c0 = sprec_block_start(n, p, rank);
+  int64_t d = s->nnz_per_col < s->m ? s->nnz_per_col : s->m, *colptr = NULL, *row = NULL;
+  double *val = NULL;
+  sprec_err err = cli_alloc((size_t)nl + 1, sizeof *colptr, &colptr, "column offsets");
+  if (!err) err = cli_alloc((size_t)(nl * d) + 1, sizeof *row, &row, "row indices");
+  if (!err) err = cli_alloc((size_t)(nl * d) + 1, sizeof *val, &val, "values");
+  for (int64_t j = 0; !err && j < nl; j++) {
+    sprec_rng g;
+    sprec_rng_seed(&g, 11, 1, (uint64_t)(c0 + j));
+    colptr[j + 1] = (j + 1) * d;
+    for (int64_t t = 0; t < d; t++) {
+      row[j * d + t] = (int64_t)(sprec_rng_next(&g) % (uint64_t)s->m);
+      val[j * d + t] = sprec_rng_normal(&g);
+    }
+  }
+  err = sprec_agree(sprec_ctx_comm(ctx), err);
+  if (err) {
+    free(colptr), free(row), free(val);
+    return err;
+  }
+  return sprec_op_create_csc(ctx, s->m, n, colptr, row, val, 0, A); /* takes the arrays */
+}
+
 /* Collective. The operator of kind s->kind with n columns, and a residual r (m). */
 static sprec_err make_operator(sprec_ctx ctx, const op_spec *s, int64_t n, sprec_op *A, double **r)
 {
@@ -54,6 +82,10 @@ static sprec_err make_operator(sprec_ctx ctx, const op_spec *s, int64_t n, sprec
     P.m = s->m;
     P.kind = s->kind[0] == 'd' ? SPREC_PROBLEM_GAUSSIAN : SPREC_PROBLEM_HADAMARD;
     SPREC_CALL(sprec_problem_generate(ctx, &P, A, r, &xt));
+  } else if (!strcmp(s->kind, "csc")) {
+    SPREC_CALL(random_csc(ctx, s, n, A));
+    SPREC_CALL(sprec_agree(sprec_ctx_comm(ctx), cli_alloc((size_t)s->m, sizeof **r, r, "r")));
+    for (int64_t i = 0; i < s->m; i++) (*r)[i] = 1.0 / (double)(i + 1);
   } else
     return SPREC_ERROR(SPREC_ERR_ARG, "operator: unknown kind '%s' (dense, conv, hadamard, csc)",
                        s->kind);

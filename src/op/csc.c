@@ -158,6 +158,17 @@ static void csc_describe(sprec_op op, char *buf, size_t len)
            d->r32 ? "int32" : "int64", d->mib_max);
 }
 
+/* A pass reads every nonzero (its row index and value) and the column offsets once,
+ * and the entries of r it gathers at least once (m doubles, when every row is hit),
+ * and writes g; a multiply and an add per nonzero. */
+static void csc_cost(sprec_op op, double *bytes, double *flops)
+{
+  const csc_data *d = op->data;
+  double nnz = (double)d->nnz;
+  *bytes = nnz * (d->r32 ? 12 : 16) + 16 * (double)op->n + 8 * (double)op->m;
+  *flops = 2 * nnz;
+}
+
 static const struct sprec_op_ops csc_ops = {.kind = "csc",
                                             .apply_T = csc_apply_T,
                                             .apply_local = csc_apply_local,
@@ -165,7 +176,8 @@ static const struct sprec_op_ops csc_ops = {.kind = "csc",
                                             .apply_columns = csc_apply_columns,
                                             .apply_T_many = csc_apply_T_many,
                                             .destroy = csc_destroy,
-                                            .describe = csc_describe};
+                                            .describe = csc_describe,
+                                            .cost = csc_cost};
 
 /* ------------------------------------------------------ canonical form -- */
 typedef struct {
