@@ -42,7 +42,7 @@ static double footprint(const op_spec *s, int64_t n, int p)
   return 64 * nl + 16 * m; /* hadamard: the transform's vectors */
 }
 
-/* Collective. A sparse operator with s->nnz_per_col nonzeros per column in random rows
+/* Collective. A sparse operator with s->nnz_per_col nonzeros per column in distinct random rows
  * (column j's from a generator seeded with j: the same matrix for any rank count). */
 static sprec_err random_csc(sprec_ctx ctx, const op_spec *s, int64_t n, sprec_op *A)
 {
@@ -57,8 +57,13 @@ static sprec_err random_csc(sprec_ctx ctx, const op_spec *s, int64_t n, sprec_op
     sprec_rng g;
     sprec_rng_seed(&g, 11, 1, (uint64_t)(c0 + j));
     colptr[j + 1] = (j + 1) * d;
-    for (int64_t t = 0; t < d; t++) {
-      row[j * d + t] = (int64_t)(sprec_rng_next(&g) % (uint64_t)s->m);
+    for (int64_t t = 0; t < d; t++) { /* d distinct rows: exactly d nonzeros */
+      int64_t i, u;
+      do {
+        i = (int64_t)(sprec_rng_next(&g) % (uint64_t)s->m);
+        for (u = 0; u < t && row[j * d + u] != i; u++) continue;
+      } while (u < t);
+      row[j * d + t] = i;
       val[j * d + t] = sprec_rng_normal(&g);
     }
   }
