@@ -122,7 +122,8 @@ sprec_err cli_problem_kind(const char *name, sprec_problem_kind *kind)
 {
   if (!strcmp(name, "gaussian")) *kind = SPREC_PROBLEM_GAUSSIAN;
   else if (!strcmp(name, "deconv")) *kind = SPREC_PROBLEM_DECONV;
-  else return SPREC_ERROR(SPREC_ERR_ARG, "--problem: unknown problem '%s' (gaussian or deconv)", name);
+  else if (!strcmp(name, "spikes")) *kind = SPREC_PROBLEM_SPIKES;
+  else return SPREC_ERROR(SPREC_ERR_ARG, "--problem: unknown problem '%s' (gaussian, deconv or spikes)", name);
   return SPREC_OK;
 }
 

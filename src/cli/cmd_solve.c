@@ -7,14 +7,18 @@
 #include <string.h>
 
 static const char help[] =
-    "usage: sprec solve (--A FILE.npy --y FILE.npy | --problem gaussian|deconv -m M -n N)\n"
-    "                   -k K [options]\n"
+    "usage: sprec solve (--A FILE.npy --y FILE.npy | --kernel FILE.npy --y FILE.npy |\n"
+    "                    --problem gaussian|deconv -m M -n N | --problem spikes -n N) -k K [options]\n"
     "Problem:\n"
     "  --A FILE --y FILE     dictionary (m x n) and observation (m), .npy float64/float32;\n"
     "                        an m x b --y holds b problems sharing A, solved together (one\n"
     "                        pass over A serves them all); --init FILE, --truth and --x-out\n"
     "                        are then n x b, one column per problem\n"
-    "  --problem NAME        generate in memory as 'sprec gen' does (-m -n -k --snr --seed --width)\n"
+    "  --kernel FILE --y FILE  convolution: the columns are the shifts of the kernel (a vector\n"
+    "                        of L taps), y = K * x ('full': n = len(y) - L + 1); nothing m x n\n"
+    "                        is stored\n"
+    "  --problem NAME        generate in memory as 'sprec gen' does (-m -n -k --snr --seed --width;\n"
+    "                        spikes: -n -k --sigma --taps --min-sep, a convolution problem)\n"
     "  --dtype T             float64 (default) or float32: store A in single precision (half\n"
     "                        the memory and bandwidth; products accumulate in double)\n"
     "Algorithm:\n"
@@ -50,7 +54,7 @@ static const char help[] =
     "  --quiet               print nothing but errors\n";
 
 typedef struct {
-  const char *Af, *yf, *problem, *algo, *init, *lsq, *topk, *truth, *out, *xout, *step_rule;
+  const char *Af, *yf, *kernel, *problem, *algo, *init, *lsq, *topk, *truth, *out, *xout, *step_rule;
   const char *checkpoint, *resume;
   const char *dtype;     /* "float64" or "float32"                 */
   int quiet, single;     /* single: --dtype float32                */
@@ -97,14 +101,14 @@ static sprec_err solve_options(solve_args *a, const cli_opt *opts, int nopts, sp
   SPREC_CALL(sprec_opts_check(o, 0, 0));
   if (!a->quiet && o->monitor > 0) o->monitor_fn = monitor;
   else o->monitor = 0;
-  SPREC_CHECK((a->Af && a->yf) != !!a->problem, SPREC_ERR_ARG,
-              "solve: give either --A FILE and --y FILE, or --problem NAME");
-  SPREC_CHECK(!a->Af == !a->yf, SPREC_ERR_ARG, "solve: --A and --y go together");
+  SPREC_CHECK(!!a->Af + !!a->kernel + !!a->problem == 1 && !a->yf == !!a->problem,
+              SPREC_ERR_ARG,
+              "solve: give either --A FILE and --y FILE, --kernel FILE and --y FILE, or --problem NAME");
   if (a->problem) {
     SPREC_CALL(cli_problem_kind(a->problem, &P->kind));
-    SPREC_CHECK(cli_seen(opts, nopts, "-m") && cli_seen(opts, nopts, "-n") &&
-                    cli_seen(opts, nopts, "-k"),
-                SPREC_ERR_ARG, "solve: --problem needs -m, -n and -k");
+    SPREC_CHECK((cli_seen(opts, nopts, "-m") || P->kind == SPREC_PROBLEM_SPIKES) &&
+                    cli_seen(opts, nopts, "-n") && cli_seen(opts, nopts, "-k"),
+                SPREC_ERR_ARG, "solve: --problem needs -m, -n and -k (spikes: -n and -k)");
     P->k = o->k;
   }
   static const char *const dtype_names[] = {"float64", "float32", NULL};
@@ -132,6 +136,34 @@ static void out_free(solve_out *r, int b)
   free(r->init_fit);
 }
 
+/* --kernel K --y Y: a convolution operator, n = len(y) − len(K) + 1. The kernel is read
+ * as a one-problem "y" of its own length (every value checked finite), y's header
+ * first so that the sizes are checked before any data is read. */
+static sprec_err load_conv(sprec_ctx ctx, solve_args *a, const sprec_opts *o, sprec_op *A,
+                           double **y)
+{
+  MPI_Comm comm = sprec_ctx_comm(ctx);
+  sprec_npy_info ik, iy;
+  double *K = NULL;
+  int bk = 0;
+  SPREC_CALL(cli_file_error(sprec_npy_inspect(comm, a->kernel, &ik), "--kernel", a->kernel));
+  SPREC_CALL(cli_file_error(sprec_npy_inspect(comm, a->yf, &iy), "--y", a->yf));
+  int64_t len = ik.ndim == 1 || ik.shape[1] == 1 ? ik.shape[0] : -1;
+  SPREC_CHECK(len > 0, SPREC_ERR_FORMAT, "--kernel %s: has shape %lld x %lld, not a vector",
+              a->kernel, (long long)ik.shape[0], (long long)ik.shape[1]);
+  SPREC_CHECK(len <= iy.shape[0], SPREC_ERR_ARG,
+              "--kernel %s: %lld taps, longer than --y %s (%lld entries)", a->kernel,
+              (long long)len, a->yf, (long long)iy.shape[0]);
+  int64_t n = iy.shape[0] - len + 1;
+  SPREC_CALL(sprec_opts_check(o, iy.shape[0], n));
+  SPREC_CALL(cli_file_error(sprec_y_load_npy(ctx, a->kernel, len, &bk, &K), "--kernel", a->kernel));
+  sprec_err err = sprec_op_create_conv(ctx, n, len, K, A);
+  free(K);
+  if (err) return cli_error_prefix(err, "--kernel", a->kernel);
+  SPREC_CALL(cli_file_error(sprec_y_load_npy(ctx, a->yf, iy.shape[0], &a->b, y), "--y", a->yf));
+  return SPREC_OK;
+}
+
 /* The problem: generated (--problem: x_true is its truth), or A and y read from files
  * (A's header first, so that the sizes are checked before any data is read). */
 static sprec_err load_problem(sprec_ctx ctx, solve_args *a, const sprec_opts *o,
@@ -140,6 +172,7 @@ static sprec_err load_problem(sprec_ctx ctx, solve_args *a, const sprec_opts *o,
 {
   a->b = 1;
   if (a->problem) return sprec_problem_generate(ctx, P, A, y, truth);
+  if (a->kernel) return load_conv(ctx, a, o, A, y);
   sprec_npy_info ia;
   SPREC_CALL(cli_file_error(sprec_npy_inspect(sprec_ctx_comm(ctx), a->Af, &ia), "--A", a->Af));
   if (ia.ndim == 2) { /* (a 1-D --A is refused by the loader) */
@@ -292,6 +325,7 @@ static sprec_err check_files(MPI_Comm comm, const solve_args *a)
 {
   cli_path files[] = {
       {"--A", a->Af, 0, 0, NULL},          {"--y", a->yf, 0, 0, NULL},
+      {"--kernel", a->kernel, 0, 0, NULL},
       {"--init", a->init, 0, 0, NULL},     {"--truth", a->truth, 0, 0, NULL},
       {"--resume", a->resume, 0, 0, NULL}, {"--out", a->out, 1, 0, NULL},
       {"--x-out", a->xout, 1, 0, NULL},    {"--checkpoint", a->checkpoint, 1, 0, "--resume"},
@@ -368,6 +402,8 @@ sprec_err cmd_solve(int argc, char **argv)
       {"--debias", OPT_FLAG, &o.debias, 0}, {"--dtype", OPT_STR, &a.dtype, 0},
       {"--checkpoint", OPT_STR, &a.checkpoint, 0}, {"--resume", OPT_STR, &a.resume, 0},
       {"--checkpoint-every", OPT_INT, &o.checkpoint_every, 0},
+      {"--kernel", OPT_STR, &a.kernel, 0}, {"--sigma", OPT_DBL, &P.sigma, 0},
+      {"--taps", OPT_I64, &P.taps, 0},     {"--min-sep", OPT_I64, &P.min_sep, 0},
   };
   int nopts = (int)(sizeof opts / sizeof opts[0]);
   if (cli_help_requested(argc, argv)) {

@@ -14,6 +14,9 @@ void sprec_problem_default(sprec_problem *p)
   p->snr_db = INFINITY; /* noiseless */
   p->seed = 1;
   p->width = 0.02;
+  p->sigma = 3;
+  p->taps = 25;
+  p->min_sep = 100;
 }
 
 /* Column j, unit ℓ2 norm. gaussian: i.i.d. N(0,1); deconv: a Gaussian bump of
@@ -119,6 +122,7 @@ sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op
   int64_t m = p->m, n = p->n, k = p->k;
   *A = NULL;
   *y_out = NULL;
+  if (p->kind == SPREC_PROBLEM_SPIKES) return sprec_problem_spikes(ctx, p, A, y_out, xt);
   SPREC_CHECK(m > 0 && n > 0, SPREC_ERR_ARG, "m and n must be positive (got %lld, %lld)",
               (long long)m, (long long)n);
   SPREC_CHECK(k > 0 && k <= n && k <= m, SPREC_ERR_ARG,
@@ -174,4 +178,10 @@ fail:
   sprec_op_destroy(A);
   sprec_sparse_free(xt);
   return err;
+}
+
+/* The support draw, for the generators in other files (spikes.c). */
+sprec_err sprec_problem_draw_support(uint64_t seed, int64_t n, int64_t k, int64_t *S)
+{
+  return draw_support(seed, n, k, S);
 }
