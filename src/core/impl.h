@@ -88,10 +88,12 @@ int sprec_op_is_dense_f32(sprec_op op);
 sprec_err sprec_op_gather_columns(sprec_op op, int64_t k, const int64_t *S, double *out);
 
 /* Convolution operator (conv.c) with its path forced: SPREC_CONV_DIRECT over the
- * taps, SPREC_CONV_FFT over fixed tiles, SPREC_CONV_AUTO by the kernel's length
- * (FFT from SPREC_CONV_FFT_MIN taps on: the crossover measured on this machine). */
+ * taps, SPREC_CONV_FFT over fixed tiles, SPREC_CONV_AUTO by the kernel's length: FFT
+ * from SPREC_CONV_FFT_MIN taps on, the crossover measured on this machine (one rank,
+ * n = 2^22, best of 9 interleaved passes: fft/direct 1.4 at 12 taps, 1.1 at 16, 1.4 at
+ * 25, 0.68 at 32, 0.56 at 64, 0.27 at 128). */
 enum { SPREC_CONV_AUTO, SPREC_CONV_DIRECT, SPREC_CONV_FFT };
-#define SPREC_CONV_FFT_MIN 64
+#define SPREC_CONV_FFT_MIN 32
 sprec_err sprec_op_create_conv_path(sprec_ctx ctx, int64_t n, int64_t len, const double *kernel,
                                     int path, sprec_op *out);
 

@@ -31,7 +31,12 @@ typedef struct {
 } conv_data;
 
 /* g_j for global columns [j0, j0 + nc): over the taps, t outer so that the inner loop
- * runs over j (vectorizable) and each g_j still sums its terms in increasing t. */
+ * runs over j (vectorizable) and each g_j still sums its terms in increasing t. The
+ * vector width changes which j share an instruction, never a g_j's operations (no
+ * contraction: -ffp-contract=off), so every clone gives the same bits. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
 static void direct_T(const conv_data *d, const double *r, int64_t j0, int64_t nc, double *g)
 {
   for (int64_t a = 0; a < nc; a += CONV_CHUNK) {
