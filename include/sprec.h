@@ -225,6 +225,10 @@ typedef struct {
    * (default 100), amplitudes ±(1 + |N(0,1)|); m = n + taps − 1 (p->m is ignored). */
   double sigma;
   int64_t taps, min_sep;
+  /* deconv: 1 = the columns computed from their formula on every pass instead of
+   * stored (O(m) memory per rank instead of O(m·n_r); the same products, bit for bit,
+   * at the price of evaluating the bumps on each pass); operator "deconv-implicit" */
+  int implicit;
 } sprec_problem;
 
 void sprec_problem_default(sprec_problem *p);

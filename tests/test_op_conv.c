@@ -5,7 +5,7 @@
  * gathered columns, the norm estimate, the least squares on the support's rows; Aᵀr
  * bit for bit what one rank computes (the FFT tiles are global); the spikes problem
  * the same on every rank count; SEA with the conv operator and with the dense matrix
- * give the same support. */
+ * give the same support; the implicit deconv operator gives the stored one's bits. */
 #include "testutil.h"
 
 #include <float.h>
@@ -289,6 +289,57 @@ START_TEST(sea_conv_support_equals_dense)
 }
 END_TEST
 
+/* --implicit: the deconv problem's columns made on every pass give the stored
+ * operator's products bit for bit (Aᵀr, A x, columns), so the same SEA result. */
+START_TEST(implicit_deconv_equals_stored)
+{
+  sprec_problem P;
+  sprec_problem_default(&P);
+  P.kind = SPREC_PROBLEM_DECONV;
+  P.m = 150;
+  P.n = 301;
+  P.k = 4;
+  P.snr_db = 40;
+  P.width = 0.03;
+  sprec_ctx ctx;
+  sprec_op A, B;
+  double *y, *yb;
+  sprec_sparse xt = {0}, xb = {0};
+  sprec_ctx_create(MPI_COMM_WORLD, &ctx);
+  ck_assert_all(sprec_problem_generate(ctx, &P, &A, &y, &xt) == SPREC_OK, "stored");
+  P.implicit = 1;
+  ck_assert_all(sprec_problem_generate(ctx, &P, &B, &yb, &xb) == SPREC_OK, "implicit");
+  ck_assert_all(!strcmp(sprec_op_kind(B), "deconv-implicit"), "kind %s", sprec_op_kind(B));
+  int64_t m = P.m, nl = A->n_local;
+  double *g = malloc(sizeof *g * (size_t)nl), *gb = malloc(sizeof *gb * (size_t)nl);
+  double *c = malloc(sizeof *c * (size_t)(m * P.k)), *cb = malloc(sizeof *cb * (size_t)(m * P.k));
+  double *ax = malloc(sizeof *ax * (size_t)m), *axb = malloc(sizeof *axb * (size_t)m);
+  int ok = memcmp(y, yb, sizeof *y * (size_t)m) == 0;
+  ok &= sprec_op_apply_T(A, y, g) == SPREC_OK && sprec_op_apply_T(B, y, gb) == SPREC_OK;
+  ok &= memcmp(g, gb, sizeof *g * (size_t)nl) == 0;
+  ok &= sprec_op_gather_columns(A, P.k, xt.idx, c) == SPREC_OK &&
+        sprec_op_gather_columns(B, P.k, xt.idx, cb) == SPREC_OK;
+  ok &= memcmp(c, cb, sizeof *c * (size_t)(m * P.k)) == 0;
+  ok &= sprec_op_apply_sparse(A, &xt, ax) == SPREC_OK && sprec_op_apply_sparse(B, &xt, axb) == SPREC_OK;
+  ok &= memcmp(ax, axb, sizeof *ax * (size_t)m) == 0;
+  ck_assert_all(ok, "implicit products differ from the stored operator's");
+  sprec_sparse xa = solve_with(ctx, A, y, P.k), xi = solve_with(ctx, B, y, P.k);
+  ok = xa.nnz == xi.nnz && memcmp(xa.idx, xi.idx, sizeof *xa.idx * (size_t)xa.nnz) == 0 &&
+       memcmp(xa.val, xi.val, sizeof *xa.val * (size_t)xa.nnz) == 0;
+  ck_assert_all(ok, "SEA on the implicit operator differs from SEA on the stored one");
+  P.kind = SPREC_PROBLEM_GAUSSIAN;
+  sprec_op C = NULL;
+  double *yc = NULL;
+  sprec_sparse xc = {0};
+  ck_assert_all(sprec_problem_generate(ctx, &P, &C, &yc, &xc) == SPREC_ERR_ARG && !C,
+                "implicit gaussian accepted");
+  free(g), free(gb), free(c), free(cb), free(ax), free(axb), free(y), free(yb);
+  sprec_sparse_free(&xt), sprec_sparse_free(&xb), sprec_sparse_free(&xa), sprec_sparse_free(&xi);
+  sprec_op_destroy(&A), sprec_op_destroy(&B);
+  sprec_ctx_destroy(&ctx);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
   MPI_Init(&argc, &argv);
@@ -300,6 +351,7 @@ int main(int argc, char **argv)
   tcase_add_test(tc, auto_path_and_description);
   tcase_add_test(tc, spikes_problem_same_on_every_rank_count);
   tcase_add_test(tc, sea_conv_support_equals_dense);
+  tcase_add_test(tc, implicit_deconv_equals_stored);
   suite_add_tcase(s, tc);
   return tu_run(s) ? 1 : 0;
 }

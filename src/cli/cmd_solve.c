@@ -19,6 +19,8 @@ static const char help[] =
     "                        is stored\n"
     "  --problem NAME        generate in memory as 'sprec gen' does (-m -n -k --snr --seed --width;\n"
     "                        spikes: -n -k --sigma --taps --min-sep, a convolution problem)\n"
+    "  --implicit            deconv: compute the columns from their formula on every pass\n"
+    "                        instead of storing them (O(m) memory, the same result)\n"
     "  --dtype T             float64 (default) or float32: store A in single precision (half\n"
     "                        the memory and bandwidth; products accumulate in double)\n"
     "Algorithm:\n"
@@ -404,6 +406,7 @@ sprec_err cmd_solve(int argc, char **argv)
       {"--checkpoint-every", OPT_INT, &o.checkpoint_every, 0},
       {"--kernel", OPT_STR, &a.kernel, 0}, {"--sigma", OPT_DBL, &P.sigma, 0},
       {"--taps", OPT_I64, &P.taps, 0},     {"--min-sep", OPT_I64, &P.min_sep, 0},
+      {"--implicit", OPT_FLAG, &P.implicit, 0},
   };
   int nopts = (int)(sizeof opts / sizeof opts[0]);
   if (cli_help_requested(argc, argv)) {

@@ -102,6 +102,10 @@ sprec_err sprec_op_create_conv_path(sprec_ctx ctx, int64_t n, int64_t len, const
 sprec_err sprec_problem_draw_support(uint64_t seed, int64_t n, int64_t k, int64_t *S);
 sprec_err sprec_problem_spikes(sprec_ctx ctx, const sprec_problem *p, sprec_op *A, double **y,
                                sprec_sparse *xt);
+/* Column j of a dense generated problem (unit norm), and the operator that makes the
+ * columns on every pass instead of storing them (p->implicit; implicit.c). */
+void sprec_problem_column(const sprec_problem *p, int64_t j, double *a);
+sprec_err sprec_op_create_implicit(sprec_ctx ctx, const sprec_problem *p, sprec_op *A);
 
 /* ------------------------------------------------------------- kernels -- */
 /* The hot kernels, one table per instruction set (kernels_*.c from kernels_simd.h).

@@ -133,6 +133,14 @@ sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op
   SPREC_CHECK(n >= ctx->size, SPREC_ERR_ARG,
               "%d ranks but only %lld columns: every rank needs at least one column",
               ctx->size, (long long)n);
+  if (p->implicit) { /* the columns from their formula on every pass (implicit.c) */
+    SPREC_CHECK(p->kind == SPREC_PROBLEM_DECONV && !p->single, SPREC_ERR_ARG,
+                "implicit: only the deconv problem, in double precision, is computed on demand");
+    SPREC_CALL(sprec_op_create_implicit(ctx, p, A));
+    sprec_err e = make_truth(p, xt, y_out);
+    if (e) sprec_op_destroy(A);
+    return e;
+  }
   int64_t nl = sprec_block_size(n, ctx->size, ctx->rank);
   int64_t c0 = sprec_block_start(n, ctx->size, ctx->rank);
   double *Al = NULL, *y = NULL, *cols = NULL;
@@ -179,6 +187,9 @@ fail:
   sprec_sparse_free(xt);
   return err;
 }
+
+/* Column j of a dense generated problem, for the implicit operator (implicit.c). */
+void sprec_problem_column(const sprec_problem *p, int64_t j, double *a) { make_column(p, j, a); }
 
 /* The support draw, for the generators in other files (spikes.c). */
 sprec_err sprec_problem_draw_support(uint64_t seed, int64_t n, int64_t k, int64_t *S)

@@ -123,6 +123,18 @@ assert np.allclose(a, b, rtol=1e-9, atol=1e-12)' "$W/xk.$P.npy" "$W/xd.$P.npy" "
   else notok "numpy kernel P=$P" "$(last)"; fi
 done
 
+# --implicit: the deconv problem's columns computed on every pass, the stored one's x.
+for P in $NPS; do
+  dc=(solve --problem deconv -m 120 -n 900 -k 4 --snr 40 --iters 100 --quiet)
+  sprec "$P" "${dc[@]}" --x-out "$W/xs.$P.npy"
+  r1=$rc
+  sprec "$P" "${dc[@]}" --implicit --x-out "$W/xi.$P.npy" --out "$W/ri.$P.json"
+  if [ "$r1" = 0 ] && [ "$rc" = 0 ] && cmp -s "$W/xs.$P.npy" "$W/xi.$P.npy" &&
+    grep -q '"operator": *"deconv-implicit"' "$W/ri.$P.json"; then
+    ok "deconv --implicit P=$P: the stored operator's x, bit for bit"
+  else notok "deconv --implicit P=$P" "$(last)"; fi
+done
+
 # ------------------------------------------------------------------ bad input --
 # bad NAME PATTERN ARGS...: exit 2, exactly one line "sprec solve: error: ..." with PATTERN.
 bad() {
