@@ -130,7 +130,7 @@ for P in $NPS; do
   r1=$rc
   sprec "$P" "${dc[@]}" --implicit --x-out "$W/xi.$P.npy" --out "$W/ri.$P.json"
   if [ "$r1" = 0 ] && [ "$rc" = 0 ] && cmp -s "$W/xs.$P.npy" "$W/xi.$P.npy" &&
-    grep -q '"operator": *"deconv-implicit"' "$W/ri.$P.json"; then
+    grep -qE '"operator":[[:space:]]*"deconv-implicit"' "$W/ri.$P.json"; then
     ok "deconv --implicit P=$P: the stored operator's x, bit for bit"
   else notok "deconv --implicit P=$P" "$(last)"; fi
 done
