@@ -445,8 +445,7 @@ sprec_err sprec_x_save_npy(sprec_op A, const char *path, int b, const sprec_spar
 sprec_err sprec_op_save_npy(sprec_op A, const char *path);
 
 /* ------------------------------------------------- convolution operator -- */
-/* Not collective in its arithmetic, but every rank must call it (it agrees on
- * failures). The 'full' convolution y = K ∗ x as an operator: n columns, m = n + len − 1
+/* Collective (only to agree on failures). The 'full' convolution y = K ∗ x as an operator: n columns, m = n + len − 1
  * rows, column j holding kernel[0..len) in rows j … j + len − 1. kernel: replicated,
  * copied (the caller keeps its array). Nothing of size m·n is stored: Aᵀr comes from r
  * and the kernel, over the taps for short kernels (O(n_r·len) per pass) or by FFT over
