@@ -213,9 +213,10 @@ double sprec_rng_normal(sprec_rng *g);  /* N(0, 1)   */
 typedef enum {
   SPREC_PROBLEM_GAUSSIAN,
   SPREC_PROBLEM_DECONV,
-  SPREC_PROBLEM_HADAMARD /* A = sprec_op_create_hadamard(m, n, seed): n a power of two,
+  SPREC_PROBLEM_HADAMARD, /* A = sprec_op_create_hadamard(m, n, seed): n a power of two,
                             nothing stored (single refused); y = A x + e made with
                             its columns, identical for any number of ranks */
+  SPREC_PROBLEM_SPIKES /* spike deconvolution: a convolution operator (no m given)  */
 } sprec_problem_kind;
 
 typedef struct {
@@ -228,6 +229,15 @@ typedef struct {
                               precision (each column made and normalized in
                               double, then rounded to float); y and the true x
                               are those of the double problem                  */
+  /* spikes: y = K ∗ x + e, K a Gaussian of standard deviation sigma samples (default
+   * 3) on taps samples (default 25), unit ℓ2 norm; k spikes at least min_sep apart
+   * (default 100), amplitudes ±(1 + |N(0,1)|); m = n + taps − 1 (p->m is ignored). */
+  double sigma;
+  int64_t taps, min_sep;
+  /* deconv: 1 = the columns computed from their formula on every pass instead of
+   * stored (O(m) memory per rank instead of O(m·n_r); the same products, bit for bit,
+   * at the price of evaluating the bumps on each pass); operator "deconv-implicit" */
+  int implicit;
 } sprec_problem;
 
 void sprec_problem_default(sprec_problem *p);
@@ -239,6 +249,8 @@ void sprec_problem_default(sprec_problem *p);
  * differ exactly by the rounding of A to single precision. */
 sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op *A,
                                  double **y, sprec_sparse *x_true);
+/* (SPREC_PROBLEM_SPIKES: the operator is sprec_op_create_conv's, y has n + taps − 1
+ * entries, single is refused.) */
 
 /* ---------------------------------------------------------------- solver -- */
 typedef enum { SPREC_LSQ_AUTO, SPREC_LSQ_SCALAPACK, SPREC_LSQ_REPLICATED } sprec_lsq_method;
@@ -573,6 +585,21 @@ typedef struct {
 /* Collective on comm. Reads the file as sprec_op_load_csc does (each rank its columns,
  * the same structural checks) without refusing non-finite values: it counts them. */
 sprec_err sprec_csc_inspect(MPI_Comm comm, const char *path, sprec_csc_info *info);
+
+/* ------------------------------------------------- convolution operator -- */
+/* Collective (only to agree on failures). The 'full' convolution y = K ∗ x as an operator: n columns, m = n + len − 1
+ * rows, column j holding kernel[0..len) in rows j … j + len − 1. kernel: replicated,
+ * copied (the caller keeps its array). Nothing of size m·n is stored: Aᵀr comes from r
+ * and the kernel, over the taps for short kernels (O(n_r·len) per pass) or by FFT over
+ * fixed tiles of columns for long ones (O(n_r log len)), the same bits for any number
+ * of ranks either way; the least squares on a support touches only its columns' rows.
+ * SPREC_ERR_ARG (naming the kernel) if n or len < 1, a tap is not finite, or a rank
+ * would get no column. sprec_op_kind gives "conv". *A: the caller's (sprec_op_destroy). */
+sprec_err sprec_op_create_conv(sprec_ctx ctx, int64_t n, int64_t len, const double *kernel,
+                               sprec_op *A);
+/* Not collective. The kernel of a SPREC_PROBLEM_SPIKES problem: p->taps samples of a
+ * Gaussian of standard deviation p->sigma centred on the middle tap, unit ℓ2 norm. */
+sprec_err sprec_problem_kernel(const sprec_problem *p, double *kernel);
 
 /* ------------------------------------------------------------ .npy files -- */
 typedef struct {

@@ -123,7 +123,8 @@ sprec_err cli_problem_kind(const char *name, sprec_problem_kind *kind)
   if (!strcmp(name, "gaussian")) *kind = SPREC_PROBLEM_GAUSSIAN;
   else if (!strcmp(name, "deconv")) *kind = SPREC_PROBLEM_DECONV;
   else if (!strcmp(name, "hadamard")) *kind = SPREC_PROBLEM_HADAMARD;
-  else return SPREC_ERROR(SPREC_ERR_ARG, "--problem: unknown problem '%s' (gaussian, deconv or hadamard)", name);
+  else if (!strcmp(name, "spikes")) *kind = SPREC_PROBLEM_SPIKES;
+  else return SPREC_ERROR(SPREC_ERR_ARG, "--problem: unknown problem '%s' (gaussian, deconv, hadamard or spikes)", name);
   return SPREC_OK;
 }
 

@@ -7,7 +7,8 @@
 #include <string.h>
 
 static const char help[] =
-    "usage: sprec solve (--A FILE.npy --y FILE.npy | --problem gaussian|deconv|hadamard -m M -n N)\n"
+    "usage: sprec solve (--A FILE --y FILE | --kernel FILE --y FILE |\n"
+    "                    --problem gaussian|deconv|hadamard -m M -n N | --problem spikes -n N)\n"
     "                   -k K [options]\n"
     "Problem:\n"
     "  --A FILE --y FILE     dictionary (m x n) and observation (m), .npy float64/float32;\n"
@@ -17,9 +18,15 @@ static const char help[] =
     "                        an m x b --y holds b problems sharing A, solved together (one\n"
     "                        pass over A serves them all); --init FILE, --truth and --x-out\n"
     "                        are then n x b, one column per problem\n"
-    "  --problem NAME        generate in memory as 'sprec gen' does (-m -n -k --snr --seed --width)\n"
+    "  --kernel FILE --y FILE  convolution: the columns are the shifts of the kernel (a vector\n"
+    "                        of L taps), y = K * x ('full': n = len(y) - L + 1); nothing m x n\n"
+    "                        is stored\n"
+    "  --problem NAME        generate in memory as 'sprec gen' does (-m -n -k --snr --seed --width;\n"
+    "                        spikes: -n -k --sigma --taps --min-sep, a convolution problem)\n"
     "                        hadamard: the implicit A = sqrt(n/m)*R*H*D, n a power of two, m <= n,\n"
     "                        each pass a fast transform of length n shared by the ranks\n"
+    "  --implicit            deconv: compute the columns from their formula on every pass\n"
+    "                        instead of storing them (O(m) memory, the same result)\n"
     "  --dtype T             float64 (default) or float32: store A in single precision (half\n"
     "                        the memory and bandwidth; products accumulate in double)\n"
     "Algorithm:\n"
@@ -55,7 +62,7 @@ static const char help[] =
     "  --quiet               print nothing but errors\n";
 
 typedef struct {
-  const char *Af, *yf, *problem, *algo, *init, *lsq, *topk, *truth, *out, *xout, *step_rule;
+  const char *Af, *yf, *kernel, *problem, *algo, *init, *lsq, *topk, *truth, *out, *xout, *step_rule;
   const char *checkpoint, *resume;
   const char *dtype;     /* "float64" or "float32"                 */
   int quiet, single;     /* single: --dtype float32                */
@@ -102,14 +109,14 @@ static sprec_err solve_options(solve_args *a, const cli_opt *opts, int nopts, sp
   SPREC_CALL(sprec_opts_check(o, 0, 0));
   if (!a->quiet && o->monitor > 0) o->monitor_fn = monitor;
   else o->monitor = 0;
-  SPREC_CHECK((a->Af && a->yf) != !!a->problem, SPREC_ERR_ARG,
-              "solve: give either --A FILE and --y FILE, or --problem NAME");
-  SPREC_CHECK(!a->Af == !a->yf, SPREC_ERR_ARG, "solve: --A and --y go together");
+  SPREC_CHECK(!!a->Af + !!a->kernel + !!a->problem == 1 && !a->yf == !!a->problem,
+              SPREC_ERR_ARG,
+              "solve: give either --A FILE and --y FILE, --kernel FILE and --y FILE, or --problem NAME");
   if (a->problem) {
     SPREC_CALL(cli_problem_kind(a->problem, &P->kind));
-    SPREC_CHECK(cli_seen(opts, nopts, "-m") && cli_seen(opts, nopts, "-n") &&
-                    cli_seen(opts, nopts, "-k"),
-                SPREC_ERR_ARG, "solve: --problem needs -m, -n and -k");
+    SPREC_CHECK((cli_seen(opts, nopts, "-m") || P->kind == SPREC_PROBLEM_SPIKES) &&
+                    cli_seen(opts, nopts, "-n") && cli_seen(opts, nopts, "-k"),
+                SPREC_ERR_ARG, "solve: --problem needs -m, -n and -k (spikes: -n and -k)");
     P->k = o->k;
   }
   static const char *const dtype_names[] = {"float64", "float32", NULL};
@@ -145,6 +152,36 @@ static const char *spec_file(const char *spec, char *buf, size_t len)
   return buf;
 }
 
+/* --kernel K --y Y: a convolution operator, n = len(y) − len(K) + 1. The kernel is read
+ * as a one-problem "y" of its own length (every value checked finite), the headers
+ * first so that the sizes are checked before any data is read. */
+static sprec_err load_conv(sprec_ctx ctx, solve_args *a, const sprec_opts *o, sprec_op *A,
+                           double **y)
+{
+  MPI_Comm comm = sprec_ctx_comm(ctx);
+  int nk, ny, bk = 0;
+  int64_t sk[2], sy[2];
+  double *K = NULL;
+  char fk[4096], fy[4096];
+  const char *kf = spec_file(a->kernel, fk, sizeof fk), *yf = spec_file(a->yf, fy, sizeof fy);
+  SPREC_CALL(cli_file_error(sprec_spec_shape(comm, a->kernel, &nk, sk), "--kernel", kf));
+  SPREC_CALL(cli_file_error(sprec_spec_shape(comm, a->yf, &ny, sy), "--y", yf));
+  int64_t len = nk == 1 || sk[1] == 1 ? sk[0] : -1;
+  SPREC_CHECK(len > 0, SPREC_ERR_FORMAT, "--kernel %s: has shape %lld x %lld, not a vector",
+              a->kernel, (long long)sk[0], (long long)sk[1]);
+  SPREC_CHECK(len <= sy[0], SPREC_ERR_ARG,
+              "--kernel %s: %lld taps, longer than --y %s (%lld entries)", a->kernel,
+              (long long)len, a->yf, (long long)sy[0]);
+  int64_t n = sy[0] - len + 1;
+  SPREC_CALL(sprec_opts_check(o, sy[0], n));
+  SPREC_CALL(cli_file_error(sprec_y_load(ctx, a->kernel, len, &bk, &K), "--kernel", kf));
+  sprec_err err = sprec_op_create_conv(ctx, n, len, K, A);
+  free(K);
+  if (err) return cli_error_prefix(err, "--kernel", a->kernel);
+  SPREC_CALL(cli_file_error(sprec_y_load(ctx, a->yf, sy[0], &a->b, y), "--y", yf));
+  return SPREC_OK;
+}
+
 /* The problem: generated (--problem: x_true is its truth), or A and y read from files
  * (A's header first, so that the sizes are checked before any data is read). */
 static sprec_err load_problem(sprec_ctx ctx, solve_args *a, const sprec_opts *o,
@@ -153,6 +190,7 @@ static sprec_err load_problem(sprec_ctx ctx, solve_args *a, const sprec_opts *o,
 {
   a->b = 1;
   if (a->problem) return sprec_problem_generate(ctx, P, A, y, truth);
+  if (a->kernel) return load_conv(ctx, a, o, A, y);
   if (sprec_csc_path(a->Af)) { /* sparse dictionary: .npz (SciPy) or .mtx */
     SPREC_CHECK(!a->single, SPREC_ERR_ARG, "--dtype float32 applies to a dense --A only");
     SPREC_CALL(cli_file_error(sprec_op_load_csc(ctx, a->Af, A), "--A", a->Af));
@@ -319,10 +357,11 @@ static void print_summary(const solve_args *a, const sprec_opts *o, sprec_ctx ct
 /* Collective. Every file the command names, checked before any work. */
 static sprec_err check_files(MPI_Comm comm, const solve_args *a)
 {
-  char fa[4096], fy[4096], fi[4096], ft[4096]; /* the files of FILE.h5:/dataset specs */
+  char fa[4096], fy[4096], fk[4096], fi[4096], ft[4096]; /* the files of FILE.h5:/dataset specs */
   cli_path files[] = {
       {"--A", spec_file(a->Af, fa, sizeof fa), 0, 0, NULL},
       {"--y", spec_file(a->yf, fy, sizeof fy), 0, 0, NULL},
+      {"--kernel", spec_file(a->kernel, fk, sizeof fk), 0, 0, NULL},
       {"--init", spec_file(a->init, fi, sizeof fi), 0, 0, NULL},
       {"--truth", spec_file(a->truth, ft, sizeof ft), 0, 0, NULL},
       {"--resume", a->resume, 0, 0, NULL}, {"--out", a->out, 1, 0, NULL},
@@ -400,6 +439,9 @@ sprec_err cmd_solve(int argc, char **argv)
       {"--debias", OPT_FLAG, &o.debias, 0}, {"--dtype", OPT_STR, &a.dtype, 0},
       {"--checkpoint", OPT_STR, &a.checkpoint, 0}, {"--resume", OPT_STR, &a.resume, 0},
       {"--checkpoint-every", OPT_INT, &o.checkpoint_every, 0},
+      {"--kernel", OPT_STR, &a.kernel, 0}, {"--sigma", OPT_DBL, &P.sigma, 0},
+      {"--taps", OPT_I64, &P.taps, 0},     {"--min-sep", OPT_I64, &P.min_sep, 0},
+      {"--implicit", OPT_FLAG, &P.implicit, 0},
   };
   int nopts = (int)(sizeof opts / sizeof opts[0]);
   if (cli_help_requested(argc, argv)) {

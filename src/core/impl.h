@@ -69,6 +69,12 @@ struct sprec_op_ops {
    * memory and the floating-point operations it must make (sprec_op_pass_cost, the
    * bounds of `sprec bench --operator`). Optional. */
   void (*cost)(sprec_op op, double *bytes, double *flops);
+  /* Local column jl is zero outside rows [*lo, *hi). Optional, with column_rows: the
+   * least squares on a support then works on the union of its columns' row ranges
+   * (src/lsq/lsq_rows.c) instead of m x k gathered columns. */
+  void (*row_range)(sprec_op op, int64_t jl, int64_t *lo, int64_t *hi);
+  /* Copy rows [lo, hi) of local column jl into out (hi − lo entries). */
+  sprec_err (*column_rows)(sprec_op op, int64_t jl, int64_t lo, int64_t hi, double *out);
 };
 
 struct sprec_op_s {
@@ -84,6 +90,26 @@ int sprec_op_is_dense_f32(sprec_op op);
 
 /* Collective: fetch the global columns S[0..k) (sorted) to every rank, m x k. */
 sprec_err sprec_op_gather_columns(sprec_op op, int64_t k, const int64_t *S, double *out);
+
+/* Convolution operator (conv.c) with its path forced: SPREC_CONV_DIRECT over the
+ * taps, SPREC_CONV_FFT over fixed tiles, SPREC_CONV_AUTO by the kernel's length: FFT
+ * from SPREC_CONV_FFT_MIN taps on, the crossover measured on this machine (one rank,
+ * n = 2^22, best of 9 interleaved passes: fft/direct 1.4 at 12 taps, 1.1 at 16, 1.4 at
+ * 25, 0.68 at 32, 0.56 at 64, 0.27 at 128). */
+enum { SPREC_CONV_AUTO, SPREC_CONV_DIRECT, SPREC_CONV_FFT };
+#define SPREC_CONV_FFT_MIN 32
+sprec_err sprec_op_create_conv_path(sprec_ctx ctx, int64_t n, int64_t len, const double *kernel,
+                                    int path, sprec_op *out);
+
+/* Generators (gen.c, spikes.c): k distinct sorted indices of [0, n) drawn from the
+ * seed; the spike-deconvolution problem (sprec_problem_generate's SPIKES case). */
+sprec_err sprec_problem_draw_support(uint64_t seed, int64_t n, int64_t k, int64_t *S);
+sprec_err sprec_problem_spikes(sprec_ctx ctx, const sprec_problem *p, sprec_op *A, double **y,
+                               sprec_sparse *xt);
+/* Column j of a dense generated problem (unit norm), and the operator that makes the
+ * columns on every pass instead of storing them (p->implicit; implicit.c). */
+void sprec_problem_column(const sprec_problem *p, int64_t j, double *a);
+sprec_err sprec_op_create_implicit(sprec_ctx ctx, const sprec_problem *p, sprec_op *A);
 
 /* ------------------------------------------------------------- kernels -- */
 /* The hot kernels, one table per instruction set (kernels_*.c from kernels_simd.h).

@@ -26,9 +26,13 @@ sprec_err sprec_lsq_create(sprec_op A, const double *y, int64_t kmax, sprec_lsq_
   if (method == SPREC_LSQ_AUTO)
     method = kmax <= SPREC_LSQ_REPLICATED_MAX ? SPREC_LSQ_REPLICATED : SPREC_LSQ_SCALAPACK;
   l->scalapack = method == SPREC_LSQ_SCALAPACK;
+  /* Columns with row ranges: the least squares on their rows, whatever the path asked
+   * (both others would hold m x k columns: 2.7 GB at m = 2^24, k = 20). */
+  l->rows = A->ops->row_range && A->ops->column_rows;
+  if (l->rows) l->scalapack = 0;
   sprec_err err = sprec_calloc((size_t)m, sizeof(double), &l->y, "y");
   if (!err) memcpy(l->y, y, (size_t)m * sizeof(double));
-  if (!err && !l->scalapack) {
+  if (!err && !l->scalapack && !l->rows) {
     err = sprec_calloc((size_t)kmax, sizeof(int64_t), &l->fidx, "support list");
     if (!err) err = sprec_calloc((size_t)(m * kmax), sizeof(double), &l->cols, "support columns");
     if (!err) err = sprec_calloc((size_t)(m * kmax), sizeof(double), &l->Q, "Q factor");
@@ -63,7 +67,8 @@ sprec_err sprec_lsq_solve(sprec_lsq l, int64_t k, const int64_t *S, double *z, d
 {
   SPREC_CHECK(k >= 1 && k <= l->kmax, SPREC_ERR_ARG, "support size %lld outside [1, %lld]",
               (long long)k, (long long)l->kmax);
-  if (l->scalapack) SPREC_CALL(sprec_lsq_scalapack_solve(l, k, S, z, r));
+  if (l->rows) SPREC_CALL(sprec_lsq_rows_solve(l, k, S, z, r));
+  else if (l->scalapack) SPREC_CALL(sprec_lsq_scalapack_solve(l, k, S, z, r));
   else SPREC_CALL(sprec_lsq_replicated_solve(l, k, S, z, r));
   return SPREC_OK;
 }
@@ -81,10 +86,10 @@ static int parts_for(sprec_lsq l, int64_t kf, sprec_lsq_part *part)
 int sprec_lsq_state(sprec_lsq l, sprec_lsq_part part[SPREC_LSQ_MAX_PARTS])
 {
   if (l->scalapack) return 0;
-  l->shape[0] = l->kf;
+  l->shape[0] = l->kf; /* the row-range path holds no columns: {0, 0} and no parts */
   l->shape[1] = l->ndep;
   part[0] = (sprec_lsq_part){"shape", 1, l->shape, 2};
-  return 1 + parts_for(l, l->kf, part + 1);
+  return 1 + (l->rows ? 0 : parts_for(l, l->kf, part + 1));
 }
 
 sprec_err sprec_lsq_state_expect(sprec_lsq l, const int64_t shape[2],
@@ -92,10 +97,10 @@ sprec_err sprec_lsq_state_expect(sprec_lsq l, const int64_t shape[2],
 {
   int64_t kf = shape[0], ndep = shape[1];
   *nparts = 0;
-  if (l->scalapack) {
+  if (l->scalapack || l->rows) {
     SPREC_CHECK(kf == 0 && ndep == 0, SPREC_ERR_FORMAT,
-                "the least-squares state holds %lld columns, this path (ScaLAPACK) keeps none",
-                (long long)kf);
+                "the least-squares state holds %lld columns, this path (%s) keeps none",
+                (long long)kf, l->rows ? "row ranges" : "ScaLAPACK");
     return SPREC_OK;
   }
   SPREC_CHECK(kf >= 0 && kf <= l->kmax && ndep >= 0 && ndep <= kf, SPREC_ERR_FORMAT,
@@ -150,7 +155,7 @@ sprec_err sprec_lsq_state_commit(sprec_lsq l, const int64_t shape[2])
   int64_t kf = shape[0], ndep = shape[1], m = l->m;
   l->kf = 0; /* empty until the state is complete */
   l->ndep = 0;
-  if (l->scalapack || kf == 0) return SPREC_OK;
+  if (l->scalapack || l->rows || kf == 0) return SPREC_OK;
   int64_t *order = NULL, *S = NULL;
   double *cols = NULL;
   sprec_err err = sprec_calloc((size_t)(2 * kf), sizeof *order, &order, "least-squares state");

@@ -4,11 +4,21 @@
 
 #include "../core/impl.h"
 
+#include <float.h>
+
+/* A column whose component orthogonal to the held ones is below this fraction of its
+ * norm is dependent to working precision: its coefficient is 0. Kept at rounding level
+ * on purpose: a larger threshold would change the least squares (SEA's operator H) on
+ * coherent supports, which are exactly the ones SEA explores; nearly dependent
+ * supports keep their exact, possibly huge, least-squares coefficients. */
+#define SPREC_LSQ_DEPENDENT (64 * DBL_EPSILON)
+
 struct sprec_lsq_s {
   sprec_op A;
   double *y;
   int64_t m, kmax;
   int scalapack;
+  int rows;           /* the operator gives row ranges: lsq_rows.c, no m x k arrays */
   /* Replicated path: the support columns in factor order, A_F = Q R. */
   int64_t kf, ndep;   /* columns held; how many of them are dependent (q = 0)     */
   int64_t *fidx;      /* global index of each held column, factor order           */
@@ -57,6 +67,7 @@ sprec_err sprec_lsq_state_commit(sprec_lsq l, const int64_t shape[2]);
 
 sprec_err sprec_lsq_replicated_solve(sprec_lsq l, int64_t k, const int64_t *S, double *z,
                                      double *r);
+sprec_err sprec_lsq_rows_solve(sprec_lsq l, int64_t k, const int64_t *S, double *z, double *r);
 sprec_err sprec_lsq_scalapack_solve(sprec_lsq l, int64_t k, const int64_t *S, double *z,
                                     double *r);
 

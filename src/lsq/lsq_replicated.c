@@ -20,13 +20,6 @@
 
 #define RQ(l, i, j) ((l)->R[(i) + (j) * (l)->kmax])
 
-/* A column whose component orthogonal to the held ones is below this fraction of its
- * norm is dependent to working precision: its coefficient is 0. Kept at rounding level
- * on purpose: a larger threshold would change the least squares (SEA's operator H) on
- * coherent supports, which are exactly the ones SEA explores; nearly dependent
- * supports keep their exact, possibly huge, least-squares coefficients. */
-#define SPREC_LSQ_DEPENDENT (64 * DBL_EPSILON)
-
 /* Remove held column t: rotate the Hessenberg part of R back to triangular. */
 static void remove_column(sprec_lsq l, int64_t t)
 {

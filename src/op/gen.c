@@ -15,6 +15,9 @@ void sprec_problem_default(sprec_problem *p)
   p->snr_db = INFINITY; /* noiseless */
   p->seed = 1;
   p->width = 0.02;
+  p->sigma = 3;
+  p->taps = 25;
+  p->min_sep = 100;
 }
 
 /* Column j, unit ℓ2 norm. gaussian: i.i.d. N(0,1); deconv: a Gaussian bump of
@@ -137,6 +140,7 @@ sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op
   int64_t m = p->m, n = p->n, k = p->k;
   *A = NULL;
   *y_out = NULL;
+  if (p->kind == SPREC_PROBLEM_SPIKES) return sprec_problem_spikes(ctx, p, A, y_out, xt);
   SPREC_CHECK(m > 0 && n > 0, SPREC_ERR_ARG, "m and n must be positive (got %lld, %lld)",
               (long long)m, (long long)n);
   SPREC_CHECK(k > 0 && k <= n && k <= m, SPREC_ERR_ARG,
@@ -148,6 +152,14 @@ sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op
               "%d ranks but only %lld columns: every rank needs at least one column",
               ctx->size, (long long)n);
   if (p->kind == SPREC_PROBLEM_HADAMARD) return hadamard_problem(ctx, p, A, y_out, xt);
+  if (p->implicit) { /* the columns from their formula on every pass (implicit.c) */
+    SPREC_CHECK(p->kind == SPREC_PROBLEM_DECONV && !p->single, SPREC_ERR_ARG,
+                "implicit: only the deconv problem, in double precision, is computed on demand");
+    SPREC_CALL(sprec_op_create_implicit(ctx, p, A));
+    sprec_err e = make_truth(p, *A, xt, y_out);
+    if (e) sprec_op_destroy(A);
+    return e;
+  }
   int64_t nl = sprec_block_size(n, ctx->size, ctx->rank);
   int64_t c0 = sprec_block_start(n, ctx->size, ctx->rank);
   double *Al = NULL, *y = NULL, *cols = NULL;
@@ -193,4 +205,13 @@ fail:
   sprec_op_destroy(A);
   sprec_sparse_free(xt);
   return err;
+}
+
+/* Column j of a dense generated problem, for the implicit operator (implicit.c). */
+void sprec_problem_column(const sprec_problem *p, int64_t j, double *a) { make_column(p, j, a); }
+
+/* The support draw, for the generators in other files (spikes.c). */
+sprec_err sprec_problem_draw_support(uint64_t seed, int64_t n, int64_t k, int64_t *S)
+{
+  return draw_support(seed, n, k, S);
 }

@@ -55,7 +55,7 @@ done
 # `sprec bench --operator KIND`: a row per n, doubling from --n0 to --n-max, each pass's
 # bytes and flops the analytic count of its kind (computed here from the definition),
 # its bound the slower of the two at the run's own references, its fraction bound/time.
-for kind in dense hadamard csc; do
+for kind in dense hadamard csc conv; do
   if "$root/scripts/mpirun.sh" -np 2 "$root/bin/sprec" bench --operator $kind --n0 1024 --n-max 8192 \
       --reps 1 --out "$W/op-$kind" >"$W/log-$kind" 2>&1 &&
     /usr/bin/python3 - "$W/op-$kind/operator.csv" $kind <<'PY'
@@ -70,7 +70,9 @@ for r in rows:
     m, n = v["m"], v["n"]
     nnz = 8 * n  # csc: 8 nonzeros per column (the default), int32 rows: 12 bytes each
     want = {"dense": (8 * m * n, 2 * m * n), "hadamard": (32 * n, n * math.log2(n)),
-            "csc": (12 * nnz + 16 * n + 8 * m, 2 * nnz)}[kind]
+            "csc": (12 * nnz + 16 * n + 8 * m, 2 * nnz),
+            "conv": (8 * (m + n), 2 * 25 * n)}[kind]  # 25 taps: the direct path
+    assert kind != "conv" or m == n + 24, r
     assert abs(v["bytes"] - want[0]) <= H * want[0] and abs(v["flops"] - want[1]) <= H * want[1], (r, want)
     bound = max(v["bytes"] / (v["stream_GBps"] * 1e9), v["flops"] / (v["incache_Gflops"] * 1e9))
     assert abs(v["bound_seconds"] - bound) <= 4 * H * bound, (r, bound)
