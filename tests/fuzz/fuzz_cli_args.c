@@ -24,11 +24,11 @@
 /* The option variables of all commands; their defaults as in the commands. */
 typedef struct {
   const char *problem, *out, *Af, *yf, *algo, *step_rule, *init, *lsq, *topk, *truth, *xout;
-  const char *dtype, *checkpoint, *resume, *problems, *algos, *ks;
-  int64_t m, n, k;
+  const char *dtype, *checkpoint, *resume, *problems, *algos, *ks, *format, *kernel;
+  int64_t m, n, k, taps, min_sep;
   uint64_t seed;
-  double snr, width, tol, step, lambda, lratio;
-  int quiet, iters, monitor, continuation, restart, debias, every, trials, reps, quick;
+  double snr, width, tol, step, lambda, lratio, sigma;
+  int quiet, iters, monitor, continuation, restart, debias, every, trials, reps, quick, implicit;
 } vars;
 
 typedef struct {
@@ -49,7 +49,9 @@ static int make_table(int which, vars *v, table *t)
         {"-n", OPT_I64, &v->n, 0},              {"-k", OPT_I64, &v->k, 0},
         {"--snr", OPT_DBL, &v->snr, 0},         {"--seed", OPT_U64, &v->seed, 0},
         {"--width", OPT_DBL, &v->width, 0},     {"--out", OPT_STR, &v->out, 0},
-        {"--quiet", OPT_FLAG, &v->quiet, 0},
+        {"--quiet", OPT_FLAG, &v->quiet, 0},    {"--format", OPT_STR, &v->format, 0},
+        {"--sigma", OPT_DBL, &v->sigma, 0},     {"--taps", OPT_I64, &v->taps, 0},
+        {"--min-sep", OPT_I64, &v->min_sep, 0},
     };
     t->cmd = "gen", t->maxpos = 0, t->nopts = (int)(sizeof o / sizeof *o);
     memcpy(t->opts, o, sizeof o);
@@ -73,6 +75,9 @@ static int make_table(int which, vars *v, table *t)
         {"--debias", OPT_FLAG, &v->debias, 0}, {"--dtype", OPT_STR, &v->dtype, 0},
         {"--checkpoint", OPT_STR, &v->checkpoint, 0}, {"--resume", OPT_STR, &v->resume, 0},
         {"--checkpoint-every", OPT_INT, &v->every, 0},
+        {"--kernel", OPT_STR, &v->kernel, 0}, {"--sigma", OPT_DBL, &v->sigma, 0},
+        {"--taps", OPT_I64, &v->taps, 0},     {"--min-sep", OPT_I64, &v->min_sep, 0},
+        {"--implicit", OPT_FLAG, &v->implicit, 0},
     };
     t->cmd = "solve", t->maxpos = 0, t->nopts = (int)(sizeof o / sizeof *o);
     memcpy(t->opts, o, sizeof o);
