@@ -107,8 +107,8 @@ demo: deps
 	$(MAKE) --no-print-directory bin/sprec
 	scripts/demo.sh
 
-# The benchmarks, then the huge-n targets of the operators past memory (about 16 GiB
-# for the 2^28 fast transform; scripts/target-cs.sh refuses to start without it).
+# The benchmarks, then the huge-n targets of the operators past memory (about 6 GiB
+# for the 2^28 fast transform; scripts/target-cs.sh refuses to start without enough).
 bench: deps
 	$(MAKE) --no-print-directory bin/sprec
 	scripts/bench.sh
