@@ -145,6 +145,7 @@ MPI_CFLAGS  = $(shell mpicc -showme:compile 2>/dev/null)
 MPI_LIBS    = $(shell mpicc -showme:link 2>/dev/null)
 FUZZERS     = npy_header npy_read cli_args ckpt npz mtx
 
+$(FUZZ_BUILD)/obj/src/io/h5.o: SPREC_CFLAGS += $(HDF5_CFLAGS)
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(SPREC_CFLAGS) $(MPI_CFLAGS) $(FUZZ_FLAGS) $(ISA_FLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c $< -o $@
