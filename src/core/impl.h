@@ -101,6 +101,10 @@ enum { SPREC_CONV_AUTO, SPREC_CONV_DIRECT, SPREC_CONV_FFT };
 sprec_err sprec_op_create_conv_path(sprec_ctx ctx, int64_t n, int64_t len, const double *kernel,
                                     int path, sprec_op *out);
 
+/* k distinct indices of [0, n), uniform, sorted, drawn from (seed, stream) alone
+ * (Floyd's algorithm; rng.c): supports, the rows of the fast-transform operator. */
+sprec_err sprec_rng_distinct(uint64_t seed, uint64_t stream, int64_t n, int64_t k, int64_t *S);
+
 /* Generators (gen.c, spikes.c): k distinct sorted indices of [0, n) drawn from the
  * seed; the spike-deconvolution problem (sprec_problem_generate's SPIKES case). */
 sprec_err sprec_problem_draw_support(uint64_t seed, int64_t n, int64_t k, int64_t *S);

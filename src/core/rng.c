@@ -4,6 +4,7 @@
 #include "impl.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -46,4 +47,40 @@ double sprec_rng_normal(sprec_rng *g)
 {
   double u = sprec_rng_uniform(g), v = sprec_rng_uniform(g);
   return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* k distinct indices of [0, n), uniform (Floyd's algorithm with an open-addressing
+ * set), sorted: a function of (seed, stream) alone, the same on every rank. */
+sprec_err sprec_rng_distinct(uint64_t seed, uint64_t stream, int64_t n, int64_t k, int64_t *S)
+{
+  int64_t cap = 16;
+  while (cap < 2 * k) cap *= 2;
+  int64_t *set;
+  SPREC_ALLOC(set, cap);
+  for (int64_t t = 0; t < cap; t++) set[t] = -1;
+  sprec_rng g;
+  sprec_rng_seed(&g, seed, stream, 0);
+  int64_t cnt = 0;
+  for (int64_t j = n - k; j < n; j++) {
+    int64_t t = (int64_t)(sprec_rng_next(&g) % (uint64_t)(j + 1));
+    for (int pass = 0; pass < 2; pass++) {
+      int64_t h = (int64_t)(((uint64_t)t * 0x9E3779B97F4A7C15ull) & (uint64_t)(cap - 1));
+      while (set[h] != -1 && set[h] != t) h = (h + 1) & (cap - 1);
+      if (set[h] == -1) {
+        set[h] = t;
+        S[cnt++] = t;
+        break;
+      }
+      t = j; /* t was already chosen: take j, which cannot have been */
+    }
+  }
+  free(set);
+  qsort(S, (size_t)k, sizeof *S, cmp_i64);
+  return SPREC_OK;
 }

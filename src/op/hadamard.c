@@ -151,34 +151,10 @@ static int cmp_i64(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-/* m distinct rows of [0, n), uniform (Floyd's algorithm, an open-addressing set),
- * sorted: the same on every rank. */
+/* m distinct rows of [0, n), uniform, sorted: the same on every rank (rng.c). */
 static sprec_err draw_rows(uint64_t seed, int64_t n, int64_t m, int64_t *R)
 {
-  int64_t cap = 16;
-  while (cap < 2 * m) cap *= 2;
-  int64_t *set;
-  SPREC_ALLOC(set, cap);
-  for (int64_t t = 0; t < cap; t++) set[t] = -1;
-  sprec_rng g;
-  sprec_rng_seed(&g, seed, STREAM_ROWS, 0);
-  int64_t cnt = 0;
-  for (int64_t j = n - m; j < n; j++) {
-    int64_t t = (int64_t)(sprec_rng_next(&g) % (uint64_t)(j + 1));
-    for (int pass = 0; pass < 2; pass++) {
-      int64_t h = (int64_t)(((uint64_t)t * 0x9E3779B97F4A7C15ull) & (uint64_t)(cap - 1));
-      while (set[h] != -1 && set[h] != t) h = (h + 1) & (cap - 1);
-      if (set[h] == -1) {
-        set[h] = t;
-        R[cnt++] = t;
-        break;
-      }
-      t = j; /* t was already chosen: take j, which cannot have been */
-    }
-  }
-  free(set);
-  qsort(R, (size_t)m, sizeof *R, cmp_i64);
-  return SPREC_OK;
+  return sprec_rng_distinct(seed, STREAM_ROWS, n, m, R);
 }
 
 /* The rows whose lo falls in this rank's column-layout range, ordered by (lo, hi):
