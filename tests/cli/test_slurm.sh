@@ -390,7 +390,7 @@ scancel --batch --signal=USR1 "$snext"
 health() { $PY -c 'import json, sys, urllib.request; print(json.load(urllib.request.urlopen(sys.argv[1] + "/v1/health", timeout=30))["status"])' "$(ep_field url)" 2>/dev/null; }
 deadline=$((SECONDS + 60))
 until [ "$(health)" = stopping ] || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
-bin/sprec submit --endpoint "$ep" --y "$S/y0.npy" "${sv_opts[@]}" >"$S/late.out" 2>&1
+bin/sprec submit --endpoint "$ep" --y "$S/y0.npy" "${sv_opts[@]}" --retry 0 >"$S/late.out" 2>&1
 late=$?
 check "serve: SIGUSR1 to the batch shell during a batch: health 'stopping', a new request 503, the batch still running" \
   '[ "$(health)" = stopping ] && [ $late -eq 2 ] && grep -q "answered 503: the service is stopping" "$S/late.out" && [ "$(bin/sprec status "${long[0]}" --endpoint "$ep")" = "${long[0]} running" ]' ||
