@@ -236,7 +236,9 @@ typedef struct {
   int64_t taps, min_sep;
   /* deconv: 1 = the columns computed from their formula on every pass instead of
    * stored (O(m) memory per rank instead of O(m·n_r); the same products, bit for bit,
-   * at the price of evaluating the bumps on each pass); operator "deconv-implicit" */
+   * at the price of evaluating the bumps on each pass); operator "deconv-implicit".
+   * 0: stored, unless a rank's double block would take more than half its share of
+   * its node's memory: then implicit all the same (the result is the same) */
   int implicit;
 } sprec_problem;
 

@@ -85,6 +85,9 @@ char *sprec_result_json(sprec_ctx ctx, const sprec_opts *o, sprec_op A, const sp
     cJSON_AddNullToObject(j, "lambda");
   }
   cJSON_AddStringToObject(j, "operator", sprec_op_kind(A));
+  char what[256];
+  sprec_op_describe(A, what, sizeof what);
+  if (what[0]) cJSON_AddStringToObject(j, "operator_detail", what);
   cJSON_AddStringToObject(j, "dtype", sprec_op_is_dense_f32(A) ? "float32" : "float64");
   num(j, "ranks", ctx->size);
   cJSON_AddStringToObject(j, "grid", grid);

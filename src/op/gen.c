@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { STREAM_COLUMN = 1, STREAM_SUPPORT = 2, STREAM_AMPLITUDE = 3, STREAM_NOISE = 4 };
 
@@ -104,6 +105,24 @@ fail:
   return err;
 }
 
+/* Collective. Whether every rank's block of an m x n double dictionary fits in half of
+ * its share of its node's memory (the ranks on a node share it): the deconv problem is
+ * made implicit when it would not. The same verdict on every rank. */
+static int block_fits(sprec_ctx ctx, int64_t m, int64_t n)
+{
+  MPI_Comm node;
+  int on_node = 1;
+  if (MPI_Comm_split_type(ctx->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+    MPI_Comm_size(node, &on_node);
+    MPI_Comm_free(&node);
+  }
+  double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+  double block = 8.0 * (double)m * (double)sprec_block_size(n, ctx->size, ctx->rank);
+  int fits = phys <= 0 || block <= 0.5 * phys / on_node;
+  MPI_Allreduce(MPI_IN_PLACE, &fits, 1, MPI_INT, MPI_MIN, ctx->comm);
+  return fits;
+}
+
 sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op *A,
                                  double **y_out, sprec_sparse *xt)
 {
@@ -122,7 +141,8 @@ sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op
               "%d ranks but only %lld columns: every rank needs at least one column",
               ctx->size, (long long)n);
   if (p->kind == SPREC_PROBLEM_HADAMARD) return hadamard_problem(ctx, p, A, y_out, xt);
-  if (p->implicit) { /* the columns from their formula on every pass (implicit.c) */
+  if (p->implicit || (p->kind == SPREC_PROBLEM_DECONV && !p->single && !block_fits(ctx, m, n))) {
+    /* the columns from their formula on every pass (implicit.c) */
     SPREC_CHECK(p->kind == SPREC_PROBLEM_DECONV && !p->single, SPREC_ERR_ARG,
                 "implicit: only the deconv problem, in double precision, is computed on demand");
     SPREC_CALL(sprec_op_create_implicit(ctx, p, A));
