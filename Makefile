@@ -33,7 +33,7 @@ BUILD    ?= build
 endif
 BIN       = $(BUILD)/bin
 # Only the library's HDF5 reader and writer include hdf5.h.
-$(BUILD)/src/io/h5.o: SPREC_CFLAGS += $(HDF5_CFLAGS)
+$(BUILD)/src/fmt/h5.o: SPREC_CFLAGS += $(HDF5_CFLAGS)
 
 # The kernel variants for x86-64 (src/core/kernels_*.c), each compiled for its
 # instruction set; kernels.c calls one only where the CPU runs it.
@@ -43,7 +43,7 @@ $(BUILD)/src/core/kernels_avx2.o: ISA_FLAGS = -mavx2
 $(BUILD)/src/core/kernels_avx512.o: ISA_FLAGS = -mavx512f -mavx512vl
 endif
 
-LIB_SRC  := $(wildcard src/core/*.c src/dist/*.c src/op/*.c src/lsq/*.c src/algo/*.c src/io/*.c)
+LIB_SRC  := $(wildcard src/core/*.c src/par/*.c src/fmt/*.c src/op/*.c src/lsq/*.c src/algo/*.c src/io/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c src/serve/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -145,7 +145,7 @@ MPI_CFLAGS  = $(shell mpicc -showme:compile 2>/dev/null)
 MPI_LIBS    = $(shell mpicc -showme:link 2>/dev/null)
 FUZZERS     = npy_header npy_read cli_args ckpt npz mtx
 
-$(FUZZ_BUILD)/obj/src/io/h5.o: SPREC_CFLAGS += $(HDF5_CFLAGS)
+$(FUZZ_BUILD)/obj/src/fmt/h5.o: SPREC_CFLAGS += $(HDF5_CFLAGS)
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(SPREC_CFLAGS) $(MPI_CFLAGS) $(FUZZ_FLAGS) $(ISA_FLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c $< -o $@
@@ -155,8 +155,8 @@ $(FUZZ_BUILD)/small/%.o: %.c
 	$(FUZZ_CC) $(SPREC_CFLAGS) $(MPI_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) \
 	  -DSPREC_NPY_CHUNK=7 -DSPREC_NPY_TILE=5 -c $< -o $@
 
-$(FUZZ_BUILD)/fuzz_npy_header: $(FUZZ_BUILD)/obj/src/io/npy.o $(FUZZ_BUILD)/obj/src/core/error.o
-$(FUZZ_BUILD)/fuzz_npy_read: $(FUZZ_BUILD)/small/src/io/npy.o $(FUZZ_BUILD)/obj/src/core/error.o
+$(FUZZ_BUILD)/fuzz_npy_header: $(FUZZ_BUILD)/obj/src/fmt/npy.o $(FUZZ_BUILD)/obj/src/core/error.o $(FUZZ_BUILD)/obj/src/core/util.o
+$(FUZZ_BUILD)/fuzz_npy_read: $(FUZZ_BUILD)/small/src/fmt/npy.o $(FUZZ_BUILD)/obj/src/core/error.o $(FUZZ_BUILD)/obj/src/core/util.o
 $(FUZZ_BUILD)/fuzz_cli_args: $(FUZZ_BUILD)/obj/src/cli/args.o $(FUZZ_BUILD)/obj/src/core/error.o
 # The checkpoint reader's harness resumes through the public API: the whole library,
 # the kernel variants with their instruction sets, linked with the library's LIBS.

@@ -1,4 +1,4 @@
-/* HDF5 input (src/io/h5.c and the generic loaders of src/io/load.c), at any number of
+/* HDF5 input (src/fmt/h5.c and the generic loaders of src/io/load.c), at any number of
  * ranks. The files are written by h5py (a script run on rank 0), never by the code
  * under test, with the expected values beside them as raw little-endian float64
  * (column-major): every layout the reader meets (C and Fortran order, by attribute

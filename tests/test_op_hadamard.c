@@ -7,7 +7,7 @@
  * batch as the single solves; and the errors. */
 #include "testutil.h"
 
-#include "dist/fwht.h"
+#include "par/fwht.h"
 #include "op/hadamard.h"
 
 #include <float.h>

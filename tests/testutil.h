@@ -6,7 +6,7 @@
 
 #include <check.h>
 
-#include "core/impl.h"
+#include "op/op.h"
 
 /* 1 on every rank iff ok on every rank. */
 int tu_all(int ok);

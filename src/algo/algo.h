@@ -2,7 +2,7 @@
 #ifndef SPREC_ALGO_H
 #define SPREC_ALGO_H
 
-#include "../core/impl.h"
+#include "../op/op.h"
 
 /* What a checkpoint holds (ckpt.c): the variables an algorithm names. */
 typedef enum {

@@ -178,11 +178,7 @@ sprec_err sprec_w_end_iteration(sprec_work *w, int t, double obj, int64_t change
  * one line of plain text. Comparisons are unchanged: what sprec writes there is
  * printable ASCII without '?', so a text with such a byte matches nothing before or
  * after. */
-static void printable(char *s)
-{
-  for (; *s; s++)
-    if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e) *s = '?';
-}
+static void printable(char *s) { sprec_printable(s, SIZE_MAX, s, SIZE_MAX); }
 
 /* ------------------------------------------------------------- hashing -- */
 static uint64_t mix(uint64_t x)

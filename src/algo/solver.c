@@ -34,16 +34,10 @@ sprec_err sprec_solver_destroy(sprec_solver *s)
 
 void sprec_solver_get_stats(sprec_solver s, sprec_stats *st) { *st = s->st; }
 
-static int cmp_dbl(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 static double median(double *v, int n)
 {
   if (n <= 0) return 0;
-  qsort(v, (size_t)n, sizeof *v, cmp_dbl);
+  qsort(v, (size_t)n, sizeof *v, sprec_cmp_dbl);
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 

@@ -49,12 +49,6 @@ double sprec_rng_normal(sprec_rng *g)
   return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return (x > y) - (x < y);
-}
-
 /* k distinct indices of [0, n), uniform (Floyd's algorithm with an open-addressing
  * set), sorted: a function of (seed, stream) alone, the same on every rank. */
 sprec_err sprec_rng_distinct(uint64_t seed, uint64_t stream, int64_t n, int64_t k, int64_t *S)
@@ -81,6 +75,6 @@ sprec_err sprec_rng_distinct(uint64_t seed, uint64_t stream, int64_t n, int64_t 
     }
   }
   free(set);
-  qsort(S, (size_t)k, sizeof *S, cmp_i64);
+  qsort(S, (size_t)k, sizeof *S, sprec_cmp_i64);
   return SPREC_OK;
 }

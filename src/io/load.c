@@ -5,7 +5,7 @@
  * arrays come from .npy files or HDF5 datasets (h5.c) through one reader, so that both
  * formats get the same checks and the same messages; the generic loaders take a spec,
  * FILE.npy or FILE.h5:/dataset. */
-#include "../core/impl.h"
+#include "../op/op.h"
 
 #include <errno.h>
 #include <float.h>

@@ -2,7 +2,7 @@
  * service returns, from one function. Numbers are written with 17 significant digits,
  * so that they read back as the same doubles (cJSON's own printing tries 15 digits and
  * keeps them when they read back within an epsilon, not exactly). */
-#include "../core/impl.h"
+#include "../op/op.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

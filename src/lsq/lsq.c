@@ -110,12 +110,6 @@ sprec_err sprec_lsq_state_expect(sprec_lsq l, const int64_t shape[2],
   return SPREC_OK;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return (x > y) - (x < y);
-}
-
 static int finite_all(const double *v, int64_t n)
 {
   for (int64_t i = 0; i < n; i++)
@@ -136,7 +130,7 @@ static sprec_err check_state(sprec_lsq l, int64_t kf, int64_t ndep, int64_t *ord
     order[2 * t] = l->fidx[t];
     order[2 * t + 1] = t;
   }
-  qsort(order, (size_t)kf, 2 * sizeof *order, cmp_i64);
+  qsort(order, (size_t)kf, 2 * sizeof *order, sprec_cmp_i64);
   for (int64_t t = 1; t < kf; t++)
     SPREC_CHECK(order[2 * t] != order[2 * t - 2], SPREC_ERR_FORMAT,
                 "the least-squares state holds column %lld twice", (long long)order[2 * t]);

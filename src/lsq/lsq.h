@@ -2,7 +2,7 @@
 #ifndef SPREC_LSQ_H
 #define SPREC_LSQ_H
 
-#include "../core/impl.h"
+#include "../op/op.h"
 
 #include <float.h>
 

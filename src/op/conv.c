@@ -9,7 +9,7 @@
  * it a rank owns. So g_j depends on j's tile only, and every rank count gives the same
  * bits. FFTW plans are made once, with FFTW_ESTIMATE (no timing: the same plan, so the
  * same arithmetic, on every rank and every run). */
-#include "../core/impl.h"
+#include "op.h"
 
 #include <fftw3.h>
 #include <math.h>

@@ -9,7 +9,8 @@
  * each nonzero added to its row's lane, g_j is the dense g_j bit for bit; likewise a
  * scatter-add column after column is the dense gemv_n. Solves over a CSC matrix then
  * equal solves over its densified copy, for any number of ranks. */
-#include "../io/csc_read.h"
+#include "op.h"
+#include "../fmt/csc_read.h"
 
 #include <math.h>
 #include <stdio.h>

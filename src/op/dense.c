@@ -3,7 +3,7 @@
  * widen each entry and accumulate in double in the double kernels' order, and its
  * columns are handed out widened to double: the rest of the library sees only the
  * operator table and never learns the storage type. */
-#include "../core/impl.h"
+#include "op.h"
 
 #include <stdio.h>
 #include <string.h>

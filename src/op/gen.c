@@ -1,6 +1,6 @@
 /* Problem generators. Column j depends on (seed, j) alone, so each rank makes exactly
  * its own columns and the problem is the same bit for bit for any number of ranks. */
-#include "../core/impl.h"
+#include "op.h"
 #include "hadamard.h"
 
 #include <math.h>

@@ -9,7 +9,7 @@
  * iteration runs.
  *
  * Aᵀr = (1/√m)·D·H·Rᵀr is one fast transform of length n distributed over the ranks
- * (src/dist/fwht.c): O(n log n) work, O(n_r) memory per rank, and messages between the
+ * (src/par/fwht.c): O(n log n) work, O(n_r) memory per rank, and messages between the
  * ranks. So, unlike the stored operators, apply_T (and apply_local) of this operator
  * are collective: every rank must call them together, in the same order, as the
  * solvers do (each pass over A is made by every rank in step, and a batch's fallback
@@ -19,7 +19,7 @@
  */
 #include "hadamard.h"
 
-#include "../dist/fwht.h"
+#include "../par/fwht.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -145,12 +145,6 @@ static const struct sprec_op_ops hadamard_ops = {
     .describe = hadamard_describe,
     .cost = hadamard_cost};
 
-static int cmp_i64(const void *a, const void *b)
-{
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return (x > y) - (x < y);
-}
-
 /* m distinct rows of [0, n), uniform, sorted: the same on every rank (rng.c). */
 static sprec_err draw_rows(uint64_t seed, int64_t n, int64_t m, int64_t *R)
 {
@@ -169,7 +163,7 @@ static sprec_err local_entries(sprec_op op, hadamard *d)
     int64_t lo = d->R[i] & (n2 - 1);
     if (lo >= l0 && lo < l0 + nlo) key[d->cnt++] = (lo - l0) * m + i;
   }
-  qsort(key, (size_t)d->cnt, sizeof *key, cmp_i64); /* (lo, then i: hi ascending) */
+  qsort(key, (size_t)d->cnt, sizeof *key, sprec_cmp_i64); /* (lo, then i: hi ascending) */
   sprec_err err = SPREC_OK;
   SPREC_TRY(sprec_calloc((size_t)d->cnt + 1, sizeof *d->lo, &d->lo, "row list"), done);
   SPREC_TRY(sprec_calloc((size_t)d->cnt + 1, sizeof *d->hi, &d->hi, "row list"), done);

@@ -3,7 +3,7 @@
 #ifndef SPREC_HADAMARD_H
 #define SPREC_HADAMARD_H
 
-#include "../core/impl.h"
+#include "op.h"
 
 /* 1 if op is sprec_op_create_hadamard's. */
 int sprec_op_is_hadamard(sprec_op op);

@@ -5,7 +5,7 @@
  * order that does not depend on how columns are grouped: every product is the stored
  * operator's, bit for bit, in O(m·chunk) memory instead of O(m·n_r), at the price of
  * evaluating the formula on every pass. */
-#include "../core/impl.h"
+#include "op.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* The operator table and what every operator gets from it: sparse products with a
  * rank-independent summation order, column gathering, and the norm estimate. */
-#include "../core/impl.h"
+#include "op.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * m·n stored); the spikes, their amplitudes and the noise come from the seed alone,
  * and every rank computes y itself in the same order: the same problem bit for bit for
  * any number of ranks. */
-#include "../core/impl.h"
+#include "op.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* libFuzzer harness: the .npy reader end to end (src/io/npy.c), through the public
+/* libFuzzer harness: the .npy reader end to end (src/fmt/npy.c), through the public
  * functions and MPI-IO on MPI_COMM_SELF.
  *
  * Each input is written to a file in a private temporary directory (on tmpfs where
@@ -16,7 +16,7 @@
  * whose allocations Open MPI keeps until exit, run with LeakSanitizer disabled.
  * Build this harness with small SPREC_NPY_CHUNK and SPREC_NPY_TILE (the Makefile does)
  * so that small inputs go through the chunked read and transposition loops. */
-#include "io/npy.h"
+#include "fmt/npy.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-/* libFuzzer harness: the sparse readers (src/io/npz.c, and src/io/mtx.c when built
+/* libFuzzer harness: the sparse readers (src/fmt/npz.c, and src/fmt/mtx.c when built
  * with -DFUZZ_MTX as fuzz_mtx) through the public sprec_csc_inspect, on real files and
  * MPI_COMM_SELF. Each input is written to a file in a private directory (on tmpfs:
  * $SPREC_FUZZ_TMPDIR, else /dev/shm, else /tmp) and read.

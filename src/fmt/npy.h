@@ -3,7 +3,7 @@
 #ifndef SPREC_NPY_H
 #define SPREC_NPY_H
 
-#include "core/impl.h"
+#include "../core/impl.h"
 
 /* file[0..size) is the whole file: checks the magic, version, header length, the
  * header dict, and that the file holds exactly the data the header announces, with

@@ -81,18 +81,6 @@ static sprec_err io_error(int rc, const char *path, const char *what)
   return SPREC_ERROR(SPREC_ERR_IO, "%s: %s: %s", path, what, r);
 }
 
-/* Copy at most n bytes of s into out as printable ASCII (others become '?'), for
- * messages that quote file content. */
-static void printable(const char *s, size_t n, char *out, size_t outlen)
-{
-  size_t k = 0;
-  for (size_t i = 0; i < n && s[i] && k + 1 < outlen; i++) {
-    unsigned char c = (unsigned char)s[i];
-    out[k++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-  }
-  out[k] = '\0';
-}
-
 /* ------------------------------------------------------------ header parser -- */
 /* A recursive-descent reader for the small subset of Python literals that numpy
  * writes: strings, True/False and tuples of non-negative integers. It is lenient
@@ -259,7 +247,7 @@ static sprec_err hp_dict(hparse *p, hdict *d)
       SPREC_CALL(hp_shape(p, d));
     } else {
       char k[40];
-      printable(key, sizeof key, k, sizeof k);
+      sprec_printable(k, sizeof k, key, sizeof key);
       return SPREC_ERROR(SPREC_ERR_FORMAT, "%s: malformed .npy header: unexpected key '%s'",
                          p->path, k);
     }
@@ -300,7 +288,7 @@ static sprec_err header_check(const char *path, const hdict *d, sprec_npy_info *
   else if (!strcmp(d->descr, "<f4")) info->elsize = 4;
   else {
     char s[40];
-    printable(d->descr, sizeof d->descr, s, sizeof s);
+    sprec_printable(s, sizeof s, d->descr, sizeof d->descr);
     return SPREC_ERROR(SPREC_ERR_FORMAT,
                        "%s: unsupported dtype '%s' (need little-endian float64 or float32)", path, s);
   }
@@ -320,12 +308,6 @@ static sprec_err header_check(const char *path, const hdict *d, sprec_npy_info *
   return SPREC_OK;
 }
 
-static void get_le(const unsigned char *b, int n, uint64_t *v)
-{
-  *v = 0;
-  for (int i = n - 1; i >= 0; i--) *v = (*v << 8) | b[i];
-}
-
 /* The fixed prefix of a .npy file: magic, version and header length, from its first
  * got bytes (at most 12). Gives where the header text starts and its length, checked
  * against the size of the file. */
@@ -342,8 +324,7 @@ static sprec_err parse_prefix(const char *path, const unsigned char *pre, size_t
   int lenbytes = major == 1 ? 2 : 4;
   if (got < (size_t)(8 + lenbytes))
     return SPREC_ERROR(SPREC_ERR_FORMAT, "%s: truncated .npy header", path);
-  uint64_t h;
-  get_le(pre + 8, lenbytes, &h);
+  uint64_t h = sprec_le(pre + 8, lenbytes);
   if ((int64_t)h > NPY_MAX_HEADER)
     return SPREC_ERROR(SPREC_ERR_FORMAT, "%s: .npy header length %llu is implausibly large", path,
                        (unsigned long long)h);

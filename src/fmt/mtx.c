@@ -51,8 +51,7 @@ static sprec_err next_line(mtx_in *in, int *got)
 /* s made printable in place (a message is one line of text) and cut to 40 characters. */
 static const char *printable(char *s)
 {
-  for (char *p = s; *p; p++)
-    if (*p < 32 || *p > 126) *p = '?';
+  sprec_printable(s, SIZE_MAX, s, SIZE_MAX);
   if (strlen(s) > 40) strcpy(s + 37, "...");
   return s;
 }

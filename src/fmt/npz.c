@@ -37,13 +37,6 @@ typedef struct {
   uint64_t hdr;  /* bytes before the data                               */
 } member;
 
-static uint64_t le(const unsigned char *b, int n)
-{
-  uint64_t v = 0;
-  for (int i = n - 1; i >= 0; i--) v = v << 8 | b[i];
-  return v;
-}
-
 static sprec_err pread_all(int fd, const char *path, void *buf, size_t len, uint64_t off,
                            const char *what)
 {
@@ -70,15 +63,15 @@ static sprec_err find_zip64(int fd, const char *path, uint64_t e, zdir *d)
   unsigned char loc[20], rec[56];
   if (e < 20) return SPREC_OK;
   SPREC_CALL(pread_all(fd, path, loc, 20, e - 20, "the Zip64 locator"));
-  if (le(loc, 4) != 0x07064b50) return SPREC_OK;
-  uint64_t r = le(loc + 8, 8);
+  if (sprec_le(loc, 4) != 0x07064b50) return SPREC_OK;
+  uint64_t r = sprec_le(loc + 8, 8);
   SPREC_CHECK(r <= e - 20 && e - 20 - r >= 56, SPREC_ERR_FORMAT,
               "%s: the Zip64 end record lies outside the archive", path);
   SPREC_CALL(pread_all(fd, path, rec, 56, r, "the Zip64 end record"));
-  SPREC_CHECK(le(rec, 4) == 0x06064b50, SPREC_ERR_FORMAT, "%s: bad Zip64 end record", path);
-  d->entries = le(rec + 32, 8);
-  d->cd_size = le(rec + 40, 8);
-  d->cd_off = le(rec + 48, 8);
+  SPREC_CHECK(sprec_le(rec, 4) == 0x06064b50, SPREC_ERR_FORMAT, "%s: bad Zip64 end record", path);
+  d->entries = sprec_le(rec + 32, 8);
+  d->cd_size = sprec_le(rec + 40, 8);
+  d->cd_off = sprec_le(rec + 48, 8);
   d->end = r;
   return SPREC_OK;
 }
@@ -93,17 +86,17 @@ static sprec_err find_dir(int fd, const char *path, uint64_t fsize, zdir *d)
   SPREC_CALL(pread_all(fd, path, tail, tl, fsize - tl, "the end of the archive"));
   int64_t at = -1;
   for (int64_t p = (int64_t)tl - 22; p >= 0 && at < 0; p--)
-    if (le(tail + p, 4) == 0x06054b50 && (uint64_t)p + 22 + le(tail + p + 20, 2) == tl) at = p;
+    if (sprec_le(tail + p, 4) == 0x06054b50 && (uint64_t)p + 22 + sprec_le(tail + p + 20, 2) == tl) at = p;
   SPREC_CHECK(at >= 0, SPREC_ERR_FORMAT,
               "%s: not a zip archive (no end of central directory record): truncated, or not "
               "a .npz",
               path);
   const unsigned char *e = tail + at;
-  SPREC_CHECK(le(e + 4, 2) == 0 && le(e + 6, 2) == 0, SPREC_ERR_FORMAT,
+  SPREC_CHECK(sprec_le(e + 4, 2) == 0 && sprec_le(e + 6, 2) == 0, SPREC_ERR_FORMAT,
               "%s: multi-part zip archives are not supported", path);
-  d->entries = le(e + 10, 2);
-  d->cd_size = le(e + 12, 4);
-  d->cd_off = le(e + 16, 4);
+  d->entries = sprec_le(e + 10, 2);
+  d->cd_size = sprec_le(e + 12, 4);
+  d->cd_off = sprec_le(e + 16, 4);
   d->end = fsize - tl + (uint64_t)at;
   SPREC_CALL(find_zip64(fd, path, d->end, d));
   SPREC_CHECK(d->cd_off <= d->end && d->cd_size <= d->end - d->cd_off, SPREC_ERR_FORMAT,
@@ -119,7 +112,7 @@ static sprec_err find_dir(int fd, const char *path, uint64_t fsize, zdir *d)
 static sprec_err zip64_extra(const char *path, const unsigned char *x, size_t xl, uint64_t *v[3])
 {
   while (xl >= 4) {
-    size_t id = le(x, 2), sz = le(x + 2, 2);
+    size_t id = sprec_le(x, 2), sz = sprec_le(x + 2, 2);
     SPREC_CHECK(sz <= xl - 4, SPREC_ERR_FORMAT, "%s: bad extra field in the central directory",
                 path);
     if (id == 1) {
@@ -127,7 +120,7 @@ static sprec_err zip64_extra(const char *path, const unsigned char *x, size_t xl
       for (int k = 0; k < 3; k++)
         if (*v[k] == 0xFFFFFFFFu) {
           SPREC_CHECK(at + 8 <= sz, SPREC_ERR_FORMAT, "%s: short Zip64 extra field", path);
-          *v[k] = le(x + 4 + at, 8);
+          *v[k] = sprec_le(x + 4 + at, 8);
           at += 8;
         }
       return SPREC_OK;
@@ -142,19 +135,19 @@ static sprec_err find_entry(const char *path, const unsigned char *cd, const zdi
 {
   size_t p = 0, nl = strlen(mb->name);
   for (uint64_t k = 0; k < d->entries; k++) {
-    SPREC_CHECK(p + 46 <= d->cd_size && le(cd + p, 4) == 0x02014b50, SPREC_ERR_FORMAT,
+    SPREC_CHECK(p + 46 <= d->cd_size && sprec_le(cd + p, 4) == 0x02014b50, SPREC_ERR_FORMAT,
                 "%s: damaged central directory (entry %llu)", path, (unsigned long long)k);
-    size_t n = le(cd + p + 28, 2), x = le(cd + p + 30, 2), c = le(cd + p + 32, 2);
+    size_t n = sprec_le(cd + p + 28, 2), x = sprec_le(cd + p + 30, 2), c = sprec_le(cd + p + 32, 2);
     SPREC_CHECK(p + 46 + n + x + c <= d->cd_size, SPREC_ERR_FORMAT,
                 "%s: damaged central directory (entry %llu)", path, (unsigned long long)k);
     if (n == nl && memcmp(cd + p + 46, mb->name, nl) == 0) {
-      SPREC_CHECK(!(le(cd + p + 8, 2) & 1), SPREC_ERR_FORMAT, "%s: %s is encrypted", path,
+      SPREC_CHECK(!(sprec_le(cd + p + 8, 2) & 1), SPREC_ERR_FORMAT, "%s: %s is encrypted", path,
                   mb->name);
-      mb->method = (int)le(cd + p + 10, 2);
-      mb->crc = (uint32_t)le(cd + p + 16, 4);
-      mb->csize = le(cd + p + 20, 4);
-      mb->usize = le(cd + p + 24, 4);
-      mb->off = le(cd + p + 42, 4);
+      mb->method = (int)sprec_le(cd + p + 10, 2);
+      mb->crc = (uint32_t)sprec_le(cd + p + 16, 4);
+      mb->csize = sprec_le(cd + p + 20, 4);
+      mb->usize = sprec_le(cd + p + 24, 4);
+      mb->off = sprec_le(cd + p + 42, 4);
       uint64_t *v[3] = {&mb->usize, &mb->csize, &mb->off};
       return zip64_extra(path, cd + p + 46 + n, x, v);
     }
@@ -171,9 +164,9 @@ static sprec_err locate(int fd, const char *path, const zdir *d, member *mb)
   SPREC_CHECK(mb->off <= d->cd_off && d->cd_off - mb->off >= 30, SPREC_ERR_FORMAT,
               "%s: %s: local header outside the archive", path, mb->name);
   SPREC_CALL(pread_all(fd, path, h, 30, mb->off, mb->name));
-  SPREC_CHECK(le(h, 4) == 0x04034b50, SPREC_ERR_FORMAT, "%s: %s: bad local header", path,
+  SPREC_CHECK(sprec_le(h, 4) == 0x04034b50, SPREC_ERR_FORMAT, "%s: %s: bad local header", path,
               mb->name);
-  uint64_t data = mb->off + 30 + le(h + 26, 2) + le(h + 28, 2);
+  uint64_t data = mb->off + 30 + sprec_le(h + 26, 2) + sprec_le(h + 28, 2);
   SPREC_CHECK(data <= d->cd_off && mb->csize <= d->cd_off - data, SPREC_ERR_FORMAT,
               "%s: truncated: %s ends past the end of the archive's data", path, mb->name);
   mb->off = data;
@@ -336,7 +329,7 @@ static sprec_err npy_header(member *mb)
   SPREC_CALL(mread(mb, 0, 12, pre));
   SPREC_CHECK(memcmp(pre, "\x93NUMPY", 6) == 0 && pre[6] >= 1 && pre[6] <= 3, SPREC_ERR_FORMAT,
               "%s: %s: not a .npy array", mb->path, mb->name);
-  uint64_t hl = pre[6] == 1 ? le(pre + 8, 2) : le(pre + 8, 4), at = pre[6] == 1 ? 10 : 12;
+  uint64_t hl = pre[6] == 1 ? sprec_le(pre + 8, 2) : sprec_le(pre + 8, 4), at = pre[6] == 1 ? 10 : 12;
   SPREC_CHECK(hl <= 65536 && at + hl <= mb->usize && at + hl >= 12, SPREC_ERR_FORMAT,
               "%s: %s: bad .npy header length", mb->path, mb->name);
   SPREC_CALL(sprec_calloc(hl + 1, 1, &h, "a .npy header"));
