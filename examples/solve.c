@@ -63,7 +63,7 @@ int main(int argc, char **argv)
   sprec_sparse_free(&x);
   sprec_solver_destroy(&s);
   sprec_op_destroy(&A);
-  free(y);
+  sprec_free(y);
   sprec_ctx_destroy(&ctx);
   MPI_Finalize();
   return 0;

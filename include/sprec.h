@@ -85,8 +85,14 @@ sprec_err sprec_agree(MPI_Comm comm, sprec_err err);
     }                                                                                  \
   } while (0)
 
+/* Not collective. Releases what the library returned and the caller owns: the arrays
+ * of the loaders (sprec_y_load, sprec_x_load), of sprec_problem_generate (y), the text
+ * of sprec_result_json, a block of sprec_alloc_block. NULL is accepted. (Sparse
+ * vectors, operators, solvers and contexts have their own sprec_*_free / _destroy.) */
+void sprec_free(void *p);
+
 /* Not collective. A large block for an operator's columns (count elements of size
- * bytes), not zeroed, released with free() (sprec_op_create_dense takes it): aligned
+ * bytes), not zeroed, released with sprec_free (sprec_op_create_dense takes it): aligned
  * to 2 MiB and advised to the kernel as transparent huge pages, so that a pass over A
  * walks 512 times fewer page-table entries (15 to 30% more bandwidth measured).
  * SPREC_ERR_MEM naming what if it cannot be had. */
@@ -145,7 +151,7 @@ typedef struct sprec_op_s *sprec_op;
 
 /* Collective. A dense operator over a local block: A_local holds this rank's
  * columns [sprec_block_start(n,p,rank), ...) column-major with leading dimension m.
- * Ownership of A_local passes to the operator (freed with free() on destroy). */
+ * Ownership of A_local passes to the operator (released with sprec_free on destroy). */
 sprec_err sprec_op_create_dense(sprec_ctx ctx, int64_t m, int64_t n, double *A_local,
                                 sprec_op *op);
 /* Collective. The same with the block stored in single precision (half the memory
@@ -244,7 +250,7 @@ typedef struct {
 
 void sprec_problem_default(sprec_problem *p);
 /* Collective. Builds the dense operator (each rank generates its own columns: column
- * j depends on (seed, j) alone), y (replicated, m, allocated) and the true x
+ * j depends on (seed, j) alone), y (replicated, m, the caller's: sprec_free) and the true x
  * (replicated sparse, k entries). Identical for any number of ranks. With single,
  * the operator is sprec_op_create_dense_f32's and only A is rounded: y = A x + e is
  * computed with the double columns, as in the double problem, so the two problems
@@ -395,7 +401,7 @@ typedef struct {
 /* Not collective (any rank; ctx and A give the ranks, grid and shape). The result as
  * JSON text, the object `sprec solve --out` writes: every problem (p = -1: one object,
  * with "problems" for a batch) or problem p alone, as if it had been solved by itself
- * (the service's reply). malloc'ed: free() it. NULL if out of memory. Numbers read back
+ * (the service's reply). The caller's: sprec_free it. NULL if out of memory. Numbers read back
  * as the same doubles. */
 char *sprec_result_json(sprec_ctx ctx, const sprec_opts *o, sprec_op A, const sprec_result *r,
                         int p);
@@ -440,12 +446,12 @@ sprec_err sprec_op_load_npy(sprec_ctx ctx, const char *path, sprec_dtype dtype, 
 /* Collective. The observations for a dictionary of m rows: a vector of length m (or an
  * m x 1 array), one problem; or an m x b array, b problems (at most 2^20), column p
  * being problem p's, as sprec_solver_solve_batch takes them. *Y: replicated, m x b
- * column-major, malloc'ed (free() it); *b: the number of problems. */
+ * column-major, the caller's (sprec_free it); *b: the number of problems. */
 sprec_err sprec_y_load_npy(sprec_ctx ctx, const char *path, int64_t m, int *b, double **Y);
 /* Collective. b n-vectors laid out like the columns of A: for b = 1 a vector of length
  * n (or an n x 1 array), else an n x b array (one column per problem). *X: this rank's
- * rows [c_r, c_r + n_r), n_r x b column-major (leading dimension n_r), malloc'ed
- * (free() it): the layout of the init argument of sprec_solver_solve and _solve_batch. */
+ * rows [c_r, c_r + n_r), n_r x b column-major (leading dimension n_r), the caller's
+ * (sprec_free it): the layout of the init argument of sprec_solver_solve and _solve_batch. */
 sprec_err sprec_x_load_npy(sprec_op A, const char *path, int b, double **X);
 /* Collective. b sparse solutions (replicated, as the solvers return them) written as
  * dense float64: a vector of length n for b = 1, else an n x b array (row j holds x_j

@@ -476,7 +476,7 @@ static sprec_err float64_reference(sink *o, sprec_ctx ctx, sprec_problem *P, spr
   put(o, rank, "apply_T_float32_over_float64", t_at64 / t_at,
       "ratio of columns per second (2 = the bandwidth saved)");
 done:
-  free(yref);
+  sprec_free(yref);
   sprec_sparse_free(&xtref);
   sprec_op_destroy(&Aref);
   return err;
@@ -615,7 +615,7 @@ sprec_err cmd_bench(int argc, char **argv)
   if (sink_ == 12345.678) put(&o, rank, "unlikely", sink_, ""); /* keep the reads alive */
 done:
   if (ctx) err = close_sinks(sprec_ctx_comm(ctx), out, &o, &outs, err);
-  free(y);
+  sprec_free(y);
   free(g);
   sprec_sparse_free(&xt);
   sprec_op_destroy(&A);

@@ -204,7 +204,7 @@ sprec_err cmd_bench_operator(int argc, char **argv)
     double *y = NULL;
     sprec_sparse xt = {0};
     SPREC_TRY(sprec_problem_generate(ctx, &P, &small, &y, &xt), done);
-    free(y);
+    sprec_free(y);
     sprec_sparse_free(&xt);
   }
   double limit = bench_memory_limit(comm) / 2; /* a quarter of the node, per rank */

@@ -78,7 +78,7 @@ static sprec_err gen_h5(const sprec_problem *P, const char *out, int quiet)
     printf("sprec gen: wrote %s (/A %lld x %lld, /y, /x_true)\n", ph, (long long)P->m,
            (long long)P->n);
 done:
-  free(y);
+  sprec_free(y);
   sprec_sparse_free(&xt);
   sprec_op_destroy(&A);
   sprec_ctx_destroy(&ctx);
@@ -155,7 +155,7 @@ sprec_err cmd_gen(int argc, char **argv)
            spikes ? (long long)P.taps : (long long)m, spikes ? 1LL : (long long)P.n,
            stored ? "" : ", implicit", py, px);
 done:
-  free(y);
+  sprec_free(y);
   sprec_sparse_free(&xt);
   sprec_op_destroy(&A);
   sprec_ctx_destroy(&ctx);

@@ -176,7 +176,7 @@ static sprec_err load_conv(sprec_ctx ctx, solve_args *a, const sprec_opts *o, sp
   SPREC_CALL(sprec_opts_check(o, sy[0], n));
   SPREC_CALL(cli_file_error(sprec_y_load(ctx, a->kernel, len, &bk, &K), "--kernel", kf));
   sprec_err err = sprec_op_create_conv(ctx, n, len, K, A);
-  free(K);
+  sprec_free(K);
   if (err) return cli_error_prefix(err, "--kernel", a->kernel);
   SPREC_CALL(cli_file_error(sprec_y_load(ctx, a->yf, sy[0], &a->b, y), "--y", yf));
   return SPREC_OK;
@@ -244,7 +244,7 @@ static sprec_err load_vectors(sprec_ctx ctx, const solve_args *a, sprec_op A, do
     sprec_sparse_free(&r->truth[p]); /* --truth overrides --problem's */
     err = sprec_dense_to_sparse(ctx, sprec_op_cols(A), xd + p * nl, &r->truth[p]);
   }
-  free(xd);
+  sprec_free(xd);
   return err;
 }
 
@@ -299,7 +299,7 @@ static sprec_err write_json_file(sprec_ctx ctx, const char *path, const char *fi
       bad = ferror(f);
       bad |= fclose(f) != 0;
     }
-    free(text);
+    sprec_free(text);
     if (bad) err = SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot write the result", path);
   }
   return sprec_agree(sprec_ctx_comm(ctx), err);
@@ -400,8 +400,8 @@ static sprec_err solve_run(sprec_ctx ctx, solve_args *a, sprec_opts *o, const sp
   t_io += MPI_Wtime() - t0;
   if (!a->quiet && sprec_ctx_rank(ctx) == 0) print_summary(a, o, ctx, A, &r, t_io);
 done:
-  free(y);
-  free(init);
+  sprec_free(y);
+  sprec_free(init);
   sprec_sparse_free(&gen_truth);
   out_free(&r, a->b);
   sprec_op_destroy(&A);

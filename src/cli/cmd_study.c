@@ -94,7 +94,7 @@ static sprec_err one_trial(sprec_ctx ctx, const sprec_problem *P, const char *al
   sprec_op_destroy(&A);
   sprec_sparse_free(&x);
   sprec_sparse_free(&xt);
-  free(y);
+  sprec_free(y);
   return err;
 }
 

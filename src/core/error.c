@@ -72,6 +72,8 @@ sprec_err sprec_calloc(size_t count, size_t size, void *ptrp, const char *what)
   return SPREC_OK;
 }
 
+void sprec_free(void *p) { free(p); }
+
 sprec_err sprec_alloc_block(size_t count, size_t size, void *ptrp, const char *what)
 {
   const size_t huge = (size_t)2 << 20;

@@ -121,7 +121,7 @@ static sprec_err load_dictionary(sprec_ctx ctx, const serve_args *a, sprec_op *A
     double *y = NULL;
     sprec_sparse xt = {0};
     sprec_err err = sprec_problem_generate(ctx, &P, A, &y, &xt);
-    free(y);
+    sprec_free(y);
     sprec_sparse_free(&xt);
     return err;
   }
@@ -229,7 +229,7 @@ static void solve_round(sprec_ctx ctx, sprec_op A, serve_store *st, serve_shared
                       "solved again at the next start\n", b);
       done = failed = 0;
     }
-    for (int p = 0; texts && p < b; p++) free(texts[p]);
+    for (int p = 0; texts && p < b; p++) sprec_free(texts[p]);
     free(texts);
     pthread_mutex_lock(&sh->mu);
     sh->done += (uint64_t)done;
