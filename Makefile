@@ -69,7 +69,9 @@ $(BUILD)/src/serve/%.o: src/serve/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CLI_CFLAGS) $(CFLAGS) -c $< -o $@
 
+# Made afresh: ar would keep the member of a source file that has since been removed.
 $(BUILD)/libsprec.a: $(LIB_OBJ)
+	rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/libsprec.so.$(VERSION): $(LIB_OBJ)

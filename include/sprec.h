@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-#define SPREC_VERSION "0.6.0"
+#define SPREC_VERSION "0.7.0"
 /* Not collective. The version of the library linked (SPREC_VERSION of its header). */
 const char *sprec_version(void);
 
@@ -260,17 +260,32 @@ sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op
 /* (SPREC_PROBLEM_SPIKES: the operator is sprec_op_create_conv's, y has n + taps − 1
  * entries, single is refused.) */
 
+/* ------------------------------------------------------------ algorithms -- */
+/* An algorithm, resolved from its name once and then carried by the options: no name
+ * is looked up again on the way through a solve. Handles point into the library's
+ * table: never freed, the same for the whole run, comparable with ==. */
+typedef const struct sprec_algo_s *sprec_algo;
+/* What an algorithm solves: ½‖Ax−y‖² s.t. ‖x‖₀ <= k (ℓ0 and greedy methods: needs k), or
+ * the Lasso ½‖Ax−y‖² + λ‖x‖₁ (ℓ1 methods: needs λ, ignores k). */
+typedef enum { SPREC_ALGO_L0, SPREC_ALGO_L1 } sprec_algo_class;
+/* Not collective. The algorithm named name ("sea", "fista", ... as sprec_algorithms()
+ * lists them), or NULL if there is none of that name. */
+sprec_algo sprec_algo_find(const char *name);
+/* Not collective. Its name, and its class. */
+const char *sprec_algo_name(sprec_algo a);
+sprec_algo_class sprec_algo_class_of(sprec_algo a);
+/* Names of the registered algorithms, NULL-terminated. */
+const char *const *sprec_algorithms(void);
+
 /* ---------------------------------------------------------------- solver -- */
 typedef enum { SPREC_LSQ_AUTO, SPREC_LSQ_SCALAPACK, SPREC_LSQ_REPLICATED } sprec_lsq_method;
 typedef enum { SPREC_TOPK_AUTO, SPREC_TOPK_GATHER, SPREC_TOPK_THRESHOLD } sprec_topk_method;
 typedef enum { SPREC_STEP_DEFAULT, SPREC_STEP_FIXED, SPREC_STEP_ADAPTIVE } sprec_step_rule;
 
-/* Progress callback, called on rank 0 only every `monitor` iterations. */
-typedef void (*sprec_monitor_fn)(void *ctx, int iter, double objective, int64_t changes,
-                                 double elapsed);
-
+/* What to solve and how: the options. How a run is watched, stopped and saved (progress,
+ * a stop flag, checkpoints) is set on the solver instead (sprec_solver_set_*). */
 typedef struct {
-  char algo[16];              /* "sea" (default); sprec_algorithms() lists them   */
+  sprec_algo algo;            /* SEA (default); sprec_algo_find("htp"), ...        */
   int64_t k;                  /* sparsity, required by ℓ0 and greedy methods
                                  (1 <= k <= min(m, n)), ignored by ℓ1 methods      */
   int iters;                  /* 0: the algorithm's default (SEA 1000, HTP/IHT 500) */
@@ -281,22 +296,7 @@ typedef struct {
   sprec_step_rule step_rule;  /* HTP: fixed (default) or NHTP; IHT: adaptive (NIHT) */
   sprec_lsq_method lsq;       /* restricted least squares path, default auto      */
   sprec_topk_method topk;     /* collective top-k algorithm, default auto          */
-  int monitor;                /* 0 (default): no progress callback                 */
-  sprec_monitor_fn monitor_fn;
-  void *monitor_ctx;
-  volatile sig_atomic_t *stop_flag; /* if non-NULL and set on any rank (a signal handler may
-                                 set it), every rank stops after the current iteration:
-                                 stop reason "interrupted"                          */
-  /* Checkpoints (every algorithm, chains and batches): the state of the run in one
-   * file, written atomically; resumed on any number of ranks, the run ends exactly as
-   * it would have without the interruption. The file carries a checksum and every
-   * field is checked against the problem before it is used: a damaged or foreign file
-   * is refused (SPREC_ERR_FORMAT, SPREC_ERR_ARG for another problem or other options),
-   * and so is a checkpoint taken at an iteration past the budget iters. */
-  const char *checkpoint;     /* written when stop_flag stops the run, and every ... */
-  int checkpoint_every;       /* ... this many iterations (0: only at a stop)      */
-  const char *resume;         /* continue the run saved here (same A, y, options)  */
-  char init_algo[16];         /* "" (default), or an algorithm run first: the main
+  sprec_algo init_algo;       /* NULL (default), or an algorithm run first: the main
                                  algorithm starts from its result (a chain; the
                                  CLI's --init ALGO). It runs with these options, its
                                  own default budget, no progress reports, and tol 0
@@ -312,16 +312,16 @@ typedef struct {
 void sprec_opts_default(sprec_opts *o);
 /* Options by name: the CLI's flags without their dashes, the service's JSON fields, the
  * words library messages use: algo, k, iters, tol, step, step_rule, lsq, topk, lambda,
- * lambda_ratio, continuation, restart, debias, monitor, checkpoint_every. Not
- * collective. set parses value as the option's type (an integer, a number, true or
- * false, one of the option's names) and fails with SPREC_ERR_ARG naming the option;
- * get writes the value as text (numbers exactly, %.17g). */
+ * lambda_ratio, continuation, restart, debias. Not collective. set parses value as
+ * the option's type (an integer, a number, true or false, one of the option's names;
+ * algo: an algorithm's name) and fails with SPREC_ERR_ARG naming the option; get
+ * writes the value as text (numbers exactly, %.17g). */
 const char *const *sprec_opts_names(void);
 sprec_err sprec_opts_set(sprec_opts *o, const char *name, const char *value);
 sprec_err sprec_opts_get(const sprec_opts *o, const char *name, char *value, size_t len);
 /* Not collective. Every option checked, for a dictionary of m rows and n columns
- * (m = 0: sizes unknown, k not checked), a chain's init_algo included (a known
- * algorithm; the lambda or the k it needs): the one validation of the options, which
+ * (m = 0: sizes unknown, k not checked), a chain's init_algo included (the lambda or
+ * the k it needs): the one validation of the options, which
  * sprec_solver_create (without sizes) and every solve (with them, before any work)
  * apply. SPREC_ERR_ARG with a message that names the option ('iters must be >= 0 (got
  * -1)'). */
@@ -357,6 +357,34 @@ typedef struct sprec_solver_s *sprec_solver;
  * sizes). *s: the caller's (sprec_solver_destroy; accepts NULL, sets *s to NULL). */
 sprec_err sprec_solver_create(sprec_ctx ctx, const sprec_opts *opts, sprec_solver *s);
 sprec_err sprec_solver_destroy(sprec_solver *s);
+
+/* Run control: how the solves of s are watched, stopped and saved. Not collective, but
+ * give every rank the same settings (a stop is agreed over the ranks, a checkpoint is
+ * written by all). Each applies to the solves that follow it. */
+/* Progress callback, called on rank 0 only every `every` iterations (0: none). */
+typedef void (*sprec_monitor_fn)(void *ctx, int iter, double objective, int64_t changes,
+                                 double elapsed);
+/* fn(ctx, ...) every `every` iterations of the solve (of problem 0 in a batch; not
+ * during a chain's init); every 0 or fn NULL: none. SPREC_ERR_ARG naming monitor if
+ * every < 0. */
+sprec_err sprec_solver_set_monitor(sprec_solver s, int every, sprec_monitor_fn fn, void *ctx);
+/* If flag is non-NULL and set on any rank (a signal handler may set it), every rank
+ * stops after the current iteration: stop reason "interrupted" (and the checkpoint is
+ * written, if one is set). NULL: no stop flag (the default). */
+sprec_err sprec_solver_set_stop_flag(sprec_solver s, volatile sig_atomic_t *flag);
+/* Checkpoints (every algorithm, chains and batches): the state of the run in one file
+ * (path, copied), written atomically when the stop flag stops the run and every `every`
+ * iterations (0: only at a stop); path NULL: none (the default). Resumed on any number
+ * of ranks, the run ends exactly as it would have without the interruption.
+ * SPREC_ERR_ARG naming checkpoint_every if every < 0, or every > 0 without a path. */
+sprec_err sprec_solver_set_checkpoint(sprec_solver s, const char *path, int every);
+/* Continue the run saved in path (copied; same A, y and options) instead of starting;
+ * NULL: start afresh (the default). The file carries a checksum and every field is
+ * checked against the problem before it is used: a damaged or foreign file is refused
+ * (SPREC_ERR_FORMAT; SPREC_ERR_ARG for another problem or other options), and so is a
+ * checkpoint taken at an iteration past the budget iters. */
+sprec_err sprec_solver_set_resume(sprec_solver s, const char *path);
+
 /* Collective. y: replicated, length m, not retained. init: NULL or this rank's slice
  * (n_r entries) of a dense starting vector. x: output, replicated sparse, allocated
  * by the call (sprec_sparse_free it). */
@@ -369,19 +397,15 @@ sprec_err sprec_solver_solve(sprec_solver s, sprec_op A, const double *y,
  * all problems still running are made together, one pass over A per round
  * (sprec_op_apply_T_many). x[p] and st[p] receive problem p's solution and
  * statistics, bit for bit what sprec_solver_solve gives for that problem alone
- * (times aside). Progress (opts.monitor) is reported for problem 0. A checkpoint
- * (opts.checkpoint) holds every problem in one file: the state of those still
- * running, the result of those done; opts.resume continues such a file. */
+ * (times aside). Progress (sprec_solver_set_monitor) is reported for problem 0. A
+ * checkpoint (sprec_solver_set_checkpoint) holds every problem in one file: the state
+ * of those still running, the result of those done; sprec_solver_set_resume continues
+ * such a file. */
 sprec_err sprec_solver_solve_batch(sprec_solver s, sprec_op A, int b, const double *Y,
                                    const double *init, sprec_sparse *x, sprec_stats *st);
 /* The last solve's statistics; after a batch, the batch's as a whole: t_total,
  * apply_T_passes (rounds) and t_apply_T. */
 void sprec_solver_get_stats(sprec_solver s, sprec_stats *st);
-/* Names of the registered algorithms, NULL-terminated. */
-const char *const *sprec_algorithms(void);
-/* 1 if name is a registered ℓ1 (Lasso) method, 0 if another registered method, -1 if
- * unknown. */
-int sprec_algorithm_kind(const char *name);
 
 /* ---------------------------------------------------------------- results -- */
 /* What a solve produced, for sprec_result_json (the front end fills it). */
@@ -393,7 +417,7 @@ typedef struct {
                                   read when b = 1                                       */
   const double *truth;         /* NULL, or 3 per problem: support recovered (1 or 0),
                                   F1 of the support, ‖x − x*‖/‖x*‖                       */
-  const char *init_algo;       /* NULL, or the algorithm that made the starting point  */
+  sprec_algo init_algo;        /* NULL, or the algorithm that made the starting point  */
   const double *init_data_fit; /* its data fit, per problem                             */
   double t_io;                 /* seconds reading and writing files (added to total)   */
   double peak_rss_mib;         /* peak memory per rank, or 0 (omitted)                  */

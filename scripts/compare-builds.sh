@@ -7,7 +7,7 @@
 #   * the --out JSON of every algorithm on fixed Gaussian and deconvolution problems at
 #     1 to 4 ranks (NPS), of a batch, a chain (--init), float32, and the convolution,
 #     Hadamard and sparse operators, compared field by field except the wall times
-#     ("time", "perf", "peak_rss_mib");
+#     ("time", "perf", "peak_rss_mib") and the version ("sprec_version");
 #   * checkpoints across builds: a periodic checkpoint written by OLD resumed by NEW
 #     (and the other way) at another rank count ends with OLD's uninterrupted result;
 #   * every subcommand's --help, and the exit status and stderr of bad command lines.
@@ -38,7 +38,7 @@ jsame() { # WHAT FILE: the JSON of both builds equal but for wall times
 import json, sys
 def strip(o):
     if isinstance(o, dict):
-        return {k: strip(v) for k, v in o.items() if k not in ("time", "perf", "peak_rss_mib")}
+        return {k: strip(v) for k, v in o.items() if k not in ("time", "perf", "peak_rss_mib", "sprec_version")}
     if isinstance(o, list):
         return [strip(v) for v in o]
     return o

@@ -105,7 +105,7 @@ static int batch_equals_separate(const sprec_problem *P, const sprec_opts *o, in
     int same = e == SPREC_OK && same_result(&xb[p], &sb[p], &x1, &s1);
     if (!same && ctx->rank == 0)
       fprintf(stderr, "%s problem %d: batch (%lld nnz, %d it, %s, %.17g) vs alone (%lld nnz, %d it, %s, %.17g)\n",
-              o->algo, p, (long long)xb[p].nnz, sb[p].iterations, sb[p].stop_reason,
+              sprec_algo_name(o->algo), p, (long long)xb[p].nnz, sb[p].iterations, sb[p].stop_reason,
               sb[p].objective, (long long)x1.nnz, s1.iterations, s1.stop_reason, s1.objective);
     ok &= same;
     passes = sb[p].apply_T_passes > passes ? sb[p].apply_T_passes : passes;
@@ -114,7 +114,7 @@ static int batch_equals_separate(const sprec_problem *P, const sprec_opts *o, in
   /* One pass per round: as many rounds as the longest problem needs, not the sum. */
   if (ok && sall.apply_T_passes > passes + 1) {
     if (ctx->rank == 0)
-      fprintf(stderr, "%s: %lld batched passes for at most %lld per problem\n", o->algo,
+      fprintf(stderr, "%s: %lld batched passes for at most %lld per problem\n", sprec_algo_name(o->algo),
               (long long)sall.apply_T_passes, (long long)passes);
     ok = 0;
   }
@@ -143,9 +143,9 @@ static void every_algorithm(sprec_problem_kind kind, int64_t m, int64_t n, int s
   for (const char *const *a = sprec_algorithms(); *a; a++) {
     sprec_opts o;
     sprec_opts_default(&o);
-    strcpy(o.algo, *a);
+    o.algo = sprec_algo_find(*a);
     o.k = 4;
-    if (sprec_algorithm_kind(*a) == 1) {
+    if (tu_is_lasso(*a)) {
       o.lambda_ratio = 0.1;
       o.tol = 1e-10;
       o.iters = 3000;
@@ -180,14 +180,14 @@ START_TEST(batch_equals_separate_options)
   for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
     sprec_opts o;
     sprec_opts_default(&o);
-    strcpy(o.algo, v[i].algo);
+    o.algo = sprec_algo_find(v[i].algo);
     o.k = 4;
     o.step_rule = (sprec_step_rule)v[i].rule;
     o.restart = v[i].restart;
     o.continuation = v[i].continuation;
     o.debias = v[i].debias;
     o.tol = v[i].tol;
-    if (sprec_algorithm_kind(v[i].algo) == 1) o.lambda_ratio = 0.05, o.iters = 3000;
+    if (tu_is_lasso(v[i].algo)) o.lambda_ratio = 0.05, o.iters = 3000;
     bad += !batch_equals_separate(&P, &o, 0);
   }
   ck_assert_all(bad == 0, "%d option set(s) give a different answer in a batch", bad);
@@ -214,7 +214,7 @@ START_TEST(failing_problem_stops_the_batch)
   for (int64_t i = 0; i < P.m; i++) Y[i + P.m] = y[i], Y[i + 2 * P.m] = -y[i];
   sprec_opts o;
   sprec_opts_default(&o);
-  strcpy(o.algo, "iht");
+  o.algo = sprec_algo_find("iht");
   o.k = 4;
   o.step_rule = SPREC_STEP_FIXED;
   o.step = 1e6;

@@ -97,19 +97,11 @@ static out_t run(MPI_Comm comm, const sprec_problem *P, const sprec_opts *o0, in
   memset(&r, 0, sizeof r);
   r.b = b;
   sprec_opts o = *o0;
-  o.checkpoint = sp.checkpoint;
-  o.checkpoint_every = sp.every;
-  o.resume = sp.resume;
   if (sp.iters > 0) o.iters = sp.iters;
-  o.stop_flag = &stop_flag;
   stop_flag = 0;
   stop_at = sp.stop_iter;
   pass_count = 0;
   stop_pass = sp.stop_pass;
-  if (sp.stop_iter > 0) {
-    o.monitor = 1;
-    o.monitor_fn = stop_monitor;
-  }
   sprec_ctx ctx;
   sprec_op A;
   double *y, *Y = NULL;
@@ -125,6 +117,10 @@ static out_t run(MPI_Comm comm, const sprec_problem *P, const sprec_opts *o0, in
     A->ops = &counting_ops;
   }
   r.err = sprec_solver_create(ctx, &o, &s);
+  if (!r.err) r.err = sprec_solver_set_checkpoint(s, sp.checkpoint, sp.every);
+  if (!r.err) r.err = sprec_solver_set_resume(s, sp.resume);
+  if (!r.err) r.err = sprec_solver_set_stop_flag(s, &stop_flag);
+  if (!r.err && sp.stop_iter > 0) r.err = sprec_solver_set_monitor(s, 1, stop_monitor, NULL);
   if (!r.err && b == 1) {
     r.err = sprec_solver_solve(s, A, y, NULL, &r.x[0]);
     sprec_solver_get_stats(s, &r.st[0]);
@@ -358,9 +354,9 @@ static sprec_opts options_for(const char *name, const sprec_problem *P)
 {
   sprec_opts o;
   sprec_opts_default(&o);
-  snprintf(o.algo, sizeof o.algo, "%s", name);
+  o.algo = sprec_algo_find(name);
   o.k = P->k;
-  if (sprec_algorithm_kind(name) == 1) {
+  if (tu_is_lasso(name)) {
     o.lambda_ratio = 0.05;
     o.tol = 1e-10;
     o.iters = 80;
@@ -474,7 +470,7 @@ START_TEST(chains_resume_from_either_phase)
   int bad = 0, q = size_ > 1 ? size_ - 1 : 1;
   for (int i = 0; i < (int)(sizeof c / sizeof c[0]); i++) {
     sprec_opts o = options_for(c[i].main, c[i].P);
-    snprintf(o.init_algo, sizeof o.init_algo, "%s", c[i].init);
+    o.init_algo = sprec_algo_find(c[i].init);
     o.k = c[i].P->k;
     char label[80], path[300];
     snprintf(label, sizeof label, "%s after %s", c[i].main, c[i].init);
@@ -532,7 +528,7 @@ START_TEST(batches_resume)
   }
   /* A chain stopped in its init: the fingerprint is pass 1, the rounds follow. */
   sprec_opts o = options_for("sea", &G);
-  snprintf(o.init_algo, sizeof o.init_algo, "omp");
+  o.init_algo = sprec_algo_find("omp");
   out_t ref = run(MPI_COMM_WORLD, &G, &o, NB, (run_spec){0});
   char path[300];
   new_path(path, sizeof path, "batchchain");
@@ -593,9 +589,9 @@ static sprec_err try_resume(kept *k, const sprec_opts *o0, const char *path, int
   sprec_opts o = *o0;
   sprec_solver s = NULL;
   sprec_sparse x = {0};
-  o.resume = path;
   if (iters > 0) o.iters = iters;
   sprec_err err = sprec_solver_create(k->ctx, &o, &s);
+  if (!err) err = sprec_solver_set_resume(s, path);
   if (!err) err = sprec_solver_solve(s, k->A, k->y, NULL, &x);
   snprintf(msg, len, "%s", err ? sprec_errmsg() : "");
   sprec_solver_destroy(&s);
@@ -925,7 +921,7 @@ START_TEST(foreign_checkpoints_are_refused)
   D3.snr_db = 30;  /* another y */
   sprec_opts o = options_for("htp", &D), o2 = o, o3 = o;
   o2.lsq = SPREC_LSQ_SCALAPACK;
-  snprintf(o3.algo, sizeof o3.algo, "sp");
+  o3.algo = sprec_algo_find("sp");
   char path[300];
   new_path(path, sizeof path, "foreign");
   out_t s = run(MPI_COMM_WORLD, &D, &o, 1, (run_spec){.checkpoint = path, .stop_iter = 1});

@@ -190,10 +190,10 @@ static sprec_opts algo_opts(const char *algo, int64_t k, int iters, double lambd
 {
   sprec_opts o;
   sprec_opts_default(&o);
-  strcpy(o.algo, algo);
+  o.algo = sprec_algo_find(algo);
   o.k = k;
   o.iters = iters;
-  if (sprec_algorithm_kind(algo) == 1) {
+  if (tu_is_lasso(algo)) {
     o.lambda_ratio = lambda_ratio;
     o.tol = 1e-10;
     o.debias = debias;
@@ -260,7 +260,7 @@ static void bounds(const sprec_problem *P, const char *algo, const double *Ad, c
                    const double *y, const tu_result *r64, const tu_result *r32, effect *e)
 {
   int64_t m = P->m, n = P->n;
-  int l1 = sprec_algorithm_kind(algo) == 1;
+  int l1 = tu_is_lasso(algo);
   const tu_result *R[2] = {r64, r32};
   const double *Am[2] = {Ad, Aw};
   double E[2], delta[2], excess[2], G[2], zerr[2], smin = INFINITY, dAF = 0;
@@ -424,7 +424,7 @@ START_TEST(accuracy_noiseless_gaussian)
             tu_within("float32: coefficients on the true support", e[a].coef_rel, e[a].dx_bound);
     /* The objectives differ by the misfit the rounding of A leaves (bounds(); for the
      * ℓ0 methods on a common support, which every method finds here). */
-    ok &= (e[a].same_support || sprec_algorithm_kind(EFFECT_ALGOS[a]) == 1) &&
+    ok &= (e[a].same_support || tu_is_lasso(EFFECT_ALGOS[a])) &&
           tu_within("float32: objective", fabs(e[a].f32 - e[a].f64), e[a].dF_bound);
   }
   ok &= e[0].f1_64 == 1.0 && e[1].f1_64 == 1.0; /* SEA and HTP recover it */

@@ -28,7 +28,7 @@ static run_result solve(MPI_Comm comm, const sprec_problem *P, const char *algo,
 {
   sprec_opts o;
   sprec_opts_default(&o);
-  strcpy(o.algo, algo);
+  o.algo = sprec_algo_find(algo);
   o.k = P->k;
   o.iters = kn.iters;
   o.tol = kn.tol;
@@ -496,11 +496,11 @@ static void same_on_every_rank_count(const sprec_problem *P)
   for (int a = 0; a <= NG; a++) { /* a = NG: OMPR with η = 1, which makes swaps */
     sprec_opts o;
     sprec_opts_default(&o);
-    strcpy(o.algo, GREEDY[a < NG ? a : 1]);
+    o.algo = sprec_algo_find(GREEDY[a < NG ? a : 1]);
     o.k = P->k;
     o.iters = 300;
     o.step = a < NG ? 0 : 1;
-    ok &= tu_same_on_every_rank_count(P, &o, o.algo);
+    ok &= tu_same_on_every_rank_count(P, &o, sprec_algo_name(o.algo));
   }
   ck_assert_all(ok, "results differ between rank counts");
 }

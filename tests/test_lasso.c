@@ -39,7 +39,7 @@ static sprec_opts lasso_opts(const method *M, const l1_args *a)
 {
   sprec_opts o;
   sprec_opts_default(&o);
-  strcpy(o.algo, M->algo);
+  o.algo = sprec_algo_find(M->algo);
   o.restart = M->restart;
   o.continuation = M->continuation;
   o.lambda = a->lambda;

@@ -233,7 +233,7 @@ START_TEST(spikes_problem_same_on_every_rank_count)
   o.k = P.k;
   o.iters = 200;
   ck_assert_all(tu_same_on_every_rank_count(&P, &o, "spikes sea"), "SEA differs between rank counts");
-  snprintf(o.algo, sizeof o.algo, "omp");
+  o.algo = sprec_algo_find("omp");
   o.iters = 0;
   ck_assert_all(tu_same_on_every_rank_count(&P, &o, "spikes omp"), "OMP differs between rank counts");
   free(y);

@@ -260,7 +260,7 @@ START_TEST(htp_recovers_the_dense_support)
   int ok = tu_within("noise at 40 dB", sqrt(dy / yn), 1.01e-2) && sqrt(dy / yn) > 0.99e-2;
   sprec_opts o;
   sprec_opts_default(&o);
-  snprintf(o.algo, sizeof o.algo, "htp");
+  o.algo = sprec_algo_find("htp");
   o.k = P.k;
   sprec_solver s;
   sprec_solver_create(ctx, &o, &s);
@@ -294,7 +294,7 @@ START_TEST(batch_as_single_solves)
     }
   sprec_opts o;
   sprec_opts_default(&o);
-  snprintf(o.algo, sizeof o.algo, "sea");
+  o.algo = sprec_algo_find("sea");
   o.k = 4;
   o.iters = 60;
   sprec_solver s;

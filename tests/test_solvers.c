@@ -18,10 +18,10 @@ static sprec_opts algo_opts(const char *algo, int64_t k, int iters)
 {
   sprec_opts o;
   sprec_opts_default(&o);
-  strcpy(o.algo, algo);
+  o.algo = sprec_algo_find(algo);
   o.k = k;
   o.iters = iters;
-  if (sprec_algorithm_kind(algo) == 1) { /* the Lasso: a fairly sparse solution */
+  if (tu_is_lasso(algo)) { /* the Lasso: a fairly sparse solution */
     o.lambda_ratio = 0.2;
     o.tol = 1e-10;
     o.debias = 1;

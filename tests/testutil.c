@@ -6,6 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
+int tu_is_lasso(const char *name)
+{
+  return sprec_algo_class_of(sprec_algo_find(name)) == SPREC_ALGO_L1;
+}
+
 int tu_all(int ok)
 {
   int all = ok != 0;

@@ -8,6 +8,8 @@
 
 #include "op/op.h"
 
+/* 1 if name is an ℓ1 (Lasso) algorithm. */
+int tu_is_lasso(const char *name);
 /* 1 on every rank iff ok on every rank. */
 int tu_all(int ok);
 /* Runs the suite in no-fork mode (forking after MPI_Init is unsafe); returns the

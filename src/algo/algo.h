@@ -33,12 +33,32 @@ typedef struct {
 typedef struct sprec_ckprob sprec_ckprob;
 typedef struct sprec_ckset sprec_ckset;
 
+/* Run control (the solver's setters): how a run is watched, stopped and saved. */
+typedef struct {
+  int monitor;                      /* progress every monitor iterations (0: none)   */
+  sprec_monitor_fn monitor_fn;
+  void *monitor_ctx;
+  volatile sig_atomic_t *stop_flag; /* set on any rank: stop after this iteration   */
+  char *checkpoint;                 /* written at a stop and every checkpoint_every  */
+  int checkpoint_every;             /* iterations (0: only at a stop)               */
+  char *resume;                     /* the run to continue, or NULL                  */
+} sprec_run;
+
+/* Who makes a problem's products g = A_rᵀ r: without a hook the problem itself
+ * (sprec_op_apply_T); in a batch the driver, which serves every waiting problem with
+ * one pass over A (batch.c). */
+typedef struct {
+  sprec_err (*apply_T)(void *arg, const double *r, double *g);
+  void *arg;
+} sprec_product_hook;
+
 typedef struct {
   sprec_ctx ctx;
   sprec_op A;
   const double *y;
   const double *init;  /* this rank's slice of a starting vector, or NULL */
   sprec_opts o;        /* with k, iters and step filled in                */
+  sprec_run run;       /* progress, stop flag, checkpoint paths           */
   sprec_stats *st;
   sprec_lsq lsq;
   int64_t m, n, nl;
@@ -49,8 +69,7 @@ typedef struct {
   double *iter_t;      /* wall time of each iteration (for the median)           */
   int n_iter_t;
   double t_last;       /* when the previous iteration ended                      */
-  struct sprec_batch *batch; /* the batch this problem runs in (batch.c), or NULL  */
-  int slot;            /* its index there                                        */
+  const sprec_product_hook *hook; /* the batch driver's, or NULL                 */
   sprec_keep keep[SPREC_MAX_KEEP]; /* what a checkpoint holds                    */
   int nkeep;
   sprec_ckprob *ck;    /* this problem's checkpoint, or NULL (no checkpoint, no resume) */
@@ -59,14 +78,15 @@ typedef struct {
 
 typedef sprec_err (*sprec_algo_fn)(sprec_work *w, sprec_sparse *x);
 
-typedef struct {
+/* An algorithm of the table (algorithms.c): what sprec_algo handles point to. */
+struct sprec_algo_s {
   const char *name;
   sprec_algo_fn run;
   int iters;           /* default budget, after the k-atom fill if `fill`        */
   int fill;            /* starts by adding k atoms one at a time (OMP-like)      */
   int needs_L;         /* ‖A‖₂² is estimated (w->o.step = 1/L unless --step)    */
   int l1;              /* Lasso method: needs λ, no k; w->lsq is NULL          */
-} sprec_algo;
+};
 
 sprec_err sprec_sea(sprec_work *w, sprec_sparse *x);
 sprec_err sprec_htp(sprec_work *w, sprec_sparse *x);
@@ -80,28 +100,24 @@ sprec_err sprec_ista(sprec_work *w, sprec_sparse *x);
 sprec_err sprec_fista(sprec_work *w, sprec_sparse *x);
 sprec_err sprec_oista(sprec_work *w, sprec_sparse *x);
 
-/* The algorithm table (algorithms.c): NULL if name is unknown. */
-const sprec_algo *sprec_algo_find(const char *name);
-
 /* The driver (solver.c, batch.c). */
 struct sprec_solver_s {
   sprec_ctx ctx;
   sprec_opts o;
+  sprec_run run;
   sprec_stats st; /* of the last solve; for a batch, of the batch as a whole */
 };
 /* One problem: its algorithm, or a chain (opts.init_algo), or its result taken from
- * the checkpoint ck. L: ‖A‖₂² if known, else 0. B, slot: the batch it runs in, or
+ * the checkpoint ck. L: ‖A‖₂² if known, else 0. hook: the batch driver's products, or
  * NULL (solver.c). */
-sprec_err sprec_run_problem(sprec_ctx c, const sprec_opts *o, sprec_op A, const double *y,
-                            const double *init, double L, struct sprec_batch *B, int slot,
-                            sprec_ckprob *ck, sprec_sparse *x, sprec_stats *st);
+sprec_err sprec_run_problem(sprec_ctx c, const sprec_opts *o, const sprec_run *run, sprec_op A,
+                            const double *y, const double *init, double L,
+                            const sprec_product_hook *hook, sprec_ckprob *ck, sprec_sparse *x,
+                            sprec_stats *st);
 /* budget[0]: of the only algorithm or a chain's init; budget[1]: of a chain's main. */
 void sprec_budgets(const sprec_opts *o, int budget[2]);
 /* Collective. Each time of st becomes its maximum over the ranks. */
 void sprec_max_times(sprec_ctx c, sprec_stats *st);
-/* Inside a batched problem's fiber: hand g = A_rᵀ r to the driver's next pass and wait
- * for it (batch.c). */
-sprec_err sprec_batch_apply_T(struct sprec_batch *B, int slot, const double *r, double *g);
 
 /* Timed building blocks (work.c). */
 sprec_err sprec_w_gradient(sprec_work *w, const double *r, double *g);  /* g = A_rᵀ r */
@@ -140,15 +156,16 @@ int sprec_w_converged(const sprec_work *w, double obj);
  * the named state by then. *stop: the run must stop now. */
 sprec_err sprec_w_end_iteration(sprec_work *w, int t, double obj, int64_t changes, int *stop);
 
-/* Checkpoints (ckpt.c).
+/* Checkpoints (ckpt_write.c, ckpt_read.c; the file's layout in ckpt_format.h).
  *
  * An algorithm names the variables that define where it is (sprec_w_keep: pointers,
  * read when a checkpoint is written and filled when one is restored), then calls
- * sprec_w_restore: with opts.resume, it loads them (and the state of the replicated
- * least squares w->lsq, implied) and sets *resumed; the algorithm then goes on from
- * the end of the saved iteration instead of its start. sprec_w_save, at the end of an
- * iteration after sprec_w_progress (sprec_w_end_iteration): writes opts.checkpoint if
- * the run stops there (stop) or every opts.checkpoint_every iterations. */
+ * sprec_w_restore: with a file to resume (run.resume), it loads them (and the state of
+ * the replicated least squares w->lsq, implied) and sets *resumed; the algorithm then
+ * goes on from the end of the saved iteration instead of its start. sprec_w_save, at
+ * the end of an iteration after sprec_w_progress (sprec_w_end_iteration): writes the
+ * checkpoint (run.checkpoint) if the run stops there (stop) or every
+ * run.checkpoint_every iterations. */
 void sprec_w_keep(sprec_work *w, const char *name, sprec_keep_kind kind, void *p, int64_t len);
 /* An integer item and its valid range; SPREC_ITER stands for the checkpoint's
  * iteration (lo = hi = SPREC_ITER: the iteration counter itself). */
@@ -157,13 +174,13 @@ void sprec_w_keep_i64(sprec_work *w, const char *name, int64_t *p, int64_t lo, i
 sprec_err sprec_w_restore(sprec_work *w, int *resumed);
 sprec_err sprec_w_save(sprec_work *w, int iteration, int stop);
 
-/* The driver's side (solver.c, batch.c). A solve with opts.checkpoint or opts.resume
+/* The driver's side (solver.c, batch.c). A solve with a checkpoint or a resume file
  * opens a set for its b problems (sprec_ck_open: fingerprints of A and of each y; with
  * resume, the file read, its checksum verified and every header and problem field
  * checked against the problem before anything is used). budget[0]: the budget of the
  * only algorithm or of a chain's init, budget[1]: of a chain's main algorithm. */
-sprec_err sprec_ck_open(sprec_ctx c, sprec_op A, const sprec_opts *o, int b, const double *Y,
-                        const int budget[2], sprec_ckset **set);
+sprec_err sprec_ck_open(sprec_ctx c, sprec_op A, const sprec_opts *o, const sprec_run *run, int b,
+                        const double *Y, const int budget[2], sprec_ckset **set);
 void sprec_ck_close(sprec_ckset **set);
 sprec_ckprob *sprec_ck_problem(sprec_ckset *set, int p);
 /* What the resumed file holds for problem p: -1 nothing (run from the start), 0 or 1

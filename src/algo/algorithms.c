@@ -1,10 +1,11 @@
 /* The algorithm table: each algorithm by name, with its default budget and what its
- * set-up needs. Adding an algorithm is one file and one line in `algorithms`. */
+ * set-up needs. Adding an algorithm is one file and one line in `algorithms`. A
+ * sprec_algo handle is a pointer to its line. */
 #include "algo.h"
 
 #include <string.h>
 
-static const sprec_algo algorithms[] = {
+static const struct sprec_algo_s algorithms[] = {
     /* name     run           iters fill needs_L l1 */
     {"sea",    sprec_sea,    1000,  0, 1, 0},
     {"htp",    sprec_htp,    500,   0, 0, 0},
@@ -28,15 +29,13 @@ const char *const *sprec_algorithms(void)
   return names;
 }
 
-const sprec_algo *sprec_algo_find(const char *name)
+sprec_algo sprec_algo_find(const char *name)
 {
-  for (int i = 0; i < NALGO; i++)
+  for (int i = 0; name && i < NALGO; i++)
     if (!strcmp(algorithms[i].name, name)) return &algorithms[i];
   return NULL;
 }
 
-int sprec_algorithm_kind(const char *name)
-{
-  const sprec_algo *a = sprec_algo_find(name);
-  return a ? a->l1 : -1;
-}
+const char *sprec_algo_name(sprec_algo a) { return a->name; }
+
+sprec_algo_class sprec_algo_class_of(sprec_algo a) { return a->l1 ? SPREC_ALGO_L1 : SPREC_ALGO_L0; }

@@ -15,11 +15,11 @@
 typedef struct {
   sprec_ctx ctx;
   sprec_opts o;
+  sprec_run run;
   sprec_op A;
   const double *y, *init;
   double L;
-  struct sprec_batch *B;
-  int slot;
+  sprec_product_hook hook; /* its products: batch_apply_T, with this problem as arg */
   sprec_sparse *x;
   sprec_stats *st;
   sprec_ckprob *ck;     /* its part of the batch's checkpoint, or NULL  */
@@ -39,14 +39,14 @@ struct sprec_batch {
 static void problem_main(void *arg)
 {
   batch_problem *P = arg;
-  P->err = sprec_run_problem(P->ctx, &P->o, P->A, P->y, P->init, P->L, P->B, P->slot, P->ck, P->x,
-                       P->st);
+  P->err = sprec_run_problem(P->ctx, &P->o, &P->run, P->A, P->y, P->init, P->L, &P->hook, P->ck,
+                             P->x, P->st);
 }
 
-/* Inside a problem's fiber: wait for the driver's pass. */
-sprec_err sprec_batch_apply_T(struct sprec_batch *B, int slot, const double *r, double *g)
+/* Inside a problem's fiber (its product hook): wait for the driver's pass. */
+static sprec_err batch_apply_T(void *arg, const double *r, double *g)
 {
-  batch_problem *P = &B->p[slot];
+  batch_problem *P = arg;
   P->r = r;
   P->g = g;
   P->waiting = 1;
@@ -123,7 +123,7 @@ sprec_err sprec_solver_solve_batch(sprec_solver s, sprec_op A, int b, const doub
                                    const double *init, sprec_sparse *x, sprec_stats *st)
 {
   sprec_ctx c = s->ctx;
-  const sprec_algo *alg = sprec_algo_find(s->o.algo);
+  sprec_algo alg = s->o.algo, ia = s->o.init_algo;
   struct sprec_batch B = {NULL, b};
   const double **r = NULL;
   double **g = NULL, t0 = MPI_Wtime();
@@ -133,7 +133,6 @@ sprec_err sprec_solver_solve_batch(sprec_solver s, sprec_op A, int b, const doub
   SPREC_CHECK(A->ctx == c, SPREC_ERR_ARG, "operator and solver have different contexts");
   SPREC_CALL(sprec_opts_check(&s->o, A->m, A->n)); /* before any problem starts */
   double L = 0;
-  const sprec_algo *ia = s->o.init_algo[0] ? sprec_algo_find(s->o.init_algo) : NULL;
   if ((alg->needs_L && (s->o.step == 0 || alg->l1)) ||
       (ia && ia->needs_L && (s->o.step == 0 || ia->l1))) { /* once for all the problems */
     SPREC_CALL(sprec_op_norm2_est(A, &L));
@@ -142,15 +141,16 @@ sprec_err sprec_solver_solve_batch(sprec_solver s, sprec_op A, int b, const doub
   sprec_ckset *set = NULL; /* one checkpoint file for the whole batch */
   int budget[2];
   sprec_budgets(&s->o, budget);
-  SPREC_CALL(sprec_ck_open(c, A, &s->o, b, Y, budget, &set));
+  SPREC_CALL(sprec_ck_open(c, A, &s->o, &s->run, b, Y, budget, &set));
   err = sprec_calloc((size_t)b, sizeof *B.p, &B.p, "batch");
   if (!err) err = sprec_calloc((size_t)b, sizeof *r, &r, "batch");
   if (!err) err = sprec_calloc((size_t)b, sizeof *g, &g, "batch");
   for (int p = 0; p < b && !err; p++) {
     batch_problem *P = &B.p[p];
-    *P = (batch_problem){.ctx = c, .o = s->o, .A = A, .y = Y + (size_t)p * (size_t)A->m, .L = L, .B = &B,
-                         .slot = p, .x = &x[p], .st = &st[p], .ck = sprec_ck_problem(set, p)};
-    if (p > 0) P->o.monitor = 0; /* progress of the first problem only */
+    *P = (batch_problem){.ctx = c, .o = s->o, .run = s->run, .A = A,
+                         .y = Y + (size_t)p * (size_t)A->m, .L = L, .hook = {batch_apply_T, P},
+                         .x = &x[p], .st = &st[p], .ck = sprec_ck_problem(set, p)};
+    if (p > 0) P->run.monitor = 0; /* progress of the first problem only */
     if (init) P->init = init + (size_t)p * (size_t)A->n_local;
     err = sprec_fiber_create(problem_main, P, SPREC_FIBER_STACK, &P->fiber);
   }

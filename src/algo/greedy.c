@@ -101,7 +101,7 @@ sprec_err sprec_g_omp_steps(sprec_work *w, sprec_sparse *x, double *r, double *g
     (*it)++;
     if (!isfinite(*f)) {
       err = SPREC_ERROR(SPREC_ERR_NUMERIC, "%s: objective became non-finite at iteration %d",
-                        w->o.algo, *it);
+                        w->o.algo->name, *it);
       goto done;
     }
     int stop;

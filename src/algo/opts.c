@@ -11,13 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { T_NAME, T_INT, T_I64, T_DBL, T_FLAG, T_ENUM } opt_type;
+typedef enum { T_ALGO, T_INT, T_I64, T_DBL, T_FLAG, T_ENUM } opt_type;
 
 typedef struct {
   const char *name;
   opt_type type;
   size_t off;
-  const char *const *values; /* T_ENUM: the names, index = value; T_NAME: NULL */
+  const char *const *values; /* T_ENUM: the names, index = value; else NULL */
 } opt_desc;
 
 static const char *const lsq_names[] = {"auto", "scalapack", "replicated", NULL};
@@ -26,7 +26,7 @@ static const char *const rule_names[] = {"default", "fixed", "adaptive", NULL};
 
 #define OFF(f) offsetof(sprec_opts, f)
 static const opt_desc table[] = {
-    {"algo", T_NAME, OFF(algo), NULL},
+    {"algo", T_ALGO, OFF(algo), NULL},
     {"k", T_I64, OFF(k), NULL},
     {"iters", T_INT, OFF(iters), NULL},
     {"tol", T_DBL, OFF(tol), NULL},
@@ -39,10 +39,14 @@ static const opt_desc table[] = {
     {"continuation", T_INT, OFF(continuation), NULL},
     {"restart", T_FLAG, OFF(restart), NULL},
     {"debias", T_FLAG, OFF(debias), NULL},
-    {"monitor", T_INT, OFF(monitor), NULL},
-    {"checkpoint_every", T_INT, OFF(checkpoint_every), NULL},
 };
 #define NOPT ((int)(sizeof table / sizeof table[0]))
+
+void sprec_opts_default(sprec_opts *o)
+{
+  memset(o, 0, sizeof *o);
+  o->algo = sprec_algo_find("sea");
+}
 
 const char *const *sprec_opts_names(void)
 {
@@ -72,13 +76,17 @@ sprec_err sprec_opts_set(sprec_opts *o, const char *name, const char *value)
   const opt_desc *d = find(name);
   SPREC_CHECK(d, SPREC_ERR_ARG, "unknown option '%s'", name);
   SPREC_CHECK(value, SPREC_ERR_ARG, "%s: needs a value", name);
-  char *p = (char *)o + d->off, *end = NULL, buf[160];
+  char *p = (char *)o + d->off, *end = NULL, buf[200];
   errno = 0;
   switch (d->type) {
-  case T_NAME:
-    SPREC_CHECK(strlen(value) < sizeof o->algo, SPREC_ERR_ARG, "%s: unknown value '%s'", name, value);
-    strcpy(p, value);
+  case T_ALGO: {
+    sprec_algo a = sprec_algo_find(value);
+    SPREC_CHECK(a, SPREC_ERR_ARG, "%s: unknown algorithm '%s' (%s)", name,
+                sprec_printable(buf, 41, value, SIZE_MAX), choices(sprec_algorithms(), buf + 41,
+                                                                     sizeof buf - 41));
+    *(sprec_algo *)p = a;
     break;
+  }
   case T_INT:
   case T_I64: {
     long long x = strtoll(value, &end, 10);
@@ -121,7 +129,7 @@ sprec_err sprec_opts_get(const sprec_opts *o, const char *name, char *value, siz
   SPREC_CHECK(d, SPREC_ERR_ARG, "unknown option '%s'", name);
   const char *p = (const char *)o + d->off;
   switch (d->type) {
-  case T_NAME: snprintf(value, len, "%s", p); break;
+  case T_ALGO: snprintf(value, len, "%s", (*(const sprec_algo *)p)->name); break;
   case T_INT: snprintf(value, len, "%d", *(const int *)p); break;
   case T_I64: snprintf(value, len, "%lld", (long long)*(const int64_t *)p); break;
   case T_DBL: snprintf(value, len, "%.17g", *(const double *)p); break;
@@ -133,24 +141,15 @@ sprec_err sprec_opts_get(const sprec_opts *o, const char *name, char *value, siz
 
 sprec_err sprec_opts_check(const sprec_opts *o, int64_t m, int64_t n)
 {
-  int l1 = sprec_algorithm_kind(o->algo);
-  int64_t kmax = m < n ? m : n;
-  char buf[160];
-  SPREC_CHECK(memchr(o->algo, 0, sizeof o->algo) && l1 >= 0, SPREC_ERR_ARG,
-              "algo: unknown algorithm '%.16s' (%s)", o->algo,
-              choices(sprec_algorithms(), buf, sizeof buf));
+  SPREC_CHECK(o->algo, SPREC_ERR_ARG, "algo: no algorithm given");
   /* A chain (init_algo) needs what both of its algorithms need. */
-  int il1 = -1;
-  if (memchr(o->init_algo, 0, sizeof o->init_algo) && o->init_algo[0])
-    il1 = sprec_algorithm_kind(o->init_algo);
-  SPREC_CHECK(!o->init_algo[0] || il1 >= 0, SPREC_ERR_ARG,
-              "init_algo: unknown algorithm '%.16s' (%s)", o->init_algo,
-              choices(sprec_algorithms(), buf, sizeof buf));
+  int l1 = o->algo->l1, il1 = o->init_algo ? o->init_algo->l1 : -1;
+  int64_t kmax = m < n ? m : n;
   if (l1 || il1 == 1) {
     SPREC_CHECK((o->lambda > 0) != (o->lambda_ratio > 0), SPREC_ERR_ARG,
                 "%s %s solves the Lasso: give one of lambda > 0 or lambda_ratio > 0 (got %g "
                 "and %g)",
-                l1 ? "algo" : "init_algo", l1 ? o->algo : o->init_algo, o->lambda,
+                l1 ? "algo" : "init_algo", (l1 ? o->algo : o->init_algo)->name, o->lambda,
                 o->lambda_ratio);
     SPREC_CHECK(o->lambda >= 0 && o->lambda_ratio >= 0 && !isnan(o->lambda_ratio) &&
                     isfinite(o->lambda_ratio),
@@ -166,11 +165,6 @@ sprec_err sprec_opts_check(const sprec_opts *o, int64_t m, int64_t n)
               "step must be a positive number (got %g)", o->step);
   SPREC_CHECK(o->continuation >= 0, SPREC_ERR_ARG, "continuation must be >= 0 (got %d)",
               o->continuation);
-  SPREC_CHECK(o->monitor >= 0, SPREC_ERR_ARG, "monitor must be >= 0 (got %d)", o->monitor);
-  SPREC_CHECK(o->checkpoint_every >= 0, SPREC_ERR_ARG, "checkpoint_every must be >= 0 (got %d)",
-              o->checkpoint_every);
-  SPREC_CHECK(!o->checkpoint_every || o->checkpoint, SPREC_ERR_ARG,
-              "checkpoint_every needs checkpoint FILE");
   SPREC_CHECK((unsigned)o->lsq <= 2 && (unsigned)o->topk <= 2 && (unsigned)o->step_rule <= 2,
               SPREC_ERR_ARG, "lsq, topk or step_rule out of range");
   return SPREC_OK;

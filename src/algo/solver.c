@@ -1,18 +1,12 @@
-/* The solver object: options, one problem from its set-up to its statistics (an
- * algorithm, a chain of two, or a result taken from a checkpoint), and the solve of a
- * single problem. The algorithm table is in algorithms.c, the batch driver in batch.c,
- * the algorithms' building blocks in work.c. */
+/* The solver object: options and run control, one problem from its set-up to its
+ * statistics (an algorithm, a chain of two, or a result taken from a checkpoint), and
+ * the solve of a single problem. The algorithm table is in algorithms.c, the batch
+ * driver in batch.c, the algorithms' building blocks in work.c. */
 #include "algo.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-void sprec_opts_default(sprec_opts *o)
-{
-  memset(o, 0, sizeof *o);
-  strcpy(o->algo, "sea");
-}
 
 sprec_err sprec_solver_create(sprec_ctx ctx, const sprec_opts *opts, sprec_solver *s)
 {
@@ -27,9 +21,51 @@ sprec_err sprec_solver_create(sprec_ctx ctx, const sprec_opts *opts, sprec_solve
 sprec_err sprec_solver_destroy(sprec_solver *s)
 {
   if (!s || !*s) return SPREC_OK;
+  free((*s)->run.checkpoint);
+  free((*s)->run.resume);
   free(*s);
   *s = NULL;
   return SPREC_OK;
+}
+
+sprec_err sprec_solver_set_monitor(sprec_solver s, int every, sprec_monitor_fn fn, void *ctx)
+{
+  SPREC_CHECK(every >= 0, SPREC_ERR_ARG, "monitor must be >= 0 (got %d)", every);
+  s->run.monitor = fn ? every : 0;
+  s->run.monitor_fn = fn;
+  s->run.monitor_ctx = ctx;
+  return SPREC_OK;
+}
+
+sprec_err sprec_solver_set_stop_flag(sprec_solver s, volatile sig_atomic_t *flag)
+{
+  s->run.stop_flag = flag;
+  return SPREC_OK;
+}
+
+/* *dst becomes a copy of path (NULL for NULL). */
+static sprec_err set_path(char **dst, const char *path, const char *what)
+{
+  char *copy = NULL;
+  if (path) SPREC_CALL(sprec_calloc(strlen(path) + 1, 1, &copy, what));
+  if (path) strcpy(copy, path);
+  free(*dst);
+  *dst = copy;
+  return SPREC_OK;
+}
+
+sprec_err sprec_solver_set_checkpoint(sprec_solver s, const char *path, int every)
+{
+  SPREC_CHECK(every >= 0, SPREC_ERR_ARG, "checkpoint_every must be >= 0 (got %d)", every);
+  SPREC_CHECK(!every || path, SPREC_ERR_ARG, "checkpoint_every needs checkpoint FILE");
+  SPREC_CALL(set_path(&s->run.checkpoint, path, "checkpoint"));
+  s->run.checkpoint_every = every;
+  return SPREC_OK;
+}
+
+sprec_err sprec_solver_set_resume(sprec_solver s, const char *path)
+{
+  return set_path(&s->run.resume, path, "resume");
 }
 
 void sprec_solver_get_stats(sprec_solver s, sprec_stats *st) { *st = s->st; }
@@ -57,7 +93,7 @@ void sprec_max_times(sprec_ctx c, sprec_stats *st)
 }
 
 /* The budget of algorithm alg under o: o->iters, or its default. */
-static int resolve_iters(const sprec_algo *alg, const sprec_opts *o)
+static int resolve_iters(sprec_algo alg, const sprec_opts *o)
 {
   if (o->iters > 0) return o->iters;
   int64_t k = o->k > 0 ? o->k : 0;
@@ -65,32 +101,31 @@ static int resolve_iters(const sprec_algo *alg, const sprec_opts *o)
 }
 
 /* The options of a chain's init algorithm: the chain's, with the init's default
- * budget, no progress reports, and tol 0 for an ℓ0 method. */
+ * budget and tol 0 for an ℓ0 method (and no progress reports: see sprec_run_problem). */
 static void init_options(const sprec_opts *o, sprec_opts *oi)
 {
   *oi = *o;
-  snprintf(oi->algo, sizeof oi->algo, "%s", o->init_algo);
-  oi->init_algo[0] = 0;
+  oi->algo = o->init_algo;
+  oi->init_algo = NULL;
   oi->iters = 0;
-  oi->monitor = 0;
-  if (sprec_algorithm_kind(oi->algo) == 0) oi->tol = 0;
+  if (!oi->algo->l1) oi->tol = 0;
 }
 
 /* budget[0]: of the only algorithm or a chain's init; budget[1]: of a chain's main. */
 void sprec_budgets(const sprec_opts *o, int budget[2])
 {
-  budget[0] = budget[1] = resolve_iters(sprec_algo_find(o->algo), o);
-  if (o->init_algo[0]) {
+  budget[0] = budget[1] = resolve_iters(o->algo, o);
+  if (o->init_algo) {
     sprec_opts oi;
     init_options(o, &oi);
-    budget[0] = resolve_iters(sprec_algo_find(oi.algo), &oi);
+    budget[0] = resolve_iters(oi.algo, &oi);
   }
 }
 
 /* The set-up an algorithm needs: ‖A‖₂² (L if the caller has it, else estimated) and
  * the default step 1/L; for an ℓ1 method λ_max = ‖Aᵀy‖∞ and λ, for the others the
  * restricted least squares. */
-static sprec_err setup(sprec_work *w, const sprec_algo *alg, double L)
+static sprec_err setup(sprec_work *w, sprec_algo alg, double L)
 {
   sprec_stats *st = w->st;
   if (alg->needs_L && (w->o.step == 0 || alg->l1)) {
@@ -120,7 +155,7 @@ static sprec_err setup(sprec_work *w, const sprec_algo *alg, double L)
 
 /* Every algorithm's figures come from the x it returns, through one function: two
  * results compare exactly as their objectives do, whichever algorithm made them. */
-static sprec_err final_figures(sprec_work *w, const sprec_algo *alg, const sprec_sparse *x)
+static sprec_err final_figures(sprec_work *w, sprec_algo alg, const sprec_sparse *x)
 {
   sprec_stats *st = w->st;
   SPREC_CALL(sprec_w_data_fit(w, x, &st->data_fit));
@@ -140,14 +175,15 @@ static sprec_err final_figures(sprec_work *w, const sprec_algo *alg, const sprec
 }
 
 /* One algorithm on one problem, from the set-up to the statistics. L: ‖A‖₂² when the
- * caller has it already (a batch estimates it once), else 0. B, slot: the batch this
- * problem belongs to (its products Aᵀr are made by the batch driver), or NULL. ck:
- * the problem's checkpoint, or NULL; phase: 1 for a chain's main algorithm. */
-static sprec_err solve_one(sprec_ctx c, const sprec_opts *o, sprec_op A, const double *y,
-                           const double *init, double L, struct sprec_batch *B, int slot,
-                           sprec_ckprob *ck, int phase, sprec_sparse *x, sprec_stats *st)
+ * caller has it already (a batch estimates it once), else 0. hook: the batch driver's
+ * products, or NULL. ck: the problem's checkpoint, or NULL; phase: 1 for a chain's
+ * main algorithm. */
+static sprec_err solve_one(sprec_ctx c, const sprec_opts *o, const sprec_run *run, sprec_op A,
+                           const double *y, const double *init, double L,
+                           const sprec_product_hook *hook, sprec_ckprob *ck, int phase,
+                           sprec_sparse *x, sprec_stats *st)
 {
-  const sprec_algo *alg = sprec_algo_find(o->algo);
+  sprec_algo alg = o->algo;
   sprec_work w = {0};
   sprec_err err = SPREC_OK;
   double t0 = MPI_Wtime();
@@ -155,6 +191,7 @@ static sprec_err solve_one(sprec_ctx c, const sprec_opts *o, sprec_op A, const d
   SPREC_CHECK(A->ctx == c, SPREC_ERR_ARG, "operator and solver have different contexts");
   int64_t kmax = A->m < A->n ? A->m : A->n;
   w.o = *o;
+  w.run = *run;
   SPREC_CALL(sprec_opts_check(o, A->m, A->n));
   if (alg->l1) w.o.k = kmax; /* the largest support a debiasing least squares may need */
   st->resumed_iteration = -1;
@@ -165,8 +202,7 @@ static sprec_err solve_one(sprec_ctx c, const sprec_opts *o, sprec_op A, const d
   w.y = y;
   w.init = init;
   w.st = st;
-  w.batch = B;
-  w.slot = slot;
+  w.hook = hook;
   w.ck = ck;
   w.phase = phase;
   w.m = A->m;
@@ -204,9 +240,10 @@ done:
 
 /* One problem: its algorithm, or a chain (opts.init_algo: the init algorithm, then
  * the main one from its result), or its result taken from a checkpoint. */
-sprec_err sprec_run_problem(sprec_ctx c, const sprec_opts *o, sprec_op A, const double *y,
-                            const double *init, double L, struct sprec_batch *B, int slot,
-                            sprec_ckprob *ck, sprec_sparse *x, sprec_stats *st)
+sprec_err sprec_run_problem(sprec_ctx c, const sprec_opts *o, const sprec_run *run, sprec_op A,
+                            const double *y, const double *init, double L,
+                            const sprec_product_hook *hook, sprec_ckprob *ck, sprec_sparse *x,
+                            sprec_stats *st)
 {
   int kind = sprec_ck_resume_kind(ck);
   sprec_err err = SPREC_OK;
@@ -215,10 +252,12 @@ sprec_err sprec_run_problem(sprec_ctx c, const sprec_opts *o, sprec_op A, const 
     SPREC_CALL(sprec_ck_take_result(ck, x, st));
     return SPREC_OK;
   }
-  if (!o->init_algo[0]) {
-    SPREC_CALL(solve_one(c, o, A, y, init, L, B, slot, ck, 0, x, st));
+  if (!o->init_algo) {
+    SPREC_CALL(solve_one(c, o, run, A, y, init, L, hook, ck, 0, x, st));
   } else {
     sprec_opts oi;
+    sprec_run ri = *run; /* the init reports no progress */
+    ri.monitor = 0;
     sprec_sparse xi = {0};
     sprec_stats sti;
     double *x0 = NULL;
@@ -226,7 +265,7 @@ sprec_err sprec_run_problem(sprec_ctx c, const sprec_opts *o, sprec_op A, const 
     if (kind == 1) { /* the checkpoint is of the main algorithm: the init had finished */
       SPREC_TRY(sprec_ck_take_chain(ck, &xi, &sti), chain_done);
     } else {
-      SPREC_TRY(solve_one(c, &oi, A, y, init, L, B, slot, ck, 0, &xi, &sti), chain_done);
+      SPREC_TRY(solve_one(c, &oi, &ri, A, y, init, L, hook, ck, 0, &xi, &sti), chain_done);
       if (!strcmp(sti.stop_reason, "interrupted")) { /* stopped inside the init */
         *st = sti;
         *x = xi;
@@ -240,7 +279,7 @@ sprec_err sprec_run_problem(sprec_ctx c, const sprec_opts *o, sprec_op A, const 
     for (int64_t t = 0; t < xi.nnz; t++)
       if (xi.idx[t] >= A->col_start && xi.idx[t] < A->col_start + A->n_local)
         x0[xi.idx[t] - A->col_start] = xi.val[t];
-    SPREC_TRY(solve_one(c, o, A, y, x0, L > 0 ? L : sti.L, B, slot, ck, 1, x, st), chain_done);
+    SPREC_TRY(solve_one(c, o, run, A, y, x0, L > 0 ? L : sti.L, hook, ck, 1, x, st), chain_done);
     st->init_data_fit = sti.data_fit;
     st->init_iterations = sti.iterations;
     st->apply_T_passes += sti.apply_T_passes;
@@ -258,7 +297,7 @@ sprec_err sprec_run_problem(sprec_ctx c, const sprec_opts *o, sprec_op A, const 
     SPREC_CALL(err);
   }
   /* A batch's later checkpoints hold the result of a finished problem. */
-  if (B && ck && strcmp(st->stop_reason, "interrupted")) SPREC_CALL(sprec_ck_set_result(ck, x, st));
+  if (hook && ck && strcmp(st->stop_reason, "interrupted")) SPREC_CALL(sprec_ck_set_result(ck, x, st));
   return SPREC_OK;
 }
 
@@ -272,9 +311,9 @@ sprec_err sprec_solver_solve(sprec_solver s, sprec_op A, const double *y, const 
   SPREC_CHECK(A->ctx == s->ctx, SPREC_ERR_ARG, "operator and solver have different contexts");
   SPREC_CALL(sprec_opts_check(&s->o, A->m, A->n));
   sprec_budgets(&s->o, budget);
-  SPREC_CALL(sprec_ck_open(s->ctx, A, &s->o, 1, y, budget, &set));
-  sprec_err err = sprec_run_problem(s->ctx, &s->o, A, y, init, 0, NULL, 0, sprec_ck_problem(set, 0), x,
-                              &s->st);
+  SPREC_CALL(sprec_ck_open(s->ctx, A, &s->o, &s->run, 1, y, budget, &set));
+  sprec_err err = sprec_run_problem(s->ctx, &s->o, &s->run, A, y, init, 0, NULL,
+                                    sprec_ck_problem(set, 0), x, &s->st);
   sprec_ck_close(&set);
   return err;
 }

@@ -8,7 +8,7 @@
 
 sprec_err sprec_w_apply_T(sprec_work *w, const double *r, double *g)
 {
-  if (w->batch) return sprec_batch_apply_T(w->batch, w->slot, r, g); /* timed by the driver */
+  if (w->hook) return w->hook->apply_T(w->hook->arg, r, g); /* timed by the driver */
   double t0 = MPI_Wtime();
   SPREC_CALL(sprec_op_apply_T(w->A, r, g));
   w->st->t_apply_T += MPI_Wtime() - t0;
@@ -88,13 +88,20 @@ int sprec_w_progress(sprec_work *w, int iter, double obj, int64_t changes)
   double now = MPI_Wtime();
   if (iter > 0 && w->iter_t && w->n_iter_t < w->o.iters + 1) w->iter_t[w->n_iter_t++] = now - w->t_last;
   w->t_last = now;
-  if (w->o.monitor > 0 && iter % w->o.monitor == 0 && w->ctx->rank == 0 && w->o.monitor_fn)
-    w->o.monitor_fn(w->o.monitor_ctx, iter, obj, changes, MPI_Wtime() - w->t_start);
-  if (!w->o.stop_flag) return 0;
-  int stop = *w->o.stop_flag != 0; /* a signal on any rank stops them all */
+  if (w->run.monitor > 0 && iter % w->run.monitor == 0 && w->ctx->rank == 0 && w->run.monitor_fn)
+    w->run.monitor_fn(w->run.monitor_ctx, iter, obj, changes, MPI_Wtime() - w->t_start);
+  if (!w->run.stop_flag) return 0;
+  int stop = *w->run.stop_flag != 0; /* a signal on any rank stops them all */
   MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, w->ctx->comm);
   if (stop) strcpy(w->st->stop_reason, "interrupted");
   return stop;
+}
+
+sprec_err sprec_w_end_iteration(sprec_work *w, int t, double obj, int64_t changes, int *stop)
+{
+  *stop = sprec_w_progress(w, t, obj, changes);
+  SPREC_CALL(sprec_w_save(w, t, *stop));
+  return SPREC_OK;
 }
 
 void sprec_w_finish(sprec_work *w, int iterations, int best_iteration, double fbest, double flast)

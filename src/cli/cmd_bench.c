@@ -267,7 +267,6 @@ static sprec_err batch_run(sprec_ctx ctx, sprec_op A, int b, const double *Y, in
   sprec_opts so;
   sprec_solver s = NULL;
   sprec_opts_default(&so);
-  strcpy(so.algo, "sea");
   so.k = k;
   so.iters = iters;
   so.tol = 0;
@@ -371,7 +370,7 @@ static sprec_err solver_bench(sink *o, sprec_ctx ctx, sprec_op A, const double *
     sprec_solver s = NULL;
     sprec_sparse x = {0};
     sprec_opts_default(&so);
-    strcpy(so.algo, algos[a]);
+    so.algo = sprec_algo_find(algos[a]);
     so.k = k;
     so.iters = !strcmp(algos[a], "omp") ? (int)k : iters;
     if (!strcmp(algos[a], "fista")) so.lambda_ratio = 0.1, so.tol = 0;

@@ -66,7 +66,7 @@ typedef struct {
   const char *checkpoint, *resume;
   const char *dtype;     /* "float64" or "float32"                 */
   int quiet, single;     /* single: --dtype float32                */
-  const char *init_algo; /* --init named an algorithm             */
+  int monitor, checkpoint_every;
   int b;                 /* problems: the columns of --y          */
 } solve_args;
 
@@ -87,28 +87,27 @@ static void request_stop(int sig)
   stop_requested = 1;
 }
 
-/* The flags into the options, which the library checks (sprec_opts_check) before any
- * file is touched; the sizes are checked once the dictionary's header is read. */
-static sprec_err solve_options(solve_args *a, const cli_opt *opts, int nopts, sprec_opts *o,
-                               sprec_problem *P)
+/* The flags into the options and the solver's run control, which the library checks
+ * (sprec_solver_create, its setters) before any file is touched; the sizes are checked
+ * once the dictionary's header is read. */
+static sprec_err solve_options(sprec_ctx ctx, solve_args *a, const cli_opt *opts, int nopts,
+                               sprec_opts *o, sprec_problem *P, sprec_solver *s)
 {
-  SPREC_CALL(sprec_opts_set(o, "algo", a->algo));
   SPREC_CALL(sprec_opts_set(o, "lsq", a->lsq));
   SPREC_CALL(sprec_opts_set(o, "topk", a->topk));
   if (a->step_rule) SPREC_CALL(sprec_opts_set(o, "step_rule", a->step_rule));
-  if (sprec_algorithm_kind(o->algo) == 1 && !cli_seen(opts, nopts, "--tol"))
+  SPREC_CALL(sprec_opts_set(o, "algo", a->algo));
+  if (sprec_algo_class_of(o->algo) == SPREC_ALGO_L1 && !cli_seen(opts, nopts, "--tol"))
     o->tol = 1e-10; /* the command's default for the Lasso */
-  if (a->init && sprec_algorithm_kind(a->init) >= 0) { /* --init ALGO: the library runs */
-    a->init_algo = a->init;                            /* ALGO first (a chain, whose    */
-    a->init = NULL;                                    /* checkpoints know its phase)   */
-    snprintf(o->init_algo, sizeof o->init_algo, "%s", a->init_algo);
+  if (a->init && sprec_algo_find(a->init)) { /* --init ALGO: the library runs ALGO first */
+    o->init_algo = sprec_algo_find(a->init); /* (a chain, whose checkpoints know its phase) */
+    a->init = NULL;
   }
-  o->checkpoint = a->checkpoint;
-  o->resume = a->resume;
-  o->stop_flag = &stop_requested;
-  SPREC_CALL(sprec_opts_check(o, 0, 0));
-  if (!a->quiet && o->monitor > 0) o->monitor_fn = monitor;
-  else o->monitor = 0;
+  SPREC_CALL(sprec_solver_create(ctx, o, s));
+  SPREC_CALL(sprec_solver_set_monitor(*s, a->monitor, a->quiet ? NULL : monitor, NULL));
+  SPREC_CALL(sprec_solver_set_checkpoint(*s, a->checkpoint, a->checkpoint_every));
+  SPREC_CALL(sprec_solver_set_resume(*s, a->resume));
+  SPREC_CALL(sprec_solver_set_stop_flag(*s, &stop_requested));
   SPREC_CHECK(!!a->Af + !!a->kernel + !!a->problem == 1 && !a->yf == !!a->problem,
               SPREC_ERR_ARG,
               "solve: give either --A FILE and --y FILE, --kernel FILE and --y FILE, or --problem NAME");
@@ -249,16 +248,13 @@ static sprec_err load_vectors(sprec_ctx ctx, const solve_args *a, sprec_op A, do
 }
 
 /* One problem (b = 1) or a batch; fills r->x, r->st and r->all. */
-static sprec_err run_solver(sprec_ctx ctx, const sprec_opts *o, sprec_op A, int b, const double *y,
-                            const double *init, solve_out *r)
+static sprec_err run_solver(sprec_solver s, sprec_op A, int b, const double *y, const double *init,
+                            solve_out *r)
 {
-  sprec_solver s = NULL;
-  SPREC_CALL(sprec_solver_create(ctx, o, &s));
   sprec_err err = b == 1 ? sprec_solver_solve(s, A, y, init, &r->x[0])
                          : sprec_solver_solve_batch(s, A, b, y, init, r->x, r->st);
   sprec_solver_get_stats(s, &r->all);
   if (b == 1) r->st[0] = r->all;
-  sprec_solver_destroy(&s);
   for (int p = 0; p < b; p++) r->init_fit[p] = r->st[p].init_data_fit;
   return err;
 }
@@ -287,7 +283,7 @@ static sprec_err write_json_file(sprec_ctx ctx, const char *path, const char *fi
                                  const solve_out *r, double t_io)
 {
   sprec_result res = {a->b, r->x, r->st, &r->all, r->truth ? r->tm : NULL,
-                      a->init_algo, r->init_fit, t_io, cli_peak_rss_mib(sprec_ctx_comm(ctx))};
+                      o->init_algo, r->init_fit, t_io, cli_peak_rss_mib(sprec_ctx_comm(ctx))};
   sprec_err err = SPREC_OK;
   if (sprec_ctx_rank(ctx) == 0) {
     char *text = sprec_result_json(ctx, o, A, &res, -1);
@@ -325,7 +321,7 @@ static void print_summary(const solve_args *a, const sprec_opts *o, sprec_ctx ct
 {
   int nprow, npcol;
   sprec_ctx_grid(ctx, &nprow, &npcol);
-  printf("sprec solve: algo=%s m=%lld n=%lld k=%lld ranks=%d grid=%dx%d", o->algo,
+  printf("sprec solve: algo=%s m=%lld n=%lld k=%lld ranks=%d grid=%dx%d", sprec_algo_name(o->algo),
          (long long)sprec_op_rows(A), (long long)sprec_op_cols(A), (long long)o->k,
          sprec_ctx_size(ctx), nprow, npcol);
   if (a->b == 1) {
@@ -371,7 +367,8 @@ static sprec_err check_files(MPI_Comm comm, const solve_args *a)
 }
 
 /* From the files to the outputs, on the context. */
-static sprec_err solve_run(sprec_ctx ctx, solve_args *a, sprec_opts *o, const sprec_problem *P)
+static sprec_err solve_run(sprec_ctx ctx, sprec_solver s, solve_args *a, sprec_opts *o,
+                           const sprec_problem *P)
 {
   MPI_Comm comm = sprec_ctx_comm(ctx);
   sprec_op A = NULL;
@@ -384,7 +381,7 @@ static sprec_err solve_run(sprec_ctx ctx, solve_args *a, sprec_opts *o, const sp
   SPREC_TRY(load_problem(ctx, a, o, P, &A, &y, &gen_truth), done);
   SPREC_TRY(load_vectors(ctx, a, A, &init, &r, &gen_truth), done);
   t_io = MPI_Wtime() - t0;
-  SPREC_TRY(run_solver(ctx, o, A, a->b, y, init, &r), done);
+  SPREC_TRY(run_solver(s, A, a->b, y, init, &r), done);
   for (int p = 0; p < a->b; p++) cli_interrupted |= !strcmp(r.st[p].stop_reason, "interrupted");
   if (cli_interrupted) { /* no result: exit status 3 */
     if (sprec_ctx_rank(ctx) == 0) report_interrupted(a, &r);
@@ -433,12 +430,12 @@ sprec_err cmd_solve(int argc, char **argv)
       {"--init", OPT_STR, &a.init, 0},     {"--lsq", OPT_STR, &a.lsq, 0},
       {"--topk", OPT_STR, &a.topk, 0},     {"--truth", OPT_STR, &a.truth, 0},
       {"--out", OPT_STR, &a.out, 0},       {"--x-out", OPT_STR, &a.xout, 0},
-      {"--monitor", OPT_INT, &o.monitor, 0}, {"--quiet", OPT_FLAG, &a.quiet, 0},
+      {"--monitor", OPT_INT, &a.monitor, 0}, {"--quiet", OPT_FLAG, &a.quiet, 0},
       {"--lambda", OPT_DBL, &o.lambda, 0}, {"--lambda-ratio", OPT_DBL, &o.lambda_ratio, 0},
       {"--continuation", OPT_INT, &o.continuation, 0}, {"--restart", OPT_FLAG, &o.restart, 0},
       {"--debias", OPT_FLAG, &o.debias, 0}, {"--dtype", OPT_STR, &a.dtype, 0},
       {"--checkpoint", OPT_STR, &a.checkpoint, 0}, {"--resume", OPT_STR, &a.resume, 0},
-      {"--checkpoint-every", OPT_INT, &o.checkpoint_every, 0},
+      {"--checkpoint-every", OPT_INT, &a.checkpoint_every, 0},
       {"--kernel", OPT_STR, &a.kernel, 0}, {"--sigma", OPT_DBL, &P.sigma, 0},
       {"--taps", OPT_I64, &P.taps, 0},     {"--min-sep", OPT_I64, &P.min_sep, 0},
       {"--implicit", OPT_FLAG, &P.implicit, 0},
@@ -449,7 +446,15 @@ sprec_err cmd_solve(int argc, char **argv)
     return SPREC_OK;
   }
   SPREC_CALL(cli_parse("solve", argc, argv, opts, nopts, pos, 0, &npos));
-  SPREC_CALL(solve_options(&a, opts, nopts, &o, &P));
+  sprec_ctx ctx = NULL;
+  sprec_solver s = NULL;
+  sprec_err err = sprec_ctx_create(MPI_COMM_WORLD, &ctx);
+  if (!err) err = solve_options(ctx, &a, opts, nopts, &o, &P, &s);
+  if (err) {
+    sprec_solver_destroy(&s);
+    sprec_ctx_destroy(&ctx);
+    return err;
+  }
 
   /* From here on a signal does not kill the run: the solver stops at the end of an
    * iteration (a signal during the set-up stops it after its first). */
@@ -460,9 +465,8 @@ sprec_err cmd_solve(int argc, char **argv)
   on_stop.sa_flags = SA_RESTART;
   sigaction(SIGTERM, &on_stop, &old_term);
   sigaction(SIGUSR1, &on_stop, &old_usr1);
-  sprec_ctx ctx = NULL;
-  sprec_err err = sprec_ctx_create(MPI_COMM_WORLD, &ctx);
-  if (!err) err = solve_run(ctx, &a, &o, &P);
+  err = solve_run(ctx, s, &a, &o, &P);
+  sprec_solver_destroy(&s);
   sprec_ctx_destroy(&ctx);
   sigaction(SIGTERM, &old_term, NULL);
   sigaction(SIGUSR1, &old_usr1, NULL);

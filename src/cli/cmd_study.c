@@ -60,7 +60,7 @@ static sprec_err keep_k_and_debias(sprec_op A, const double *y, int64_t k, sprec
 /* One instance: P generated, solved with algo (an l1 method at lratio, then its k
  * largest entries re-fitted), acc[0..5) += recovered, F1, relative error, objective
  * ½‖Ax − y‖² and seconds. */
-static sprec_err one_trial(sprec_ctx ctx, const sprec_problem *P, const char *algo,
+static sprec_err one_trial(sprec_ctx ctx, const sprec_problem *P, sprec_algo algo,
                            double lratio, double acc[5])
 {
   sprec_op A = NULL;
@@ -70,14 +70,15 @@ static sprec_err one_trial(sprec_ctx ctx, const sprec_problem *P, const char *al
   sprec_opts o;
   int64_t m = P->m;
   sprec_opts_default(&o);
-  snprintf(o.algo, sizeof o.algo, "%.15s", algo);
+  int l1 = sprec_algo_class_of(algo) == SPREC_ALGO_L1;
+  o.algo = algo;
   o.k = P->k;
-  if (sprec_algorithm_kind(algo) == 1) o.lambda_ratio = lratio, o.tol = 1e-8;
+  if (l1) o.lambda_ratio = lratio, o.tol = 1e-8;
   double t0 = MPI_Wtime();
   sprec_err err = sprec_problem_generate(ctx, P, &A, &y, &xt);
   if (!err) err = sprec_solver_create(ctx, &o, &s);
   if (!err) err = sprec_solver_solve(s, A, y, NULL, &x);
-  if (!err && sprec_algorithm_kind(algo) == 1) err = keep_k_and_debias(A, y, o.k, &x);
+  if (!err && l1) err = keep_k_and_debias(A, y, o.k, &x);
   if (!err) {
     r = malloc(sizeof(double) * (size_t)m);
     err = r ? sprec_op_apply_sparse(A, &x, r) : SPREC_ERROR(SPREC_ERR_MEM, "residual");
@@ -101,7 +102,8 @@ static sprec_err one_trial(sprec_ctx ctx, const sprec_problem *P, const char *al
 /* The comma lists: problem kinds, algorithms and sparsities (each in [1, kmax]). */
 static sprec_err study_lists(const char *problems, const char *algos, const char *ks,
                              int64_t kmax, char P[][CLI_ITEM], sprec_problem_kind *kinds,
-                             int *np_, char Al[][CLI_ITEM], int *na, int64_t *kv, int *nk)
+                             int *np_, char Al[][CLI_ITEM], sprec_algo *alg, int *na, int64_t *kv,
+                             int *nk)
 {
   char K[MAXLIST][CLI_ITEM];
   SPREC_CALL(cli_split_list("--problems", problems, P, MAXLIST, np_));
@@ -109,8 +111,8 @@ static sprec_err study_lists(const char *problems, const char *algos, const char
   SPREC_CALL(cli_split_list("--ks", ks, K, MAXLIST, nk));
   for (int i = 0; i < *np_; i++) SPREC_CALL(cli_problem_kind(P[i], &kinds[i]));
   for (int i = 0; i < *na; i++)
-    SPREC_CHECK(sprec_algorithm_kind(Al[i]) >= 0, SPREC_ERR_ARG, "--algos: unknown algorithm '%s'",
-                Al[i]);
+    SPREC_CHECK((alg[i] = sprec_algo_find(Al[i])), SPREC_ERR_ARG,
+                "--algos: unknown algorithm '%s'", Al[i]);
   for (int i = 0; i < *nk; i++) {
     char *e;
     kv[i] = strtoll(K[i], &e, 10);
@@ -145,10 +147,11 @@ sprec_err cmd_study(int argc, char **argv)
   SPREC_CHECK(out, SPREC_ERR_ARG, "study: --out FILE.csv is required");
   SPREC_CHECK(trials >= 1, SPREC_ERR_ARG, "--trials must be >= 1");
   char P[MAXLIST][CLI_ITEM], Al[MAXLIST][CLI_ITEM];
+  sprec_algo alg[MAXLIST];
   int np_, na, nk;
   sprec_problem_kind kinds[MAXLIST];
   int64_t kv[MAXLIST];
-  SPREC_CALL(study_lists(problems, algos, ks, m < n ? m : n, P, kinds, &np_, Al, &na, kv, &nk));
+  SPREC_CALL(study_lists(problems, algos, ks, m < n ? m : n, P, kinds, &np_, Al, alg, &na, kv, &nk));
 
   sprec_ctx ctx = NULL;
   FILE *f = NULL;
@@ -173,7 +176,7 @@ sprec_err cmd_study(int argc, char **argv)
           pb.kind = kinds[ip];
           pb.m = m, pb.n = n, pb.k = kv[ik], pb.snr_db = snr, pb.width = width;
           pb.seed = seed + (uint64_t)t;
-          SPREC_TRY(one_trial(ctx, &pb, Al[ia], lratio, acc), done);
+          SPREC_TRY(one_trial(ctx, &pb, alg[ia], lratio, acc), done);
         }
         double tmax = acc[4];
         MPI_Allreduce(MPI_IN_PLACE, &tmax, 1, MPI_DOUBLE, MPI_MAX, sprec_ctx_comm(ctx));

@@ -39,7 +39,7 @@ static void put_problem(cJSON *j, const sprec_result *r, int p, int batch)
   }
   if (r->init_algo) {
     cJSON *i = cJSON_AddObjectToObject(j, "init");
-    cJSON_AddStringToObject(i, "algo", r->init_algo);
+    cJSON_AddStringToObject(i, "algo", sprec_algo_name(r->init_algo));
     num(i, "data_fit", r->init_data_fit[p]);
   }
   num(j, "rel_residual", st->rel_residual);
@@ -60,14 +60,14 @@ static void put_problem(cJSON *j, const sprec_result *r, int p, int batch)
 char *sprec_result_json(sprec_ctx ctx, const sprec_opts *o, sprec_op A, const sprec_result *r,
                         int p)
 {
-  int b = p >= 0 ? 1 : r->b, l1 = sprec_algorithm_kind(o->algo) == 1, p0 = p >= 0 ? p : 0;
+  int b = p >= 0 ? 1 : r->b, l1 = sprec_algo_class_of(o->algo) == SPREC_ALGO_L1, p0 = p >= 0 ? p : 0;
   const sprec_stats *all = p >= 0 || r->b == 1 ? &r->st[p0] : r->all;
   char grid[32];
   cJSON *j = cJSON_CreateObject();
   if (!j) return NULL;
   snprintf(grid, sizeof grid, "%dx%d", ctx->nprow, ctx->npcol);
   cJSON_AddStringToObject(j, "sprec_version", sprec_version());
-  cJSON_AddStringToObject(j, "algo", o->algo);
+  cJSON_AddStringToObject(j, "algo", sprec_algo_name(o->algo));
   num(j, "m", (double)A->m);
   num(j, "n", (double)A->n);
   if (l1) {

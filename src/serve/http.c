@@ -133,7 +133,7 @@ static int options_from_json(const serve_http *h, const cJSON *obj, sprec_opts *
     snprintf(field, flen, "%.*s", (int)strcspn(why, " :"), why);
     return -1;
   }
-  if (!sprec_algorithm_kind(o->algo) && o->k > h->conf.max_k)
+  if (sprec_algo_class_of(o->algo) == SPREC_ALGO_L0 && o->k > h->conf.max_k)
     return snprintf(field, flen, "k"), snprintf(why, len, "k: at most %lld here (got %lld)",
                                                 (long long)h->conf.max_k, (long long)o->k),
            -1;

@@ -1,5 +1,5 @@
-/* libFuzzer harness: the checkpoint reader (src/algo/ckpt.c) end to end, through the
- * library's public entry that `sprec solve --resume FILE` uses (opts.resume, then
+/* libFuzzer harness: the checkpoint reader (src/algo/ckpt_read.c) end to end, through the
+ * library's public entry that `sprec solve --resume FILE` uses (sprec_solver_set_resume, then
  * sprec_solver_solve, or sprec_solver_solve_batch for a batch), real files and real
  * MPI-IO on MPI_COMM_SELF.
  *
@@ -74,7 +74,7 @@
 #define MARKER 0xC5
 #define B_MAX 2
 
-/* The layout of the file's header (src/algo/ckpt.c, ck_header). */
+/* The layout of the file's header (src/algo/ckpt_format.h, ck_header). */
 enum { OFF_CHECKSUM = 16, OFF_FILE_LEN = 24, OFF_NPROB = 64, OFF_ALGO = 72, OFF_OPTS = 88,
        HEADER = 600 };
 
@@ -138,8 +138,8 @@ static sprec_opts options(const config *c)
 {
   sprec_opts o;
   sprec_opts_default(&o);
-  snprintf(o.algo, sizeof o.algo, "%s", c->algo);
-  snprintf(o.init_algo, sizeof o.init_algo, "%s", c->init);
+  o.algo = sprec_algo_find(c->algo);
+  o.init_algo = sprec_algo_find(c->init); /* "" names none: no chain */
   o.k = 4;
   o.iters = c->iters;
   o.lsq = c->lsq;
@@ -162,16 +162,16 @@ static sprec_err run(const config *c, const char *resume, const char *checkpoint
                      sprec_sparse *x, sprec_stats *st)
 {
   sprec_opts o = options(c);
-  o.resume = resume;
-  o.checkpoint = checkpoint;
-  o.stop_flag = &g_stop;
   g_stop = 0;
   g_stop_at = stop_at;
-  if (stop_at > 0) o.monitor = 1, o.monitor_fn = stop_monitor;
   sprec_solver s = NULL;
   memset(x, 0, B_MAX * sizeof *x);
   memset(st, 0, B_MAX * sizeof *st);
   sprec_err e = sprec_solver_create(g_ctx, &o, &s);
+  if (!e) e = sprec_solver_set_resume(s, resume);
+  if (!e) e = sprec_solver_set_checkpoint(s, checkpoint, 0);
+  if (!e) e = sprec_solver_set_stop_flag(s, &g_stop);
+  if (!e && stop_at > 0) e = sprec_solver_set_monitor(s, 1, stop_monitor, NULL);
   if (!e && c->b == 1) {
     e = sprec_solver_solve(s, g_A, g_Y, NULL, &x[0]);
     sprec_solver_get_stats(s, &st[0]);
