@@ -185,22 +185,6 @@ END_TEST
 START_TEST(float_operator_deconv) { check_operator(SPREC_PROBLEM_DECONV, 64, 257); }
 END_TEST
 
-/* An ℓ0 algorithm, or an ℓ1 one on the Lasso with λ = lambda_ratio·λ_max. */
-static sprec_opts algo_opts(const char *algo, int64_t k, int iters, double lambda_ratio, int debias)
-{
-  sprec_opts o;
-  sprec_opts_default(&o);
-  o.algo = sprec_algo_find(algo);
-  o.k = k;
-  o.iters = iters;
-  if (tu_is_lasso(algo)) {
-    o.lambda_ratio = lambda_ratio;
-    o.tol = 1e-10;
-    o.debias = debias;
-  }
-  return o;
-}
-
 /* Every algorithm gives the same answer on 1 .. P ranks with a float A. */
 static void same_on_every_rank_count(sprec_problem_kind kind, int64_t m, int64_t n, int64_t k)
 {
@@ -214,12 +198,8 @@ static void same_on_every_rank_count(sprec_problem_kind kind, int64_t m, int64_t
   P.seed = 5;
   P.width = 0.03;
   P.single = 1;
-  int ok = 1;
-  for (const char *const *a = sprec_algorithms(); *a; a++) {
-    sprec_opts o = algo_opts(*a, k, 300, 0.2, 1); /* as in test_solvers */
-    ok &= tu_same_on_every_rank_count(&P, &o, *a);
-  }
-  ck_assert_all(ok, "float32 results differ between rank counts");
+  sprec_opts o[TU_MAX_ALGOS];
+  tu_same_on_every_rank_count(&P, tu_every_algorithm(o, k, 300, 0.2, 1), o, NULL); /* as test_solvers */
 }
 
 START_TEST(same_answer_any_rank_count_gaussian) { same_on_every_rank_count(SPREC_PROBLEM_GAUSSIAN, 60, 203, 8); }
@@ -316,7 +296,7 @@ static effect measure(const sprec_problem *P, const char *algo, const double *Ad
 {
   effect e = {0};
   sprec_problem Q = *P;
-  sprec_opts o = algo_opts(algo, P->k, 0, 0.01, 0); /* the Lasso itself, not debiased */
+  sprec_opts o = tu_algo_opts(algo, P->k, 0, 0.01, 0); /* the Lasso itself, not debiased */
   Q.single = 0;
   tu_result r64 = tu_solve(MPI_COMM_WORLD, &Q, &o, NULL);
   Q.single = 1;

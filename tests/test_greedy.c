@@ -492,17 +492,12 @@ END_TEST
  * compares every result with the one-rank result. */
 static void same_on_every_rank_count(const sprec_problem *P)
 {
-  int ok = 1;
+  sprec_opts o[NG + 1];
   for (int a = 0; a <= NG; a++) { /* a = NG: OMPR with η = 1, which makes swaps */
-    sprec_opts o;
-    sprec_opts_default(&o);
-    o.algo = sprec_algo_find(GREEDY[a < NG ? a : 1]);
-    o.k = P->k;
-    o.iters = 300;
-    o.step = a < NG ? 0 : 1;
-    ok &= tu_same_on_every_rank_count(P, &o, sprec_algo_name(o.algo));
+    o[a] = tu_algo_opts(GREEDY[a < NG ? a : 1], P->k, 300, 0, 0);
+    o[a].step = a < NG ? 0 : 1;
   }
-  ck_assert_all(ok, "results differ between rank counts");
+  tu_same_on_every_rank_count(P, NG + 1, o, NULL);
 }
 
 /* A noisy problem on which OMPR (η = 1) and ELS make several swaps (test_solvers.c

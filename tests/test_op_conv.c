@@ -228,14 +228,9 @@ START_TEST(spikes_problem_same_on_every_rank_count)
   int ok = A->m == P.n + P.taps - 1 && xt.nnz == P.k;
   for (int64_t t = 1; t < xt.nnz; t++) ok &= xt.idx[t] - xt.idx[t - 1] >= P.min_sep;
   ck_assert_all(ok, "shape or separation of the spikes");
-  sprec_opts o;
-  sprec_opts_default(&o);
-  o.k = P.k;
-  o.iters = 200;
-  ck_assert_all(tu_same_on_every_rank_count(&P, &o, "spikes sea"), "SEA differs between rank counts");
-  o.algo = sprec_algo_find("omp");
-  o.iters = 0;
-  ck_assert_all(tu_same_on_every_rank_count(&P, &o, "spikes omp"), "OMP differs between rank counts");
+  sprec_opts o[2] = {tu_algo_opts("sea", P.k, 200, 0, 0), tu_algo_opts("omp", P.k, 0, 0, 0)};
+  const char *labels[2] = {"spikes sea", "spikes omp"};
+  tu_same_on_every_rank_count(&P, 2, o, labels);
   free(y);
   sprec_sparse_free(&xt);
   sprec_op_destroy(&A);

@@ -13,26 +13,12 @@ static const char *const ALGOS[] = {"sea", "htp", "iht"};
 
 typedef tu_result run_result;
 
-/* Solve P with algo on comm; init: optional sparse start (replicated). */
-static sprec_opts algo_opts(const char *algo, int64_t k, int iters)
-{
-  sprec_opts o;
-  sprec_opts_default(&o);
-  o.algo = sprec_algo_find(algo);
-  o.k = k;
-  o.iters = iters;
-  if (tu_is_lasso(algo)) { /* the Lasso: a fairly sparse solution */
-    o.lambda_ratio = 0.2;
-    o.tol = 1e-10;
-    o.debias = 1;
-  }
-  return o;
-}
-
+/* Solve P with algo on comm (an ℓ1 method: the Lasso at 0.2·λ_max, a fairly sparse
+ * solution, debiased); init: optional sparse start (replicated). */
 static run_result solve(MPI_Comm comm, const sprec_problem *P, const char *algo, int64_t k,
                         const sprec_sparse *init, int iters)
 {
-  sprec_opts o = algo_opts(algo, k, iters);
+  sprec_opts o = tu_algo_opts(algo, k, iters, 0.2, 1);
   return tu_solve(comm, P, &o, init);
 }
 
@@ -228,12 +214,8 @@ END_TEST
 /* Every algorithm gives the same answer on 1 .. P ranks. */
 static void same_on_every_rank_count(const sprec_problem *P)
 {
-  int ok = 1;
-  for (const char *const *a = sprec_algorithms(); *a; a++) {
-    sprec_opts o = algo_opts(*a, P->k, 300);
-    ok &= tu_same_on_every_rank_count(P, &o, *a);
-  }
-  ck_assert_all(ok, "results differ between rank counts");
+  sprec_opts o[TU_MAX_ALGOS];
+  tu_same_on_every_rank_count(P, tu_every_algorithm(o, P->k, 300, 0.2, 1), o, NULL);
 }
 
 START_TEST(same_answer_any_rank_count_gaussian)

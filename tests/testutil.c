@@ -1,14 +1,40 @@
 #include "testutil.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <float.h>
 #include <lapacke.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 int tu_is_lasso(const char *name)
 {
   return sprec_algo_class_of(sprec_algo_find(name)) == SPREC_ALGO_L1;
+}
+
+int tu_every_algorithm(sprec_opts *o, int64_t k, int iters, double lambda_ratio, int debias)
+{
+  int n = 0;
+  for (const char *const *a = sprec_algorithms(); *a && n < TU_MAX_ALGOS; a++)
+    o[n++] = tu_algo_opts(*a, k, iters, lambda_ratio, debias);
+  return n;
+}
+
+sprec_opts tu_algo_opts(const char *algo, int64_t k, int iters, double lambda_ratio, int debias)
+{
+  sprec_opts o;
+  sprec_opts_default(&o);
+  o.algo = sprec_algo_find(algo);
+  o.k = k;
+  o.iters = iters;
+  if (tu_is_lasso(algo)) {
+    o.lambda_ratio = lambda_ratio;
+    o.tol = 1e-10;
+    o.debias = debias;
+  }
+  return o;
 }
 
 int tu_all(int ok)
@@ -60,10 +86,13 @@ int tu_run(Suite *s)
 
 void tu_reference_problem(const sprec_problem *p, double **A, double **y, sprec_sparse *xt)
 {
-  sprec_ctx self;
-  sprec_op op;
-  sprec_ctx_create(MPI_COMM_SELF, &self);
-  sprec_problem_generate(self, p, &op, y, xt);
+  sprec_ctx self = NULL;
+  sprec_op op = NULL;
+  if (sprec_ctx_create(MPI_COMM_SELF, &self) || sprec_problem_generate(self, p, &op, y, xt)) {
+    /* local to this rank: stop the job rather than leave the others in a collective */
+    fprintf(stderr, "tu_reference_problem: %s\n", sprec_errmsg());
+    MPI_Abort(MPI_COMM_WORLD, 2);
+  }
   *A = op->data; /* take the block (the whole matrix on one rank) */
   op->data = NULL;
   sprec_op_destroy(&op);
@@ -201,66 +230,148 @@ tu_result tu_solve(MPI_Comm comm, const sprec_problem *P, const sprec_opts *o,
                    const sprec_sparse *init)
 {
   tu_result res = {{0}, {0}, SPREC_OK};
-  sprec_ctx ctx;
-  sprec_op A;
+  sprec_ctx ctx = NULL;
+  sprec_op A = NULL;
   sprec_solver s = NULL;
-  double *y, *x0 = NULL;
+  double *y = NULL, *x0 = NULL;
   sprec_sparse xt = {0};
-  sprec_ctx_create(comm, &ctx);
-  sprec_problem_generate(ctx, P, &A, &y, &xt);
+  sprec_err err;
+  SPREC_TRY(sprec_ctx_create(comm, &ctx), done);
+  SPREC_TRY(sprec_problem_generate(ctx, P, &A, &y, &xt), done);
   if (init) {
-    x0 = calloc((size_t)A->n_local + 1, sizeof *x0);
+    SPREC_TRY(sprec_agree(comm, sprec_calloc((size_t)A->n_local + 1, sizeof *x0, &x0, "init")), done);
     for (int64_t t = 0; t < init->nnz; t++)
       if (init->idx[t] >= A->col_start && init->idx[t] < A->col_start + A->n_local)
         x0[init->idx[t] - A->col_start] = init->val[t];
   }
-  res.err = sprec_solver_create(ctx, o, &s);
-  if (!res.err) res.err = sprec_solver_solve(s, A, y, x0, &res.x);
-  if (s) sprec_solver_get_stats(s, &res.st);
+  SPREC_TRY(sprec_solver_create(ctx, o, &s), done);
+  err = sprec_solver_solve(s, A, y, x0, &res.x);
+  sprec_solver_get_stats(s, &res.st);
+done:
+  res.err = err;
   sprec_solver_destroy(&s);
   sprec_op_destroy(&A);
   sprec_ctx_destroy(&ctx);
-  free(y);
+  sprec_free(y);
   free(x0);
   sprec_sparse_free(&xt);
   return res;
 }
 
-int tu_same_on_every_rank_count(const sprec_problem *P, const sprec_opts *o, const char *label)
+/* A result as text, every number exactly (hexadecimal floating point): two results
+ * are the same iff their texts are, whichever run or file each comes from. */
+static char *result_text(const tu_result *r)
+{
+  size_t len = 256 + 64 * (size_t)r->x.nnz, at;
+  char *t = malloc(len);
+  at = (size_t)snprintf(t, len, "err %d iterations %d stop %s objective %a data_fit %a gap %a nnz %lld\n",
+                        (int)r->err, r->st.iterations, r->st.stop_reason, r->st.objective,
+                        r->st.data_fit, r->st.gap, (long long)r->x.nnz);
+  for (int64_t i = 0; i < r->x.nnz && at < len; i++)
+    at += (size_t)snprintf(t + at, len - at, "%lld %a\n", (long long)r->x.idx[i], r->x.val[i]);
+  return t;
+}
+
+/* $TU_REF_DIR/SUITE.LABEL.HASH: the stored reference of problem P solved with o (the
+ * hash of every field of both), or "" without $TU_REF_DIR. */
+static void ref_path(const sprec_problem *P, const sprec_opts *o, const char *label, char *path,
+                     size_t len)
+{
+  const char *dir = getenv("TU_REF_DIR");
+  char key[2048], v[64];
+  path[0] = '\0';
+  if (!dir || !*dir) return;
+  int at = snprintf(key, sizeof key, "%d %lld %lld %lld %a %llu %a %d %a %lld %lld %d", (int)P->kind,
+                    (long long)P->m, (long long)P->n, (long long)P->k, P->snr_db,
+                    (unsigned long long)P->seed, P->width, P->single, P->sigma,
+                    (long long)P->taps, (long long)P->min_sep, P->implicit);
+  for (const char *const *nm = sprec_opts_names(); *nm && at < (int)sizeof key; nm++) {
+    sprec_opts_get(o, *nm, v, sizeof v);
+    at += snprintf(key + at, sizeof key - (size_t)at, " %s=%s", *nm, v);
+  }
+  at += snprintf(key + at, sizeof key - (size_t)at, " init=%s",
+                 o->init_algo ? sprec_algo_name(o->init_algo) : "");
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+  for (const char *c = key; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+  char name[64];
+  snprintf(name, sizeof name, "%s", label);
+  for (char *c = name; *c; c++)
+    if (!isalnum((unsigned char)*c)) *c = '_';
+  snprintf(path, len, "%s/%s.%s.%016llx", dir, program_invocation_short_name, name,
+           (unsigned long long)h);
+}
+
+/* Rank 0: text against the stored reference at path (stored there if there is none).
+ * 1 if they agree or nothing was stored yet. */
+static int against_reference(const char *path, const char *text, const char *label)
+{
+  if (!*path) return 1;
+  FILE *f = fopen(path, "r");
+  if (!f) { /* the first run: store it (a temporary name, renamed: never half a file) */
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.%ld", path, (long)getpid());
+    f = fopen(tmp, "w");
+    int ok = f && fputs(text, f) >= 0;
+    ok &= f && fclose(f) == 0;
+    if (!ok || rename(tmp, path) != 0) {
+      fprintf(stderr, "%s: cannot store the reference %s\n", label, path);
+      return 0;
+    }
+    return 1;
+  }
+  char *stored = calloc(strlen(text) + 2, 1);
+  size_t got = fread(stored, 1, strlen(text) + 1, f);
+  fclose(f);
+  int same = got == strlen(text) && !memcmp(stored, text, got);
+  if (!same)
+    fprintf(stderr, "%s: the one-rank result differs from the stored reference %s:\n%.300s\nvs "
+            "stored\n%.300s\n", label, path, text, stored);
+  free(stored);
+  return same;
+}
+
+/* One option set: 1 on rank 0 iff every rank count agrees with one rank, and one rank
+ * with the stored reference (the other ranks return 1). */
+static int same_for(const sprec_problem *P, const sprec_opts *o, const char *label)
 {
   int rank, size, ok = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  tu_result ref = {{0}, {0}, SPREC_OK};
+  char *ref = NULL;
   for (int q = 1; q <= size; q++) {
     MPI_Comm sub;
     MPI_Comm_split(MPI_COMM_WORLD, rank < q ? 0 : MPI_UNDEFINED, rank, &sub);
     if (sub == MPI_COMM_NULL) continue;
     tu_result res = tu_solve(sub, P, o, NULL);
     MPI_Comm_free(&sub);
-    if (rank != 0) { /* rank 0 takes part in every run and judges */
-      sprec_sparse_free(&res.x);
-      continue;
-    }
-    if (q == 1) {
-      ref = res;
+    if (rank == 0) { /* rank 0 takes part in every run and judges */
+      char *text = result_text(&res);
+      if (res.err) fprintf(stderr, "%s at %d ranks: %s\n", label, q, sprec_errmsg());
       ok &= res.err == SPREC_OK;
-      continue;
+      if (q == 1) ref = text;
+      else {
+        if (strcmp(text, ref))
+          fprintf(stderr, "%s at %d ranks:\n%.300s\nvs one rank\n%.300s\n", label, q, text, ref);
+        ok &= !strcmp(text, ref);
+        free(text);
+      }
     }
-    /* Exact: the values are compared bit for bit below, and the objective is computed
-     * from them by one function that gives the same bits on any number of ranks. */
-    int same = res.err == SPREC_OK && res.x.nnz == ref.x.nnz &&
-               res.st.objective == ref.st.objective && res.st.data_fit == ref.st.data_fit &&
-               res.st.iterations == ref.st.iterations && res.st.gap == ref.st.gap &&
-               !strcmp(res.st.stop_reason, ref.st.stop_reason);
-    for (int64_t t = 0; same && t < ref.x.nnz; t++)
-      same = res.x.idx[t] == ref.x.idx[t] && res.x.val[t] == ref.x.val[t];
-    if (!same)
-      fprintf(stderr, "%s at %d ranks: objective %.17g vs %.17g, iterations %d vs %d at one rank\n",
-              label, q, res.st.objective, ref.st.objective, res.st.iterations, ref.st.iterations);
-    ok &= same;
     sprec_sparse_free(&res.x);
   }
-  sprec_sparse_free(&ref.x);
-  return tu_all(ok);
+  if (rank == 0) {
+    char path[4200];
+    ref_path(P, o, label, path, sizeof path);
+    if (ok) ok = against_reference(path, ref, label);
+  }
+  free(ref);
+  return ok;
+}
+
+void tu_same_on_every_rank_count(const sprec_problem *P, int n, const sprec_opts *o,
+                                 const char *const *labels)
+{
+  int ok = 1;
+  for (int i = 0; i < n; i++) ok &= same_for(P, &o[i], labels ? labels[i] : sprec_algo_name(o[i].algo));
+  ck_assert_all(ok, "results differ between rank counts or from the stored reference (stderr "
+                    "says which)");
 }

@@ -10,6 +10,12 @@
 
 /* 1 if name is an ℓ1 (Lasso) algorithm. */
 int tu_is_lasso(const char *name);
+/* The options of algorithm algo with sparsity k and budget iters; for an ℓ1 method the
+ * Lasso at λ = lambda_ratio·λ_max to a relative gap of 1e-10, debiased if debias. */
+sprec_opts tu_algo_opts(const char *algo, int64_t k, int iters, double lambda_ratio, int debias);
+/* tu_algo_opts of every registered algorithm into o (room for TU_MAX_ALGOS); how many. */
+#define TU_MAX_ALGOS 32
+int tu_every_algorithm(sprec_opts *o, int64_t k, int iters, double lambda_ratio, int debias);
 /* 1 on every rank iff ok on every rank. */
 int tu_all(int ok);
 /* Runs the suite in no-fork mode (forking after MPI_Init is unsafe); returns the
@@ -109,13 +115,21 @@ typedef struct {
 } tu_result;
 
 /* Collective on comm: generate P on comm and solve it with o, starting from init (a
- * replicated sparse vector) or from the algorithm's default start (NULL). */
+ * replicated sparse vector) or from the algorithm's default start (NULL). Every call
+ * is checked: the first error is res.err (its message sprec_errmsg()), and the same on
+ * every rank of comm. */
 tu_result tu_solve(MPI_Comm comm, const sprec_problem *P, const sprec_opts *o,
                    const sprec_sparse *init);
-/* Collective on the world: solve on the first q ranks for q = 1 .. P and compare
- * with the one-rank result: the same support, values, objective, gap, iterations and
- * stop reason. 1 on every rank iff all agree (differences reported on stderr). */
-int tu_same_on_every_rank_count(const sprec_problem *P, const sprec_opts *o, const char *label);
+/* Collective on the world; asserts. For each of the n option sets o[i] (labelled
+ * labels[i], or by its algorithm's name when labels is NULL): P solved on the first q
+ * ranks for q = 1 .. P, each result compared with the one-rank result (the same
+ * support, values, objective, data fit, gap, iterations and stop reason, bit for bit).
+ * And at every rank count, 1 included, the one-rank result compared with the stored
+ * reference of the same problem and options, when $TU_REF_DIR holds one (a file
+ * written by an earlier run of the suite, at another rank count: tests/run-tests.sh
+ * runs each suite at its largest rank count first), else stored there. */
+void tu_same_on_every_rank_count(const sprec_problem *P, int n, const sprec_opts *o,
+                                 const char *const *labels);
 
 #define ck_assert_all(ok, ...) ck_assert_msg(tu_all(ok), __VA_ARGS__)
 
