@@ -240,18 +240,6 @@ START_TEST(failing_problem_stops_the_batch)
 }
 END_TEST
 
-int main(int argc, char **argv)
-{
-  MPI_Init(&argc, &argv);
-  Suite *s = suite_create("batch");
-  TCase *tc = tcase_create("batch");
-  tcase_set_timeout(tc, 600);
-  tcase_add_test(tc, many_kernel_equals_single_kernel);
-  tcase_add_test(tc, batch_equals_separate_gaussian);
-  tcase_add_test(tc, batch_equals_separate_deconv);
-  tcase_add_test(tc, batch_equals_separate_float32);
-  tcase_add_test(tc, batch_equals_separate_options);
-  tcase_add_test(tc, failing_problem_stops_the_batch);
-  suite_add_tcase(s, tc);
-  return tu_run(s) ? 1 : 0;
-}
+TU_MAIN("batch", 600, NULL, many_kernel_equals_single_kernel, batch_equals_separate_gaussian,
+        batch_equals_separate_deconv, batch_equals_separate_float32,
+        batch_equals_separate_options, failing_problem_stops_the_batch)

@@ -948,34 +948,18 @@ START_TEST(foreign_checkpoints_are_refused)
 }
 END_TEST
 
-int main(int argc, char **argv)
+/* The ranks and the suite's directory for its checkpoint files (tu_tmpdir). */
+static int setup(void)
 {
-  MPI_Init(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
-  if (rank_ == 0) {
-    snprintf(dir, sizeof dir, "%s/sprec-test-ckpt.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir)) dir[0] = 0;
-  }
-  MPI_Bcast(dir, sizeof dir, MPI_CHAR, 0, MPI_COMM_WORLD);
-  Suite *s = suite_create("checkpoints");
-  TCase *tc = tcase_create("resume");
-  tcase_set_timeout(tc, 0);
-  tcase_add_test(tc, every_algorithm_resumes_on_another_rank_count);
-  tcase_add_test(tc, options_that_change_a_run_resume);
-  tcase_add_test(tc, continuation_stages_resume);
-  tcase_add_test(tc, chains_resume_from_either_phase);
-  tcase_add_test(tc, batches_resume);
-  tcase_add_test(tc, damaged_files_are_refused);
-  tcase_add_test(tc, invalid_fields_are_refused_with_a_valid_checksum);
-  tcase_add_test(tc, finished_problems_are_checked);
-  tcase_add_test(tc, messages_quote_the_file_printably);
-  tcase_add_test(tc, budget_rule);
-  tcase_add_test(tc, foreign_checkpoints_are_refused);
-  suite_add_tcase(s, tc);
-  char rmcmd[300];
-  snprintf(rmcmd, sizeof rmcmd, "rm -rf '%s'", dir);
-  int failed = tu_run(s); /* calls MPI_Finalize */
-  if (rank_ == 0 && dir[0] && system(rmcmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-  return failed ? 1 : 0;
+  const char *d = tu_tmpdir();
+  if (d) snprintf(dir, sizeof dir, "%s", d);
+  return d != NULL;
 }
+
+TU_MAIN("checkpoints", 0, setup, every_algorithm_resumes_on_another_rank_count,
+        options_that_change_a_run_resume, continuation_stages_resume,
+        chains_resume_from_either_phase, batches_resume, damaged_files_are_refused,
+        invalid_fields_are_refused_with_a_valid_checksum, finished_problems_are_checked,
+        messages_quote_the_file_printably, budget_rule, foreign_checkpoints_are_refused)

@@ -447,19 +447,6 @@ START_TEST(accuracy_deconv_40db)
 }
 END_TEST
 
-int main(int argc, char **argv)
-{
-  MPI_Init(&argc, &argv);
-  Suite *s = suite_create("float32");
-  TCase *tc = tcase_create("float32");
-  tcase_set_timeout(tc, 300);
-  tcase_add_test(tc, float_kernels_equal_double_kernels_on_widened_matrix);
-  tcase_add_test(tc, float_operator_gaussian);
-  tcase_add_test(tc, float_operator_deconv);
-  tcase_add_test(tc, same_answer_any_rank_count_gaussian);
-  tcase_add_test(tc, same_answer_any_rank_count_deconv);
-  tcase_add_test(tc, accuracy_noiseless_gaussian);
-  tcase_add_test(tc, accuracy_deconv_40db);
-  suite_add_tcase(s, tc);
-  return tu_run(s) ? 1 : 0;
-}
+TU_MAIN("float32", 300, NULL, float_kernels_equal_double_kernels_on_widened_matrix,
+        float_operator_gaussian, float_operator_deconv, same_answer_any_rank_count_gaussian,
+        same_answer_any_rank_count_deconv, accuracy_noiseless_gaussian, accuracy_deconv_40db)

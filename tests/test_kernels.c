@@ -168,14 +168,5 @@ START_TEST(bad_variant_names_are_refused)
 }
 END_TEST
 
-int main(int argc, char **argv)
-{
-  MPI_Init(&argc, &argv);
-  Suite *s = suite_create("kernels");
-  TCase *tc = tcase_create("kernels");
-  tcase_set_timeout(tc, 300);
-  tcase_add_test(tc, every_variant_sums_in_the_promised_order);
-  tcase_add_test(tc, bad_variant_names_are_refused);
-  suite_add_tcase(s, tc);
-  return tu_run(s) ? 1 : 0;
-}
+TU_MAIN("kernels", 300, NULL, every_variant_sums_in_the_promised_order,
+        bad_variant_names_are_refused)

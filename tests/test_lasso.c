@@ -449,20 +449,6 @@ START_TEST(same_answer_any_rank_count_deconv)
 }
 END_TEST
 
-int main(int argc, char **argv)
-{
-  MPI_Init(&argc, &argv);
-  Suite *s = suite_create("lasso");
-  TCase *tc = tcase_create("lasso");
-  tcase_set_timeout(tc, 300);
-  tcase_add_test(tc, optimality_gaussian);
-  tcase_add_test(tc, optimality_deconv);
-  tcase_add_test(tc, certificate_after_a_short_run);
-  tcase_add_test(tc, lambda_max_gives_zero);
-  tcase_add_test(tc, debias_is_least_squares_on_the_support);
-  tcase_add_test(tc, warm_start_from_a_solution);
-  tcase_add_test(tc, same_answer_any_rank_count_gaussian);
-  tcase_add_test(tc, same_answer_any_rank_count_deconv);
-  suite_add_tcase(s, tc);
-  return tu_run(s) ? 1 : 0;
-}
+TU_MAIN("lasso", 300, NULL, optimality_gaussian, optimality_deconv, certificate_after_a_short_run,
+        lambda_max_gives_zero, debias_is_least_squares_on_the_support, warm_start_from_a_solution,
+        same_answer_any_rank_count_gaussian, same_answer_any_rank_count_deconv)

@@ -208,18 +208,5 @@ START_TEST(norm_estimate)
 }
 END_TEST
 
-int main(int argc, char **argv)
-{
-  MPI_Init(&argc, &argv);
-  Suite *s = suite_create("lsq");
-  TCase *tc = tcase_create("lsq");
-  tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, replicated_gaussian);
-  tcase_add_test(tc, scalapack_gaussian);
-  tcase_add_test(tc, replicated_deconv);
-  tcase_add_test(tc, scalapack_deconv);
-  tcase_add_test(tc, dependent_column);
-  tcase_add_test(tc, norm_estimate);
-  suite_add_tcase(s, tc);
-  return tu_run(s) ? 1 : 0;
-}
+TU_MAIN("lsq", 120, NULL, replicated_gaussian, scalapack_gaussian, replicated_deconv,
+        scalapack_deconv, dependent_column, norm_estimate)

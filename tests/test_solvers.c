@@ -22,48 +22,6 @@ static run_result solve(MPI_Comm comm, const sprec_problem *P, const char *algo,
   return tu_solve(comm, P, &o, init);
 }
 
-/* ½‖A x − y‖² and max_{j∈S} |a_jᵀ r| / (‖a_j‖ ‖y‖), serially. */
-static double ref_objective(int64_t m, const double *A, const double *y, const sprec_sparse *x,
-                            double *r, double *kkt)
-{
-  memcpy(r, y, sizeof(double) * m);
-  for (int64_t t = 0; t < x->nnz; t++)
-    for (int64_t i = 0; i < m; i++) r[i] -= A[i + x->idx[t] * m] * x->val[t];
-  double f = 0, yn = 0;
-  for (int64_t i = 0; i < m; i++) f += r[i] * r[i], yn += y[i] * y[i];
-  *kkt = 0;
-  for (int64_t t = 0; t < x->nnz; t++) {
-    double g = 0, an = 0;
-    for (int64_t i = 0; i < m; i++) g += A[i + x->idx[t] * m] * r[i], an += A[i + x->idx[t] * m] * A[i + x->idx[t] * m];
-    *kkt = fmax(*kkt, fabs(g) / sqrt(an * yn));
-  }
-  return 0.5 * f;
-}
-
-/* Exact ℓ0 optimum over all supports of size k (k <= 3): the smallest objective
- * computed (dgels on every support), and *low, a rigorous lower bound of the true
- * optimum F* = min_S F*_S: each computed f_S is within fit_err of F(ẑ_S), which is
- * within excess of F*_S (tu_lsq), so F* >= min_S (f_S − fit_err_S − excess_S). */
-static double exhaustive(int64_t m, int64_t n, int64_t k, const double *A, const double *y,
-                         double *low)
-{
-  int64_t S[3];
-  double z[3], best = INFINITY;
-  *low = INFINITY;
-  for (S[0] = 0; S[0] < n; S[0]++)
-    for (S[1] = k > 1 ? S[0] + 1 : 0; k < 2 || S[1] < n; S[1]++) {
-      for (S[2] = k > 2 ? S[1] + 1 : 0; k < 3 || S[2] < n; S[2]++) {
-        double f = tu_dgels(m, A, y, k, S, z);
-        tu_lsq_bounds b = tu_lsq(m, A, y, k, S, z);
-        best = fmin(best, f);
-        *low = fmin(*low, f - b.fit.fit_err - b.excess);
-        if (k < 3) break;
-      }
-      if (k < 2) break;
-    }
-  return best;
-}
-
 /* HTP's fixed point (μ = 1): the k largest |x + Aᵀr| are the support of x. HTP
  * decided on its own v_j = x_j + a_jᵀr; its v_j and ours are each within
  * e_j = ‖a_j‖·grad_err (tu_fit) + ε|v_j| (the sum) of the exact value, so an order that
@@ -97,40 +55,24 @@ START_TEST(tiny_problems_against_exhaustive_search)
   int bad = 0, total[2] = {0, 0}, hits[2][4] = {{0}};
   for (int kind = 0; kind < 2; kind++)
     for (int trial = 0; trial < 30; trial++) {
-      sprec_problem P;
-      sprec_problem_default(&P);
-      P.kind = kind ? SPREC_PROBLEM_DECONV : SPREC_PROBLEM_GAUSSIAN;
-      P.m = kind ? 16 : 8;
-      P.n = kind ? 20 : 16;
-      P.k = 1 + trial % 3;
-      P.snr_db = 15;
-      P.width = 0.08;
-      P.seed = 100 + (uint64_t)trial;
-      double *A, *y, r[16], kkt;
+      sprec_problem P = tu_tiny_problem(kind, trial);
+      double *A, *y, r[16], f;
       sprec_sparse xt = {0};
       tu_reference_problem(&P, &A, &y, &xt);
-      double flow, fopt = exhaustive(P.m, P.n, P.k, A, y, &flow);
+      double flow, fopt = tu_exhaustive(P.m, P.n, P.k, A, y, &flow);
       total[kind]++;
       run_result res[4];
       for (int a = 0; a < 3; a++) res[a] = solve(MPI_COMM_WORLD, &P, ALGOS[a], P.k, NULL, 0);
       res[3] = solve(MPI_COMM_WORLD, &P, "sea", P.k, &res[1].x, 0); /* SEA after HTP */
       for (int a = 0; a < 4; a++) {
-        double f = ref_objective(P.m, A, y, &res[a].x, r, &kkt);
-        tu_lsq_bounds lb = tu_lsq_x(P.m, A, y, &res[a].x); /* every x here is least squares */
-        int ok = res[a].err == SPREC_OK && res[a].x.nnz <= P.k;
-        ok &= tu_within("never below the exhaustive optimum", flow - f, lb.fit.fit_err);
-        ok &= tu_within("honest objective", fabs(f - res[a].st.objective), 2 * lb.fit.fit_err);
-        ok &= tu_within("least squares on the support (KKT)", kkt, lb.kkt);
+        char label[64];
+        snprintf(label, sizeof label, "kind %d trial %d %s", kind, trial,
+                 a < 3 ? ALGOS[a] : "sea after htp");
+        int ok = tu_check_least_squares(label, &P, A, y, &res[a], flow, r, &f);
         if (a == 1) ok &= is_htp_fixed_point(P.m, P.n, A, y, r, &res[a].x) &&
                           !strcmp(res[a].st.stop_reason, "fixed_point");
         if (f <= fopt * (1 + 1e-9)) hits[kind][a]++; /* a count for the report, not a check */
-        if (!ok) {
-          bad++;
-          if (rank == 0)
-            fprintf(stderr, "kind %d trial %d algo %d: f %.17g fopt %.17g (lower bound %.17g) "
-                    "reported %.17g (bound %.3g) kkt %.3g (bound %.3g)\n", kind, trial, a, f, fopt,
-                    flow, res[a].st.objective, 2 * lb.fit.fit_err, kkt, lb.kkt);
-        }
+        bad += !ok;
       }
       /* Warm start never worse, exactly: SEA's iterate 0 is HTP's x itself, held against
        * its best through the function both reported objectives come from. */
@@ -245,17 +187,6 @@ START_TEST(same_answer_any_rank_count_deconv)
 }
 END_TEST
 
-int main(int argc, char **argv)
-{
-  MPI_Init(&argc, &argv);
-  Suite *s = suite_create("solvers");
-  TCase *tc = tcase_create("solvers");
-  tcase_set_timeout(tc, 300);
-  tcase_add_test(tc, tiny_problems_against_exhaustive_search);
-  tcase_add_test(tc, sea_after_any_algorithm_never_worse);
-  tcase_add_test(tc, noiseless_gaussian_recovered);
-  tcase_add_test(tc, same_answer_any_rank_count_gaussian);
-  tcase_add_test(tc, same_answer_any_rank_count_deconv);
-  suite_add_tcase(s, tc);
-  return tu_run(s) ? 1 : 0;
-}
+TU_MAIN("solvers", 300, NULL, tiny_problems_against_exhaustive_search,
+        sea_after_any_algorithm_never_worse, noiseless_gaussian_recovered,
+        same_answer_any_rank_count_gaussian, same_answer_any_rank_count_deconv)

@@ -98,14 +98,4 @@ START_TEST(topk_rejects_bad_k)
 }
 END_TEST
 
-int main(int argc, char **argv)
-{
-  MPI_Init(&argc, &argv);
-  Suite *s = suite_create("topk");
-  TCase *tc = tcase_create("topk");
-  tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, topk_equals_serial_sort);
-  tcase_add_test(tc, topk_rejects_bad_k);
-  suite_add_tcase(s, tc);
-  return tu_run(s) ? 1 : 0;
-}
+TU_MAIN("topk", 120, NULL, topk_equals_serial_sort, topk_rejects_bad_k)

@@ -1,6 +1,9 @@
 #include "testutil.h"
 
 #include <ctype.h>
+#include <ftw.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <errno.h>
 #include <float.h>
 #include <lapacke.h>
@@ -44,6 +47,14 @@ int tu_all(int ok)
   return all;
 }
 
+static char tu_dir[4096]; /* tu_tmpdir's, "" until made */
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+  (void)sb, (void)flag, (void)ftw;
+  return remove(p);
+}
+
 #define TU_LABELS 64
 static struct {
   const char *label;
@@ -80,8 +91,62 @@ int tu_run(Suite *s)
   int failed = srunner_ntests_failed(sr);
   srunner_free(sr);
   MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  MPI_Barrier(MPI_COMM_WORLD); /* every rank is done with the files */
   MPI_Finalize();
+  if (rank == 0 && tu_dir[0]) nftw(tu_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
   return failed;
+}
+
+int tu_main(int *argc, char ***argv, const char *name, double timeout, int (*setup)(void),
+            const TTest *const *tests)
+{
+  MPI_Init(argc, argv);
+  if (setup && !setup()) {
+    fprintf(stderr, "%s: the set-up failed\n", name);
+    MPI_Finalize();
+    return 1;
+  }
+  Suite *s = suite_create(name);
+  TCase *tc = tcase_create(name);
+  tcase_set_timeout(tc, timeout);
+  for (int i = 0; tests[i]; i++) tcase_add_test(tc, tests[i]);
+  suite_add_tcase(s, tc);
+  return tu_run(s) ? 1 : 0;
+}
+
+const char *tu_tmpdir(void)
+{
+  int rank, ok = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (tu_dir[0]) return tu_dir;
+  if (rank == 0) {
+    const char *t = getenv("TMPDIR");
+    snprintf(tu_dir, sizeof tu_dir, "%s/sprec-%s.XXXXXX", t && *t ? t : "/tmp",
+             program_invocation_short_name);
+    ok = mkdtemp(tu_dir) != NULL;
+    if (!ok) tu_dir[0] = 0;
+  }
+  MPI_Bcast(tu_dir, (int)sizeof tu_dir, MPI_CHAR, 0, MPI_COMM_WORLD);
+  return tu_dir[0] ? tu_dir : NULL;
+}
+
+int tu_python(const char *script, const char *const *args)
+{
+  int rank, ok = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank == 0) {
+    const char *py = getenv("PYTHON") && *getenv("PYTHON") ? getenv("PYTHON") : "/usr/bin/python3";
+    const char *argv[64] = {py, "-c", script};
+    int n = 3;
+    for (int i = 0; args && args[i] && n < 63; i++) argv[n++] = args[i];
+    pid_t pid;
+    int st = 0;
+    ok = posix_spawn(&pid, py, NULL, NULL, (char *const *)argv, environ) == 0 &&
+         waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    if (!ok) fprintf(stderr, "python failed (status %d): %.200s\n", st, script);
+  }
+  MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  return ok;
 }
 
 void tu_reference_problem(const sprec_problem *p, double **A, double **y, sprec_sparse *xt)
@@ -374,4 +439,76 @@ void tu_same_on_every_rank_count(const sprec_problem *P, int n, const sprec_opts
   for (int i = 0; i < n; i++) ok &= same_for(P, &o[i], labels ? labels[i] : sprec_algo_name(o[i].algo));
   ck_assert_all(ok, "results differ between rank counts or from the stored reference (stderr "
                     "says which)");
+}
+
+double tu_objective(int64_t m, const double *A, const double *y, const sprec_sparse *x,
+                            double *r, double *kkt)
+{
+  memcpy(r, y, sizeof(double) * m);
+  for (int64_t t = 0; t < x->nnz; t++)
+    for (int64_t i = 0; i < m; i++) r[i] -= A[i + x->idx[t] * m] * x->val[t];
+  double f = 0, yn = 0;
+  for (int64_t i = 0; i < m; i++) f += r[i] * r[i], yn += y[i] * y[i];
+  *kkt = 0;
+  for (int64_t t = 0; t < x->nnz; t++) {
+    const double *a = A + x->idx[t] * m;
+    double g = 0, an = 0;
+    for (int64_t i = 0; i < m; i++) g += a[i] * r[i], an += a[i] * a[i];
+    *kkt = fmax(*kkt, fabs(g) / sqrt(an * yn));
+  }
+  return 0.5 * f;
+}
+
+double tu_exhaustive(int64_t m, int64_t n, int64_t k, const double *A, const double *y,
+                         double *low)
+{
+  int64_t S[3];
+  double z[3], best = INFINITY;
+  *low = INFINITY;
+  for (S[0] = 0; S[0] < n; S[0]++)
+    for (S[1] = k > 1 ? S[0] + 1 : 0; k < 2 || S[1] < n; S[1]++) {
+      for (S[2] = k > 2 ? S[1] + 1 : 0; k < 3 || S[2] < n; S[2]++) {
+        double f = tu_dgels(m, A, y, k, S, z);
+        tu_lsq_bounds b = tu_lsq(m, A, y, k, S, z);
+        best = fmin(best, f);
+        *low = fmin(*low, f - b.fit.fit_err - b.excess);
+        if (k < 3) break;
+      }
+      if (k < 2) break;
+    }
+  return best;
+}
+
+sprec_problem tu_tiny_problem(int kind, int trial)
+{
+  sprec_problem P;
+  sprec_problem_default(&P);
+  P.kind = kind ? SPREC_PROBLEM_DECONV : SPREC_PROBLEM_GAUSSIAN;
+  P.m = kind ? 16 : 8;
+  P.n = kind ? 20 : 16;
+  P.k = 1 + trial % 3;
+  P.snr_db = 15;
+  P.width = 0.08;
+  P.seed = 100 + (uint64_t)trial;
+  return P;
+}
+
+int tu_check_least_squares(const char *label, const sprec_problem *P, const double *A,
+                           const double *y, const tu_result *res, double flow, double *r,
+                           double *f)
+{
+  double kkt;
+  *f = tu_objective(P->m, A, y, &res->x, r, &kkt);
+  tu_lsq_bounds lb = tu_lsq_x(P->m, A, y, &res->x);
+  int ok = res->err == SPREC_OK && res->x.nnz <= P->k;
+  ok &= tu_within("never below the exhaustive optimum", flow - *f, lb.fit.fit_err);
+  ok &= tu_within("honest objective", fabs(*f - res->st.objective), 2 * lb.fit.fit_err);
+  ok &= tu_within("least squares on the support (KKT)", kkt, lb.kkt);
+  int rank;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (!ok && rank == 0)
+    fprintf(stderr, "%s: f %.17g (optimum >= %.17g) reported %.17g (bound %.3g) kkt %.3g (bound "
+            "%.3g) stop %s\n", label, *f, flow, res->st.objective, 2 * lb.fit.fit_err, kkt, lb.kkt,
+            res->st.stop_reason);
+  return ok;
 }

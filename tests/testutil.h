@@ -19,8 +19,28 @@ int tu_every_algorithm(sprec_opts *o, int64_t k, int iters, double lambda_ratio,
 /* 1 on every rank iff ok on every rank. */
 int tu_all(int ok);
 /* Runs the suite in no-fork mode (forking after MPI_Init is unsafe); returns the
- * number of failures, the same on every rank. Calls MPI_Finalize. */
+ * number of failures, the same on every rank. Calls MPI_Finalize, then removes
+ * tu_tmpdir's directory. */
 int tu_run(Suite *s);
+/* A suite's main: MPI_Init, setup (NULL, or a collective function returning 1 on
+ * success: a failure ends the run with status 1), then the tests (a NULL-terminated
+ * list) in one test case of name, each with a timeout in seconds (0: none), run by
+ * tu_run. The exit status: 1 if any failed. */
+int tu_main(int *argc, char ***argv, const char *name, double timeout, int (*setup)(void),
+            const TTest *const *tests);
+#define TU_MAIN(name, timeout, setup, ...)                                                 \
+  int main(int argc, char **argv)                                                        \
+  {                                                                                      \
+    return tu_main(&argc, &argv, name, timeout, setup, (const TTest *const[]){__VA_ARGS__, NULL}); \
+  }
+/* Collective on the world: a fresh directory in $TMPDIR (else /tmp), the same on every
+ * rank, made at the first call and removed with its contents when the suite ends
+ * (tu_run). NULL if it cannot be made (on every rank). */
+const char *tu_tmpdir(void);
+/* Collective on the world: rank 0 runs /usr/bin/python3 (or $PYTHON) -c script with
+ * the arguments args (NULL-terminated), no shell in between; 1 on every rank iff it
+ * exited with status 0. */
+int tu_python(const char *script, const char *const *args);
 /* The whole problem generated on this rank alone (a one-rank context): an
  * independent reference for distributed runs. A is m x n column-major. */
 void tu_reference_problem(const sprec_problem *p, double **A, double **y, sprec_sparse *xt);
@@ -130,6 +150,29 @@ tu_result tu_solve(MPI_Comm comm, const sprec_problem *P, const sprec_opts *o,
  * runs each suite at its largest rank count first), else stored there. */
 void tu_same_on_every_rank_count(const sprec_problem *P, int n, const sprec_opts *o,
                                  const char *const *labels);
+
+/* ------------------------------------------ exhaustive search on tiny problems -- */
+/* Trial `trial` of the tiny problems (k = 1 + trial % 3, 15 dB): kind 0 Gaussian 8 x 16,
+ * kind 1 deconvolution 16 x 20. */
+sprec_problem tu_tiny_problem(int kind, int trial);
+/* ½‖A x − y‖² (r = y − A x, m entries) and *kkt = max_{j∈S} |a_jᵀ r| / (‖a_j‖ ‖y‖),
+ * serially. */
+double tu_objective(int64_t m, const double *A, const double *y, const sprec_sparse *x, double *r,
+                    double *kkt);
+/* Exact ℓ0 optimum over all supports of size k (k <= 3): the smallest objective
+ * computed (dgels on every support), and *low, a rigorous lower bound of the true
+ * optimum F* = min_S F*_S: each computed f_S is within fit_err of F(ẑ_S), which is
+ * within excess of F*_S (tu_lsq), so F* >= min_S (f_S − fit_err_S − excess_S). */
+double tu_exhaustive(int64_t m, int64_t n, int64_t k, const double *A, const double *y,
+                     double *low);
+/* What every least-squares result on P (A, y: tu_reference_problem's) must satisfy:
+ * solved, at most k nonzeros, its objective *f (recomputed here, r its residual) not
+ * below the exhaustive optimum's lower bound flow, the reported objective within
+ * rounding of *f, and the least squares solved on its support (KKT). 1 if all hold;
+ * else rank 0 says what failed under label. */
+int tu_check_least_squares(const char *label, const sprec_problem *P, const double *A,
+                           const double *y, const tu_result *res, double flow, double *r,
+                           double *f);
 
 #define ck_assert_all(ok, ...) ck_assert_msg(tu_all(ok), __VA_ARGS__)
 
