@@ -129,14 +129,7 @@ static int batch_equals_separate(const sprec_problem *P, const sprec_opts *o, in
 
 static void every_algorithm(sprec_problem_kind kind, int64_t m, int64_t n, int single)
 {
-  sprec_problem P;
-  sprec_problem_default(&P);
-  P.kind = kind;
-  P.m = m;
-  P.n = n;
-  P.k = 4;
-  P.snr_db = 30;
-  P.seed = 41;
+  sprec_problem P = tu_problem(kind, m, n, 4, 30, 41);
   P.single = single;
   if (kind == SPREC_PROBLEM_DECONV) P.width = 0.05;
   int bad = 0;

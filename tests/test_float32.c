@@ -80,14 +80,7 @@ static void reference_single(const sprec_problem *P, double **A, double **y, spr
  * the widened matrix. */
 static void check_operator(sprec_problem_kind kind, int64_t m, int64_t n)
 {
-  sprec_problem P;
-  sprec_problem_default(&P);
-  P.kind = kind;
-  P.m = m;
-  P.n = n;
-  P.k = 5;
-  P.snr_db = 20;
-  P.seed = 17;
+  sprec_problem P = tu_problem(kind, m, n, 5, 20, 17);
   P.width = 0.03;
   double *Ad, *yd, *Aw, *yw;
   sprec_sparse xd = {0}, xw = {0};
@@ -188,14 +181,7 @@ END_TEST
 /* Every algorithm gives the same answer on 1 .. P ranks with a float A. */
 static void same_on_every_rank_count(sprec_problem_kind kind, int64_t m, int64_t n, int64_t k)
 {
-  sprec_problem P;
-  sprec_problem_default(&P);
-  P.kind = kind;
-  P.m = m;
-  P.n = n;
-  P.k = k;
-  P.snr_db = 25;
-  P.seed = 5;
+  sprec_problem P = tu_problem(kind, m, n, k, 25, 5);
   P.width = 0.03;
   P.single = 1;
   sprec_opts o[TU_MAX_ALGOS];
@@ -385,12 +371,7 @@ static void run_effect(const sprec_problem *P, const char *label, effect *out)
 
 START_TEST(accuracy_noiseless_gaussian)
 {
-  sprec_problem P;
-  sprec_problem_default(&P);
-  P.m = 128;
-  P.n = 256;
-  P.k = 10;
-  P.seed = 7;
+  sprec_problem P = tu_problem(SPREC_PROBLEM_GAUSSIAN, 128, 256, 10, INFINITY, 7);
   effect e[NEFFECT];
   run_effect(&P, "noiseless Gaussian", e);
   int ok = 1;
@@ -414,14 +395,7 @@ END_TEST
 
 START_TEST(accuracy_deconv_40db)
 {
-  sprec_problem P;
-  sprec_problem_default(&P);
-  P.kind = SPREC_PROBLEM_DECONV;
-  P.m = 256;
-  P.n = 1024;
-  P.k = 12;
-  P.snr_db = 40;
-  P.seed = 1;
+  sprec_problem P = tu_problem(SPREC_PROBLEM_DECONV, 256, 1024, 12, 40, 1);
   effect e[NEFFECT];
   run_effect(&P, "deconvolution 40 dB", e);
   int ok = 1;

@@ -216,13 +216,7 @@ static void check_omp_against_serial(const sprec_problem *P)
 
 START_TEST(omp_matches_serial_omp)
 {
-  sprec_problem P;
-  sprec_problem_default(&P);
-  P.m = 64;
-  P.n = 200;
-  P.k = 12;
-  P.snr_db = 20;
-  P.seed = 3;
+  sprec_problem P = tu_problem(SPREC_PROBLEM_GAUSSIAN, 64, 200, 12, 20, 3);
   check_omp_against_serial(&P);
   P.kind = SPREC_PROBLEM_DECONV;
   P.m = 96;
@@ -291,12 +285,7 @@ END_TEST
 
 START_TEST(noiseless_gaussian_recovered)
 {
-  sprec_problem P;
-  sprec_problem_default(&P);
-  P.m = 128;
-  P.n = 256;
-  P.k = 10;
-  P.seed = 7;
+  sprec_problem P = tu_problem(SPREC_PROBLEM_GAUSSIAN, 128, 256, 10, INFINITY, 7);
   double *A, *y;
   sprec_sparse xt = {0};
   tu_reference_problem(&P, &A, &y, &xt);
@@ -328,12 +317,7 @@ END_TEST
 
 START_TEST(tolerance_and_warm_start)
 {
-  sprec_problem P;
-  sprec_problem_default(&P);
-  P.m = 128;
-  P.n = 256;
-  P.k = 10;
-  P.seed = 7;
+  sprec_problem P = tu_problem(SPREC_PROBLEM_GAUSSIAN, 128, 256, 10, INFINITY, 7);
   /* OMP stops as soon as ‖r‖/‖y‖ <= tol, with fewer atoms. OMP tested its own
    * evaluation of ‖r‖/‖y‖; the reported one is another, each within D (tu_fit) of the
    * exact ‖r‖ and within (m + 2)ε of the exact ‖y‖ and quotient. */
@@ -396,13 +380,7 @@ END_TEST
  * that is serially verified, below OMP's objective. */
 START_TEST(ompr_replaces_atoms)
 {
-  sprec_problem P;
-  sprec_problem_default(&P);
-  P.m = 40;
-  P.n = 200;
-  P.k = 12;
-  P.snr_db = 10;
-  P.seed = 3;
+  sprec_problem P = tu_problem(SPREC_PROBLEM_GAUSSIAN, 40, 200, 12, 10, 3);
   double *A, *y, r[40], kkt;
   sprec_sparse xt = {0};
   tu_reference_problem(&P, &A, &y, &xt);
@@ -446,13 +424,7 @@ static void same_on_every_rank_count(const sprec_problem *P)
  * checks every algorithm with its defaults on 1..P ranks). */
 START_TEST(same_answer_any_rank_count_swaps)
 {
-  sprec_problem P;
-  sprec_problem_default(&P);
-  P.m = 40;
-  P.n = 200;
-  P.k = 12;
-  P.snr_db = 10;
-  P.seed = 3;
+  sprec_problem P = tu_problem(SPREC_PROBLEM_GAUSSIAN, 40, 200, 12, 10, 3);
   same_on_every_rank_count(&P);
 }
 END_TEST
@@ -460,14 +432,7 @@ END_TEST
 /* SEA started from each method's answer on a coherent problem: never worse. */
 START_TEST(sea_after_greedy_never_worse)
 {
-  sprec_problem P;
-  sprec_problem_default(&P);
-  P.kind = SPREC_PROBLEM_DECONV;
-  P.m = 128;
-  P.n = 512;
-  P.k = 8;
-  P.snr_db = 30;
-  P.seed = 2;
+  sprec_problem P = tu_problem(SPREC_PROBLEM_DECONV, 128, 512, 8, 30, 2);
   int rank;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   for (int a = 0; a < NG; a++) {

@@ -127,24 +127,13 @@ static ref_eval reference(int64_t m, int64_t n, const double *A, const double *y
 
 static sprec_problem gaussian_problem(void)
 {
-  sprec_problem P;
-  sprec_problem_default(&P);
-  P.m = 64;
-  P.n = 128;
-  P.k = 5;
-  P.snr_db = 20;
-  P.seed = 3;
+  sprec_problem P = tu_problem(SPREC_PROBLEM_GAUSSIAN, 64, 128, 5, 20, 3);
   return P;
 }
 
 static sprec_problem deconv_problem(void)
 {
-  sprec_problem P;
-  sprec_problem_default(&P);
-  P.kind = SPREC_PROBLEM_DECONV;
-  P.m = 64;
-  P.n = 128;
-  P.k = 4;
+  sprec_problem P = tu_problem(SPREC_PROBLEM_DECONV, 64, 128, 4, INFINITY, 1);
   P.width = 0.01;
   P.snr_db = 30;
   P.seed = 5;
@@ -430,13 +419,7 @@ static void same_on_every_rank_count(const sprec_problem *P, double ratio)
 
 START_TEST(same_answer_any_rank_count_gaussian)
 {
-  sprec_problem P;
-  sprec_problem_default(&P);
-  P.m = 60;
-  P.n = 203;
-  P.k = 8;
-  P.snr_db = 20;
-  P.seed = 4;
+  sprec_problem P = tu_problem(SPREC_PROBLEM_GAUSSIAN, 60, 203, 8, 20, 4);
   same_on_every_rank_count(&P, 0.1);
 }
 END_TEST

@@ -45,14 +45,7 @@ static double objective(int64_t m, const double *r)
  * determined only to about κ²·η; the objective still to rounding. */
 static int check_path(sprec_problem_kind kind, sprec_lsq_method method)
 {
-  sprec_problem P;
-  sprec_problem_default(&P);
-  P.kind = kind;
-  P.m = 120;
-  P.n = 300;
-  P.k = 8;
-  P.snr_db = 20;
-  P.seed = 11;
+  sprec_problem P = tu_problem(kind, 120, 300, 8, 20, 11);
   sprec_ctx ctx;
   sprec_op A;
   double *y, *Aref, *yref;
@@ -174,11 +167,7 @@ END_TEST
 /* ‖A‖₂² by power iteration against LAPACK's largest singular value. */
 START_TEST(norm_estimate)
 {
-  sprec_problem P;
-  sprec_problem_default(&P);
-  P.m = 40;
-  P.n = 90;
-  P.k = 3;
+  sprec_problem P = tu_problem(SPREC_PROBLEM_GAUSSIAN, 40, 90, 3, INFINITY, 1);
   sprec_ctx ctx;
   sprec_op A;
   double *y, *Aref, *yref, L;

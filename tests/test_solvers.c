@@ -97,13 +97,7 @@ START_TEST(sea_after_any_algorithm_never_worse)
 {
   int bad = 0, compared = 0;
   for (int kind = 0; kind < 2; kind++) {
-    sprec_problem P;
-    sprec_problem_default(&P);
-    P.kind = kind ? SPREC_PROBLEM_DECONV : SPREC_PROBLEM_GAUSSIAN;
-    P.m = 32;
-    P.n = 80;
-    P.k = 4;
-    P.snr_db = 20;
+    sprec_problem P = tu_problem(kind ? SPREC_PROBLEM_DECONV : SPREC_PROBLEM_GAUSSIAN, 32, 80, 4, 20, 1);
     P.width = 0.05;
     P.seed = 21;
     for (const char *const *a = sprec_algorithms(); *a; a++) {
@@ -131,12 +125,7 @@ END_TEST
 
 START_TEST(noiseless_gaussian_recovered)
 {
-  sprec_problem P;
-  sprec_problem_default(&P);
-  P.m = 128;
-  P.n = 256;
-  P.k = 10;
-  P.seed = 7;
+  sprec_problem P = tu_problem(SPREC_PROBLEM_GAUSSIAN, 128, 256, 10, INFINITY, 7);
   double *A, *y;
   sprec_sparse xt = {0};
   tu_reference_problem(&P, &A, &y, &xt);
@@ -162,27 +151,14 @@ static void same_on_every_rank_count(const sprec_problem *P)
 
 START_TEST(same_answer_any_rank_count_gaussian)
 {
-  sprec_problem P;
-  sprec_problem_default(&P);
-  P.m = 60;
-  P.n = 203;
-  P.k = 8;
-  P.snr_db = 20;
-  P.seed = 4;
+  sprec_problem P = tu_problem(SPREC_PROBLEM_GAUSSIAN, 60, 203, 8, 20, 4);
   same_on_every_rank_count(&P);
 }
 END_TEST
 
 START_TEST(same_answer_any_rank_count_deconv)
 {
-  sprec_problem P;
-  sprec_problem_default(&P);
-  P.kind = SPREC_PROBLEM_DECONV;
-  P.m = 64;
-  P.n = 257;
-  P.k = 6;
-  P.snr_db = 30;
-  P.seed = 9;
+  sprec_problem P = tu_problem(SPREC_PROBLEM_DECONV, 64, 257, 6, 30, 9);
   same_on_every_rank_count(&P);
 }
 END_TEST

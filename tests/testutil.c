@@ -12,6 +12,15 @@
 #include <string.h>
 #include <unistd.h>
 
+sprec_problem tu_problem(sprec_problem_kind kind, int64_t m, int64_t n, int64_t k, double snr_db,
+                         uint64_t seed)
+{
+  sprec_problem P;
+  sprec_problem_default(&P);
+  P.kind = kind, P.m = m, P.n = n, P.k = k, P.snr_db = snr_db, P.seed = seed;
+  return P;
+}
+
 int tu_is_lasso(const char *name)
 {
   return sprec_algo_class_of(sprec_algo_find(name)) == SPREC_ALGO_L1;
@@ -481,15 +490,9 @@ double tu_exhaustive(int64_t m, int64_t n, int64_t k, const double *A, const dou
 
 sprec_problem tu_tiny_problem(int kind, int trial)
 {
-  sprec_problem P;
-  sprec_problem_default(&P);
-  P.kind = kind ? SPREC_PROBLEM_DECONV : SPREC_PROBLEM_GAUSSIAN;
-  P.m = kind ? 16 : 8;
-  P.n = kind ? 20 : 16;
-  P.k = 1 + trial % 3;
-  P.snr_db = 15;
+  sprec_problem P = tu_problem(kind ? SPREC_PROBLEM_DECONV : SPREC_PROBLEM_GAUSSIAN, kind ? 16 : 8,
+                               kind ? 20 : 16, 1 + trial % 3, 15, 100 + (uint64_t)trial);
   P.width = 0.08;
-  P.seed = 100 + (uint64_t)trial;
   return P;
 }
 

@@ -8,6 +8,10 @@
 
 #include "op/op.h"
 
+/* A generated problem (sprec_problem_default's, then these fields): snr_db INFINITY
+ * for noiseless. */
+sprec_problem tu_problem(sprec_problem_kind kind, int64_t m, int64_t n, int64_t k, double snr_db,
+                         uint64_t seed);
 /* 1 if name is an ℓ1 (Lasso) algorithm. */
 int tu_is_lasso(const char *name);
 /* The options of algorithm algo with sparsity k and budget iters; for an ℓ1 method the
