@@ -403,25 +403,27 @@ END_TEST
 START_TEST(options_that_change_a_run_resume)
 {
   sprec_problem G = gaussian(), D = deconv();
+  static const struct {
+    const char *label, *algo;
+    int deconv, rule, restart, lsq, debias;
+  } c[] = {
+      {"NHTP", "htp", 0, SPREC_STEP_ADAPTIVE, 0, SPREC_LSQ_AUTO, 0},
+      {"IHT fixed step", "iht", 1, SPREC_STEP_FIXED, 0, SPREC_LSQ_AUTO, 0},
+      {"FISTA restart", "fista", 0, SPREC_STEP_DEFAULT, 1, SPREC_LSQ_AUTO, 0},
+      {"SEA, ScaLAPACK least squares", "sea", 1, SPREC_STEP_DEFAULT, 0, SPREC_LSQ_SCALAPACK, 0},
+      {"CoSaMP, ScaLAPACK least squares", "cosamp", 0, SPREC_STEP_DEFAULT, 0, SPREC_LSQ_SCALAPACK, 0},
+      {"ISTA debiased", "ista", 1, SPREC_STEP_DEFAULT, 0, SPREC_LSQ_AUTO, 1},
+  };
   int bad = 0;
-  sprec_opts o = options_for("htp", &G);
-  o.step_rule = SPREC_STEP_ADAPTIVE;
-  bad += !tu_all(resumable("NHTP", &G, &o, 1));
-  o = options_for("iht", &D);
-  o.step_rule = SPREC_STEP_FIXED;
-  bad += !tu_all(resumable("IHT fixed step", &D, &o, 1));
-  o = options_for("fista", &G);
-  o.restart = 1;
-  bad += !tu_all(resumable("FISTA restart", &G, &o, 1));
-  o = options_for("sea", &D);
-  o.lsq = SPREC_LSQ_SCALAPACK;
-  bad += !tu_all(resumable("SEA, ScaLAPACK least squares", &D, &o, 1));
-  o = options_for("cosamp", &G);
-  o.lsq = SPREC_LSQ_SCALAPACK;
-  bad += !tu_all(resumable("CoSaMP, ScaLAPACK least squares", &G, &o, 1));
-  o = options_for("ista", &D);
-  o.debias = 1;
-  bad += !tu_all(resumable("ISTA debiased", &D, &o, 1));
+  for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+    const sprec_problem *P = c[i].deconv ? &D : &G;
+    sprec_opts o = options_for(c[i].algo, P);
+    o.step_rule = (sprec_step_rule)c[i].rule;
+    o.restart = c[i].restart;
+    o.lsq = (sprec_lsq_method)c[i].lsq;
+    o.debias = c[i].debias;
+    bad += !tu_all(resumable(c[i].label, P, &o, 1));
+  }
   ck_assert_msg(bad == 0, "%d option sets did not resume", bad);
 }
 END_TEST

@@ -218,12 +218,7 @@ START_TEST(omp_matches_serial_omp)
 {
   sprec_problem P = tu_problem(SPREC_PROBLEM_GAUSSIAN, 64, 200, 12, 20, 3);
   check_omp_against_serial(&P);
-  P.kind = SPREC_PROBLEM_DECONV;
-  P.m = 96;
-  P.n = 160;
-  P.k = 8;
-  P.snr_db = 30;
-  P.seed = 5;
+  P = tu_problem(SPREC_PROBLEM_DECONV, 96, 160, 8, 30, 5);
   check_omp_against_serial(&P);
 }
 END_TEST
@@ -347,12 +342,7 @@ START_TEST(tolerance_and_warm_start)
    * ranking of iterates inside a method (its least-squares residual) another. So
    *   again <= first + 2(fit_err_a + fit_err_f) + excess_a + excess_f, and
    *   again >= first − (fit_err_a + fit_err_f + excess_a + excess_f) on one support. */
-  P.kind = SPREC_PROBLEM_DECONV;
-  P.m = 64;
-  P.n = 257;
-  P.k = 6;
-  P.snr_db = 30;
-  P.seed = 9;
+  P = tu_problem(SPREC_PROBLEM_DECONV, 64, 257, 6, 30, 9);
   tu_reference_problem(&P, &A, &y, &xt);
   for (int a = 0; a < NG; a++) {
     run_result first = solve(MPI_COMM_WORLD, &P, GREEDY[a], DEFAULTS);
