@@ -171,6 +171,12 @@ void sprec_w_keep(sprec_work *w, const char *name, sprec_keep_kind kind, void *p
  * iteration (lo = hi = SPREC_ITER: the iteration counter itself). */
 void sprec_w_keep_int(sprec_work *w, const char *name, int *p, int64_t lo, int64_t hi);
 void sprec_w_keep_i64(sprec_work *w, const char *name, int64_t *p, int64_t lo, int64_t hi);
+/* The items most methods keep, by their names in the file: the iterate of a support
+ * method ("x", at most k nonzeros; "r", its residual, m entries; "f", its objective),
+ * its best iterate so far ("best", "fbest"), and the passes over A ("passes"). */
+void sprec_w_keep_iterate(sprec_work *w, sprec_sparse *x, int64_t k, double **r, double *f);
+void sprec_w_keep_best(sprec_work *w, sprec_sparse *best, int64_t k, double *fbest);
+void sprec_w_keep_passes(sprec_work *w);
 sprec_err sprec_w_restore(sprec_work *w, int *resumed);
 sprec_err sprec_w_save(sprec_work *w, int iteration, int stop);
 

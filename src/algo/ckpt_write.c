@@ -30,6 +30,24 @@ void sprec_w_keep_i64(sprec_work *w, const char *name, int64_t *p, int64_t lo, i
   if (w->nkeep <= SPREC_MAX_KEEP) w->keep[w->nkeep - 1].lo = lo, w->keep[w->nkeep - 1].hi = hi;
 }
 
+void sprec_w_keep_iterate(sprec_work *w, sprec_sparse *x, int64_t k, double **r, double *f)
+{
+  sprec_w_keep(w, "x", SPREC_KEEP_SPARSE, x, k);
+  sprec_w_keep(w, "r", SPREC_KEEP_REP, r, w->m);
+  sprec_w_keep(w, "f", SPREC_KEEP_DBL, f, 1);
+}
+
+void sprec_w_keep_best(sprec_work *w, sprec_sparse *best, int64_t k, double *fbest)
+{
+  sprec_w_keep(w, "best", SPREC_KEEP_SPARSE, best, k);
+  sprec_w_keep(w, "fbest", SPREC_KEEP_DBL, fbest, 1);
+}
+
+void sprec_w_keep_passes(sprec_work *w)
+{
+  sprec_w_keep_i64(w, "passes", &w->st->apply_T_passes, 0, INT64_MAX);
+}
+
 /* --------------------------------------------------------- serializing -- */
 static void put(buf *b, const void *src, size_t n)
 {

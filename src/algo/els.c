@@ -245,15 +245,13 @@ sprec_err sprec_els(sprec_work *w, sprec_sparse *x)
   strcpy(w->st->stop_reason, "iterations");
   /* The state at the end of an iteration. phase 0: filling, 1: swapping; fixed: the
    * swaps ended there. */
-  sprec_w_keep(w, "x", SPREC_KEEP_SPARSE, x, k);
-  sprec_w_keep(w, "r", SPREC_KEEP_REP, &r, m);
-  sprec_w_keep(w, "f", SPREC_KEEP_DBL, &f, 1);
+  sprec_w_keep_iterate(w, x, k, &r, &f);
   sprec_w_keep_int(w, "best_it", &best_it, 0, SPREC_ITER);
   sprec_w_keep_int(w, "it", &it, SPREC_ITER, SPREC_ITER);
   sprec_w_keep_int(w, "why", &why, SPREC_G_FULL, SPREC_G_STOPPED);
   sprec_w_keep_int(w, "phase", &phase, 0, 1);
   sprec_w_keep_int(w, "fixed", &fixed, 0, 1);
-  sprec_w_keep_i64(w, "passes", &w->st->apply_T_passes, 0, INT64_MAX);
+  sprec_w_keep_passes(w);
   SPREC_TRY(sprec_w_restore(w, &resumed), done);
   if (!resumed) sprec_w_progress(w, 0, f, 0);
   if (phase == 0) {

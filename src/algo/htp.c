@@ -47,13 +47,11 @@ sprec_err sprec_htp(sprec_work *w, sprec_sparse *x)
   strcpy(w->st->stop_reason, "iterations");
   w->st->step = 0;
   int t = 0, fixed = 0, stop = 0, resumed; /* fixed: the support repeated */
-  sprec_w_keep(w, "x", SPREC_KEEP_SPARSE, x, w->o.k); /* the state at the end of an iteration */
-  sprec_w_keep(w, "r", SPREC_KEEP_REP, &r, m);
-  sprec_w_keep(w, "f", SPREC_KEEP_DBL, &f, 1);
+  sprec_w_keep_iterate(w, x, w->o.k, &r, &f); /* the state at the end of an iteration */
   sprec_w_keep_int(w, "t", &t, SPREC_ITER, SPREC_ITER);
   sprec_w_keep_int(w, "fixed", &fixed, 0, 1);
   sprec_w_keep(w, "step", SPREC_KEEP_DBL, &w->st->step, 1);
-  sprec_w_keep_i64(w, "passes", &w->st->apply_T_passes, 0, INT64_MAX);
+  sprec_w_keep_passes(w);
   SPREC_TRY(sprec_w_restore(w, &resumed), done);
   if (!resumed) sprec_w_progress(w, 0, f, 0);
   while (!fixed && t < w->o.iters && !sprec_w_converged(w, f)) {

@@ -83,13 +83,11 @@ sprec_err sprec_iht(sprec_work *w, sprec_sparse *x)
   double f = sprec_w_objective(w, r);
   strcpy(w->st->stop_reason, "iterations");
   int t = 0, still = 0, stop = 0, resumed; /* still: the iterate stopped moving */
-  sprec_w_keep(w, "x", SPREC_KEEP_SPARSE, x, k); /* the state at the end of an iteration */
-  sprec_w_keep(w, "r", SPREC_KEEP_REP, &r, m);
-  sprec_w_keep(w, "f", SPREC_KEEP_DBL, &f, 1);
+  sprec_w_keep_iterate(w, x, k, &r, &f); /* the state at the end of an iteration */
   sprec_w_keep_int(w, "t", &t, SPREC_ITER, SPREC_ITER);
   sprec_w_keep_int(w, "still", &still, 0, 1);
   sprec_w_keep(w, "step", SPREC_KEEP_DBL, &w->st->step, 1);
-  sprec_w_keep_i64(w, "passes", &w->st->apply_T_passes, 0, INT64_MAX);
+  sprec_w_keep_passes(w);
   SPREC_TRY(sprec_w_restore(w, &resumed), done);
   if (!resumed) sprec_w_progress(w, 0, f, 0);
   while (!still && t < w->o.iters && !sprec_w_converged(w, f)) {

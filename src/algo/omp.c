@@ -27,11 +27,9 @@ sprec_err sprec_omp(sprec_work *w, sprec_sparse *x)
   double f = sprec_w_objective(w, r);
   strcpy(w->st->stop_reason, "iterations");
   int it = 0, why, resumed;
-  sprec_w_keep(w, "x", SPREC_KEEP_SPARSE, x, w->o.k); /* the state after an atom */
-  sprec_w_keep(w, "r", SPREC_KEEP_REP, &r, w->m);
-  sprec_w_keep(w, "f", SPREC_KEEP_DBL, &f, 1);
+  sprec_w_keep_iterate(w, x, w->o.k, &r, &f); /* the state after an atom */
   sprec_w_keep_int(w, "it", &it, SPREC_ITER, SPREC_ITER);
-  sprec_w_keep_i64(w, "passes", &w->st->apply_T_passes, 0, INT64_MAX);
+  sprec_w_keep_passes(w);
   SPREC_TRY(sprec_w_restore(w, &resumed), done);
   if (!resumed) sprec_w_progress(w, 0, f, 0);
   SPREC_TRY(sprec_g_omp_steps(w, x, r, g, w->o.k, w->o.iters, &it, &f, &why), done);

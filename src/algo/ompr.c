@@ -64,17 +64,14 @@ sprec_err sprec_ompr(sprec_work *w, sprec_sparse *best)
   strcpy(w->st->stop_reason, "iterations");
   /* The state at the end of an iteration. phase 0: filling, 1: replacing; fin: the
    * replacing ended there (1 converged, 2 fixed point). */
-  sprec_w_keep(w, "x", SPREC_KEEP_SPARSE, &x, k);
-  sprec_w_keep(w, "r", SPREC_KEEP_REP, &r, w->m);
-  sprec_w_keep(w, "f", SPREC_KEEP_DBL, &f, 1);
-  sprec_w_keep(w, "best", SPREC_KEEP_SPARSE, best, k);
-  sprec_w_keep(w, "fbest", SPREC_KEEP_DBL, &fbest, 1);
+  sprec_w_keep_iterate(w, &x, k, &r, &f);
+  sprec_w_keep_best(w, best, k, &fbest);
   sprec_w_keep_int(w, "best_it", &best_it, 0, SPREC_ITER);
   sprec_w_keep_int(w, "it", &it, SPREC_ITER, SPREC_ITER);
   sprec_w_keep_int(w, "why", &why, SPREC_G_FULL, SPREC_G_STOPPED);
   sprec_w_keep_int(w, "phase", &phase, 0, 1);
   sprec_w_keep_int(w, "fin", &fin, 0, 2);
-  sprec_w_keep_i64(w, "passes", &w->st->apply_T_passes, 0, INT64_MAX);
+  sprec_w_keep_passes(w);
   SPREC_TRY(sprec_w_restore(w, &resumed), done);
   if (!resumed) sprec_w_progress(w, 0, f, 0);
 

@@ -53,16 +53,13 @@ sprec_err sprec_sea(sprec_work *w, sprec_sparse *best)
   strcpy(w->st->stop_reason, "iterations");
   int t = 0, resumed;
   sprec_w_keep(w, "X", SPREC_KEEP_DIST, &X, 0); /* the state at the end of an iteration */
-  sprec_w_keep(w, "x", SPREC_KEEP_SPARSE, &x, w->o.k);
-  sprec_w_keep(w, "r", SPREC_KEEP_REP, &r, m);
-  sprec_w_keep(w, "f", SPREC_KEEP_DBL, &f, 1);
-  sprec_w_keep(w, "best", SPREC_KEEP_SPARSE, best, w->o.k);
-  sprec_w_keep(w, "fbest", SPREC_KEEP_DBL, &fbest, 1);
+  sprec_w_keep_iterate(w, &x, w->o.k, &r, &f);
+  sprec_w_keep_best(w, best, w->o.k, &fbest);
   sprec_w_keep_int(w, "best_iteration", &w->st->best_iteration, 0, SPREC_ITER);
   sprec_w_keep(w, "x0", SPREC_KEEP_SPARSE, &x0, w->o.k);
   sprec_w_keep(w, "f0", SPREC_KEEP_DBL, &f0, 1);
   sprec_w_keep_int(w, "t", &t, SPREC_ITER, SPREC_ITER);
-  sprec_w_keep_i64(w, "passes", &w->st->apply_T_passes, 0, INT64_MAX);
+  sprec_w_keep_passes(w);
   SPREC_TRY(sprec_w_restore(w, &resumed), done);
   if (!resumed) sprec_w_progress(w, 0, f, 0);
 

@@ -67,13 +67,11 @@ sprec_err sprec_sp(sprec_work *w, sprec_sparse *x)
   /* The state at the end of an iteration (fin: it ended the run, 1 at a fixed point,
    * 2 converged), with both least-squares objects (w->lsq implied). r is a pointer
    * that the iterations swap. */
-  sprec_w_keep(w, "x", SPREC_KEEP_SPARSE, x, k);
-  sprec_w_keep(w, "r", SPREC_KEEP_REP, &r, w->m);
-  sprec_w_keep(w, "f", SPREC_KEEP_DBL, &f, 1);
+  sprec_w_keep_iterate(w, x, k, &r, &f);
   sprec_w_keep_int(w, "best_it", &best_it, 0, SPREC_ITER);
   sprec_w_keep_int(w, "t", &t, SPREC_ITER, SPREC_ITER);
   sprec_w_keep_int(w, "fin", &fin, 0, 2);
-  sprec_w_keep_i64(w, "passes", &w->st->apply_T_passes, 0, INT64_MAX);
+  sprec_w_keep_passes(w);
   sprec_w_keep(w, "lsq_merged", SPREC_KEEP_LSQ, &lT, 0);
   SPREC_TRY(sprec_w_restore(w, &resumed), done);
   if (!resumed) sprec_w_progress(w, 0, f, 0);
