@@ -140,14 +140,18 @@ int64_t sprec_support_changes(const sprec_sparse *S, const sprec_sparse *P);
 /* Progress report and stop request; returns 1 (stop reason "interrupted") if the run
  * must stop now. */
 int sprec_w_progress(sprec_work *w, int iter, double obj, int64_t changes);
-/* μ = ‖g_T‖² / ‖A_T g_T‖² (normalized step of NIHT/NHTP). gT: scratch sparse
- * vector (receives g on T); v: scratch of length m. */
-sprec_err sprec_adaptive_step(sprec_work *w, const double *g, const sprec_sparse *T,
-                              sprec_sparse *gT, double *v, double *mu);
+/* μ = ‖g_T‖² / ‖A_T g_T‖² (normalized step of NIHT/NHTP), T the support of x when it
+ * has k entries, else that of the k largest |g_j| (the first iteration's Γ⁰, into S).
+ * gT: scratch sparse vector (receives g on T); v: scratch of length m. */
+sprec_err sprec_adaptive_step(sprec_work *w, const double *g, const sprec_sparse *x,
+                              sprec_sparse *S, sprec_sparse *gT, double *v, double *mu);
 /* Fill the statistics at the end of a run: iterations, which iterate is returned and
  * its objective; stop reason "tol" if the last objective met the tolerance. */
 void sprec_w_finish(sprec_work *w, int iterations, int best_iteration, double fbest,
                     double flast);
+/* SPREC_ERR_NUMERIC "NAME: objective became non-finite at iteration t" (then hint, if
+ * not empty) unless f is finite: a run that diverged stops with one line. */
+sprec_err sprec_w_finite(const char *name, double f, int t, const char *hint);
 /* Stop test on the relative residual. */
 int sprec_w_converged(const sprec_work *w, double obj);
 

@@ -85,10 +85,7 @@ sprec_err sprec_cosamp(sprec_work *w, sprec_sparse *best)
     SPREC_TRY(sprec_w_lsq(w, &xd, rd), done);
     f = sprec_w_objective(w, rd);
     t++;
-    if (!isfinite(f) || !isfinite(sprec_w_objective(w, r))) {
-      err = SPREC_ERROR(SPREC_ERR_NUMERIC, "CoSaMP: objective became non-finite at iteration %d", t);
-      goto done;
-    }
+    SPREC_TRY(sprec_w_finite("CoSaMP", f + sprec_w_objective(w, r), t, ""), done);
     if (f < fbest) {
       fbest = f;
       best_it = t;

@@ -206,8 +206,7 @@ static sprec_err swap(sprec_work *w, int64_t ipos, int64_t jin, int it, sprec_sp
   sprec_g_insert(x, jin, 0.0);
   SPREC_CALL(sprec_w_lsq(w, x, r));
   double fn = sprec_w_objective(w, r);
-  SPREC_CHECK(isfinite(fn), SPREC_ERR_NUMERIC, "ELS: objective became non-finite at iteration %d",
-              it);
+  SPREC_CALL(sprec_w_finite("ELS", fn, it, ""));
   if (!(fn < *f)) {
     SPREC_CALL(sprec_sparse_copy(x, xs));
     memcpy(r, rs, (size_t)m * sizeof *r);

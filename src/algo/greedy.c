@@ -99,11 +99,7 @@ sprec_err sprec_g_omp_steps(sprec_work *w, sprec_sparse *x, double *r, double *g
     SPREC_TRY(sprec_g_lsq(w, w->lsq, x, r), done);
     *f = sprec_w_objective(w, r);
     (*it)++;
-    if (!isfinite(*f)) {
-      err = SPREC_ERROR(SPREC_ERR_NUMERIC, "%s: objective became non-finite at iteration %d",
-                        w->o.algo->name, *it);
-      goto done;
-    }
+    SPREC_TRY(sprec_w_finite(w->o.algo->name, *f, *it, ""), done);
     int stop;
     SPREC_TRY(sprec_w_end_iteration(w, *it, *f, 1, &stop), done);
     if (stop) {

@@ -11,9 +11,14 @@
 #include <string.h>
 
 /* μ = ‖g_T‖² / ‖A_T g_T‖² (NIHT/NHTP's step); v is scratch of length m. */
-sprec_err sprec_adaptive_step(sprec_work *w, const double *g, const sprec_sparse *T,
-                              sprec_sparse *gT, double *v, double *mu)
+sprec_err sprec_adaptive_step(sprec_work *w, const double *g, const sprec_sparse *x,
+                              sprec_sparse *S, sprec_sparse *gT, double *v, double *mu)
 {
+  const sprec_sparse *T = x;
+  if (x->nnz != w->o.k) { /* no current support of size k: Γ⁰ = top-k(g) */
+    SPREC_CALL(sprec_w_topk(w, g, S));
+    T = S;
+  }
   SPREC_CALL(sprec_sparse_copy(gT, T));
   SPREC_CALL(sprec_w_values_at(w, g, gT, gT->val));
   SPREC_CALL(sprec_op_apply_sparse(w->A, gT, v));
@@ -56,14 +61,7 @@ sprec_err sprec_htp(sprec_work *w, sprec_sparse *x)
   if (!resumed) sprec_w_progress(w, 0, f, 0);
   while (!fixed && t < w->o.iters && !sprec_w_converged(w, f)) {
     SPREC_TRY(sprec_w_gradient(w, r, g), done);
-    if (adaptive) {
-      const sprec_sparse *T = x;
-      if (x->nnz != w->o.k) { /* no current support of size k: use top-k(g) */
-        SPREC_TRY(sprec_w_topk(w, g, &S), done);
-        T = &S;
-      }
-      SPREC_TRY(sprec_adaptive_step(w, g, T, &gT, v, &mu), done);
-    }
+    if (adaptive) SPREC_TRY(sprec_adaptive_step(w, g, x, &S, &gT, v, &mu), done);
     if (t == 0) w->st->step = mu;
     for (int64_t j = 0; j < nl; j++) g[j] *= mu;
     for (int64_t q = 0; q < x->nnz; q++) /* v = x + μ g on our columns */
@@ -74,10 +72,7 @@ sprec_err sprec_htp(sprec_work *w, sprec_sparse *x)
     SPREC_TRY(sprec_w_lsq(w, x, r), done);
     f = sprec_w_objective(w, r);
     t++;
-    if (!isfinite(f)) {
-      err = SPREC_ERROR(SPREC_ERR_NUMERIC, "HTP: objective became non-finite at iteration %d", t);
-      goto done;
-    }
+    SPREC_TRY(sprec_w_finite("HTP", f, t, ""), done);
     fixed = changes == 0;
     SPREC_TRY(sprec_w_end_iteration(w, t, f, changes, &stop), done);
     if (stop) break;

@@ -92,14 +92,7 @@ sprec_err sprec_iht(sprec_work *w, sprec_sparse *x)
   if (!resumed) sprec_w_progress(w, 0, f, 0);
   while (!still && t < w->o.iters && !sprec_w_converged(w, f)) {
     SPREC_TRY(sprec_w_gradient(w, r, g), done);
-    const sprec_sparse *G = x;
-    if (adaptive) {
-      if (x->nnz != k) { /* Γ⁰ = top-k(Aᵀ(y − A x)) */
-        SPREC_TRY(sprec_w_topk(w, g, &xn), done);
-        G = &xn;
-      }
-      SPREC_TRY(sprec_adaptive_step(w, g, G, &gT, v, &mu), done);
-    }
+    if (adaptive) SPREC_TRY(sprec_adaptive_step(w, g, x, &xn, &gT, v, &mu), done);
     if (t == 0) w->st->step = mu;
     SPREC_TRY(next_iterate(w, adaptive, g, x, u, v, &xn, &d, &mu), done);
     int64_t changes = sprec_support_changes(&xn, x);
@@ -111,11 +104,7 @@ sprec_err sprec_iht(sprec_work *w, sprec_sparse *x)
     SPREC_TRY(sprec_w_residual(w, x, r), done);
     f = sprec_w_objective(w, r);
     t++;
-    if (!isfinite(f)) {
-      err = SPREC_ERROR(SPREC_ERR_NUMERIC, "IHT: objective became non-finite at iteration %d "
-                                           "(step too large?)", t);
-      goto done;
-    }
+    SPREC_TRY(sprec_w_finite("IHT", f, t, "(step too large?)"), done);
     still = dn <= 1e-24 * xnn;
     SPREC_TRY(sprec_w_end_iteration(w, t, f, changes, &stop), done);
     if (stop) break;

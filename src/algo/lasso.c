@@ -70,10 +70,7 @@ int sprec_lasso_done(const sprec_lasso *s, double tol)
 sprec_err sprec_lasso_report(sprec_lasso *s, double F, int64_t changes, int *stop)
 {
   *stop = 0;
-  if (!isfinite(F))
-    return SPREC_ERROR(SPREC_ERR_NUMERIC,
-                       "%s: objective became non-finite at iteration %d (step too large?)",
-                       s->name, s->it);
+  SPREC_CALL(sprec_w_finite(s->name, F, s->it, "(step too large?)"));
   if (s->it > s->reported) {
     s->reported = s->it;
     /* The state of the stage's loop top, where a resumed run starts again: it makes the

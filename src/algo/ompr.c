@@ -40,8 +40,7 @@ static sprec_err replace(sprec_work *w, double eta, const double *gS, int64_t j,
   sprec_g_insert(x, j, 0.0);
   SPREC_CALL(sprec_w_lsq(w, x, r));
   *f = sprec_w_objective(w, r);
-  SPREC_CHECK(isfinite(*f), SPREC_ERR_NUMERIC, "OMPR: objective became non-finite at iteration %d",
-              it);
+  SPREC_CALL(sprec_w_finite("OMPR", *f, it, ""));
   return SPREC_OK;
 }
 

@@ -71,10 +71,7 @@ sprec_err sprec_sea(sprec_work *w, sprec_sparse *best)
     SPREC_TRY(sprec_w_lsq(w, &x, r), done);
     f = sprec_w_objective(w, r);
     t++;
-    if (!isfinite(f)) {
-      err = SPREC_ERROR(SPREC_ERR_NUMERIC, "SEA: objective became non-finite at iteration %d", t);
-      goto done;
-    }
+    SPREC_TRY(sprec_w_finite("SEA", f, t, ""), done);
     if (f < fbest) {
       fbest = f;
       w->st->best_iteration = t;

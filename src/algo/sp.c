@@ -91,10 +91,7 @@ sprec_err sprec_sp(sprec_work *w, sprec_sparse *x)
       changes = sprec_support_changes(&xn, x);
       SPREC_TRY(sprec_w_lsq(w, &xn, rn), done);
       double fn = sprec_w_objective(w, rn);
-      if (!isfinite(fn)) {
-        err = SPREC_ERROR(SPREC_ERR_NUMERIC, "SP: objective became non-finite at iteration %d", t);
-        goto done;
-      }
+      SPREC_TRY(sprec_w_finite("SP", fn, t, ""), done);
       if (!(fn < f)) { /* no decrease: keep the previous iterate */
         fin = 2;
         changes = 0;

@@ -114,6 +114,13 @@ void sprec_w_finish(sprec_work *w, int iterations, int best_iteration, double fb
   w->st->rel_residual = w->ynorm > 0 ? sqrt(2 * fbest) / w->ynorm : 0;
 }
 
+sprec_err sprec_w_finite(const char *name, double f, int t, const char *hint)
+{
+  SPREC_CHECK(isfinite(f), SPREC_ERR_NUMERIC, "%s: objective became non-finite at iteration %d%s%s",
+              name, t, *hint ? " " : "", hint);
+  return SPREC_OK;
+}
+
 int sprec_w_converged(const sprec_work *w, double obj)
 {
   double rel = w->ynorm > 0 ? sqrt(2 * obj) / w->ynorm : 0.0;
