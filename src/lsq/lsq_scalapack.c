@@ -34,14 +34,7 @@ typedef struct {
   int64_t lo, hi, nsend, nrecv;
 } move_plan;
 
-static void plan_free(move_plan *pl)
-{
-  free(pl->scnt);
-  free(pl->sdsp);
-  free(pl->rcnt);
-  free(pl->rdsp);
-  free(pl->mloc);
-}
+static void plan_free(move_plan *pl) { free(pl->scnt); /* the block of all five */ }
 
 /* Counts: support position t (global column S[t]) goes to process column
  * (t / NB) % pc; the owner sends each process row its rows. */
@@ -51,12 +44,12 @@ static sprec_err plan_move(sprec_op A, int64_t k, const int64_t *S, int m, int m
   sprec_ctx c = A->ctx;
   int p = c->size, pr = c->nprow, pc = c->npcol, zero = 0, mb = MB;
   /* Allocation can fail on some ranks only: agree before the first collective. */
-  sprec_err err = sprec_calloc((size_t)p, sizeof(int), &pl->scnt, "counts");
-  if (!err) err = sprec_calloc((size_t)p, sizeof(int), &pl->sdsp, "counts");
-  if (!err) err = sprec_calloc((size_t)p, sizeof(int), &pl->rcnt, "counts");
-  if (!err) err = sprec_calloc((size_t)p, sizeof(int), &pl->rdsp, "counts");
-  if (!err) err = sprec_calloc((size_t)pr, sizeof(int), &pl->mloc, "counts");
-  SPREC_CALL(sprec_agree(c->comm, err));
+  SPREC_CALL(sprec_agree(c->comm, sprec_calloc((size_t)(4 * p + pr), sizeof(int), &pl->scnt,
+                                               "counts")));
+  pl->sdsp = pl->scnt + p;
+  pl->rcnt = pl->sdsp + p;
+  pl->rdsp = pl->rcnt + p;
+  pl->mloc = pl->rdsp + p;
   for (int q = 0; q < pr; q++) pl->mloc[q] = numroc_(&m, &mb, &q, &zero, &pr);
   int64_t lo = 0, hi;
   while (lo < k && S[lo] < A->col_start) lo++;
