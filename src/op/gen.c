@@ -1,13 +1,12 @@
-/* Problem generators. Column j depends on (seed, j) alone, so each rank makes exactly
- * its own columns and the problem is the same bit for bit for any number of ranks. */
+/* Problem generators: sprec_problem_generate, on top of the operators and of the
+ * problems' formulas (columns.c). Column j depends on (seed, j) alone, so each rank
+ * makes exactly its own columns and the problem is the same bit for bit for any number
+ * of ranks. */
 #include "op.h"
-#include "hadamard.h"
 
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
-
-enum { STREAM_COLUMN = 1, STREAM_SUPPORT = 2, STREAM_AMPLITUDE = 3, STREAM_NOISE = 4 };
 
 void sprec_problem_default(sprec_problem *p)
 {
@@ -21,65 +20,24 @@ void sprec_problem_default(sprec_problem *p)
   p->min_sep = 100;
 }
 
-/* Column j, unit ℓ2 norm. gaussian: i.i.d. N(0,1); deconv: a Gaussian bump of
- * width w centred at j/(n-1) on the m-point grid of [0, 1]. */
-static void make_column(const sprec_problem *p, int64_t j, double *a)
-{
-  int64_t m = p->m;
-  if (p->kind == SPREC_PROBLEM_GAUSSIAN) {
-    sprec_rng g;
-    sprec_rng_seed(&g, p->seed, STREAM_COLUMN, (uint64_t)j);
-    for (int64_t i = 0; i < m; i++) a[i] = sprec_rng_normal(&g);
-  } else {
-    double c = p->n > 1 ? (double)j / (double)(p->n - 1) : 0.5;
-    double h = m > 1 ? 1.0 / (double)(m - 1) : 0.0, w2 = 2.0 * p->width * p->width;
-    for (int64_t i = 0; i < m; i++) {
-      double d = (double)i * h - c;
-      a[i] = exp(-d * d / w2);
-    }
-  }
-  double nrm = sqrt(sprec_nrm2sq(m, a));
-  if (nrm > 0)
-    for (int64_t i = 0; i < m; i++) a[i] /= nrm;
-}
-
-/* k distinct indices of [0, n), uniform, sorted (rng.c). */
-static sprec_err draw_support(uint64_t seed, int64_t n, int64_t k, int64_t *S)
-{
-  return sprec_rng_distinct(seed, STREAM_SUPPORT, n, k, S);
-}
-
 /* The true x (k entries) and y = A x + e. Every rank makes the k support columns
  * itself and sums them in index order, so y is identical everywhere without
  * communication. The columns are the double ones even for a single-precision A: y is
  * that of the double problem. */
 static sprec_err make_truth(const sprec_problem *p, sprec_op A, sprec_sparse *xt, double **y_out)
 {
-  int64_t m = p->m, n = p->n, k = p->k;
+  int64_t m = p->m, k = p->k;
   double *y = NULL, *cols = NULL;
   sprec_err err;
-  SPREC_CALL(sprec_sparse_init(xt, k));
-  SPREC_CALL(draw_support(p->seed, n, k, xt->idx));
-  xt->nnz = k;
-  sprec_rng g;
-  sprec_rng_seed(&g, p->seed, STREAM_AMPLITUDE, 0);
-  for (int64_t t = 0; t < k; t++) {
-    double s = sprec_rng_uniform(&g) < 0.5 ? -1.0 : 1.0;
-    xt->val[t] = s * (1.0 + fabs(sprec_rng_normal(&g)));
-  }
+  SPREC_CALL(sprec_problem_truth(p->seed, p->n, k, xt));
   SPREC_TRY(sprec_calloc((size_t)m, sizeof *y, &y, "y"), fail);
   SPREC_TRY(sprec_calloc((size_t)m, sizeof *cols, &cols, "a column"), fail);
   for (int64_t t = 0; t < k; t++) {
     if (p->kind == SPREC_PROBLEM_HADAMARD) sprec_hadamard_column(A, xt->idx[t], cols);
-    else make_column(p, xt->idx[t], cols);
+    else sprec_problem_column(p, xt->idx[t], cols);
     sprec_kernel_gemv_n(m, 1, cols, m, xt->val + t, y);
   }
-  if (isfinite(p->snr_db)) {
-    sprec_rng_seed(&g, p->seed, STREAM_NOISE, 0);
-    for (int64_t i = 0; i < m; i++) cols[i] = sprec_rng_normal(&g);
-    double s = sqrt(sprec_nrm2sq(m, y) / sprec_nrm2sq(m, cols)) * pow(10.0, -p->snr_db / 20.0);
-    for (int64_t i = 0; i < m; i++) y[i] += s * cols[i];
-  }
+  sprec_problem_add_noise(p, m, y, cols);
   free(cols);
   *y_out = y;
   return SPREC_OK;
@@ -171,7 +129,7 @@ sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op
   }
   if (p->single) {
     for (int64_t j = 0; j < nl; j++) {
-      make_column(p, c0 + j, cols);
+      sprec_problem_column(p, c0 + j, cols);
       for (int64_t i = 0; i < m; i++) Af[i + j * m] = (float)cols[i];
     }
     free(cols);
@@ -179,7 +137,7 @@ sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op
     SPREC_TRY(sprec_op_create_dense_f32(ctx, m, n, Af, A), fail);
     Af = NULL;
   } else {
-    for (int64_t j = 0; j < nl; j++) make_column(p, c0 + j, Al + j * m);
+    for (int64_t j = 0; j < nl; j++) sprec_problem_column(p, c0 + j, Al + j * m);
     SPREC_TRY(sprec_op_create_dense(ctx, m, n, Al, A), fail);
     Al = NULL;
   }
@@ -195,13 +153,4 @@ fail:
   sprec_op_destroy(A);
   sprec_sparse_free(xt);
   return err;
-}
-
-/* Column j of a dense generated problem, for the implicit operator (implicit.c). */
-void sprec_problem_column(const sprec_problem *p, int64_t j, double *a) { make_column(p, j, a); }
-
-/* The support draw, for the generators in other files (spikes.c). */
-sprec_err sprec_problem_draw_support(uint64_t seed, int64_t n, int64_t k, int64_t *S)
-{
-  return draw_support(seed, n, k, S);
 }

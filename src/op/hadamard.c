@@ -17,16 +17,13 @@
  * does not depend on the number of ranks, bit for bit (fwht.h says why). Columns for
  * the least squares are made on demand from their formula, O(m) each.
  */
-#include "hadamard.h"
+#include "op.h"
 
 #include "../par/fwht.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-/* Streams of the seed; the generator (gen.c) uses 1 to 4 with the same seed. */
-enum { STREAM_ROWS = 5, STREAM_SIGNS = 6 };
 
 typedef struct {
   uint64_t seed;
@@ -47,7 +44,7 @@ int sprec_op_is_hadamard(sprec_op op) { return op && op->ops == &hadamard_ops; }
 double sprec_hadamard_sign(uint64_t seed, int64_t j)
 {
   sprec_rng g;
-  sprec_rng_seed(&g, seed, STREAM_SIGNS, (uint64_t)j);
+  sprec_rng_seed(&g, seed, SPREC_STREAM_SIGNS, (uint64_t)j);
   return sprec_rng_next(&g) >> 63 ? -1.0 : 1.0;
 }
 
@@ -148,7 +145,7 @@ static const struct sprec_op_ops hadamard_ops = {
 /* m distinct rows of [0, n), uniform, sorted: the same on every rank (rng.c). */
 static sprec_err draw_rows(uint64_t seed, int64_t n, int64_t m, int64_t *R)
 {
-  return sprec_rng_distinct(seed, STREAM_ROWS, n, m, R);
+  return sprec_rng_distinct(seed, SPREC_STREAM_ROWS, n, m, R);
 }
 
 /* The rows whose lo falls in this rank's column-layout range, ordered by (lo, hi):

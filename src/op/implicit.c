@@ -1,7 +1,7 @@
 /* A generated dictionary computed from its formula instead of stored (sprec_problem
  * .implicit): each pass makes the local columns again, a chunk at a time, and runs the
- * dense operator's kernels over the chunk. Column j is made by the generator's own
- * function from (problem, j) alone, and the kernels sum each column's products in an
+ * dense operator's kernels over the chunk. Column j is made by the generators' own
+ * formula (columns.c) from (problem, j) alone, and the kernels sum each column's products in an
  * order that does not depend on how columns are grouped: every product is the stored
  * operator's, bit for bit, in O(m·chunk) memory instead of O(m·n_r), at the price of
  * evaluating the formula on every pass. */

@@ -64,14 +64,49 @@ enum { SPREC_CONV_AUTO, SPREC_CONV_DIRECT, SPREC_CONV_FFT };
 sprec_err sprec_op_create_conv_path(sprec_ctx ctx, int64_t n, int64_t len, const double *kernel,
                                     int path, sprec_op *out);
 
-/* Generators (gen.c, spikes.c): k distinct sorted indices of [0, n) drawn from the
- * seed; the spike-deconvolution problem (sprec_problem_generate's SPIKES case). */
-sprec_err sprec_problem_draw_support(uint64_t seed, int64_t n, int64_t k, int64_t *S);
+/* ------------------------------------------------------- hadamard.c -- */
+/* 1 if op is sprec_op_create_hadamard's. */
+int sprec_op_is_hadamard(sprec_op op);
+/* Not collective. Global column j (any j of [0, n), not only this rank's), m entries:
+ * d_j·(−1)^popcount(R_i & j)/√m. */
+void sprec_hadamard_column(sprec_op op, int64_t j, double *a);
+/* Not collective. The m sampled rows R (sorted), owned by the operator. */
+const int64_t *sprec_hadamard_rows(sprec_op op);
+/* Not collective. d_j = ±1, from (seed, j) alone. */
+double sprec_hadamard_sign(uint64_t seed, int64_t j);
+
+/* ------------------------------------------------ generators' formulas -- */
+/* The streams of a problem's seed (sprec_rng_seed), one per use, so that no two draws
+ * share numbers: the generators' (columns.c) and the hadamard operator's. */
+enum {
+  SPREC_STREAM_COLUMN = 1,    /* gaussian column j: substream j        */
+  SPREC_STREAM_SUPPORT = 2,   /* the true support                      */
+  SPREC_STREAM_AMPLITUDE = 3, /* the true amplitudes                   */
+  SPREC_STREAM_NOISE = 4,     /* the noise e                           */
+  SPREC_STREAM_ROWS = 5,      /* hadamard: the sampled rows R          */
+  SPREC_STREAM_SIGNS = 6      /* hadamard: d_j, substream j            */
+};
+
+/* columns.c: what a generated problem is made of, from (seed, j) alone; used by the
+ * operator that computes its columns (implicit.c) and by the generators (spikes.c,
+ * gen.c). All not collective. */
+/* Column j of the gaussian or deconv problem, m entries, unit ℓ2 norm. gaussian:
+ * i.i.d. N(0,1); deconv: a Gaussian bump of width p->width centred at j/(n−1) on the
+ * m-point grid of [0, 1]. */
+void sprec_problem_column(const sprec_problem *p, int64_t j, double *a);
+/* The true x (x initialized here, k entries; the caller frees it on failure too): k
+ * distinct indices of [0, n), uniform, sorted, with amplitudes ±(1 + |N(0,1)|). */
+sprec_err sprec_problem_truth(uint64_t seed, int64_t n, int64_t k, sprec_sparse *x);
+/* y += e with N(0,1) entries scaled to ‖y‖/‖e‖ = 10^(snr/20), drawn into e (m, the
+ * caller's scratch); nothing when p->snr_db is infinite (noiseless). */
+void sprec_problem_add_noise(const sprec_problem *p, int64_t m, double *y, double *e);
+
+/* ---------------------------------------------------------- generators -- */
+/* The operator that makes the deconv columns on every pass instead of storing them
+ * (p->implicit; implicit.c), and the spike-deconvolution problem (spikes.c:
+ * sprec_problem_generate's SPIKES case). */
+sprec_err sprec_op_create_implicit(sprec_ctx ctx, const sprec_problem *p, sprec_op *A);
 sprec_err sprec_problem_spikes(sprec_ctx ctx, const sprec_problem *p, sprec_op *A, double **y,
                                sprec_sparse *xt);
-/* Column j of a dense generated problem (unit norm), and the operator that makes the
- * columns on every pass instead of storing them (p->implicit; implicit.c). */
-void sprec_problem_column(const sprec_problem *p, int64_t j, double *a);
-sprec_err sprec_op_create_implicit(sprec_ctx ctx, const sprec_problem *p, sprec_op *A);
 
 #endif
