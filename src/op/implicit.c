@@ -53,17 +53,6 @@ static sprec_err implicit_columns(sprec_op op, int64_t nc, const int64_t *jl, do
   return SPREC_OK;
 }
 
-static sprec_err implicit_apply_columns(sprec_op op, int64_t nc, const int64_t *jl,
-                                        const double *v, double *out)
-{
-  implicit_data *d = op->data;
-  for (int64_t t = 0; t < nc; t++) {
-    sprec_problem_column(&d->p, op->col_start + jl[t], d->buf);
-    sprec_kernel_gemv_n(op->m, 1, d->buf, op->m, v + t, out);
-  }
-  return SPREC_OK;
-}
-
 static void implicit_destroy(sprec_op op)
 {
   implicit_data *d = op->data;
@@ -83,7 +72,6 @@ static const struct sprec_op_ops implicit_ops = {
     .apply_T = implicit_apply_T,
     .apply_local = implicit_apply_local,
     .columns = implicit_columns,
-    .apply_columns = implicit_apply_columns,
     .destroy = implicit_destroy,
     .describe = implicit_describe};
 

@@ -58,6 +58,20 @@ static void owned_range(sprec_op op, int64_t k, const int64_t *S, int64_t *lo, i
   *hi = b;
 }
 
+/* out += Σ_t a_{jl[t]} v_t for a kind without apply_columns: each column made into
+ * col (m entries) and added as the kernels add it. gemv_n adds its columns one after
+ * another, so this is bit for bit the product over all nc columns made at once, in
+ * O(m) memory. */
+static sprec_err apply_columns_made(sprec_op op, int64_t nc, const int64_t *jl, const double *v,
+                                    double *col, double *out)
+{
+  for (int64_t t = 0; t < nc; t++) {
+    SPREC_CALL(op->ops->columns(op, 1, jl + t, col));
+    sprec_kernel_gemv_n(op->m, 1, col, op->m, v + t, out);
+  }
+  return SPREC_OK;
+}
+
 /* out = A x accumulated column after column in index order, exactly as one rank
  * would: the partial sum travels along the owning ranks in rank order (a chain, not
  * a tree), each adding its columns, and the last owner broadcasts. The work is
@@ -77,23 +91,21 @@ sprec_err sprec_op_apply_sparse(sprec_op op, const sprec_sparse *x, double *out)
     int prev = -1, next = -1;
     if (c->rank > first) prev = sprec_block_owner(op->n, c->size, x->idx[lo - 1]);
     if (c->rank < last) next = sprec_block_owner(op->n, c->size, x->idx[hi]);
-    double *cols = NULL;
+    double *col = NULL;
     int64_t *jl = NULL;
     int64_t nc = hi - lo;
-    int direct = op->ops->apply_columns != NULL; /* else copy the columns first */
-    if (!direct) err = sprec_calloc((size_t)(m * nc), sizeof *cols, &cols, "support columns");
+    int direct = op->ops->apply_columns != NULL; /* else one column at a time */
+    if (!direct) err = sprec_calloc((size_t)m, sizeof *col, &col, "a support column");
     if (!err) err = sprec_calloc((size_t)nc, sizeof *jl, &jl, "column list");
-    if (!err) {
+    if (!err)
       for (int64_t t = 0; t < nc; t++) jl[t] = x->idx[lo + t] - op->col_start;
-      if (!direct) err = op->ops->columns(op, nc, jl, cols);
-    }
     /* A failure here must not leave neighbours waiting: the chain still runs. */
     if (prev >= 0)
       SPREC_TIMED(c->t_comm, MPI_Recv(out, (int)m, MPI_DOUBLE, prev, 77, c->comm, MPI_STATUS_IGNORE));
     if (!err && direct) err = op->ops->apply_columns(op, nc, jl, x->val + lo, out);
-    else if (!err) sprec_kernel_gemv_n(m, nc, cols, m, x->val + lo, out);
+    else if (!err) err = apply_columns_made(op, nc, jl, x->val + lo, col, out);
     if (next >= 0) MPI_Send(out, (int)m, MPI_DOUBLE, next, 77, c->comm);
-    free(cols);
+    free(col);
     free(jl);
   }
   SPREC_CALL(sprec_agree(c->comm, err));

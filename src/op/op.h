@@ -18,7 +18,8 @@ struct sprec_op_ops {
   /* Copy the local columns jl[0..nc) (local indices) into out, m x nc, ld m. */
   sprec_err (*columns)(sprec_op op, int64_t nc, const int64_t *jl, double *out);
   /* out_i += Σ_t a_{i,jl[t]} v[t], column after column in the order given (no
-   * communication). Optional: without it the columns are copied first. */
+   * communication). Optional: without it each column is made by columns and added,
+   * one at a time (op.c). */
   sprec_err (*apply_columns)(sprec_op op, int64_t nc, const int64_t *jl, const double *v,
                              double *out);
   /* g[p] = A_rᵀ r[p] for nb right-hand sides in one pass over the block, each g[p]
