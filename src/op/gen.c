@@ -47,22 +47,6 @@ fail:
   return err;
 }
 
-/* The hadamard problem: the implicit operator, and y made with its columns. */
-static sprec_err hadamard_problem(sprec_ctx ctx, const sprec_problem *p, sprec_op *A,
-                                  double **y_out, sprec_sparse *xt)
-{
-  sprec_err err;
-  SPREC_CHECK(!p->single, SPREC_ERR_ARG,
-              "dtype float32 stores a dictionary: the hadamard problem's is never stored");
-  SPREC_CALL(sprec_op_create_hadamard(ctx, p->m, p->n, p->seed, A));
-  SPREC_TRY(make_truth(p, *A, xt, y_out), fail);
-  return SPREC_OK;
-fail:
-  sprec_op_destroy(A);
-  sprec_sparse_free(xt);
-  return err;
-}
-
 /* Collective. Whether every rank's block of an m x n double dictionary fits in half of
  * its share of its node's memory (the ranks on a node share it): the deconv problem is
  * made implicit when it would not. The same verdict on every rank. */
@@ -81,36 +65,14 @@ static int block_fits(sprec_ctx ctx, int64_t m, int64_t n)
   return fits;
 }
 
-sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op *A,
-                                 double **y_out, sprec_sparse *xt)
+/* Collective. The stored dense block of the gaussian or deconv problem, in double or
+ * single precision. */
+static sprec_err make_dense(sprec_ctx ctx, const sprec_problem *p, sprec_op *A)
 {
-  int64_t m = p->m, n = p->n, k = p->k;
-  *A = NULL;
-  *y_out = NULL;
-  if (p->kind == SPREC_PROBLEM_SPIKES) return sprec_problem_spikes(ctx, p, A, y_out, xt);
-  SPREC_CHECK(m > 0 && n > 0, SPREC_ERR_ARG, "m and n must be positive (got %lld, %lld)",
-              (long long)m, (long long)n);
-  SPREC_CHECK(k > 0 && k <= n && k <= m, SPREC_ERR_ARG,
-              "k must be in [1, min(m, n)] = [1, %lld] (got %lld)", (long long)(m < n ? m : n),
-              (long long)k);
-  SPREC_CHECK(p->kind != SPREC_PROBLEM_DECONV || p->width > 0, SPREC_ERR_ARG,
-              "width must be positive (got %g)", p->width);
-  SPREC_CHECK(n >= ctx->size, SPREC_ERR_ARG,
-              "%d ranks but only %lld columns: every rank needs at least one column",
-              ctx->size, (long long)n);
-  if (p->kind == SPREC_PROBLEM_HADAMARD) return hadamard_problem(ctx, p, A, y_out, xt);
-  if (p->implicit || (p->kind == SPREC_PROBLEM_DECONV && !p->single && !block_fits(ctx, m, n))) {
-    /* the columns from their formula on every pass (implicit.c) */
-    SPREC_CHECK(p->kind == SPREC_PROBLEM_DECONV && !p->single, SPREC_ERR_ARG,
-                "implicit: only the deconv problem, in double precision, is computed on demand");
-    SPREC_CALL(sprec_op_create_implicit(ctx, p, A));
-    sprec_err e = make_truth(p, *A, xt, y_out);
-    if (e) sprec_op_destroy(A);
-    return e;
-  }
+  int64_t m = p->m, n = p->n;
   int64_t nl = sprec_block_size(n, ctx->size, ctx->rank);
   int64_t c0 = sprec_block_start(n, ctx->size, ctx->rank);
-  double *Al = NULL, *y = NULL, *cols = NULL;
+  double *Al = NULL, *cols = NULL;
   float *Af = NULL;
   sprec_err err = SPREC_OK;
 
@@ -127,29 +89,50 @@ sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op
     free(cols);
     return err;
   }
-  if (p->single) {
-    for (int64_t j = 0; j < nl; j++) {
-      sprec_problem_column(p, c0 + j, cols);
-      for (int64_t i = 0; i < m; i++) Af[i + j * m] = (float)cols[i];
-    }
-    free(cols);
-    cols = NULL;
-    SPREC_TRY(sprec_op_create_dense_f32(ctx, m, n, Af, A), fail);
-    Af = NULL;
-  } else {
+  if (!p->single) {
     for (int64_t j = 0; j < nl; j++) sprec_problem_column(p, c0 + j, Al + j * m);
-    SPREC_TRY(sprec_op_create_dense(ctx, m, n, Al, A), fail);
-    Al = NULL;
+    return sprec_op_create_dense(ctx, m, n, Al, A); /* takes Al, even on failure */
   }
+  for (int64_t j = 0; j < nl; j++) {
+    sprec_problem_column(p, c0 + j, cols);
+    for (int64_t i = 0; i < m; i++) Af[i + j * m] = (float)cols[i];
+  }
+  free(cols);
+  return sprec_op_create_dense_f32(ctx, m, n, Af, A); /* takes Af, even on failure */
+}
 
-  SPREC_TRY(make_truth(p, *A, xt, &y), fail);
-  *y_out = y;
+sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op *A,
+                                 double **y_out, sprec_sparse *xt)
+{
+  int64_t m = p->m, n = p->n, k = p->k;
+  sprec_err err;
+  *A = NULL;
+  *y_out = NULL;
+  if (p->kind == SPREC_PROBLEM_SPIKES) return sprec_problem_spikes(ctx, p, A, y_out, xt);
+  SPREC_CHECK(m > 0 && n > 0, SPREC_ERR_ARG, "m and n must be positive (got %lld, %lld)",
+              (long long)m, (long long)n);
+  SPREC_CHECK(k > 0 && k <= n && k <= m, SPREC_ERR_ARG,
+              "k must be in [1, min(m, n)] = [1, %lld] (got %lld)", (long long)(m < n ? m : n),
+              (long long)k);
+  SPREC_CHECK(p->kind != SPREC_PROBLEM_DECONV || p->width > 0, SPREC_ERR_ARG,
+              "width must be positive (got %g)", p->width);
+  SPREC_CALL(sprec_op_check_shape(ctx, m, n));
+  if (p->kind == SPREC_PROBLEM_HADAMARD) {
+    /* the fast transform, never stored; y made with its columns */
+    SPREC_CHECK(!p->single, SPREC_ERR_ARG,
+                "dtype float32 stores a dictionary: the hadamard problem's is never stored");
+    SPREC_CALL(sprec_op_create_hadamard(ctx, m, n, p->seed, A));
+  } else if (p->implicit ||
+             (p->kind == SPREC_PROBLEM_DECONV && !p->single && !block_fits(ctx, m, n))) {
+    /* the columns from their formula on every pass (implicit.c) */
+    SPREC_CHECK(p->kind == SPREC_PROBLEM_DECONV && !p->single, SPREC_ERR_ARG,
+                "implicit: only the deconv problem, in double precision, is computed on demand");
+    SPREC_CALL(sprec_op_create_implicit(ctx, p, A));
+  } else
+    SPREC_CALL(make_dense(ctx, p, A));
+  SPREC_TRY(make_truth(p, *A, xt, y_out), fail);
   return SPREC_OK;
 fail:
-  free(Al);
-  free(Af);
-  free(y);
-  free(cols);
   sprec_op_destroy(A);
   sprec_sparse_free(xt);
   return err;

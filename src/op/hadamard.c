@@ -200,38 +200,20 @@ sprec_err sprec_op_create_hadamard(sprec_ctx ctx, int64_t m, int64_t n, uint64_t
   SPREC_CHECK(m >= 1 && m <= n, SPREC_ERR_ARG,
               "m must be in [1, n] = [1, %lld] for the hadamard operator (got %lld)",
               (long long)n, (long long)m);
-  SPREC_CHECK(n >= ctx->size, SPREC_ERR_ARG,
-              "%d ranks but only %lld columns: every rank needs at least one column",
-              ctx->size, (long long)n);
+  SPREC_CALL(sprec_op_check_shape(ctx, m, n));
   sprec_fwht *f = NULL;
   SPREC_CALL(sprec_fwht_create(ctx->comm, n, &f));
-  sprec_op op = NULL;
+  struct sprec_op_s o = sprec_op_shape(ctx, m, n, &hadamard_ops);
+  o.norm2 = (double)n / (double)m;
   hadamard *d = NULL;
-  sprec_err err = sprec_calloc(1, sizeof *op, &op, "the operator");
-  if (!err) err = sprec_calloc(1, sizeof *d, &d, "the operator");
-  if (!err) {
-    op->ctx = ctx;
-    op->m = m;
-    op->n = n;
-    op->col_start = sprec_block_start(n, ctx->size, ctx->rank);
-    op->n_local = sprec_block_size(n, ctx->size, ctx->rank);
-    op->norm2 = (double)n / (double)m;
-    op->ops = &hadamard_ops;
-    op->data = d;
+  sprec_err err = sprec_calloc(1, sizeof *d, &d, "the operator");
+  if (err) sprec_fwht_destroy(&f);
+  else {
+    o.data = d;
     d->seed = seed;
     d->s = 1.0 / sqrt((double)m);
     d->f = f;
-    f = NULL;
-    err = make_data(op, d);
+    err = make_data(&o, d);
   }
-  err = sprec_agree(ctx->comm, err);
-  if (err) {
-    sprec_fwht_destroy(&f);
-    if (op && !op->data) free(d);
-    if (op && op->data) hadamard_destroy(op);
-    free(op);
-    return err;
-  }
-  *out = op;
-  return SPREC_OK;
+  return sprec_op_finish(&o, err, out);
 }

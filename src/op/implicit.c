@@ -77,27 +77,13 @@ static const struct sprec_op_ops implicit_ops = {
 
 sprec_err sprec_op_create_implicit(sprec_ctx ctx, const sprec_problem *p, sprec_op *out)
 {
-  sprec_op op = NULL;
+  struct sprec_op_s o = sprec_op_shape(ctx, p->m, p->n, &implicit_ops);
   implicit_data *d = NULL;
-  *out = NULL;
-  sprec_err err = sprec_calloc(1, sizeof *op, &op, "operator");
-  if (!err) err = sprec_calloc(1, sizeof *d, &d, "implicit operator");
-  if (!err) err = sprec_calloc((size_t)(p->m * IMPLICIT_CHUNK), sizeof *d->buf, &d->buf, "column chunk");
-  err = sprec_agree(ctx->comm, err);
-  if (err) {
-    if (d) free(d->buf);
-    free(d);
-    free(op);
-    return err;
+  sprec_err err = sprec_calloc(1, sizeof *d, &d, "implicit operator");
+  if (!err) {
+    o.data = d;
+    d->p = *p;
+    err = sprec_calloc((size_t)(p->m * IMPLICIT_CHUNK), sizeof *d->buf, &d->buf, "column chunk");
   }
-  d->p = *p;
-  op->ctx = ctx;
-  op->m = p->m;
-  op->n = p->n;
-  op->col_start = sprec_block_start(p->n, ctx->size, ctx->rank);
-  op->n_local = sprec_block_size(p->n, ctx->size, ctx->rank);
-  op->ops = &implicit_ops;
-  op->data = d;
-  *out = op;
-  return SPREC_OK;
+  return sprec_op_finish(&o, err, out);
 }

@@ -35,6 +35,44 @@ sprec_err sprec_op_destroy(sprec_op *op)
   return SPREC_OK;
 }
 
+/* ---------------------------------------------------------- construction -- */
+sprec_err sprec_op_check_shape(sprec_ctx ctx, int64_t m, int64_t n)
+{
+  SPREC_CHECK(m > 0 && n > 0, SPREC_ERR_ARG, "dictionary shape %lld x %lld is empty",
+              (long long)m, (long long)n);
+  SPREC_CHECK(n >= ctx->size, SPREC_ERR_ARG,
+              "%d ranks but only %lld columns: every rank needs at least one column",
+              ctx->size, (long long)n);
+  return SPREC_OK;
+}
+
+struct sprec_op_s sprec_op_shape(sprec_ctx ctx, int64_t m, int64_t n,
+                                 const struct sprec_op_ops *ops)
+{
+  return (struct sprec_op_s){.ctx = ctx,
+                             .m = m,
+                             .n = n,
+                             .col_start = sprec_block_start(n, ctx->size, ctx->rank),
+                             .n_local = sprec_block_size(n, ctx->size, ctx->rank),
+                             .ops = ops};
+}
+
+sprec_err sprec_op_finish(struct sprec_op_s *o, sprec_err err, sprec_op *out)
+{
+  sprec_op op = NULL;
+  *out = NULL;
+  if (!err) err = sprec_calloc(1, sizeof *op, &op, "operator");
+  err = sprec_agree(o->ctx->comm, err); /* memory may run out on some ranks only */
+  if (err) {
+    if (o->ops->destroy) o->ops->destroy(o);
+    free(op);
+    return err;
+  }
+  *op = *o;
+  *out = op;
+  return SPREC_OK;
+}
+
 sprec_err sprec_op_apply_T(sprec_op op, const double *r, double *g)
 {
   return op->ops->apply_T(op, r, g);

@@ -45,9 +45,29 @@ struct sprec_op_s {
   sprec_ctx ctx;
   int64_t m, n, n_local, col_start;
   double norm2;     /* ‖A‖₂² estimate once made (sprec_op_norm2_est), else 0 */
+  sprec_dtype dtype; /* how a dense block is stored; SPREC_FLOAT64 for the other kinds */
   const struct sprec_op_ops *ops;
   void *data;
 };
+
+/* Constructors. Each takes ownership of the arrays it is given (sprec.h): they go
+ * into the kind's data at once, the kind's destroy releases them, and a constructor
+ * that fails releases them through that same destroy. So a constructor fills in an
+ * operator on its stack (sprec_op_shape), makes its data, and ends with
+ * sprec_op_finish, which either keeps it or destroys what was made. */
+/* SPREC_ERR_ARG unless m, n >= 1 and each of ctx's ranks gets at least one of the n
+ * columns. */
+sprec_err sprec_op_check_shape(sprec_ctx ctx, int64_t m, int64_t n);
+/* The fields of an m x n operator of the kind ops over this rank's block of columns
+ * (data NULL, norm2 0, dtype SPREC_FLOAT64). */
+struct sprec_op_s sprec_op_shape(sprec_ctx ctx, int64_t m, int64_t n,
+                                 const struct sprec_op_ops *ops);
+/* Collective. *out = *o, moved to the heap, when err (this rank's outcome of the
+ * kind's preparation) is SPREC_OK on every rank and the operator can be allocated.
+ * Else o->ops->destroy(o) releases whatever o->data holds (the kind's destroy must
+ * accept data made in part, or NULL), *out = NULL, and every rank returns the first
+ * failing rank's error. */
+sprec_err sprec_op_finish(struct sprec_op_s *o, sprec_err err, sprec_op *out);
 
 /* 1 if op is a dense operator over a single-precision block (op->data is float). */
 int sprec_op_is_dense_f32(sprec_op op);
@@ -59,10 +79,10 @@ sprec_err sprec_op_gather_columns(sprec_op op, int64_t k, const int64_t *S, doub
  * taps, SPREC_CONV_FFT over fixed tiles, SPREC_CONV_AUTO by the kernel's length: FFT
  * from SPREC_CONV_FFT_MIN taps on, the crossover measured on this machine (one rank,
  * n = 2^22, best of 9 interleaved passes: fft/direct 1.4 at 12 taps, 1.1 at 16, 1.4 at
- * 25, 0.68 at 32, 0.56 at 64, 0.27 at 128). */
+ * 25, 0.68 at 32, 0.56 at 64, 0.27 at 128). Takes kernel, as sprec_op_create_conv does. */
 enum { SPREC_CONV_AUTO, SPREC_CONV_DIRECT, SPREC_CONV_FFT };
 #define SPREC_CONV_FFT_MIN 32
-sprec_err sprec_op_create_conv_path(sprec_ctx ctx, int64_t n, int64_t len, const double *kernel,
+sprec_err sprec_op_create_conv_path(sprec_ctx ctx, int64_t n, int64_t len, double *kernel,
                                     int path, sprec_op *out);
 
 /* ------------------------------------------------------- hadamard.c -- */

@@ -54,9 +54,7 @@ static sprec_err check_spikes(sprec_ctx ctx, const sprec_problem *p)
               "the spikes problem has no stored dictionary: single precision does not apply");
   SPREC_CHECK(p->taps >= 1 && p->taps <= ((int64_t)1 << 40), SPREC_ERR_ARG,
               "taps must be in [1, 2^40] (got %lld)", (long long)p->taps);
-  SPREC_CHECK(n >= ctx->size, SPREC_ERR_ARG,
-              "%d ranks but only %lld columns: every rank needs at least one column", ctx->size,
-              (long long)n);
+  SPREC_CALL(sprec_op_check_shape(ctx, n + p->taps - 1, n));
   return SPREC_OK;
 }
 
@@ -72,8 +70,9 @@ sprec_err sprec_problem_spikes(sprec_ctx ctx, const sprec_problem *p, sprec_op *
   if (!err) err = draw_spikes(p, xt);
   if (!err) err = make_y(p, K, xt, y);
   SPREC_TRY(sprec_agree(ctx->comm, err), fail);
-  SPREC_TRY(sprec_op_create_conv(ctx, p->n, p->taps, K, A), fail);
-  free(K);
+  err = sprec_op_create_conv(ctx, p->n, p->taps, K, A);
+  K = NULL; /* the operator's now, even on failure */
+  SPREC_TRY(err, fail);
   return SPREC_OK;
 fail:
   free(K);
