@@ -149,16 +149,22 @@ sprec_err sprec_dense_to_sparse(sprec_ctx ctx, int64_t n, const double *v, sprec
 /* ------------------------------------------------------------- operators -- */
 typedef struct sprec_op_s *sprec_op;
 
+/* Ownership, for every operator constructor (sprec_op_create_*): the arrays given to
+ * it (allocated with malloc, calloc or sprec_alloc_block) become the operator's. The
+ * operator releases them with sprec_free when it is destroyed, and a constructor that
+ * fails releases them itself before it returns. Either way the caller neither frees
+ * them nor uses them after the call. */
+
 /* Collective. A dense operator over a local block: A_local holds this rank's
  * columns [sprec_block_start(n,p,rank), ...) column-major with leading dimension m.
- * Ownership of A_local passes to the operator (released with sprec_free on destroy). */
+ * Takes A_local (the ownership rule above). */
 sprec_err sprec_op_create_dense(sprec_ctx ctx, int64_t m, int64_t n, double *A_local,
                                 sprec_op *op);
 /* Collective. The same with the block stored in single precision (half the memory
  * and the bandwidth of a pass). Products read each entry widened to double and
  * accumulate in double, in the same order as the double operator: on a block of
  * float values the two operators give identical results, and results stay the same
- * for any number of ranks. Ownership of A_local passes to the operator. */
+ * for any number of ranks. Takes A_local (the ownership rule above). */
 sprec_err sprec_op_create_dense_f32(sprec_ctx ctx, int64_t m, int64_t n, float *A_local,
                                     sprec_op *op);
 /* Collective. Accepts NULL; sets *op to NULL. */
@@ -572,7 +578,8 @@ sprec_err sprec_problem_save_h5(sprec_op A, const double *y, const sprec_sparse 
  * sprec_op_apply_T_many are collective (every rank calls them together, as the
  * solvers do); the result is the same bit for bit for any number of ranks. Columns are
  * made on demand, O(m) each. SPREC_ERR_ARG naming n (not a power of two) or m (not in
- * [1, n]). sprec_op_kind: "hadamard". *A: the caller's (sprec_op_destroy). */
+ * [1, n]). sprec_op_kind: "hadamard". *A: the caller's (sprec_op_destroy). Takes no
+ * array: the operator is defined by (m, n, seed). */
 sprec_err sprec_op_create_hadamard(sprec_ctx ctx, int64_t m, int64_t n, uint64_t seed,
                                    sprec_op *A);
 
@@ -588,8 +595,8 @@ sprec_err sprec_op_create_hadamard(sprec_ctx ctx, int64_t m, int64_t n, uint64_t
  * finite values). Rows may come in any order within a column; they are sorted, and a
  * row given twice in a column is summed in the order given (as SciPy's toarray()).
  * index_bits: the width of the row indices kept, 0 (32 bits when m < 2^31, else 64),
- * 32 or 64. Ownership of the three arrays (malloc'ed) passes to the call, which frees
- * them on failure too. SPREC_ERR_ARG naming what is wrong. */
+ * 32 or 64. Takes the three arrays (the ownership rule of the operators' section).
+ * SPREC_ERR_ARG naming what is wrong. */
 sprec_err sprec_op_create_csc(sprec_ctx ctx, int64_t m, int64_t n, int64_t *colptr,
                               int64_t *rowind, double *val, int index_bits, sprec_op *A);
 /* Not collective. 1 if path names a sparse matrix file by its extension (.npz, .mtx). */
@@ -619,15 +626,17 @@ typedef struct {
 sprec_err sprec_csc_inspect(MPI_Comm comm, const char *path, sprec_csc_info *info);
 
 /* ------------------------------------------------- convolution operator -- */
-/* Collective (only to agree on failures). The 'full' convolution y = K ∗ x as an operator: n columns, m = n + len − 1
- * rows, column j holding kernel[0..len) in rows j … j + len − 1. kernel: replicated,
- * copied (the caller keeps its array). Nothing of size m·n is stored: Aᵀr comes from r
- * and the kernel, over the taps for short kernels (O(n_r·len) per pass) or by FFT over
- * fixed tiles of columns for long ones (O(n_r log len)), the same bits for any number
- * of ranks either way; the least squares on a support touches only its columns' rows.
+/* Collective (only to agree on failures). The 'full' convolution y = K ∗ x as an
+ * operator: n columns, m = n + len − 1 rows, column j holding kernel[0..len) in rows
+ * j … j + len − 1. kernel: replicated (the same taps on every rank); the call takes
+ * it (the ownership rule of the operators' section). Nothing of size m·n is stored:
+ * Aᵀr comes from r and the kernel, over the taps for short kernels (O(n_r·len) per
+ * pass) or by FFT over fixed tiles of columns for long ones (O(n_r log len)), the same
+ * bits for any number of ranks either way; the least squares on a support touches
+ * only its columns' rows.
  * SPREC_ERR_ARG (naming the kernel) if n or len < 1, a tap is not finite, or a rank
  * would get no column. sprec_op_kind gives "conv". *A: the caller's (sprec_op_destroy). */
-sprec_err sprec_op_create_conv(sprec_ctx ctx, int64_t n, int64_t len, const double *kernel,
+sprec_err sprec_op_create_conv(sprec_ctx ctx, int64_t n, int64_t len, double *kernel,
                                sprec_op *A);
 /* Not collective. The kernel of a SPREC_PROBLEM_SPIKES problem: p->taps samples of a
  * Gaussian of standard deviation p->sigma centred on the middle tap, unit ℓ2 norm. */

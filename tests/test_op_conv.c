@@ -5,7 +5,8 @@
  * gathered columns, the norm estimate, the least squares on the support's rows; Aᵀr
  * bit for bit what one rank computes (the FFT tiles are global); the spikes problem
  * the same on every rank count; SEA with the conv operator and with the dense matrix
- * give the same support; the implicit deconv operator gives the stored one's bits. */
+ * give the same support; the implicit deconv operator gives the stored one's bits;
+ * the constructors' ownership of the arrays they are given. */
 #include "testutil.h"
 
 #include <float.h>
@@ -21,6 +22,14 @@ static double *make_kernel(int64_t len, uint64_t seed)
   sprec_rng_seed(&g, seed, 21, 0);
   for (int64_t t = 0; t < len; t++) K[t] = sprec_rng_normal(&g) * (1 + 9 * (t % 5 == 0));
   return K;
+}
+
+/* A copy of K for a constructor, which takes the array it is given (sprec.h). */
+static double *copy_of(const double *K, int64_t len)
+{
+  double *c = malloc(sizeof *c * (size_t)len);
+  memcpy(c, K, sizeof *c * (size_t)len);
+  return c;
 }
 
 /* The dense m x n matrix of the definition. */
@@ -66,7 +75,7 @@ static int check_apply_T(sprec_ctx ctx, sprec_op A, int64_t n, int64_t len, cons
   sprec_ctx self;
   sprec_op A1;
   sprec_ctx_create(MPI_COMM_SELF, &self);
-  ok &= sprec_op_create_conv_path(self, n, len, K, path, &A1) == SPREC_OK;
+  ok &= sprec_op_create_conv_path(self, n, len, copy_of(K, len), path, &A1) == SPREC_OK;
   ok &= sprec_op_apply_T(A1, r, g1) == SPREC_OK;
   ok &= memcmp(g, g1 + c0, sizeof *g * (size_t)nl) == 0;
   (void)ctx;
@@ -140,7 +149,8 @@ static void check_case(int64_t n, int64_t len, int path)
   sprec_op A, Ad;
   sprec_ctx_create(MPI_COMM_WORLD, &ctx);
   double *K = make_kernel(len, (uint64_t)(n * 1000 + len)), *D = dense_of(n, len, K);
-  ck_assert_all(sprec_op_create_conv_path(ctx, n, len, K, path, &A) == SPREC_OK, "create");
+  ck_assert_all(sprec_op_create_conv_path(ctx, n, len, copy_of(K, len), path, &A) == SPREC_OK,
+                "create");
   int64_t m = n + len - 1;
   ck_assert_all(A->m == m && !strcmp(sprec_op_kind(A), "conv"), "conv shape or kind");
   ck_assert_all(check_apply_T(ctx, A, n, len, K, D, path),
@@ -189,8 +199,8 @@ START_TEST(auto_path_and_description)
   char d1[128], d2[128];
   double K[100] = {1};
   sprec_ctx_create(MPI_COMM_WORLD, &ctx);
-  ck_assert_all(sprec_op_create_conv(ctx, 50, 25, K, &A) == SPREC_OK &&
-                    sprec_op_create_conv(ctx, 500, 100, K, &B) == SPREC_OK,
+  ck_assert_all(sprec_op_create_conv(ctx, 50, 25, copy_of(K, 25), &A) == SPREC_OK &&
+                    sprec_op_create_conv(ctx, 500, 100, copy_of(K, 100), &B) == SPREC_OK,
                 "create");
   sprec_op_describe(A, d1, sizeof d1);
   sprec_op_describe(B, d2, sizeof d2);
@@ -198,11 +208,38 @@ START_TEST(auto_path_and_description)
                 "descriptions '%s', '%s'", d1, d2);
   K[3] = NAN;
   sprec_op C = NULL;
-  ck_assert_all(sprec_op_create_conv(ctx, 50, 25, K, &C) == SPREC_ERR_ARG && !C &&
+  ck_assert_all(sprec_op_create_conv(ctx, 50, 25, copy_of(K, 25), &C) == SPREC_ERR_ARG && !C &&
                     strstr(sprec_errmsg(), "kernel"),
                 "a non-finite tap is refused: '%s'", sprec_errmsg());
   sprec_op_destroy(&A);
   sprec_op_destroy(&B);
+  sprec_ctx_destroy(&ctx);
+}
+END_TEST
+
+/* The ownership rule of the constructors (sprec.h): a failing constructor frees the
+ * arrays it was given, a successful one hands them to the operator, which frees them
+ * on destroy. The caller frees nothing here; a double free aborts, and a build with
+ * SANITIZE=address reports a leak. */
+START_TEST(constructors_take_their_arrays)
+{
+  sprec_ctx ctx;
+  sprec_op A = NULL;
+  double K[5] = {1, 2, NAN, 4, 5};
+  sprec_ctx_create(MPI_COMM_WORLD, &ctx);
+  int ok = sprec_op_create_conv(ctx, 10, 5, copy_of(K, 5), &A) == SPREC_ERR_ARG && !A;
+  ok &= sprec_op_create_conv(ctx, 0, 5, copy_of(K, 5), &A) == SPREC_ERR_ARG && !A;
+  ok &= sprec_op_create_dense(ctx, 0, 8, malloc(64), &A) == SPREC_ERR_ARG && !A;
+  ok &= sprec_op_create_dense_f32(ctx, 8, 0, malloc(64), &A) == SPREC_ERR_ARG && !A;
+  ck_assert_all(ok, "a failing constructor: wrong error or an operator");
+  K[2] = 3;
+  ok = sprec_op_create_conv(ctx, 10, 5, copy_of(K, 5), &A) == SPREC_OK;
+  sprec_op_destroy(&A);
+  ok &= sprec_op_create_dense(ctx, 2, 4, calloc(8, sizeof(double)), &A) == SPREC_OK;
+  sprec_op_destroy(&A);
+  ok &= sprec_op_create_dense_f32(ctx, 2, 4, calloc(8, sizeof(float)), &A) == SPREC_OK;
+  sprec_op_destroy(&A);
+  ck_assert_all(ok && !A, "constructors that succeed");
   sprec_ctx_destroy(&ctx);
 }
 END_TEST
@@ -344,6 +381,7 @@ int main(int argc, char **argv)
   tcase_add_test(tc, direct_path_matches_dense);
   tcase_add_test(tc, fft_path_matches_dense);
   tcase_add_test(tc, auto_path_and_description);
+  tcase_add_test(tc, constructors_take_their_arrays);
   tcase_add_test(tc, spikes_problem_same_on_every_rank_count);
   tcase_add_test(tc, sea_conv_support_equals_dense);
   tcase_add_test(tc, implicit_deconv_equals_stored);

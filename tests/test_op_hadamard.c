@@ -8,7 +8,7 @@
 #include "testutil.h"
 
 #include "par/fwht.h"
-#include "op/hadamard.h"
+#include "op/op.h"
 
 #include <float.h>
 #include <math.h>

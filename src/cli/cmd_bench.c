@@ -154,8 +154,9 @@ static sprec_err batched_kernel_bench(sink *o, sprec_ctx ctx, sprec_op A, int64_
   if (!err) err = cli_alloc((size_t)bmax, sizeof *g, &g, "bench");
   SPREC_TRY(sprec_agree(comm, err), done);
   memcpy(blk, sprec_op_local_block(A), sizeof(double) * (size_t)(m * nc));
-  SPREC_TRY(sprec_op_create_dense(ctx, m, nc * p, blk, &sub), done);
-  blk = NULL; /* the operator owns it */
+  err = sprec_op_create_dense(ctx, m, nc * p, blk, &sub);
+  blk = NULL; /* the operator owns it, even on failure */
+  SPREC_TRY(err, done);
   sprec_rng rg;
   sprec_rng_seed(&rg, 20240002, 3, 0);
   for (int64_t i = 0; i < m * bmax; i++) R[i] = sprec_rng_normal(&rg);

@@ -174,8 +174,7 @@ static sprec_err load_conv(sprec_ctx ctx, solve_args *a, const sprec_opts *o, sp
   int64_t n = sy[0] - len + 1;
   SPREC_CALL(sprec_opts_check(o, sy[0], n));
   SPREC_CALL(cli_file_error(sprec_y_load(ctx, a->kernel, len, &bk, &K), "--kernel", kf));
-  sprec_err err = sprec_op_create_conv(ctx, n, len, K, A);
-  sprec_free(K);
+  sprec_err err = sprec_op_create_conv(ctx, n, len, K, A); /* takes K */
   if (err) return cli_error_prefix(err, "--kernel", a->kernel);
   SPREC_CALL(cli_file_error(sprec_y_load(ctx, a->yf, sy[0], &a->b, y), "--y", yf));
   return SPREC_OK;

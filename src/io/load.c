@@ -142,8 +142,8 @@ static sprec_err load_block_f32(sprec_ctx ctx, const array_src *s, int64_t m, in
   SPREC_TRY(sprec_agree(comm, err), done);
   free(tmp);
   tmp = NULL;
-  SPREC_TRY(sprec_op_create_dense_f32(ctx, m, n, Af, A), done);
-  Af = NULL;
+  err = sprec_op_create_dense_f32(ctx, m, n, Af, A);
+  Af = NULL; /* the operator's now, even on failure */
 done:
   free(tmp);
   free(Af);
@@ -168,9 +168,11 @@ static sprec_err load_op(sprec_ctx ctx, const array_src *s, sprec_dtype dtype, s
                                                  "the local block of A")));
   sprec_err err = src_read(comm, s, c0, nl, Al);
   if (!err) err = check_finite(comm, path, m, nl, c0, Al);
-  if (!err) err = sprec_op_create_dense(ctx, m, n, Al, A);
-  if (err) free(Al);
-  return err;
+  if (err) {
+    free(Al);
+    return err;
+  }
+  return sprec_op_create_dense(ctx, m, n, Al, A); /* takes Al, even on failure */
 }
 
 #define CHECK_DTYPE(dtype)                                                                  \

@@ -208,50 +208,39 @@ static sprec_err fft_setup(conv_data *d)
   return SPREC_OK;
 }
 
-sprec_err sprec_op_create_conv_path(sprec_ctx ctx, int64_t n, int64_t len, const double *kernel,
-                                    int path, sprec_op *out)
+static sprec_err check_kernel(sprec_ctx ctx, int64_t n, int64_t len, const double *kernel)
 {
-  *out = NULL;
   SPREC_CHECK(n > 0 && len > 0, SPREC_ERR_ARG,
               "convolution with %lld columns and a kernel of %lld taps: both must be positive",
               (long long)n, (long long)len);
-  SPREC_CHECK(n >= ctx->size, SPREC_ERR_ARG,
-              "%d ranks but only %lld columns: every rank needs at least one column", ctx->size,
-              (long long)n);
+  SPREC_CALL(sprec_op_check_shape(ctx, n + len - 1, n));
   for (int64_t t = 0; t < len; t++)
     SPREC_CHECK(isfinite(kernel[t]), SPREC_ERR_ARG, "kernel: tap %lld is not finite", (long long)t);
-  sprec_op op = NULL;
-  conv_data *d = NULL;
-  sprec_err err = sprec_calloc(1, sizeof *op, &op, "operator");
-  if (!err) err = sprec_calloc(1, sizeof *d, &d, "convolution operator");
-  if (!err) err = sprec_calloc((size_t)len, sizeof *d->K, &d->K, "kernel");
-  if (!err) {
-    memcpy(d->K, kernel, (size_t)len * sizeof *d->K);
-    d->len = len;
-    d->fft = path == SPREC_CONV_AUTO ? len >= SPREC_CONV_FFT_MIN : path == SPREC_CONV_FFT;
-    if (d->fft) err = fft_setup(d);
-  }
-  err = sprec_agree(ctx->comm, err); /* memory may run out on some ranks only */
-  if (!err) {
-    op->ctx = ctx;
-    op->m = n + len - 1;
-    op->n = n;
-    op->col_start = sprec_block_start(n, ctx->size, ctx->rank);
-    op->n_local = sprec_block_size(n, ctx->size, ctx->rank);
-    op->ops = &conv_ops;
-    op->data = d;
-    *out = op;
-    return SPREC_OK;
-  }
-  if (op) {
-    op->data = d;
-    conv_destroy(op);
-  }
-  free(op);
-  return err;
+  return SPREC_OK;
 }
 
-sprec_err sprec_op_create_conv(sprec_ctx ctx, int64_t n, int64_t len, const double *kernel,
+/* Takes kernel: it becomes d->K at once, so that conv_destroy releases it whatever
+ * fails after. */
+sprec_err sprec_op_create_conv_path(sprec_ctx ctx, int64_t n, int64_t len, double *kernel,
+                                    int path, sprec_op *out)
+{
+  struct sprec_op_s o = sprec_op_shape(ctx, n + len - 1, n, &conv_ops);
+  conv_data *d = NULL;
+  sprec_err err = sprec_calloc(1, sizeof *d, &d, "convolution operator");
+  if (err) {
+    free(kernel);
+    return sprec_op_finish(&o, err, out);
+  }
+  o.data = d;
+  d->K = kernel;
+  d->len = len;
+  d->fft = path == SPREC_CONV_AUTO ? len >= SPREC_CONV_FFT_MIN : path == SPREC_CONV_FFT;
+  err = check_kernel(ctx, n, len, kernel);
+  if (!err && d->fft) err = fft_setup(d);
+  return sprec_op_finish(&o, err, out);
+}
+
+sprec_err sprec_op_create_conv(sprec_ctx ctx, int64_t n, int64_t len, double *kernel,
                                sprec_op *out)
 {
   return sprec_op_create_conv_path(ctx, n, len, kernel, SPREC_CONV_AUTO, out);

@@ -249,81 +249,58 @@ static sprec_err check_local(int64_t m, int64_t nl, const int64_t *cp, const int
   return SPREC_OK;
 }
 
-/* The storage: rows narrowed to 32 bits unless asked for 64 or m needs them. Takes
- * colptr, row and val (freed here on failure). Collective. */
-static sprec_err make_data(sprec_ctx ctx, int64_t m, int64_t nl, int64_t *colptr, int64_t *row,
-                           double *val, int index_bits, csc_data **out)
-{
-  csc_data *d = NULL;
-  int64_t nnz = colptr[nl];
-  int narrow = index_bits == 32 || (index_bits == 0 && m <= INT32_MAX);
-  sprec_err err = sprec_calloc(1, sizeof *d, &d, "operator");
-  if (!err && narrow) err = sprec_calloc((size_t)nnz + 1, sizeof *d->r32, &d->r32, "row indices");
-  err = sprec_agree(ctx->comm, err);
-  if (err) {
-    free(d);
-    free(colptr), free(row), free(val);
-    return err;
-  }
-  if (narrow) {
-    for (int64_t p = 0; p < nnz; p++) d->r32[p] = (int32_t)row[p];
-    free(row);
-  } else d->r64 = row;
-  d->colptr = colptr;
-  d->val = val;
-  double mine[2] = {(double)nnz,
-                    ((double)(nl + 1) * 8 + (double)nnz * (narrow ? 12 : 16)) / 1048576.0};
-  MPI_Allreduce(MPI_IN_PLACE, &mine[0], 1, MPI_DOUBLE, MPI_SUM, ctx->comm);
-  MPI_Allreduce(MPI_IN_PLACE, &mine[1], 1, MPI_DOUBLE, MPI_MAX, ctx->comm);
-  d->nnz = (int64_t)mine[0];
-  d->mib_max = mine[1];
-  *out = d;
-  return SPREC_OK;
-}
-
 static sprec_err check_args(sprec_ctx ctx, int64_t m, int64_t n, int index_bits)
 {
-  SPREC_CHECK(m > 0 && n > 0, SPREC_ERR_ARG, "dictionary shape %lld x %lld is empty",
-              (long long)m, (long long)n);
-  SPREC_CHECK(n >= ctx->size, SPREC_ERR_ARG,
-              "%d ranks but only %lld columns: every rank needs at least one column", ctx->size,
-              (long long)n);
+  SPREC_CALL(sprec_op_check_shape(ctx, m, n));
   SPREC_CHECK(index_bits == 0 || index_bits == 64 || (index_bits == 32 && m <= INT32_MAX),
               SPREC_ERR_ARG, "index_bits %d: 0, 32 (for m < 2^31) or 64", index_bits);
   return SPREC_OK;
 }
 
+/* Row indices narrowed to 32 bits (d->r32 for d->r64) unless asked for 64 or m needs
+ * them. */
+static sprec_err narrow_rows(int64_t m, int index_bits, int64_t nnz, csc_data *d)
+{
+  if (!(index_bits == 32 || (index_bits == 0 && m <= INT32_MAX))) return SPREC_OK;
+  SPREC_CALL(sprec_calloc((size_t)nnz + 1, sizeof *d->r32, &d->r32, "row indices"));
+  for (int64_t p = 0; p < nnz; p++) d->r32[p] = (int32_t)d->r64[p];
+  free(d->r64);
+  d->r64 = NULL;
+  return SPREC_OK;
+}
+
+/* Collective. For describe: the global nnz and the largest rank's storage. */
+static void sum_sizes(sprec_ctx ctx, int64_t nl, csc_data *d)
+{
+  int64_t nnz = d->colptr[nl];
+  double mine[2] = {(double)nnz,
+                    ((double)(nl + 1) * 8 + (double)nnz * (d->r32 ? 12 : 16)) / 1048576.0};
+  MPI_Allreduce(MPI_IN_PLACE, &mine[0], 1, MPI_DOUBLE, MPI_SUM, ctx->comm);
+  MPI_Allreduce(MPI_IN_PLACE, &mine[1], 1, MPI_DOUBLE, MPI_MAX, ctx->comm);
+  d->nnz = (int64_t)mine[0];
+  d->mib_max = mine[1];
+}
+
+/* Takes colptr, rowind and val: they go into the operator's data at once, so that
+ * csc_destroy releases them whatever fails after. */
 sprec_err sprec_op_create_csc(sprec_ctx ctx, int64_t m, int64_t n, int64_t *colptr,
                               int64_t *rowind, double *val, int index_bits, sprec_op *out)
 {
+  struct sprec_op_s o = sprec_op_shape(ctx, m, n, &csc_ops);
   csc_data *d = NULL;
-  *out = NULL;
-  sprec_err err = check_args(ctx, m, n, index_bits);
-  int64_t c0 = err ? 0 : sprec_block_start(n, ctx->size, ctx->rank);
-  int64_t nl = err ? 0 : sprec_block_size(n, ctx->size, ctx->rank);
-  if (!err) err = check_local(m, nl, colptr, rowind, val, c0);
-  if (!err) err = canonical(nl, colptr, rowind, val);
-  if ((err = sprec_agree(ctx->comm, err))) {
-    free(colptr), free(rowind), free(val);
-    return err;
-  }
-  SPREC_CALL(make_data(ctx, m, nl, colptr, rowind, val, index_bits, &d));
-  sprec_op op = NULL;
-  err = sprec_agree(ctx->comm, sprec_calloc(1, sizeof *op, &op, "operator"));
+  sprec_err err = sprec_calloc(1, sizeof *d, &d, "operator");
   if (err) {
-    free(op);
-    free(d->colptr), free(d->r32), free(d->r64), free(d->val), free(d);
-    return err;
+    free(colptr), free(rowind), free(val);
+    return sprec_op_finish(&o, err, out);
   }
-  op->ctx = ctx;
-  op->m = m;
-  op->n = n;
-  op->col_start = c0;
-  op->n_local = nl;
-  op->ops = &csc_ops;
-  op->data = d;
-  *out = op;
-  return SPREC_OK;
+  o.data = d;
+  d->colptr = colptr, d->r64 = rowind, d->val = val;
+  err = check_args(ctx, m, n, index_bits);
+  if (!err) err = check_local(m, o.n_local, colptr, rowind, val, o.col_start);
+  if (!err) err = canonical(o.n_local, colptr, rowind, val);
+  if (!err) err = narrow_rows(m, index_bits, colptr[o.n_local], d);
+  if (!(err = sprec_agree(ctx->comm, err))) sum_sizes(ctx, o.n_local, d);
+  return sprec_op_finish(&o, err, out);
 }
 
 /* ---------------------------------------------------------------- files -- */

@@ -1,13 +1,12 @@
-/* Problem generators. Column j depends on (seed, j) alone, so each rank makes exactly
- * its own columns and the problem is the same bit for bit for any number of ranks. */
+/* Problem generators: sprec_problem_generate, on top of the operators and of the
+ * problems' formulas (columns.c). Column j depends on (seed, j) alone, so each rank
+ * makes exactly its own columns and the problem is the same bit for bit for any number
+ * of ranks. */
 #include "op.h"
-#include "hadamard.h"
 
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
-
-enum { STREAM_COLUMN = 1, STREAM_SUPPORT = 2, STREAM_AMPLITUDE = 3, STREAM_NOISE = 4 };
 
 void sprec_problem_default(sprec_problem *p)
 {
@@ -21,87 +20,30 @@ void sprec_problem_default(sprec_problem *p)
   p->min_sep = 100;
 }
 
-/* Column j, unit ℓ2 norm. gaussian: i.i.d. N(0,1); deconv: a Gaussian bump of
- * width w centred at j/(n-1) on the m-point grid of [0, 1]. */
-static void make_column(const sprec_problem *p, int64_t j, double *a)
-{
-  int64_t m = p->m;
-  if (p->kind == SPREC_PROBLEM_GAUSSIAN) {
-    sprec_rng g;
-    sprec_rng_seed(&g, p->seed, STREAM_COLUMN, (uint64_t)j);
-    for (int64_t i = 0; i < m; i++) a[i] = sprec_rng_normal(&g);
-  } else {
-    double c = p->n > 1 ? (double)j / (double)(p->n - 1) : 0.5;
-    double h = m > 1 ? 1.0 / (double)(m - 1) : 0.0, w2 = 2.0 * p->width * p->width;
-    for (int64_t i = 0; i < m; i++) {
-      double d = (double)i * h - c;
-      a[i] = exp(-d * d / w2);
-    }
-  }
-  double nrm = sqrt(sprec_nrm2sq(m, a));
-  if (nrm > 0)
-    for (int64_t i = 0; i < m; i++) a[i] /= nrm;
-}
-
-/* k distinct indices of [0, n), uniform, sorted (rng.c). */
-static sprec_err draw_support(uint64_t seed, int64_t n, int64_t k, int64_t *S)
-{
-  return sprec_rng_distinct(seed, STREAM_SUPPORT, n, k, S);
-}
-
 /* The true x (k entries) and y = A x + e. Every rank makes the k support columns
  * itself and sums them in index order, so y is identical everywhere without
  * communication. The columns are the double ones even for a single-precision A: y is
  * that of the double problem. */
 static sprec_err make_truth(const sprec_problem *p, sprec_op A, sprec_sparse *xt, double **y_out)
 {
-  int64_t m = p->m, n = p->n, k = p->k;
+  int64_t m = p->m, k = p->k;
   double *y = NULL, *cols = NULL;
   sprec_err err;
-  SPREC_CALL(sprec_sparse_init(xt, k));
-  SPREC_CALL(draw_support(p->seed, n, k, xt->idx));
-  xt->nnz = k;
-  sprec_rng g;
-  sprec_rng_seed(&g, p->seed, STREAM_AMPLITUDE, 0);
-  for (int64_t t = 0; t < k; t++) {
-    double s = sprec_rng_uniform(&g) < 0.5 ? -1.0 : 1.0;
-    xt->val[t] = s * (1.0 + fabs(sprec_rng_normal(&g)));
-  }
+  SPREC_CALL(sprec_problem_truth(p->seed, p->n, k, xt));
   SPREC_TRY(sprec_calloc((size_t)m, sizeof *y, &y, "y"), fail);
   SPREC_TRY(sprec_calloc((size_t)m, sizeof *cols, &cols, "a column"), fail);
   for (int64_t t = 0; t < k; t++) {
     if (p->kind == SPREC_PROBLEM_HADAMARD) sprec_hadamard_column(A, xt->idx[t], cols);
-    else make_column(p, xt->idx[t], cols);
+    else sprec_problem_column(p, xt->idx[t], cols);
     sprec_kernel_gemv_n(m, 1, cols, m, xt->val + t, y);
   }
-  if (isfinite(p->snr_db)) {
-    sprec_rng_seed(&g, p->seed, STREAM_NOISE, 0);
-    for (int64_t i = 0; i < m; i++) cols[i] = sprec_rng_normal(&g);
-    double s = sqrt(sprec_nrm2sq(m, y) / sprec_nrm2sq(m, cols)) * pow(10.0, -p->snr_db / 20.0);
-    for (int64_t i = 0; i < m; i++) y[i] += s * cols[i];
-  }
+  sprec_problem_add_noise(p, m, y, cols);
   free(cols);
   *y_out = y;
   return SPREC_OK;
 fail:
   free(y);
   free(cols);
-  return err;
-}
-
-/* The hadamard problem: the implicit operator, and y made with its columns. */
-static sprec_err hadamard_problem(sprec_ctx ctx, const sprec_problem *p, sprec_op *A,
-                                  double **y_out, sprec_sparse *xt)
-{
-  sprec_err err;
-  SPREC_CHECK(!p->single, SPREC_ERR_ARG,
-              "dtype float32 stores a dictionary: the hadamard problem's is never stored");
-  SPREC_CALL(sprec_op_create_hadamard(ctx, p->m, p->n, p->seed, A));
-  SPREC_TRY(make_truth(p, *A, xt, y_out), fail);
-  return SPREC_OK;
-fail:
-  sprec_op_destroy(A);
-  sprec_sparse_free(xt);
   return err;
 }
 
@@ -123,36 +65,14 @@ static int block_fits(sprec_ctx ctx, int64_t m, int64_t n)
   return fits;
 }
 
-sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op *A,
-                                 double **y_out, sprec_sparse *xt)
+/* Collective. The stored dense block of the gaussian or deconv problem, in double or
+ * single precision. */
+static sprec_err make_dense(sprec_ctx ctx, const sprec_problem *p, sprec_op *A)
 {
-  int64_t m = p->m, n = p->n, k = p->k;
-  *A = NULL;
-  *y_out = NULL;
-  if (p->kind == SPREC_PROBLEM_SPIKES) return sprec_problem_spikes(ctx, p, A, y_out, xt);
-  SPREC_CHECK(m > 0 && n > 0, SPREC_ERR_ARG, "m and n must be positive (got %lld, %lld)",
-              (long long)m, (long long)n);
-  SPREC_CHECK(k > 0 && k <= n && k <= m, SPREC_ERR_ARG,
-              "k must be in [1, min(m, n)] = [1, %lld] (got %lld)", (long long)(m < n ? m : n),
-              (long long)k);
-  SPREC_CHECK(p->kind != SPREC_PROBLEM_DECONV || p->width > 0, SPREC_ERR_ARG,
-              "width must be positive (got %g)", p->width);
-  SPREC_CHECK(n >= ctx->size, SPREC_ERR_ARG,
-              "%d ranks but only %lld columns: every rank needs at least one column",
-              ctx->size, (long long)n);
-  if (p->kind == SPREC_PROBLEM_HADAMARD) return hadamard_problem(ctx, p, A, y_out, xt);
-  if (p->implicit || (p->kind == SPREC_PROBLEM_DECONV && !p->single && !block_fits(ctx, m, n))) {
-    /* the columns from their formula on every pass (implicit.c) */
-    SPREC_CHECK(p->kind == SPREC_PROBLEM_DECONV && !p->single, SPREC_ERR_ARG,
-                "implicit: only the deconv problem, in double precision, is computed on demand");
-    SPREC_CALL(sprec_op_create_implicit(ctx, p, A));
-    sprec_err e = make_truth(p, *A, xt, y_out);
-    if (e) sprec_op_destroy(A);
-    return e;
-  }
+  int64_t m = p->m, n = p->n;
   int64_t nl = sprec_block_size(n, ctx->size, ctx->rank);
   int64_t c0 = sprec_block_start(n, ctx->size, ctx->rank);
-  double *Al = NULL, *y = NULL, *cols = NULL;
+  double *Al = NULL, *cols = NULL;
   float *Af = NULL;
   sprec_err err = SPREC_OK;
 
@@ -169,39 +89,51 @@ sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op
     free(cols);
     return err;
   }
-  if (p->single) {
-    for (int64_t j = 0; j < nl; j++) {
-      make_column(p, c0 + j, cols);
-      for (int64_t i = 0; i < m; i++) Af[i + j * m] = (float)cols[i];
-    }
-    free(cols);
-    cols = NULL;
-    SPREC_TRY(sprec_op_create_dense_f32(ctx, m, n, Af, A), fail);
-    Af = NULL;
-  } else {
-    for (int64_t j = 0; j < nl; j++) make_column(p, c0 + j, Al + j * m);
-    SPREC_TRY(sprec_op_create_dense(ctx, m, n, Al, A), fail);
-    Al = NULL;
+  if (!p->single) {
+    for (int64_t j = 0; j < nl; j++) sprec_problem_column(p, c0 + j, Al + j * m);
+    return sprec_op_create_dense(ctx, m, n, Al, A); /* takes Al, even on failure */
   }
+  for (int64_t j = 0; j < nl; j++) {
+    sprec_problem_column(p, c0 + j, cols);
+    for (int64_t i = 0; i < m; i++) Af[i + j * m] = (float)cols[i];
+  }
+  free(cols);
+  return sprec_op_create_dense_f32(ctx, m, n, Af, A); /* takes Af, even on failure */
+}
 
-  SPREC_TRY(make_truth(p, *A, xt, &y), fail);
-  *y_out = y;
+sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op *A,
+                                 double **y_out, sprec_sparse *xt)
+{
+  int64_t m = p->m, n = p->n, k = p->k;
+  sprec_err err;
+  *A = NULL;
+  *y_out = NULL;
+  if (p->kind == SPREC_PROBLEM_SPIKES) return sprec_problem_spikes(ctx, p, A, y_out, xt);
+  SPREC_CHECK(m > 0 && n > 0, SPREC_ERR_ARG, "m and n must be positive (got %lld, %lld)",
+              (long long)m, (long long)n);
+  SPREC_CHECK(k > 0 && k <= n && k <= m, SPREC_ERR_ARG,
+              "k must be in [1, min(m, n)] = [1, %lld] (got %lld)", (long long)(m < n ? m : n),
+              (long long)k);
+  SPREC_CHECK(p->kind != SPREC_PROBLEM_DECONV || p->width > 0, SPREC_ERR_ARG,
+              "width must be positive (got %g)", p->width);
+  SPREC_CALL(sprec_op_check_shape(ctx, m, n));
+  if (p->kind == SPREC_PROBLEM_HADAMARD) {
+    /* the fast transform, never stored; y made with its columns */
+    SPREC_CHECK(!p->single, SPREC_ERR_ARG,
+                "dtype float32 stores a dictionary: the hadamard problem's is never stored");
+    SPREC_CALL(sprec_op_create_hadamard(ctx, m, n, p->seed, A));
+  } else if (p->implicit ||
+             (p->kind == SPREC_PROBLEM_DECONV && !p->single && !block_fits(ctx, m, n))) {
+    /* the columns from their formula on every pass (implicit.c) */
+    SPREC_CHECK(p->kind == SPREC_PROBLEM_DECONV && !p->single, SPREC_ERR_ARG,
+                "implicit: only the deconv problem, in double precision, is computed on demand");
+    SPREC_CALL(sprec_op_create_implicit(ctx, p, A));
+  } else
+    SPREC_CALL(make_dense(ctx, p, A));
+  SPREC_TRY(make_truth(p, *A, xt, y_out), fail);
   return SPREC_OK;
 fail:
-  free(Al);
-  free(Af);
-  free(y);
-  free(cols);
   sprec_op_destroy(A);
   sprec_sparse_free(xt);
   return err;
-}
-
-/* Column j of a dense generated problem, for the implicit operator (implicit.c). */
-void sprec_problem_column(const sprec_problem *p, int64_t j, double *a) { make_column(p, j, a); }
-
-/* The support draw, for the generators in other files (spikes.c). */
-sprec_err sprec_problem_draw_support(uint64_t seed, int64_t n, int64_t k, int64_t *S)
-{
-  return draw_support(seed, n, k, S);
 }

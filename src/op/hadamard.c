@@ -17,16 +17,13 @@
  * does not depend on the number of ranks, bit for bit (fwht.h says why). Columns for
  * the least squares are made on demand from their formula, O(m) each.
  */
-#include "hadamard.h"
+#include "op.h"
 
 #include "../par/fwht.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-/* Streams of the seed; the generator (gen.c) uses 1 to 4 with the same seed. */
-enum { STREAM_ROWS = 5, STREAM_SIGNS = 6 };
 
 typedef struct {
   uint64_t seed;
@@ -47,7 +44,7 @@ int sprec_op_is_hadamard(sprec_op op) { return op && op->ops == &hadamard_ops; }
 double sprec_hadamard_sign(uint64_t seed, int64_t j)
 {
   sprec_rng g;
-  sprec_rng_seed(&g, seed, STREAM_SIGNS, (uint64_t)j);
+  sprec_rng_seed(&g, seed, SPREC_STREAM_SIGNS, (uint64_t)j);
   return sprec_rng_next(&g) >> 63 ? -1.0 : 1.0;
 }
 
@@ -148,7 +145,7 @@ static const struct sprec_op_ops hadamard_ops = {
 /* m distinct rows of [0, n), uniform, sorted: the same on every rank (rng.c). */
 static sprec_err draw_rows(uint64_t seed, int64_t n, int64_t m, int64_t *R)
 {
-  return sprec_rng_distinct(seed, STREAM_ROWS, n, m, R);
+  return sprec_rng_distinct(seed, SPREC_STREAM_ROWS, n, m, R);
 }
 
 /* The rows whose lo falls in this rank's column-layout range, ordered by (lo, hi):
@@ -203,38 +200,20 @@ sprec_err sprec_op_create_hadamard(sprec_ctx ctx, int64_t m, int64_t n, uint64_t
   SPREC_CHECK(m >= 1 && m <= n, SPREC_ERR_ARG,
               "m must be in [1, n] = [1, %lld] for the hadamard operator (got %lld)",
               (long long)n, (long long)m);
-  SPREC_CHECK(n >= ctx->size, SPREC_ERR_ARG,
-              "%d ranks but only %lld columns: every rank needs at least one column",
-              ctx->size, (long long)n);
+  SPREC_CALL(sprec_op_check_shape(ctx, m, n));
   sprec_fwht *f = NULL;
   SPREC_CALL(sprec_fwht_create(ctx->comm, n, &f));
-  sprec_op op = NULL;
+  struct sprec_op_s o = sprec_op_shape(ctx, m, n, &hadamard_ops);
+  o.norm2 = (double)n / (double)m;
   hadamard *d = NULL;
-  sprec_err err = sprec_calloc(1, sizeof *op, &op, "the operator");
-  if (!err) err = sprec_calloc(1, sizeof *d, &d, "the operator");
-  if (!err) {
-    op->ctx = ctx;
-    op->m = m;
-    op->n = n;
-    op->col_start = sprec_block_start(n, ctx->size, ctx->rank);
-    op->n_local = sprec_block_size(n, ctx->size, ctx->rank);
-    op->norm2 = (double)n / (double)m;
-    op->ops = &hadamard_ops;
-    op->data = d;
+  sprec_err err = sprec_calloc(1, sizeof *d, &d, "the operator");
+  if (err) sprec_fwht_destroy(&f);
+  else {
+    o.data = d;
     d->seed = seed;
     d->s = 1.0 / sqrt((double)m);
     d->f = f;
-    f = NULL;
-    err = make_data(op, d);
+    err = make_data(&o, d);
   }
-  err = sprec_agree(ctx->comm, err);
-  if (err) {
-    sprec_fwht_destroy(&f);
-    if (op && !op->data) free(d);
-    if (op && op->data) hadamard_destroy(op);
-    free(op);
-    return err;
-  }
-  *out = op;
-  return SPREC_OK;
+  return sprec_op_finish(&o, err, out);
 }

@@ -1,7 +1,7 @@
 /* A generated dictionary computed from its formula instead of stored (sprec_problem
  * .implicit): each pass makes the local columns again, a chunk at a time, and runs the
- * dense operator's kernels over the chunk. Column j is made by the generator's own
- * function from (problem, j) alone, and the kernels sum each column's products in an
+ * dense operator's kernels over the chunk. Column j is made by the generators' own
+ * formula (columns.c) from (problem, j) alone, and the kernels sum each column's products in an
  * order that does not depend on how columns are grouped: every product is the stored
  * operator's, bit for bit, in O(m·chunk) memory instead of O(m·n_r), at the price of
  * evaluating the formula on every pass. */
@@ -53,17 +53,6 @@ static sprec_err implicit_columns(sprec_op op, int64_t nc, const int64_t *jl, do
   return SPREC_OK;
 }
 
-static sprec_err implicit_apply_columns(sprec_op op, int64_t nc, const int64_t *jl,
-                                        const double *v, double *out)
-{
-  implicit_data *d = op->data;
-  for (int64_t t = 0; t < nc; t++) {
-    sprec_problem_column(&d->p, op->col_start + jl[t], d->buf);
-    sprec_kernel_gemv_n(op->m, 1, d->buf, op->m, v + t, out);
-  }
-  return SPREC_OK;
-}
-
 static void implicit_destroy(sprec_op op)
 {
   implicit_data *d = op->data;
@@ -83,33 +72,18 @@ static const struct sprec_op_ops implicit_ops = {
     .apply_T = implicit_apply_T,
     .apply_local = implicit_apply_local,
     .columns = implicit_columns,
-    .apply_columns = implicit_apply_columns,
     .destroy = implicit_destroy,
     .describe = implicit_describe};
 
 sprec_err sprec_op_create_implicit(sprec_ctx ctx, const sprec_problem *p, sprec_op *out)
 {
-  sprec_op op = NULL;
+  struct sprec_op_s o = sprec_op_shape(ctx, p->m, p->n, &implicit_ops);
   implicit_data *d = NULL;
-  *out = NULL;
-  sprec_err err = sprec_calloc(1, sizeof *op, &op, "operator");
-  if (!err) err = sprec_calloc(1, sizeof *d, &d, "implicit operator");
-  if (!err) err = sprec_calloc((size_t)(p->m * IMPLICIT_CHUNK), sizeof *d->buf, &d->buf, "column chunk");
-  err = sprec_agree(ctx->comm, err);
-  if (err) {
-    if (d) free(d->buf);
-    free(d);
-    free(op);
-    return err;
+  sprec_err err = sprec_calloc(1, sizeof *d, &d, "implicit operator");
+  if (!err) {
+    o.data = d;
+    d->p = *p;
+    err = sprec_calloc((size_t)(p->m * IMPLICIT_CHUNK), sizeof *d->buf, &d->buf, "column chunk");
   }
-  d->p = *p;
-  op->ctx = ctx;
-  op->m = p->m;
-  op->n = p->n;
-  op->col_start = sprec_block_start(p->n, ctx->size, ctx->rank);
-  op->n_local = sprec_block_size(p->n, ctx->size, ctx->rank);
-  op->ops = &implicit_ops;
-  op->data = d;
-  *out = op;
-  return SPREC_OK;
+  return sprec_op_finish(&o, err, out);
 }

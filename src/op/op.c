@@ -35,6 +35,44 @@ sprec_err sprec_op_destroy(sprec_op *op)
   return SPREC_OK;
 }
 
+/* ---------------------------------------------------------- construction -- */
+sprec_err sprec_op_check_shape(sprec_ctx ctx, int64_t m, int64_t n)
+{
+  SPREC_CHECK(m > 0 && n > 0, SPREC_ERR_ARG, "dictionary shape %lld x %lld is empty",
+              (long long)m, (long long)n);
+  SPREC_CHECK(n >= ctx->size, SPREC_ERR_ARG,
+              "%d ranks but only %lld columns: every rank needs at least one column",
+              ctx->size, (long long)n);
+  return SPREC_OK;
+}
+
+struct sprec_op_s sprec_op_shape(sprec_ctx ctx, int64_t m, int64_t n,
+                                 const struct sprec_op_ops *ops)
+{
+  return (struct sprec_op_s){.ctx = ctx,
+                             .m = m,
+                             .n = n,
+                             .col_start = sprec_block_start(n, ctx->size, ctx->rank),
+                             .n_local = sprec_block_size(n, ctx->size, ctx->rank),
+                             .ops = ops};
+}
+
+sprec_err sprec_op_finish(struct sprec_op_s *o, sprec_err err, sprec_op *out)
+{
+  sprec_op op = NULL;
+  *out = NULL;
+  if (!err) err = sprec_calloc(1, sizeof *op, &op, "operator");
+  err = sprec_agree(o->ctx->comm, err); /* memory may run out on some ranks only */
+  if (err) {
+    if (o->ops->destroy) o->ops->destroy(o);
+    free(op);
+    return err;
+  }
+  *op = *o;
+  *out = op;
+  return SPREC_OK;
+}
+
 sprec_err sprec_op_apply_T(sprec_op op, const double *r, double *g)
 {
   return op->ops->apply_T(op, r, g);
@@ -58,6 +96,20 @@ static void owned_range(sprec_op op, int64_t k, const int64_t *S, int64_t *lo, i
   *hi = b;
 }
 
+/* out += Σ_t a_{jl[t]} v_t for a kind without apply_columns: each column made into
+ * col (m entries) and added as the kernels add it. gemv_n adds its columns one after
+ * another, so this is bit for bit the product over all nc columns made at once, in
+ * O(m) memory. */
+static sprec_err apply_columns_made(sprec_op op, int64_t nc, const int64_t *jl, const double *v,
+                                    double *col, double *out)
+{
+  for (int64_t t = 0; t < nc; t++) {
+    SPREC_CALL(op->ops->columns(op, 1, jl + t, col));
+    sprec_kernel_gemv_n(op->m, 1, col, op->m, v + t, out);
+  }
+  return SPREC_OK;
+}
+
 /* out = A x accumulated column after column in index order, exactly as one rank
  * would: the partial sum travels along the owning ranks in rank order (a chain, not
  * a tree), each adding its columns, and the last owner broadcasts. The work is
@@ -77,23 +129,21 @@ sprec_err sprec_op_apply_sparse(sprec_op op, const sprec_sparse *x, double *out)
     int prev = -1, next = -1;
     if (c->rank > first) prev = sprec_block_owner(op->n, c->size, x->idx[lo - 1]);
     if (c->rank < last) next = sprec_block_owner(op->n, c->size, x->idx[hi]);
-    double *cols = NULL;
+    double *col = NULL;
     int64_t *jl = NULL;
     int64_t nc = hi - lo;
-    int direct = op->ops->apply_columns != NULL; /* else copy the columns first */
-    if (!direct) err = sprec_calloc((size_t)(m * nc), sizeof *cols, &cols, "support columns");
+    int direct = op->ops->apply_columns != NULL; /* else one column at a time */
+    if (!direct) err = sprec_calloc((size_t)m, sizeof *col, &col, "a support column");
     if (!err) err = sprec_calloc((size_t)nc, sizeof *jl, &jl, "column list");
-    if (!err) {
+    if (!err)
       for (int64_t t = 0; t < nc; t++) jl[t] = x->idx[lo + t] - op->col_start;
-      if (!direct) err = op->ops->columns(op, nc, jl, cols);
-    }
     /* A failure here must not leave neighbours waiting: the chain still runs. */
     if (prev >= 0)
       SPREC_TIMED(c->t_comm, MPI_Recv(out, (int)m, MPI_DOUBLE, prev, 77, c->comm, MPI_STATUS_IGNORE));
     if (!err && direct) err = op->ops->apply_columns(op, nc, jl, x->val + lo, out);
-    else if (!err) sprec_kernel_gemv_n(m, nc, cols, m, x->val + lo, out);
+    else if (!err) err = apply_columns_made(op, nc, jl, x->val + lo, col, out);
     if (next >= 0) MPI_Send(out, (int)m, MPI_DOUBLE, next, 77, c->comm);
-    free(cols);
+    free(col);
     free(jl);
   }
   SPREC_CALL(sprec_agree(c->comm, err));

@@ -18,7 +18,8 @@ struct sprec_op_ops {
   /* Copy the local columns jl[0..nc) (local indices) into out, m x nc, ld m. */
   sprec_err (*columns)(sprec_op op, int64_t nc, const int64_t *jl, double *out);
   /* out_i += Σ_t a_{i,jl[t]} v[t], column after column in the order given (no
-   * communication). Optional: without it the columns are copied first. */
+   * communication). Optional: without it each column is made by columns and added,
+   * one at a time (op.c). */
   sprec_err (*apply_columns)(sprec_op op, int64_t nc, const int64_t *jl, const double *v,
                              double *out);
   /* g[p] = A_rᵀ r[p] for nb right-hand sides in one pass over the block, each g[p]
@@ -44,9 +45,29 @@ struct sprec_op_s {
   sprec_ctx ctx;
   int64_t m, n, n_local, col_start;
   double norm2;     /* ‖A‖₂² estimate once made (sprec_op_norm2_est), else 0 */
+  sprec_dtype dtype; /* how a dense block is stored; SPREC_FLOAT64 for the other kinds */
   const struct sprec_op_ops *ops;
   void *data;
 };
+
+/* Constructors. Each takes ownership of the arrays it is given (sprec.h): they go
+ * into the kind's data at once, the kind's destroy releases them, and a constructor
+ * that fails releases them through that same destroy. So a constructor fills in an
+ * operator on its stack (sprec_op_shape), makes its data, and ends with
+ * sprec_op_finish, which either keeps it or destroys what was made. */
+/* SPREC_ERR_ARG unless m, n >= 1 and each of ctx's ranks gets at least one of the n
+ * columns. */
+sprec_err sprec_op_check_shape(sprec_ctx ctx, int64_t m, int64_t n);
+/* The fields of an m x n operator of the kind ops over this rank's block of columns
+ * (data NULL, norm2 0, dtype SPREC_FLOAT64). */
+struct sprec_op_s sprec_op_shape(sprec_ctx ctx, int64_t m, int64_t n,
+                                 const struct sprec_op_ops *ops);
+/* Collective. *out = *o, moved to the heap, when err (this rank's outcome of the
+ * kind's preparation) is SPREC_OK on every rank and the operator can be allocated.
+ * Else o->ops->destroy(o) releases whatever o->data holds (the kind's destroy must
+ * accept data made in part, or NULL), *out = NULL, and every rank returns the first
+ * failing rank's error. */
+sprec_err sprec_op_finish(struct sprec_op_s *o, sprec_err err, sprec_op *out);
 
 /* 1 if op is a dense operator over a single-precision block (op->data is float). */
 int sprec_op_is_dense_f32(sprec_op op);
@@ -58,20 +79,55 @@ sprec_err sprec_op_gather_columns(sprec_op op, int64_t k, const int64_t *S, doub
  * taps, SPREC_CONV_FFT over fixed tiles, SPREC_CONV_AUTO by the kernel's length: FFT
  * from SPREC_CONV_FFT_MIN taps on, the crossover measured on this machine (one rank,
  * n = 2^22, best of 9 interleaved passes: fft/direct 1.4 at 12 taps, 1.1 at 16, 1.4 at
- * 25, 0.68 at 32, 0.56 at 64, 0.27 at 128). */
+ * 25, 0.68 at 32, 0.56 at 64, 0.27 at 128). Takes kernel, as sprec_op_create_conv does. */
 enum { SPREC_CONV_AUTO, SPREC_CONV_DIRECT, SPREC_CONV_FFT };
 #define SPREC_CONV_FFT_MIN 32
-sprec_err sprec_op_create_conv_path(sprec_ctx ctx, int64_t n, int64_t len, const double *kernel,
+sprec_err sprec_op_create_conv_path(sprec_ctx ctx, int64_t n, int64_t len, double *kernel,
                                     int path, sprec_op *out);
 
-/* Generators (gen.c, spikes.c): k distinct sorted indices of [0, n) drawn from the
- * seed; the spike-deconvolution problem (sprec_problem_generate's SPIKES case). */
-sprec_err sprec_problem_draw_support(uint64_t seed, int64_t n, int64_t k, int64_t *S);
+/* ------------------------------------------------------- hadamard.c -- */
+/* 1 if op is sprec_op_create_hadamard's. */
+int sprec_op_is_hadamard(sprec_op op);
+/* Not collective. Global column j (any j of [0, n), not only this rank's), m entries:
+ * d_j·(−1)^popcount(R_i & j)/√m. */
+void sprec_hadamard_column(sprec_op op, int64_t j, double *a);
+/* Not collective. The m sampled rows R (sorted), owned by the operator. */
+const int64_t *sprec_hadamard_rows(sprec_op op);
+/* Not collective. d_j = ±1, from (seed, j) alone. */
+double sprec_hadamard_sign(uint64_t seed, int64_t j);
+
+/* ------------------------------------------------ generators' formulas -- */
+/* The streams of a problem's seed (sprec_rng_seed), one per use, so that no two draws
+ * share numbers: the generators' (columns.c) and the hadamard operator's. */
+enum {
+  SPREC_STREAM_COLUMN = 1,    /* gaussian column j: substream j        */
+  SPREC_STREAM_SUPPORT = 2,   /* the true support                      */
+  SPREC_STREAM_AMPLITUDE = 3, /* the true amplitudes                   */
+  SPREC_STREAM_NOISE = 4,     /* the noise e                           */
+  SPREC_STREAM_ROWS = 5,      /* hadamard: the sampled rows R          */
+  SPREC_STREAM_SIGNS = 6      /* hadamard: d_j, substream j            */
+};
+
+/* columns.c: what a generated problem is made of, from (seed, j) alone; used by the
+ * operator that computes its columns (implicit.c) and by the generators (spikes.c,
+ * gen.c). All not collective. */
+/* Column j of the gaussian or deconv problem, m entries, unit ℓ2 norm. gaussian:
+ * i.i.d. N(0,1); deconv: a Gaussian bump of width p->width centred at j/(n−1) on the
+ * m-point grid of [0, 1]. */
+void sprec_problem_column(const sprec_problem *p, int64_t j, double *a);
+/* The true x (x initialized here, k entries; the caller frees it on failure too): k
+ * distinct indices of [0, n), uniform, sorted, with amplitudes ±(1 + |N(0,1)|). */
+sprec_err sprec_problem_truth(uint64_t seed, int64_t n, int64_t k, sprec_sparse *x);
+/* y += e with N(0,1) entries scaled to ‖y‖/‖e‖ = 10^(snr/20), drawn into e (m, the
+ * caller's scratch); nothing when p->snr_db is infinite (noiseless). */
+void sprec_problem_add_noise(const sprec_problem *p, int64_t m, double *y, double *e);
+
+/* ---------------------------------------------------------- generators -- */
+/* The operator that makes the deconv columns on every pass instead of storing them
+ * (p->implicit; implicit.c), and the spike-deconvolution problem (spikes.c:
+ * sprec_problem_generate's SPIKES case). */
+sprec_err sprec_op_create_implicit(sprec_ctx ctx, const sprec_problem *p, sprec_op *A);
 sprec_err sprec_problem_spikes(sprec_ctx ctx, const sprec_problem *p, sprec_op *A, double **y,
                                sprec_sparse *xt);
-/* Column j of a dense generated problem (unit norm), and the operator that makes the
- * columns on every pass instead of storing them (p->implicit; implicit.c). */
-void sprec_problem_column(const sprec_problem *p, int64_t j, double *a);
-sprec_err sprec_op_create_implicit(sprec_ctx ctx, const sprec_problem *p, sprec_op *A);
 
 #endif
