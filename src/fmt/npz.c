@@ -7,7 +7,7 @@
  * against the file: members lie inside the archive, a deflated member claims at most
  * deflate's largest ratio (1032:1) of its compressed size, and every .npy header must
  * announce exactly the bytes its member holds. */
-#include "csc_read.h"
+#include "fmt.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -10,7 +10,7 @@
  * scatter-add column after column is the dense gemv_n. Solves over a CSC matrix then
  * equal solves over its densified copy, for any number of ranks. */
 #include "op.h"
-#include "../fmt/csc_read.h"
+#include "../fmt/fmt.h"
 
 #include <math.h>
 #include <stdio.h>
