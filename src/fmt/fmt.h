@@ -61,7 +61,7 @@ sprec_err sprec_npy_io_error(int rc, const char *path, const char *what);
  * the error is kept in *err). Collective. */
 long long sprec_npy_calls(MPI_Comm comm, int64_t total, int64_t chunk, sprec_err *err);
 
-/* ----------------------------------------------------------- sparse matrices -- */
+/* --------------------------------------------- sparse matrices (csc_local.c) -- */
 /* What the sparse readers (npz.c, mtx.c) hand over: this rank's columns of the matrix
  * as the file holds them. */
 typedef struct {
@@ -74,7 +74,7 @@ typedef struct {
   char format[96];   /* what the file is, for sprec_csc_inspect                     */
 } sprec_csc_local;
 
-/* Frees the three arrays and sets them to NULL; accepts a zeroed struct (op/csc.c). */
+/* Frees the three arrays and sets them to NULL; accepts a zeroed struct. */
 void sprec_csc_local_free(sprec_csc_local *a);
 
 /* Collective on comm (every rank returns the same error; out freed on failure). Each

@@ -64,6 +64,12 @@ enum { SPREC_CONV_AUTO, SPREC_CONV_DIRECT, SPREC_CONV_FFT };
 sprec_err sprec_op_create_conv_path(sprec_ctx ctx, int64_t n, int64_t len, const double *kernel,
                                     int path, sprec_op *out);
 
+/* CSC columns (csc.c) in the form the sparse operator holds them, in place: rows sorted
+ * within each column, a row repeated in a column summed in the order given (as SciPy's
+ * toarray() and a Matrix Market reader sum them); colptr rewritten. nl columns. Not
+ * collective. sprec_csc_inspect (io) counts what the operator would hold with it. */
+sprec_err sprec_csc_canonical(int64_t nl, int64_t *colptr, int64_t *row, double *val);
+
 /* Generators (gen.c, spikes.c): k distinct sorted indices of [0, n) drawn from the
  * seed; the spike-deconvolution problem (sprec_problem_generate's SPIKES case). */
 sprec_err sprec_problem_draw_support(uint64_t seed, int64_t n, int64_t k, int64_t *S);
