@@ -157,8 +157,12 @@ $(FUZZ_BUILD)/small/%.o: %.c
 	$(FUZZ_CC) $(SPREC_CFLAGS) $(MPI_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) \
 	  -DSPREC_NPY_CHUNK=7 -DSPREC_NPY_TILE=5 -c $< -o $@
 
-$(FUZZ_BUILD)/fuzz_npy_header: $(FUZZ_BUILD)/obj/src/fmt/npy.o $(FUZZ_BUILD)/obj/src/core/error.o $(FUZZ_BUILD)/obj/src/core/util.o
-$(FUZZ_BUILD)/fuzz_npy_read: $(FUZZ_BUILD)/small/src/fmt/npy.o $(FUZZ_BUILD)/obj/src/core/error.o $(FUZZ_BUILD)/obj/src/core/util.o
+# The .npy harnesses: the reader (npy.c), its header parser and MPI-IO helpers, and the
+# core files they call.
+NPY_FUZZ_OBJ = $(FUZZ_BUILD)/obj/src/fmt/npy_header.o $(FUZZ_BUILD)/obj/src/fmt/npy_mpiio.o \
+               $(FUZZ_BUILD)/obj/src/core/error.o $(FUZZ_BUILD)/obj/src/core/util.o
+$(FUZZ_BUILD)/fuzz_npy_header: $(FUZZ_BUILD)/obj/src/fmt/npy.o $(NPY_FUZZ_OBJ)
+$(FUZZ_BUILD)/fuzz_npy_read: $(FUZZ_BUILD)/small/src/fmt/npy.o $(NPY_FUZZ_OBJ)
 $(FUZZ_BUILD)/fuzz_cli_args: $(FUZZ_BUILD)/obj/src/cli/args.o $(FUZZ_BUILD)/obj/src/core/error.o
 # The checkpoint reader's harness resumes through the public API: the whole library,
 # the kernel variants with their instruction sets, linked with the library's LIBS.

@@ -518,10 +518,13 @@ typedef struct {
   int filters;       /* number of filters (compression) on the chunks          */
 } sprec_h5_info;
 
-/* Not collective. 1 if spec names an HDF5 file (FILE.h5 or FILE.hdf5, then :DATASET or
- * nothing), split into file (flen bytes) and dataset ("" when absent); 0 if not; -1 if
- * a part does not fit its buffer. */
-int sprec_h5_spec(const char *spec, char *file, size_t flen, char *dataset, size_t dlen);
+/* Not collective. Whether spec names an HDF5 file: FILE.h5 or FILE.hdf5 (either in any
+ * case), then :DATASET or nothing. If it does, *is_h5 = 1 and spec is split into file
+ * (flen bytes) and dataset (dlen bytes; "" when absent); if not, *is_h5 = 0 and file and
+ * dataset are left as they were. SPREC_ERR_ARG ("SPEC...: name too long", *is_h5 = 0)
+ * when it does but a part does not fit its buffer. */
+sprec_err sprec_h5_spec(const char *spec, char *file, size_t flen, char *dataset, size_t dlen,
+                        int *is_h5);
 /* Collective. Checks the dataset (a path in the file, with :F or :C at its end
  * perhaps): 1-D or 2-D, float64 or float32, not empty. */
 sprec_err sprec_h5_inspect(MPI_Comm comm, const char *path, const char *dataset,

@@ -293,18 +293,30 @@ END_TEST
 START_TEST(spec_split)
 {
   char f[64], d[64];
-  ck_assert_int_eq(sprec_h5_spec("dir/a.h5:/g/A", f, sizeof f, d, sizeof d), 1);
+  int h5 = -1;
+  ck_assert_int_eq(sprec_h5_spec("dir/a.h5:/g/A", f, sizeof f, d, sizeof d, &h5), SPREC_OK);
+  ck_assert_int_eq(h5, 1);
   ck_assert_str_eq(f, "dir/a.h5");
   ck_assert_str_eq(d, "/g/A");
-  ck_assert_int_eq(sprec_h5_spec("x.hdf5:/A:F", f, sizeof f, d, sizeof d), 1);
+  ck_assert_int_eq(sprec_h5_spec("x.hdf5:/A:F", f, sizeof f, d, sizeof d, &h5), SPREC_OK);
+  ck_assert_int_eq(h5, 1);
   ck_assert_str_eq(f, "x.hdf5");
   ck_assert_str_eq(d, "/A:F");
-  ck_assert_int_eq(sprec_h5_spec("x.H5", f, sizeof f, d, sizeof d), 1);
+  ck_assert_int_eq(sprec_h5_spec("x.H5", f, sizeof f, d, sizeof d, &h5), SPREC_OK);
+  ck_assert_int_eq(h5, 1);
   ck_assert_str_eq(d, "");
-  ck_assert_int_eq(sprec_h5_spec("a.h5.npy", f, sizeof f, d, sizeof d), 0);
-  ck_assert_int_eq(sprec_h5_spec("A.npy", f, sizeof f, d, sizeof d), 0);
-  ck_assert_int_eq(sprec_h5_spec("h5:/A", f, sizeof f, d, sizeof d), 0);
-  ck_assert_int_eq(sprec_h5_spec("a.h5:/A", f, 4, d, sizeof d), -1);
+  const char *not_h5[] = {"a.h5.npy", "A.npy", "h5:/A"};
+  for (int t = 0; t < 3; t++) {
+    h5 = -1;
+    ck_assert_int_eq(sprec_h5_spec(not_h5[t], f, sizeof f, d, sizeof d, &h5), SPREC_OK);
+    ck_assert_int_eq(h5, 0);
+  }
+  /* A part that does not fit: refused with a message naming the spec. */
+  h5 = -1;
+  ck_assert_int_eq(sprec_h5_spec("a.h5:/A", f, 4, d, sizeof d, &h5), SPREC_ERR_ARG);
+  ck_assert_int_eq(h5, 0);
+  ck_assert_str_eq(sprec_errmsg(), "a.h5:/A...: name too long");
+  ck_assert_int_eq(sprec_h5_spec("a.h5:/Dataset", f, sizeof f, d, 4, &h5), SPREC_ERR_ARG);
 }
 END_TEST
 

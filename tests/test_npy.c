@@ -1,4 +1,4 @@
-/* Tests of the .npy reader and writer (src/fmt/npy.c), at any number of ranks.
+/* Tests of the .npy reader and writer (src/fmt/npy*.c), at any number of ranks.
  *
  * Reference files are made by numpy (a script run on rank 0) or written byte by byte
  * here, never by the code under test; values follow a[i, j] = 1000 i + j + 0.25,

@@ -12,7 +12,8 @@
  *  - a SEA solve giving the dense solve's support and values;
  * on every rank count the suite runs at (each against the same serial reference, so
  * the results are the same on all). Then hostile archives the CLI test cannot make
- * with SciPy: sizes that lie, a .npy header that announces more than its member. */
+ * with SciPy: sizes that lie, a .npy header that announces more than its member; and
+ * members' headers that numpy may write, or that a .npy file is refused for. */
 #include "testutil.h"
 
 #include <float.h>
@@ -151,9 +152,19 @@ static void write_zip(const char *path, blob *m, int nm, int deflated, int zip64
   fclose(f);
 }
 
-/* The matrix as save_npz writes it: int32 indices and indptr, float64 data. */
+/* The blob's .npy header text replaced by dict (padded with spaces: it must fit). */
+static void set_dict(blob *b, const char *dict)
+{
+  size_t room = (size_t)(b->buf[8] | b->buf[9] << 8) - 1;
+  if (strlen(dict) > room) abort(); /* not in a test: no ck_assert */
+  memset(b->buf + 10, ' ', room);
+  memcpy(b->buf + 10, dict, strlen(dict));
+}
+
+/* The matrix as save_npz writes it: int32 indices and indptr, float64 data; indptr_dict:
+ * another header text for indptr.npy (NULL: numpy's). */
 static void write_npz(const char *path, const matrix *a, int deflated, int zip64, uint64_t lie,
-                      int64_t lie_count)
+                      int64_t lie_count, const char *indptr_dict)
 {
   int32_t *ind = malloc(sizeof(int32_t) * (size_t)a->nnz), ip[N + 1];
   for (int64_t p = 0; p < a->nnz; p++) ind[p] = (int32_t)a->rows[p];
@@ -170,6 +181,7 @@ static void write_npz(const char *path, const matrix *a, int deflated, int zip64
     int k = snprintf(num, sizeof num, "(%lld,)", (long long)lie_count);
     memcpy(s, num, (size_t)k);
   }
+  if (indptr_dict) set_dict(&m[1], indptr_dict);
   write_zip(path, m, 5, deflated, zip64, lie);
   for (int k = 0; k < 5; k++) free(m[k].buf);
   free(ind);
@@ -360,18 +372,46 @@ START_TEST(lying_sizes)
 }
 END_TEST
 
+/* A member's .npy header goes through the parser of .npy files: what numpy writes is
+ * read (double quotes, a tab, keys in another order, a Python 2 long), what a .npy file
+ * is refused for is refused, with the member named. */
+START_TEST(member_headers)
+{
+  sprec_ctx ctx;
+  sprec_op A = NULL;
+  sprec_ctx_create(MPI_COMM_WORLD, &ctx);
+  sprec_err e = sprec_op_load_csc(ctx, file("dquote.npz"), &A);
+  ck_assert_all(e == SPREC_OK && sprec_op_cols(A) == N, "dquote.npz: %s", sprec_errmsg());
+  sprec_op_destroy(&A);
+  sprec_ctx_destroy(&ctx);
+  refused("key.npz", "indptr.npy: malformed .npy header: unexpected key 'x'");
+  refused("after.npz", "indptr.npy: malformed .npy header: unexpected text after the dict");
+  refused("dtype.npz", "indptr.npy: unsupported dtype '<i+4'");
+}
+END_TEST
+
 static void write_files(void)
 {
-  write_npz(file("stored.npz"), &A0, 0, 0, 0, 0);
-  write_npz(file("deflated.npz"), &A0, 1, 0, 0, 0);
-  write_npz(file("zip64.npz"), &A0, 1, 1, 0, 0);
+  write_npz(file("stored.npz"), &A0, 0, 0, 0, 0, NULL);
+  write_npz(file("deflated.npz"), &A0, 1, 0, 0, 0, NULL);
+  write_npz(file("zip64.npz"), &A0, 1, 1, 0, 0, NULL);
   write_mtx(file("a.mtx"), &A0);
-  write_npz(file("huge.npz"), &A0, 1, 0, 0xF0000000u, 0);
-  write_npz(file("announce.npz"), &A0, 1, 0, 8 * (uint64_t)A0.nnz + 128 + 4096, 0);
+  /* indptr.npy's header as numpy may write it, and as no .npy file may have it */
+  char d[128];
+  snprintf(d, sizeof d, "{\"shape\": (%dL,),\t\"fortran_order\": False, \"descr\": \"<i4\"}", N + 1);
+  write_npz(file("dquote.npz"), &A0, 1, 0, 0, 0, d);
+  snprintf(d, sizeof d, "{'descr': '<i4', 'fortran_order': False, 'shape': (%d,), 'x': 1}", N + 1);
+  write_npz(file("key.npz"), &A0, 1, 0, 0, 0, d);
+  snprintf(d, sizeof d, "{'descr': '<i4', 'fortran_order': False, 'shape': (%d,)} x", N + 1);
+  write_npz(file("after.npz"), &A0, 0, 0, 0, 0, d);
+  snprintf(d, sizeof d, "{'descr': '<i+4', 'fortran_order': False, 'shape': (%d,)}", N + 1);
+  write_npz(file("dtype.npz"), &A0, 0, 0, 0, 0, d);
+  write_npz(file("huge.npz"), &A0, 1, 0, 0xF0000000u, 0, NULL);
+  write_npz(file("announce.npz"), &A0, 1, 0, 8 * (uint64_t)A0.nnz + 128 + 4096, 0, NULL);
   /* consistent header and size, one value more than the stream holds */
-  write_npz(file("short.npz"), &A0, 1, 0, 8 * (uint64_t)(A0.nnz + 1) + 128, A0.nnz + 1);
+  write_npz(file("short.npz"), &A0, 1, 0, 8 * (uint64_t)(A0.nnz + 1) + 128, A0.nnz + 1, NULL);
   /* a stored archive whose central directory size says 0 while it lists 5 entries */
-  write_npz(file("cut.npz"), &A0, 0, 0, 0, 0);
+  write_npz(file("cut.npz"), &A0, 0, 0, 0, 0, NULL);
   FILE *f = fopen(file("cut.npz"), "r+b");
   fseek(f, -22 + 12, SEEK_END);
   put(f, 0, 4); /* the central directory's size: 0, so data.npy's entry is missing */
@@ -515,6 +555,7 @@ int main(int argc, char **argv)
   tcase_add_test(tc, npz_zip64_fields);
   tcase_add_test(tc, matrix_market);
   tcase_add_test(tc, lying_sizes);
+  tcase_add_test(tc, member_headers);
   suite_add_tcase(s, tc);
   char d[256];
   snprintf(d, sizeof d, "%s", dir);

@@ -87,8 +87,9 @@ sprec_err cmd_info(int argc, char **argv)
   const char *path = pos[0];
   if (sprec_csc_path(path)) return info_sparse(comm, rank, path);
   char h5file[4096], dataset[1024];
-  int h5 = sprec_h5_spec(path, h5file, sizeof h5file, dataset, sizeof dataset);
-  SPREC_CHECK(h5 >= 0, SPREC_ERR_ARG, "info: %.200s...: name too long", path);
+  int h5;
+  SPREC_CHECK(!sprec_h5_spec(path, h5file, sizeof h5file, dataset, sizeof dataset, &h5),
+              SPREC_ERR_ARG, "info: %.200s...: name too long", path);
   if (h5) return info_h5(comm, rank, p, h5file, dataset);
   sprec_npy_info in;
   SPREC_CALL(sprec_npy_inspect(comm, path, &in));

@@ -143,11 +143,13 @@ static void out_free(solve_out *r, int b)
   free(r->init_fit);
 }
 
-/* The file a spec names: FILE of FILE.h5:/dataset, else the spec itself (a .npy file). */
+/* The file a spec names: FILE of FILE.h5:/dataset, else the spec itself (a .npy file,
+ * or a name too long to split, which its loader refuses). */
 static const char *spec_file(const char *spec, char *buf, size_t len)
 {
   char dataset[1024];
-  if (!spec || sprec_h5_spec(spec, buf, len, dataset, sizeof dataset) != 1) return spec;
+  int h5 = 0;
+  if (!spec || sprec_h5_spec(spec, buf, len, dataset, sizeof dataset, &h5) || !h5) return spec;
   return buf;
 }
 

@@ -43,23 +43,26 @@ static const char *gist(char buf[160])
   return buf;
 }
 
-int sprec_h5_spec(const char *spec, char *file, size_t flen, char *dataset, size_t dlen)
+sprec_err sprec_h5_spec(const char *spec, char *file, size_t flen, char *dataset, size_t dlen,
+                        int *is_h5)
 {
   static const char *const ext[] = {".h5", ".hdf5", NULL};
+  *is_h5 = 0;
   for (size_t i = 1; spec[i - 1]; i++) { /* i: the length of the file part tried */
     if (spec[i] != ':' && spec[i] != '\0') continue;
     for (int e = 0; ext[e]; e++) {
       size_t el = strlen(ext[e]);
       if (i < el || strncasecmp(spec + i - el, ext[e], el)) continue;
       const char *d = spec[i] ? spec + i + 1 : "";
-      if (i >= flen || strlen(d) >= dlen) return -1;
+      SPREC_CHECK(i < flen && strlen(d) < dlen, SPREC_ERR_ARG, "%.200s...: name too long", spec);
       memcpy(file, spec, i);
       file[i] = '\0';
       snprintf(dataset, dlen, "%s", d);
-      return 1;
+      *is_h5 = 1;
+      return SPREC_OK;
     }
   }
-  return 0;
+  return SPREC_OK;
 }
 
 /* ------------------------------------------------------------- opening -- */

@@ -4,7 +4,7 @@
  * (and so every rank finds the same first fault, with its line number). Repeated
  * entries are kept in the file's order and summed later (op/csc.c), as SciPy's mmread
  * followed by toarray() sums them. */
-#include "csc_read.h"
+#include "fmt.h"
 
 #include <errno.h>
 #include <fcntl.h>

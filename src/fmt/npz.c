@@ -6,12 +6,14 @@
  * checking the CRC over the whole member. No size field is used before it is checked
  * against the file: members lie inside the archive, a deflated member claims at most
  * deflate's largest ratio (1032:1) of its compressed size, and every .npy header must
- * announce exactly the bytes its member holds. */
-#include "csc_read.h"
+ * announce exactly the bytes its member holds. The members' .npy headers go through
+ * the parser of .npy files (npy_header.c): the same syntax is accepted. */
+#include "fmt.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -274,71 +276,63 @@ static void mclose(member *mb)
 }
 
 /* -------------------------------------------------------- the .npy arrays -- */
-/* The value of 'key' in a .npy header's dictionary: the text after its colon. */
-static const char *hval(const char *h, const char *key)
+/* What the member's header says, as far as this reader uses it: the dtype ('<' or '|',
+ * then i, f, S or U, then its size, 1 to 64: bytes, or characters for U), at most one
+ * dimension in Fortran order, and the element count. Which dtype each member may have
+ * is checked where it is read (want_type, read_kind_shape). who: "FILE: MEMBER". */
+static sprec_err member_array(member *mb, const char *who, const sprec_npy_header *h)
 {
-  const char *p = strstr(h, key);
-  if (!p) return NULL;
-  p = strchr(p + strlen(key), ':');
-  if (!p) return NULL;
-  for (p++; *p == ' '; p++) {}
-  return p;
-}
-
-static sprec_err parse_npy_dict(member *mb, const char *h)
-{
-  const char *path = mb->path, *name = mb->name, *d = hval(h, "'descr'");
-  const char *f = hval(h, "'fortran_order'"), *s = hval(h, "'shape'");
-  SPREC_CHECK(d && f && s && (*d == '\'' || *d == '"') && *s == '(', SPREC_ERR_FORMAT,
-              "%s: %s: malformed .npy header", path, name);
-  char descr[16] = {0}, *end;
-  size_t k = 0;
-  for (d++; *d && *d != '\'' && *d != '"' && k + 1 < sizeof descr; d++) descr[k++] = *d;
-  long sz = strtol(descr + (k > 2 ? 2 : k), &end, 10);
-  SPREC_CHECK(k >= 3 && *end == 0 && sz > 0 && sz <= 64 && strchr("<|", descr[0]) &&
-                  strchr("ifSU", descr[1]),
-              SPREC_ERR_FORMAT, "%s: %s: unsupported dtype '%s'", path, name, descr);
-  SPREC_CHECK(descr[1] != 'U' || descr[0] == '<', SPREC_ERR_FORMAT,
-              "%s: %s: unsupported dtype '%s'", path, name, descr);
-  mb->kind = descr[1];
-  mb->itemsize = (int)(descr[1] == 'U' ? 4 * sz : sz);
+  const char *d = h->descr;
+  size_t k = strlen(d);
+  int digits = h->descr_is_str && k >= 3 && k <= 4;
+  for (size_t i = 2; digits && i < k; i++) digits = d[i] >= '0' && d[i] <= '9';
+  int sz = digits ? atoi(d + 2) : 0;
+  char s[40];
+  SPREC_CHECK(h->descr_is_str, SPREC_ERR_FORMAT, "%s: unsupported dtype (structured)", who);
+  SPREC_CHECK(sz >= 1 && sz <= 64 && strchr("ifSU", d[1]) &&
+                  (d[0] == '<' || (d[0] == '|' && d[1] != 'U')),
+              SPREC_ERR_FORMAT, "%s: unsupported dtype '%s'", who,
+              sprec_printable(s, sizeof s, d, sizeof h->descr));
+  mb->kind = d[1];
+  mb->itemsize = d[1] == 'U' ? 4 * sz : sz;
   mb->count = 1;
-  mb->ndim = 0;
-  for (s++; *s == ' '; s++) {}
-  while (*s != ')') {
-    long long v = strtoll(s, &end, 10);
-    SPREC_CHECK(end != s && v >= 0 && mb->ndim < 2, SPREC_ERR_FORMAT,
-                "%s: %s: malformed shape in the .npy header", path, name);
-    SPREC_CHECK(v == 0 || mb->count <= INT64_MAX / v, SPREC_ERR_FORMAT,
-                "%s: %s: shape too large", path, name);
-    mb->count *= v, mb->ndim++;
-    for (s = end; *s == ' ' || *s == ','; s++) {}
+  mb->ndim = h->ndim;
+  for (int i = 0; i < h->ndim; i++) {
+    SPREC_CHECK(h->shape[i] == 0 || mb->count <= INT64_MAX / h->shape[i], SPREC_ERR_FORMAT,
+                "%s: shape too large", who);
+    mb->count *= h->shape[i];
   }
-  SPREC_CHECK(strncmp(f, "False", 5) == 0 || mb->ndim <= 1, SPREC_ERR_FORMAT,
-              "%s: %s: Fortran-order array", path, name);
+  SPREC_CHECK(!h->fortran_order || h->ndim <= 1, SPREC_ERR_FORMAT, "%s: Fortran-order array",
+              who);
   return SPREC_OK;
 }
 
-/* The member's .npy header: an array of one or no dimension holding exactly the
- * member's bytes. */
+/* The member's .npy header (npy_header.c's parser, as for a .npy file): an array of one
+ * or no dimension holding exactly the member's bytes. */
 static sprec_err npy_header(member *mb)
 {
-  unsigned char pre[12];
+  char who[1100]; /* "FILE: MEMBER", as long as a message can be */
+  snprintf(who, sizeof who, "%s: %s", mb->path, mb->name);
+  unsigned char pre[SPREC_NPY_PREFIX];
+  size_t got = mb->usize < sizeof pre ? (size_t)mb->usize : sizeof pre;
+  int64_t at = 0, hl = 0;
+  SPREC_CALL(mread(mb, 0, got, pre));
+  SPREC_CALL(sprec_npy_header_prefix(who, pre, got, (int64_t)mb->usize, &at, &hl));
+  /* The header is held whole (numpy's are under 1 KiB). It ends past the prefix: a
+   * deflated member is read forward only, and the prefix is read already. */
+  SPREC_CHECK(hl <= 65536 && at + hl >= SPREC_NPY_PREFIX, SPREC_ERR_FORMAT,
+              "%s: bad .npy header length", who);
   char *h = NULL;
-  SPREC_CHECK(mb->usize >= 12, SPREC_ERR_FORMAT, "%s: %s: not a .npy array", mb->path, mb->name);
-  SPREC_CALL(mread(mb, 0, 12, pre));
-  SPREC_CHECK(memcmp(pre, "\x93NUMPY", 6) == 0 && pre[6] >= 1 && pre[6] <= 3, SPREC_ERR_FORMAT,
-              "%s: %s: not a .npy array", mb->path, mb->name);
-  uint64_t hl = pre[6] == 1 ? sprec_le(pre + 8, 2) : sprec_le(pre + 8, 4), at = pre[6] == 1 ? 10 : 12;
-  SPREC_CHECK(hl <= 65536 && at + hl <= mb->usize && at + hl >= 12, SPREC_ERR_FORMAT,
-              "%s: %s: bad .npy header length", mb->path, mb->name);
-  SPREC_CALL(sprec_calloc(hl + 1, 1, &h, "a .npy header"));
-  memcpy(h, pre + at, 12 - at);
-  sprec_err err = mread(mb, 12, hl - (12 - at), h + (12 - at));
-  if (!err) err = parse_npy_dict(mb, h);
+  sprec_npy_header hd;
+  SPREC_CALL(sprec_calloc((size_t)hl, 1, &h, "a .npy header"));
+  memcpy(h, pre + at, SPREC_NPY_PREFIX - (size_t)at);
+  sprec_err err = mread(mb, SPREC_NPY_PREFIX, (uint64_t)(hl - (SPREC_NPY_PREFIX - at)),
+                        h + (SPREC_NPY_PREFIX - at));
+  if (!err) err = sprec_npy_header_dict(who, h, hl, &hd);
   free(h);
   SPREC_CALL(err);
-  mb->hdr = at + hl;
+  SPREC_CALL(member_array(mb, who, &hd));
+  mb->hdr = (uint64_t)(at + hl);
   uint64_t data = mb->usize - mb->hdr;
   SPREC_CHECK(mb->ndim <= 1 && (uint64_t)mb->count <= data / (uint64_t)mb->itemsize &&
                   (uint64_t)mb->count * (uint64_t)mb->itemsize == data,

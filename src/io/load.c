@@ -77,8 +77,8 @@ static sprec_err src_open_h5(MPI_Comm comm, const char *path, const char *datase
 static sprec_err src_open(MPI_Comm comm, const char *spec, array_src *s)
 {
   char file[4096], dataset[1024];
-  int h5 = sprec_h5_spec(spec, file, sizeof file, dataset, sizeof dataset);
-  SPREC_CHECK(h5 >= 0, SPREC_ERR_ARG, "%.200s...: name too long", spec);
+  int h5;
+  SPREC_CALL(sprec_h5_spec(spec, file, sizeof file, dataset, sizeof dataset, &h5));
   if (h5) return src_open_h5(comm, file, dataset, s); /* (no dataset: the list of them) */
   return src_open_npy(comm, spec, s);
 }
@@ -202,8 +202,8 @@ sprec_err sprec_op_load(sprec_ctx ctx, const char *spec, sprec_dtype dtype, spre
 {
   char file[4096], dataset[1024];
   *A = NULL;
-  int h5 = sprec_h5_spec(spec, file, sizeof file, dataset, sizeof dataset);
-  SPREC_CHECK(h5 >= 0, SPREC_ERR_ARG, "%.200s...: name too long", spec);
+  int h5;
+  SPREC_CALL(sprec_h5_spec(spec, file, sizeof file, dataset, sizeof dataset, &h5));
   if (h5) return sprec_op_load_h5(ctx, file, dataset, dtype, A);
   if (sprec_csc_path(spec)) { /* a sparse dictionary: .npz (SciPy) or .mtx */
     SPREC_CHECK(dtype == SPREC_FLOAT64, SPREC_ERR_ARG,

@@ -130,4 +130,11 @@ sprec_err sprec_op_create_implicit(sprec_ctx ctx, const sprec_problem *p, sprec_
 sprec_err sprec_problem_spikes(sprec_ctx ctx, const sprec_problem *p, sprec_op *A, double **y,
                                sprec_sparse *xt);
 
+/* ---------------------------------------------------------------- csc.c -- */
+/* CSC columns in the form the sparse operator holds them, in place: rows sorted
+ * within each column, a row repeated in a column summed in the order given (as SciPy's
+ * toarray() and a Matrix Market reader sum them); colptr rewritten. nl columns. Not
+ * collective. sprec_csc_inspect (io) counts what the operator would hold with it. */
+sprec_err sprec_csc_canonical(int64_t nl, int64_t *colptr, int64_t *row, double *val);
+
 #endif

@@ -1,4 +1,5 @@
-/* libFuzzer harness: the .npy header parser (src/fmt/npy.c) on a file held in memory.
+/* libFuzzer harness: the .npy header parser (src/fmt/npy_header.c) and the checks of what
+ * the header says (src/fmt/npy.c), on a file held in memory.
  *
  * The input is a whole .npy file. sprec_npy_parse runs every check sprec_npy_inspect
  * runs on a file on disk: magic, version, header length, the header dict (strings,
@@ -9,7 +10,7 @@
  *             4 or 8, and header plus data are exactly the input;
  *   refused:  a format error (the only kind a buffer can cause) whose message is one
  *             line of printable ASCII starting with the file name. */
-#include "fmt/npy.h"
+#include "sprec.h"
 
 #include <stdint.h>
 #include <stdio.h>

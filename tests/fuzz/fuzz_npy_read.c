@@ -16,7 +16,7 @@
  * whose allocations Open MPI keeps until exit, run with LeakSanitizer disabled.
  * Build this harness with small SPREC_NPY_CHUNK and SPREC_NPY_TILE (the Makefile does)
  * so that small inputs go through the chunked read and transposition loops. */
-#include "fmt/npy.h"
+#include "sprec.h"
 
 #include <errno.h>
 #include <fcntl.h>
