@@ -8,13 +8,9 @@
  * h5py, and the bad inputs: each one error, the same on every rank, naming the input. */
 #include "testutil.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#define PY "/usr/bin/python3"
 #define M 7  /* rows: odd, so that no tile or vector width divides them */
 #define N 23 /* columns: no rank count of 2..4 divides them */
 #define B 3  /* problems of the n x b and m x b arrays */
@@ -28,19 +24,6 @@ static double g_A[M * N], g_A32[M * N], g_Y[M * B], g_X[N * B];
 static void path_of(char *out, size_t len, const char *name)
 {
   snprintf(out, len, "%s/%s", g_dir, name);
-}
-
-/* Rank 0 runs a command (no user input in it); every rank learns whether it worked. */
-static int root_system(const char *cmd)
-{
-  int ok = 0;
-  if (g_rank == 0) {
-    int st = system(cmd);
-    ok = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-    if (!ok) fprintf(stderr, "command failed (status %d): %s\n", st, cmd);
-  }
-  MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  return ok;
 }
 
 static const char fixtures_py[] =
@@ -86,21 +69,16 @@ static int read_raw(const char *name, double *out, size_t count)
   return got == count;
 }
 
+/* The suite's directory, the files h5py writes there, and the values beside them. */
 static int make_fixtures(void)
 {
-  char py[512], cmd[1400];
-  path_of(py, sizeof py, "fixtures.py");
-  int ok = 1;
-  if (g_rank == 0) {
-    FILE *f = fopen(py, "w");
-    ok = f && fputs(fixtures_py, f) >= 0;
-    if (f) ok &= fclose(f) == 0;
-  }
-  MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  snprintf(cmd, sizeof cmd, PY " %s %s", py, g_dir);
-  if (!ok || !root_system(cmd)) return 0;
-  ok = read_raw("A.bin", g_A, M * N) && read_raw("A32.bin", g_A32, M * N) &&
-       read_raw("Y.bin", g_Y, M * B) && read_raw("X.bin", g_X, N * B);
+  MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+  const char *d = tu_tmpdir();
+  if (!d || !tu_python(fixtures_py, (const char *const[]){d, NULL})) return 0;
+  snprintf(g_dir, sizeof g_dir, "%s", d);
+  int ok = read_raw("A.bin", g_A, M * N) && read_raw("A32.bin", g_A32, M * N) &&
+           read_raw("Y.bin", g_Y, M * B) && read_raw("X.bin", g_X, N * B);
   return tu_all(ok);
 }
 
@@ -220,7 +198,7 @@ END_TEST
 START_TEST(writer_read_back_by_h5py)
 {
   sprec_ctx ctx = world();
-  char s[512], cmd[1400];
+  char s[512], dims[4][24];
   int64_t c0 = sprec_block_start(N, g_size, g_rank), nl = sprec_block_size(N, g_size, g_rank);
   double *blk = malloc(sizeof(double) * (size_t)(M * nl) + 1);
   memcpy(blk, g_A + c0 * M, sizeof(double) * (size_t)(M * nl));
@@ -232,15 +210,20 @@ START_TEST(writer_read_back_by_h5py)
   path_of(s, sizeof s, "written.h5");
   sprec_err e = sprec_problem_save_h5(A, g_Y, &xt, s);
   ck_assert_msg(tu_all(e == SPREC_OK), "write: %s", sprec_errmsg());
-  snprintf(cmd, sizeof cmd,
-           PY " -c \"import numpy as np, h5py, os; d = '%s'; f = h5py.File(d + '/written.h5', 'r');"
-              " A = np.fromfile(d + '/A.bin').reshape(%d, %d).T; y = np.fromfile(d + '/Y.bin')[:%d];"
-              " X = np.fromfile(d + '/X.bin')[:%d]; x = np.zeros(%d); x[[3, %d]] = X[[3, %d]];"
-              " ok = f['A'].dtype == '<f8' and np.array_equal(f['A'][()], A) and"
-              " np.array_equal(f['y'][()], y) and np.array_equal(f['x_true'][()], x) and"
-              " not [n for n in os.listdir(d) if '.tmp' in n]; raise SystemExit(0 if ok else 1)\"",
-           g_dir, N, M, M, N, N, N - 1, N - 1);
-  ck_assert_msg(root_system(cmd), "h5py reads back other values");
+  snprintf(dims[0], sizeof dims[0], "%d", M);
+  snprintf(dims[1], sizeof dims[1], "%d", N);
+  static const char check_py[] =
+      "import sys, os, numpy as np, h5py\n"
+      "d, m, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])\n"
+      "f = h5py.File(d + '/written.h5', 'r')\n"
+      "A = np.fromfile(d + '/A.bin').reshape(n, m).T; y = np.fromfile(d + '/Y.bin')[:m]\n"
+      "X = np.fromfile(d + '/X.bin')[:n]; x = np.zeros(n); x[[3, n - 1]] = X[[3, n - 1]]\n"
+      "ok = f['A'].dtype == '<f8' and np.array_equal(f['A'][()], A) and "
+      "np.array_equal(f['y'][()], y) and np.array_equal(f['x_true'][()], x) and "
+      "not [e for e in os.listdir(d) if '.tmp' in e]\n"
+      "raise SystemExit(0 if ok else 1)\n";
+  ck_assert_msg(tu_python(check_py, (const char *const[]){g_dir, dims[0], dims[1], NULL}),
+                "h5py reads back other values");
   sprec_sparse_free(&xt);
   sprec_op_destroy(&A);
   sprec_ctx_destroy(&ctx);
@@ -320,41 +303,6 @@ START_TEST(spec_split)
 }
 END_TEST
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-  (void)sb, (void)flag, (void)ftw;
-  return remove(p);
-}
-
-int main(int argc, char **argv)
-{
-  MPI_Init(&argc, &argv);
-  MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &g_size);
-  int ok = 1;
-  if (g_rank == 0) {
-    snprintf(g_dir, sizeof g_dir, "%s/sprec-h5.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ok = mkdtemp(g_dir) != NULL;
-  }
-  MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  MPI_Bcast(g_dir, (int)sizeof g_dir, MPI_CHAR, 0, MPI_COMM_WORLD);
-  if (!ok || !make_fixtures()) {
-    if (g_rank == 0) fprintf(stderr, "test_h5: cannot set up the test files in %s\n", g_dir);
-    MPI_Finalize();
-    return 1;
-  }
-  Suite *s = suite_create("h5");
-  TCase *tc = tcase_create("h5");
-  tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, spec_split);
-  tcase_add_test(tc, dictionary_every_layout_bit_for_bit);
-  tcase_add_test(tc, dictionary_many_rounds_bit_for_bit);
-  tcase_add_test(tc, vectors_and_batches_bit_for_bit);
-  tcase_add_test(tc, writer_read_back_by_h5py);
-  tcase_add_test(tc, bad_inputs_one_error_everywhere);
-  suite_add_tcase(s, tc);
-  int failed = tu_run(s);
-  /* (tu_run has finalized MPI: rank 0 alone cleans up, by its own rank) */
-  if (g_rank == 0) nftw(g_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-  return failed ? 1 : 0;
-}
+TU_MAIN("h5", 120, make_fixtures, spec_split, dictionary_every_layout_bit_for_bit,
+        dictionary_many_rounds_bit_for_bit, vectors_and_batches_bit_for_bit, writer_read_back_by_h5py,
+        bad_inputs_one_error_everywhere)

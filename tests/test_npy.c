@@ -5,32 +5,18 @@
  * exact in float32 too. Every verdict is reduced over the ranks before ck_assert so
  * that all ranks fail (or pass) the same assertion together and none is left waiting
  * in a collective call. Check runs in no-fork mode (MPI forbids fork). */
-#include <check.h>
+#include "testutil.h"
+
 #include <dirent.h>
-#include <ftw.h>
-#include <mpi.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-#include "sprec.h"
-
-#define PY "/usr/bin/python3"
 
 static char g_dir[256];
 static int g_rank, g_size;
 
 /* ------------------------------------------------------------- helpers -- */
-static int all_true(int ok)
-{
-  int r = 0;
-  MPI_Allreduce(&ok, &r, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-  return r;
-}
-
 static void path_of(char *out, size_t len, const char *name)
 {
   snprintf(out, len, "%s/%s", g_dir, name);
@@ -46,18 +32,6 @@ static void block(int64_t n, int r, int64_t *c0, int64_t *nc)
   *nc = q + (r < rem);
 }
 
-/* Rank 0 runs a shell command; every rank learns whether it exited with status 0. */
-static int root_system(const char *cmd)
-{
-  int ok = 0;
-  if (g_rank == 0) {
-    int st = system(cmd);
-    ok = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
-    if (!ok) fprintf(stderr, "command failed (status %d): %s\n", st, cmd);
-  }
-  MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  return ok;
-}
 
 static int exists(const char *path)
 {
@@ -121,7 +95,7 @@ static int check_file(const char *name, int ndim, int64_t s0, int64_t s1, int fo
   if (!ok) fprintf(stderr, "[%d] %s: %s\n", g_rank, name, sprec_errmsg());
   ok = ok && info.ndim == ndim && info.shape[0] == s0 && info.shape[1] == s1 &&
        info.fortran_order == fortran && info.elsize == elsize && info.data_offset % 16 == 0;
-  ok = all_true(ok);
+  ok = tu_all(ok);
   if (!ok) return 0;
 
   int64_t rows = ndim == 1 ? 1 : s0, cols = ndim == 1 ? s0 : s1;
@@ -143,7 +117,7 @@ static int check_file(const char *name, int ndim, int64_t s0, int64_t s1, int fo
           break;
         }
     if (e) fprintf(stderr, "[%d] %s: %s\n", g_rank, name, sprec_errmsg());
-    ok = all_true(mine) && ok;
+    ok = tu_all(mine) && ok;
   }
   free(buf);
   return ok;
@@ -162,7 +136,7 @@ static int check_error(sprec_err e, sprec_err want, const char *path, const char
   int lo = 0, hi = 0, c = (int)e;
   MPI_Allreduce(&c, &lo, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   MPI_Allreduce(&c, &hi, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  return all_true(ok) && lo == hi;
+  return tu_all(ok) && lo == hi;
 }
 
 /* ------------------------------------------------------------- fixtures -- */
@@ -205,27 +179,15 @@ static const char *const py_fixtures =
     "open(d + '/hdronly.npy', 'wb').write(b[:20])\n"
     "open(d + '/v4.npy', 'wb').write(b'\\x93NUMPY\\x04\\x00' + b[8:])\n";
 
+/* The suite's directory and the files numpy writes there. */
 static int make_fixtures(void)
 {
-  int ok = 1;
-  if (g_rank == 0) {
-    char path[512];
-    path_of(path, sizeof path, "mk.py");
-    FILE *f = fopen(path, "w");
-    ok = f && fputs(py_fixtures, f) >= 0;
-    if (f) ok = fclose(f) == 0 && ok;
-  }
-  MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  if (!ok) return 0;
-  char cmd[1024];
-  snprintf(cmd, sizeof cmd, PY " '%s/mk.py' '%s'", g_dir, g_dir);
-  return root_system(cmd);
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-  (void)sb, (void)flag, (void)ftw;
-  return remove(p);
+  MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+  const char *d = tu_tmpdir();
+  if (!d) return 0;
+  snprintf(g_dir, sizeof g_dir, "%s", d);
+  return tu_python(py_fixtures, (const char *const[]){g_dir, NULL});
 }
 
 /* ---------------------------------------------------------------- tests -- */
@@ -292,7 +254,7 @@ START_TEST(test_read_handmade)
            info.shape[0] == 6 &&
            sprec_npy_read_cols(MPI_COMM_WORLD, path, &info, 0, 6, out) == SPREC_OK &&
            memcmp(out, a, sizeof a) == 0;
-  ck_assert(all_true(ok));
+  ck_assert(tu_all(ok));
 }
 END_TEST
 
@@ -358,7 +320,7 @@ START_TEST(test_read_bad_calls)
   char path[512];
   path_of(path, sizeof path, "f8_5x7_v1.npy");
   sprec_npy_info info;
-  ck_assert(all_true(sprec_npy_inspect(MPI_COMM_WORLD, path, &info) == SPREC_OK));
+  ck_assert(tu_all(sprec_npy_inspect(MPI_COMM_WORLD, path, &info) == SPREC_OK));
   double buf[35];
   /* Out-of-range columns on the last rank only: every rank returns the error. */
   int last = g_rank == g_size - 1;
@@ -366,12 +328,11 @@ START_TEST(test_read_bad_calls)
   ck_assert(check_error(e, SPREC_ERR_ARG, path, "out of range"));
 
   /* The file disappears between inspect and read. */
-  char cmd[1024];
-  snprintf(cmd, sizeof cmd, "cp '%s' '%s/gone.npy'", path, g_dir);
-  ck_assert(root_system(cmd));
   char gone[512];
   path_of(gone, sizeof gone, "gone.npy");
-  ck_assert(all_true(sprec_npy_inspect(MPI_COMM_WORLD, gone, &info) == SPREC_OK));
+  ck_assert(tu_python("import shutil, sys; shutil.copy(sys.argv[1], sys.argv[2])",
+                      (const char *const[]){path, gone, NULL}));
+  ck_assert(tu_all(sprec_npy_inspect(MPI_COMM_WORLD, gone, &info) == SPREC_OK));
   if (g_rank == 0) unlink(gone);
   MPI_Barrier(MPI_COMM_WORLD);
   e = sprec_npy_read_cols(MPI_COMM_WORLD, gone, &info, 0, 1, buf);
@@ -382,7 +343,7 @@ END_TEST
 /* Write a distributed rows x n array, then have numpy and our reader check it. */
 static int write_and_check(const char *name, int ndim, int64_t rows, int64_t n, double shift)
 {
-  char path[512], cmd[2048];
+  char path[512], a[4][32];
   path_of(path, sizeof path, name);
   int64_t c0, nc;
   block(n, g_rank, &c0, &nc);
@@ -391,27 +352,26 @@ static int write_and_check(const char *name, int ndim, int64_t rows, int64_t n, 
     for (int64_t i = 0; i < rows; i++) buf[j * rows + i] = val(i, c0 + j) + shift;
   sprec_err e = sprec_npy_write_cols(MPI_COMM_WORLD, path, ndim, rows, n, c0, nc, buf);
   if (e) fprintf(stderr, "[%d] %s\n", g_rank, sprec_errmsg());
-  int ok = all_true(e == SPREC_OK);
+  int ok = tu_all(e == SPREC_OK);
 
   /* numpy: dtype, shape, values, format version 1.0 and 64-byte data alignment. */
-  if (ndim == 2)
-    snprintf(cmd, sizeof cmd,
-             PY " -c \"import sys, numpy as np; f = open(sys.argv[1], 'rb'); "
-                "v = np.lib.format.read_magic(f); np.lib.format.read_array_header_1_0(f); "
-                "a = np.load(sys.argv[1]); i, j = np.indices((%lld, %lld)); "
-                "sys.exit(0 if v == (1, 0) and f.tell() %% 64 == 0 and a.dtype == np.dtype('<f8') "
-                "and a.shape == (%lld, %lld) and a.flags.f_contiguous "
-                "and (a == i * 1000.0 + j + 0.25 + %g).all() else 1)\" '%s'",
-             (long long)rows, (long long)n, (long long)rows, (long long)n, shift, path);
-  else
-    snprintf(cmd, sizeof cmd,
-             PY " -c \"import sys, numpy as np; f = open(sys.argv[1], 'rb'); "
-                "v = np.lib.format.read_magic(f); np.lib.format.read_array_header_1_0(f); "
-                "a = np.load(sys.argv[1]); "
-                "sys.exit(0 if v == (1, 0) and f.tell() %% 64 == 0 and a.dtype == np.dtype('<f8') "
-                "and a.shape == (%lld,) and (a == np.arange(%lld) + 0.25 + %g).all() else 1)\" '%s'",
-             (long long)n, (long long)n, shift, path);
-  ok = ok && root_system(cmd);
+  static const char check_py[] =
+      "import sys, numpy as np\n"
+      "path, ndim, rows, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])\n"
+      "shift = float(sys.argv[5])\n"
+      "f = open(path, 'rb'); v = np.lib.format.read_magic(f)\n"
+      "np.lib.format.read_array_header_1_0(f); a = np.load(path)\n"
+      "if ndim == 2:\n"
+      "    i, j = np.indices((rows, n)); want = (rows, n); ref = i * 1000.0 + j + 0.25 + shift\n"
+      "else:\n"
+      "    want = (n,); ref = np.arange(n) + 0.25 + shift\n"
+      "sys.exit(0 if v == (1, 0) and f.tell() % 64 == 0 and a.dtype == np.dtype('<f8') and "
+      "a.shape == want and (ndim == 1 or a.flags.f_contiguous) and (a == ref).all() else 1)\n";
+  snprintf(a[0], sizeof a[0], "%d", ndim);
+  snprintf(a[1], sizeof a[1], "%lld", (long long)rows);
+  snprintf(a[2], sizeof a[2], "%lld", (long long)n);
+  snprintf(a[3], sizeof a[3], "%.17g", shift);
+  ok = ok && tu_python(check_py, (const char *const[]){path, a[0], a[1], a[2], a[3], NULL});
 
   /* Our reader, on a different distribution (reversed blocks). */
   sprec_npy_info info;
@@ -426,7 +386,7 @@ static int write_and_check(const char *name, int ndim, int64_t rows, int64_t n, 
       if (back[j * rows + i] != val(i, c0 + j) + shift) mine = 0;
   free(buf);
   free(back);
-  return all_true(mine) && ok && no_temp_files();
+  return tu_all(mine) && ok && no_temp_files();
 }
 
 START_TEST(test_write)
@@ -452,7 +412,7 @@ START_TEST(test_write_errors)
   path_of(path, sizeof path, "nodir/A.npy");
   sprec_err e = sprec_npy_write_cols(MPI_COMM_WORLD, path, 2, 4, 8, c0, nc, buf);
   ck_assert(check_error(e, SPREC_ERR_IO, path, "cannot write: No such file or directory"));
-  ck_assert(all_true(!exists(path)));
+  ck_assert(tu_all(!exists(path)));
 
   /* The target is a directory: the data are written, the final rename fails, and the
    * temporary must be gone. */
@@ -471,51 +431,10 @@ START_TEST(test_write_errors)
   ck_assert(check_error(e, SPREC_ERR_ARG, path, "3-D"));
   e = sprec_npy_write_cols(MPI_COMM_WORLD, path, 1, 2, 8, c0, nc, buf);
   ck_assert(check_error(e, SPREC_ERR_ARG, path, "rows = 1"));
-  ck_assert(all_true(!exists(path)));
+  ck_assert(tu_all(!exists(path)));
   ck_assert(no_temp_files());
 }
 END_TEST
 
-int main(int argc, char **argv)
-{
-  MPI_Init(&argc, &argv);
-  MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &g_size);
-
-  int ok = 1;
-  if (g_rank == 0) {
-    const char *t = getenv("TMPDIR");
-    snprintf(g_dir, sizeof g_dir, "%s/sprec_npy_XXXXXX", t && *t ? t : "/tmp");
-    ok = mkdtemp(g_dir) != NULL;
-  }
-  MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  MPI_Bcast(g_dir, (int)sizeof g_dir, MPI_CHAR, 0, MPI_COMM_WORLD);
-  if (!ok || !make_fixtures()) {
-    if (g_rank == 0) fprintf(stderr, "test_npy: cannot set up test files in %s\n", g_dir);
-    MPI_Finalize();
-    return 1;
-  }
-
-  Suite *s = suite_create("npy");
-  TCase *tc = tcase_create("npy");
-  tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, test_read_numpy_2d);
-  tcase_add_test(tc, test_read_numpy_1d);
-  tcase_add_test(tc, test_read_handmade);
-  tcase_add_test(tc, test_read_errors);
-  tcase_add_test(tc, test_read_bad_calls);
-  tcase_add_test(tc, test_write);
-  tcase_add_test(tc, test_write_errors);
-  suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_set_fork_status(sr, CK_NOFORK);
-  /* Only rank 0 reports, so that the output is not repeated p times. */
-  srunner_run_all(sr, g_rank == 0 ? CK_NORMAL : CK_SILENT);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-
-  MPI_Barrier(MPI_COMM_WORLD);
-  if (g_rank == 0) nftw(g_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-  MPI_Finalize();
-  return failed != 0 ? 1 : 0;
-}
+TU_MAIN("npy", 120, make_fixtures, test_read_numpy_2d, test_read_numpy_1d, test_read_handmade,
+        test_read_errors, test_read_bad_calls, test_write, test_write_errors)

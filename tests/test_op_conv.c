@@ -372,19 +372,7 @@ START_TEST(implicit_deconv_equals_stored)
 }
 END_TEST
 
-int main(int argc, char **argv)
-{
-  MPI_Init(&argc, &argv);
-  Suite *s = suite_create("op_conv");
-  TCase *tc = tcase_create("conv");
-  tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, direct_path_matches_dense);
-  tcase_add_test(tc, fft_path_matches_dense);
-  tcase_add_test(tc, auto_path_and_description);
-  tcase_add_test(tc, constructors_take_their_arrays);
-  tcase_add_test(tc, spikes_problem_same_on_every_rank_count);
-  tcase_add_test(tc, sea_conv_support_equals_dense);
-  tcase_add_test(tc, implicit_deconv_equals_stored);
-  suite_add_tcase(s, tc);
-  return tu_run(s) ? 1 : 0;
-}
+TU_MAIN("op_conv", 120, NULL, direct_path_matches_dense, fft_path_matches_dense,
+        auto_path_and_description, constructors_take_their_arrays,
+        spikes_problem_same_on_every_rank_count, sea_conv_support_equals_dense,
+        implicit_deconv_equals_stored)

@@ -533,42 +533,28 @@ static int bench(void)
   return 0;
 }
 
-int main(int argc, char **argv)
+/* The matrix, the suite's directory and (rank 0) the files in it. */
+static int setup(void)
 {
-  MPI_Init(&argc, &argv);
-  if (getenv("SPREC_CSC_BENCH")) return bench();
+  make_matrix(&A0);
+  const char *d = tu_tmpdir();
+  if (!d) return 0;
+  snprintf(dir, sizeof dir, "%s", d);
   int rank;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  make_matrix(&A0);
-  if (rank == 0) {
-    snprintf(dir, sizeof dir, "%s/sprec-csc.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir)) dir[0] = 0;
-    else write_files();
-  }
-  MPI_Bcast(dir, sizeof dir, MPI_CHAR, 0, MPI_COMM_WORLD);
-  Suite *s = suite_create("op_csc");
-  TCase *tc = tcase_create("op_csc");
-  tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, in_memory);
-  tcase_add_test(tc, npz_stored);
-  tcase_add_test(tc, npz_deflated);
-  tcase_add_test(tc, npz_zip64_fields);
-  tcase_add_test(tc, matrix_market);
-  tcase_add_test(tc, lying_sizes);
-  tcase_add_test(tc, member_headers);
-  suite_add_tcase(s, tc);
-  char d[256];
-  snprintf(d, sizeof d, "%s", dir);
+  if (rank == 0) write_files();
   MPI_Barrier(MPI_COMM_WORLD);
-  int failed = tu_run(s); /* calls MPI_Finalize */
-  if (rank == 0 && d[0] && !getenv("SPREC_CSC_KEEP")) { /* SPREC_CSC_KEEP: files kept, to check them */
-    const char *names[] = {"stored.npz", "deflated.npz", "zip64.npz", "a.mtx", "huge.npz",
-                           "announce.npz", "short.npz", "cut.npz"};
-    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
-      snprintf(dir, sizeof dir, "%s", d);
-      unlink(file(names[k]));
-    }
-    rmdir(d);
+  return 1;
+}
+
+/* SPREC_CSC_BENCH=1: the bandwidth measurement instead of the tests (README). */
+int main(int argc, char **argv)
+{
+  if (getenv("SPREC_CSC_BENCH")) {
+    MPI_Init(&argc, &argv);
+    return bench();
   }
-  return failed != 0;
+  return tu_main(&argc, &argv, "op_csc", 120, setup,
+                 (const TTest *const[]){in_memory, npz_stored, npz_deflated, npz_zip64_fields,
+                                        matrix_market, lying_sizes, member_headers, NULL});
 }

@@ -332,18 +332,6 @@ START_TEST(bad_sizes_are_refused)
 }
 END_TEST
 
-int main(int argc, char **argv)
-{
-  MPI_Init(&argc, &argv);
-  Suite *s = suite_create("op_hadamard");
-  TCase *tc = tcase_create("op_hadamard");
-  tcase_set_timeout(tc, 300);
-  tcase_add_test(tc, products_against_the_dense_definition);
-  tcase_add_test(tc, same_bits_as_the_serial_transform_any_rank_count);
-  tcase_add_test(tc, power_iteration_through_the_transform);
-  tcase_add_test(tc, htp_recovers_the_dense_support);
-  tcase_add_test(tc, batch_as_single_solves);
-  tcase_add_test(tc, bad_sizes_are_refused);
-  suite_add_tcase(s, tc);
-  return tu_run(s) ? 1 : 0;
-}
+TU_MAIN("op_hadamard", 300, NULL, products_against_the_dense_definition,
+        same_bits_as_the_serial_transform_any_rank_count, power_iteration_through_the_transform,
+        htp_recovers_the_dense_support, batch_as_single_solves, bad_sizes_are_refused)

@@ -102,7 +102,8 @@ int tu_run(Suite *s)
   MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
   MPI_Barrier(MPI_COMM_WORLD); /* every rank is done with the files */
   MPI_Finalize();
-  if (rank == 0 && tu_dir[0]) nftw(tu_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  if (rank == 0 && tu_dir[0] && getenv("TU_KEEP")) fprintf(stderr, "files kept in %s\n", tu_dir);
+  else if (rank == 0 && tu_dir[0]) nftw(tu_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
   return failed;
 }
 

@@ -39,7 +39,8 @@ int tu_main(int *argc, char ***argv, const char *name, double timeout, int (*set
   }
 /* Collective on the world: a fresh directory in $TMPDIR (else /tmp), the same on every
  * rank, made at the first call and removed with its contents when the suite ends
- * (tu_run). NULL if it cannot be made (on every rank). */
+ * (tu_run; kept, and named on stderr, when $TU_KEEP is set). NULL if it cannot be made
+ * (on every rank). */
 const char *tu_tmpdir(void);
 /* Collective on the world: rank 0 runs /usr/bin/python3 (or $PYTHON) -c script with
  * the arguments args (NULL-terminated), no shell in between; 1 on every rank iff it
