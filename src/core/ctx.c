@@ -71,22 +71,6 @@ void sprec_ctx_grid(sprec_ctx ctx, int *nprow, int *npcol)
 
 double sprec_wtime(void) { return MPI_Wtime(); }
 
-/* ------------------------------------------------------------ layout -- */
-int64_t sprec_block_start(int64_t n, int p, int r)
-{
-  int64_t q = n / p, rem = n % p;
-  return r * q + (r < rem ? r : rem);
-}
-
-int64_t sprec_block_size(int64_t n, int p, int r) { return n / p + (r < n % p ? 1 : 0); }
-
-int sprec_block_owner(int64_t n, int p, int64_t j)
-{
-  int64_t q = n / p, rem = n % p, big = rem * (q + 1);
-  if (j < big) return (int)(j / (q + 1));
-  return (int)(rem + (j - big) / q);
-}
-
 /* ----------------------------------------------------- sparse vectors -- */
 sprec_err sprec_sparse_init(sprec_sparse *x, int64_t cap)
 {
