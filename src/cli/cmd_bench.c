@@ -554,10 +554,7 @@ sprec_err cmd_bench(int argc, char **argv)
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--operator")) return cmd_bench_operator(argc, argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (cli_help_requested(argc, argv)) {
-    if (rank == 0) fputs(help, stdout);
-    return SPREC_OK;
-  }
+  if (cli_help(argc, argv, help)) return SPREC_OK;
   SPREC_CALL(cli_parse("bench", argc, argv, opts, (int)(sizeof opts / sizeof *opts), pos, 0, &npos));
   if (quick) m = 200, n = 20000, k = 10, reps = 2;
   SPREC_CHECK(iters >= 1 && reps >= 1, SPREC_ERR_ARG, "--iters and --reps must be >= 1");

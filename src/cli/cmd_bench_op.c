@@ -158,10 +158,7 @@ sprec_err cmd_bench_operator(int argc, char **argv)
       {"--reps", OPT_INT, &reps, 0},       {"--out", OPT_STR, &out, 0},
   };
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (cli_help_requested(argc, argv)) {
-    if (rank == 0) fputs(help, stdout);
-    return SPREC_OK;
-  }
+  if (cli_help(argc, argv, help)) return SPREC_OK;
   SPREC_CALL(cli_parse("bench", argc, argv, opts, (int)(sizeof opts / sizeof *opts), pos, 0, &npos));
   static const char *const kinds[] = {"dense", "conv", "hadamard", "csc", NULL};
   int kind;

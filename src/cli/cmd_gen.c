@@ -101,12 +101,7 @@ sprec_err cmd_gen(int argc, char **argv)
       {"--min-sep", OPT_I64, &P.min_sep, 0},
   };
   int nopts = (int)(sizeof opts / sizeof opts[0]);
-  if (cli_help_requested(argc, argv)) {
-    int rank;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    if (rank == 0) fputs(help, stdout);
-    return SPREC_OK;
-  }
+  if (cli_help(argc, argv, help)) return SPREC_OK;
   SPREC_CALL(cli_parse("gen", argc, argv, opts, nopts, pos, 0, &npos));
   SPREC_CALL(cli_problem_kind(problem, &P.kind));
   int spikes = P.kind == SPREC_PROBLEM_SPIKES;

@@ -248,10 +248,7 @@ sprec_err cmd_submit(int argc, char **argv)
 {
   int rank;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (cli_help_requested(argc, argv)) {
-    if (rank == 0) fputs(help_submit, stdout);
-    return SPREC_OK;
-  }
+  if (cli_help(argc, argv, help_submit)) return SPREC_OK;
   const char *ep = NULL, *yf = NULL, *out = NULL, *idem = NULL;
   int wait = 0;
   double wait_s = 0, retry_s = 60;
@@ -330,10 +327,7 @@ sprec_err cmd_status(int argc, char **argv)
 {
   int rank;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (cli_help_requested(argc, argv)) {
-    if (rank == 0) fputs(help_status, stdout);
-    return SPREC_OK;
-  }
+  if (cli_help(argc, argv, help_status)) return SPREC_OK;
   const char *ep = NULL, *out = NULL, *id = NULL;
   double wait_s = 0, retry_s = 60;
   for (int i = 1; i < argc; i++) {
