@@ -120,7 +120,7 @@ static sprec_err one_size(sprec_ctx ctx, const op_spec *s, int64_t n, int reps, 
   for (int rep = 0; rep < reps; rep++) {
     TIME_ONCE(t_pass, comm, err = sprec_op_apply_T(A, r, g));
     SPREC_TRY(sprec_agree(comm, err), done);
-    TIME_ONCE(t_read, comm, *sink_ += cli_read_kernel(buf, len));
+    TIME_ONCE(t_read, comm, *sink_ += bench_read_kernel(buf, len));
     TIME_ONCE(t_flop, comm, for (int l = 0; l < LOOPS; l++) sprec_op_apply_T(small, sr, sg));
   }
   double bytes, flops;
@@ -145,7 +145,7 @@ done:
   return err;
 }
 
-sprec_err cmd_bench_operator(int argc, char **argv)
+sprec_err bench_operator(int argc, char **argv)
 {
   op_spec s = {NULL, 0, 25, 8};
   int64_t n0 = 16384, nmax = 0;
