@@ -118,6 +118,15 @@ int cli_help_requested(int argc, char **argv)
   return 0;
 }
 
+int cli_help(int argc, char **argv, const char *text)
+{
+  if (!cli_help_requested(argc, argv)) return 0;
+  int rank;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank == 0) fputs(text, stdout);
+  return 1;
+}
+
 sprec_err cli_problem_kind(const char *name, sprec_problem_kind *kind)
 {
   if (!strcmp(name, "gaussian")) *kind = SPREC_PROBLEM_GAUSSIAN;

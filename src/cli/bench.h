@@ -1,39 +1,45 @@
-/* What the two benchmarks (cmd_bench.c: the solvers on a dense A; cmd_bench_op.c: one
- * pass of each kind of operator against n) share: the same-run references and the
- * timing discipline. */
+/* The benchmarks of `sprec bench` (cmd_bench.c runs them), one file each; every one
+ * writes its figures through a bench_sink (bench_util.h) and is collective. A is the
+ * run's dictionary, y its right-hand side (replicated, m), g room for Aᵀy (local). */
 #ifndef SPREC_CLI_BENCH_H
 #define SPREC_CLI_BENCH_H
 
-#include "cli.h"
+#include "bench_util.h"
 
-/* The plain streaming read of a[0..len): eight independent sums, so that the additions
- * do not wait on each other and the loop is limited by memory alone (or, on a block in
- * L1, by the adds: the in-cache reference). */
-double cli_read_kernel(const double *a, int64_t len);
+/* (a), (b) bench_stream.c: the streaming reference on the double matrix Aref (the read
+ * kernel and dgemv), then sprec's Aᵀr on A (Aref itself, or the float matrix) with
+ * every kernel variant; bytes: the bytes of A. *t_at: the pass time of the variant in
+ * use. keep: the read kernel's sums go there (so that no read is optimized away). */
+sprec_err bench_stream(bench_sink *o, sprec_ctx ctx, sprec_op Aref, sprec_op A, const double *y,
+                       double *g, int reps, double bytes, double *t_at, double *keep);
 
-/* Collective. Half of this node's memory divided by the ranks on it (the same on every
- * rank): what a benchmark may take per rank. */
-double bench_memory_limit(MPI_Comm comm);
+/* (c), (d) bench_solvers.c: the iteration time of SEA, HTP, IHT, OMP and FISTA against
+ * one pass (t_at when a run made none) and each one's per-phase shares. */
+sprec_err bench_solvers(bench_sink *o, sprec_ctx ctx, sprec_op A, const double *y, int64_t k,
+                        int iters, double t_at);
 
-/* sprec bench --operator KIND (cmd_bench_op.c). */
-sprec_err cmd_bench_operator(int argc, char **argv);
+/* (e) bench_lsq.c: the restricted least squares with one column swapped, against k,
+ * both paths. */
+sprec_err bench_lsq(bench_sink *o, sprec_ctx ctx, sprec_op A, const double *y);
 
-/* One timed run of stmt (the slowest rank's time); best keeps the smallest. */
-#define TIME_ONCE(best, comm, stmt)                                                        \
-  do {                                                                                   \
-    MPI_Barrier(comm);                                                                   \
-    double t0_ = MPI_Wtime();                                                            \
-    stmt;                                                                                \
-    double t_ = MPI_Wtime() - t0_;                                                       \
-    MPI_Allreduce(MPI_IN_PLACE, &t_, 1, MPI_DOUBLE, MPI_MAX, comm);                      \
-    if (t_ < (best)) (best) = t_;                                                        \
-  } while (0)
+/* (g) bench_batch.c: SEA on b right-hand sides at once, for each b of bs (nbs of
+ * them), problems per second and the speedup over b = 1; repeated while under budget
+ * seconds and fewer than reps runs. */
+sprec_err bench_batch(bench_sink *o, sprec_ctx ctx, sprec_op A, int64_t k, int iters, int reps,
+                      int nbs, const int *bs, double budget);
 
-/* Best over reps of the slowest rank's time of stmt. */
-#define BEST_TIME(out, reps, comm, stmt)                                                   \
-  do {                                                                                   \
-    out = 1e300;                                                                         \
-    for (int rep_ = 0; rep_ < (reps); rep_++) TIME_ONCE(out, comm, stmt);                \
-  } while (0)
+/* (h) bench_kernel.c: the batched product AᵀR on at most ncols columns per rank
+ * against OpenBLAS dgemm, for each b of bs (nbs of them), best of reps. */
+sprec_err bench_kernel(bench_sink *o, sprec_ctx ctx, sprec_op A, int64_t ncols, int nbs,
+                       const int *bs, int reps);
+
+/* --dtype float32, bench_float64.c: a float64 Aᵀr on Aref (the double matrix of A's
+ * shape) against the float pass time t_at. */
+sprec_err bench_float64(bench_sink *o, sprec_ctx ctx, sprec_op Aref, sprec_op A, const double *y,
+                        double *g, int reps, double t_at);
+
+/* sprec bench --operator KIND, bench_operator.c: a command of its own (its options,
+ * its help, DIR/operator.csv). */
+sprec_err bench_operator(int argc, char **argv);
 
 #endif

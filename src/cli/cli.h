@@ -71,7 +71,10 @@ sprec_err cli_alloc(size_t count, size_t size, void *ptrp, const char *what);
 /* Parse a problem name. */
 sprec_err cli_problem_kind(const char *name, sprec_problem_kind *kind);
 
+/* 1 if --help or -h is among argv[1..argc) (no communication: the fuzzer calls it). */
 int cli_help_requested(int argc, char **argv);
+/* The same; then rank 0 of MPI_COMM_WORLD has printed text on stdout. */
+int cli_help(int argc, char **argv, const char *text);
 /* Collective: the largest peak resident set size over the ranks, MiB. */
 double cli_peak_rss_mib(MPI_Comm comm);
 /* Set by a command that stopped early on a signal: the exit status is 3. */

@@ -43,46 +43,36 @@ static sprec_err write_kernel(MPI_Comm comm, const sprec_problem *P, const char 
   return err;
 }
 
-/* --format h5: DIR/problem.h5, checked and written like the .npy files. */
-static sprec_err gen_h5(const sprec_problem *P, const char *out, int quiet)
+/* The files of `gen --out DIR`: the .npy files (A, or the spikes kernel K; y; x_true),
+ * or with --format h5 the one file problem.h5. */
+typedef struct {
+  char a[4096], y[4096], x[4096], h5[4096];
+} gen_files;
+
+/* --format h5 writes a stored A: the implicit operators have none to write. */
+static sprec_err h5_stores(const sprec_problem *P)
 {
-  sprec_ctx ctx = NULL;
-  sprec_op A = NULL;
-  double *y = NULL;
-  sprec_sparse xt = {0};
-  char ph[4096];
-  cli_outset outs = {0};
-  sprec_err err;
-  SPREC_TRY(P->kind == SPREC_PROBLEM_HADAMARD || P->kind == SPREC_PROBLEM_SPIKES
-                ? SPREC_ERROR(SPREC_ERR_ARG, "--format h5 writes a stored A; %s is not stored "
-                              "(use --format npy)", P->kind == SPREC_PROBLEM_SPIKES
-                                                        ? "the convolution operator of spikes"
-                                                        : "hadamard's A")
-                : SPREC_OK,
-            done);
-  SPREC_TRY(sprec_ctx_create(MPI_COMM_WORLD, &ctx), done);
-  MPI_Comm comm = sprec_ctx_comm(ctx);
-  snprintf(ph, sizeof ph, "%s/problem.h5", out);
-  {
-    struct stat sb;
-    int have = stat(out, &sb) == 0 && S_ISDIR(sb.st_mode);
-    cli_path files[] = {{"--out", out, 1, 1, NULL}, {"--out", ph, 1, 0, NULL}};
-    SPREC_TRY(cli_check_paths(comm, files, have ? 2 : 1), done);
-  }
-  SPREC_TRY(sprec_problem_generate(ctx, P, &A, &y, &xt), done);
-  SPREC_TRY(cli_make_dir(comm, "--out", out), done);
-  err = sprec_problem_save_h5(A, y, &xt, cli_out_add(&outs, ph));
-  if (err) err = cli_error_prefix(err, "--out", out);
-  SPREC_TRY(cli_out_commit(comm, &outs, err), done);
-  if (!quiet && sprec_ctx_rank(ctx) == 0)
-    printf("sprec gen: wrote %s (/A %lld x %lld, /y, /x_true)\n", ph, (long long)P->m,
-           (long long)P->n);
-done:
-  sprec_free(y);
-  sprec_sparse_free(&xt);
-  sprec_op_destroy(&A);
-  sprec_ctx_destroy(&ctx);
-  return err;
+  SPREC_CHECK(P->kind != SPREC_PROBLEM_HADAMARD && P->kind != SPREC_PROBLEM_SPIKES, SPREC_ERR_ARG,
+              "--format h5 writes a stored A; %s is not stored (use --format npy)",
+              P->kind == SPREC_PROBLEM_SPIKES ? "the convolution operator of spikes"
+                                              : "hadamard's A");
+  return SPREC_OK;
+}
+
+/* Collective. The .npy files, each under its partial name (outs). *stored: 0 when A is
+ * implicit (hadamard), so not written. */
+static sprec_err write_npy(MPI_Comm comm, const sprec_problem *P, sprec_op A, const double *y,
+                           const sprec_sparse *xt, const gen_files *f, cli_outset *outs,
+                           int *stored)
+{
+  int rank, spikes = P->kind == SPREC_PROBLEM_SPIKES;
+  int64_t m = sprec_op_rows(A);
+  MPI_Comm_rank(comm, &rank);
+  *stored = spikes || sprec_op_local_block(A) != NULL;
+  if (spikes) SPREC_CALL(write_kernel(comm, P, cli_out_add(outs, f->a)));
+  else if (*stored) SPREC_CALL(sprec_op_save_npy(A, cli_out_add(outs, f->a)));
+  SPREC_CALL(sprec_npy_write_cols(comm, cli_out_add(outs, f->y), 1, 1, m, 0, rank == 0 ? m : 0, y));
+  return sprec_x_save_npy(A, cli_out_add(outs, f->x), 1, xt);
 }
 
 sprec_err cmd_gen(int argc, char **argv)
@@ -101,12 +91,7 @@ sprec_err cmd_gen(int argc, char **argv)
       {"--min-sep", OPT_I64, &P.min_sep, 0},
   };
   int nopts = (int)(sizeof opts / sizeof opts[0]);
-  if (cli_help_requested(argc, argv)) {
-    int rank;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    if (rank == 0) fputs(help, stdout);
-    return SPREC_OK;
-  }
+  if (cli_help(argc, argv, help)) return SPREC_OK;
   SPREC_CALL(cli_parse("gen", argc, argv, opts, nopts, pos, 0, &npos));
   SPREC_CALL(cli_problem_kind(problem, &P.kind));
   int spikes = P.kind == SPREC_PROBLEM_SPIKES;
@@ -117,43 +102,45 @@ sprec_err cmd_gen(int argc, char **argv)
   static const char *const formats[] = {"npy", "h5", NULL};
   int h5;
   SPREC_CALL(cli_pick("--format", format, formats, &h5));
-  if (h5) return gen_h5(&P, out, quiet);
+  if (h5) SPREC_CALL(h5_stores(&P));
 
   sprec_ctx ctx = NULL;
   sprec_op A = NULL;
   double *y = NULL;
   sprec_sparse xt = {0};
-  char pa[4096], py[4096], px[4096];
-  cli_outset outs = {0}; /* the three files, or none: what DIR held stays as it was */
+  gen_files f;
+  cli_outset outs = {0}; /* every file, or none: what DIR held stays as it was */
   sprec_err err;
   SPREC_TRY(sprec_ctx_create(MPI_COMM_WORLD, &ctx), done);
   MPI_Comm comm = sprec_ctx_comm(ctx);
-  int rank = sprec_ctx_rank(ctx);
-  snprintf(pa, sizeof pa, spikes ? "%s/K.npy" : "%s/A.npy", out);
-  snprintf(py, sizeof py, "%s/y.npy", out);
-  snprintf(px, sizeof px, "%s/x_true.npy", out);
+  snprintf(f.a, sizeof f.a, spikes ? "%s/K.npy" : "%s/A.npy", out);
+  snprintf(f.y, sizeof f.y, "%s/y.npy", out);
+  snprintf(f.x, sizeof f.x, "%s/x_true.npy", out);
+  snprintf(f.h5, sizeof f.h5, "%s/problem.h5", out);
   { /* the files inside only if the directory is there already */
     struct stat sb;
     int have = stat(out, &sb) == 0 && S_ISDIR(sb.st_mode);
-    cli_path files[] = {{"--out", out, 1, 1, NULL}, {"--out", pa, 1, 0, NULL},
-                        {"--out", py, 1, 0, NULL}, {"--out", px, 1, 0, NULL}};
-    SPREC_TRY(cli_check_paths(comm, files, have ? 4 : 1), done);
+    cli_path npy[] = {{"--out", out, 1, 1, NULL}, {"--out", f.a, 1, 0, NULL},
+                      {"--out", f.y, 1, 0, NULL}, {"--out", f.x, 1, 0, NULL}};
+    cli_path hdf[] = {{"--out", out, 1, 1, NULL}, {"--out", f.h5, 1, 0, NULL}};
+    SPREC_TRY(cli_check_paths(comm, h5 ? hdf : npy, !have ? 1 : h5 ? 2 : 4), done);
   }
   SPREC_TRY(sprec_problem_generate(ctx, &P, &A, &y, &xt), done);
   SPREC_TRY(cli_make_dir(comm, "--out", out), done);
-  int64_t m = sprec_op_rows(A);
-  int stored = spikes || sprec_op_local_block(A) != NULL; /* an implicit A is not written */
-  if (spikes) err = write_kernel(comm, &P, cli_out_add(&outs, pa));
-  else err = stored ? sprec_op_save_npy(A, cli_out_add(&outs, pa)) : SPREC_OK;
-  if (!err)
-    err = sprec_npy_write_cols(comm, cli_out_add(&outs, py), 1, 1, m, 0, rank == 0 ? m : 0, y);
-  if (!err) err = sprec_x_save_npy(A, cli_out_add(&outs, px), 1, &xt);
+  int stored = 1;
+  err = h5 ? sprec_problem_save_h5(A, y, &xt, cli_out_add(&outs, f.h5))
+           : write_npy(comm, &P, A, y, &xt, &f, &outs, &stored);
   if (err) err = cli_error_prefix(err, "--out", out);
   SPREC_TRY(cli_out_commit(comm, &outs, err), done);
-  if (!quiet && rank == 0)
-    printf("sprec gen: wrote %s (%lld x %lld%s), %s, %s\n", stored ? pa : "no A",
-           spikes ? (long long)P.taps : (long long)m, spikes ? 1LL : (long long)P.n,
-           stored ? "" : ", implicit", py, px);
+  if (!quiet && sprec_ctx_rank(ctx) == 0) {
+    if (h5)
+      printf("sprec gen: wrote %s (/A %lld x %lld, /y, /x_true)\n", f.h5, (long long)P.m,
+             (long long)P.n);
+    else
+      printf("sprec gen: wrote %s (%lld x %lld%s), %s, %s\n", stored ? f.a : "no A",
+             spikes ? (long long)P.taps : (long long)sprec_op_rows(A),
+             spikes ? 1LL : (long long)P.n, stored ? "" : ", implicit", f.y, f.x);
+  }
 done:
   sprec_free(y);
   sprec_sparse_free(&xt);

@@ -78,10 +78,7 @@ sprec_err cmd_info(int argc, char **argv)
   MPI_Comm comm = MPI_COMM_WORLD;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &p);
-  if (cli_help_requested(argc, argv)) {
-    if (rank == 0) fputs(help, stdout);
-    return SPREC_OK;
-  }
+  if (cli_help(argc, argv, help)) return SPREC_OK;
   SPREC_CALL(cli_parse("info", argc, argv, NULL, 0, pos, 1, &npos));
   SPREC_CHECK(npos == 1, SPREC_ERR_ARG, "info: give one .npy file or FILE.h5:/DATASET");
   const char *path = pos[0];

@@ -418,8 +418,7 @@ sprec_err cmd_solve(int argc, char **argv)
   a.topk = "auto";
   a.dtype = "float64";
   const char *pos[1];
-  int npos, rank;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  int npos;
   cli_opt opts[] = {
       {"--A", OPT_STR, &a.Af, 0},          {"--y", OPT_STR, &a.yf, 0},
       {"--problem", OPT_STR, &a.problem, 0}, {"-m", OPT_I64, &P.m, 0},
@@ -442,10 +441,7 @@ sprec_err cmd_solve(int argc, char **argv)
       {"--implicit", OPT_FLAG, &P.implicit, 0},
   };
   int nopts = (int)(sizeof opts / sizeof opts[0]);
-  if (cli_help_requested(argc, argv)) {
-    if (rank == 0) fputs(help, stdout);
-    return SPREC_OK;
-  }
+  if (cli_help(argc, argv, help)) return SPREC_OK;
   SPREC_CALL(cli_parse("solve", argc, argv, opts, nopts, pos, 0, &npos));
   sprec_ctx ctx = NULL;
   sprec_solver s = NULL;

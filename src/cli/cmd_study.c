@@ -139,10 +139,7 @@ sprec_err cmd_study(int argc, char **argv)
       {"--out", OPT_STR, &out, 0},           {"--quiet", OPT_FLAG, &quiet, 0},
   };
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (cli_help_requested(argc, argv)) {
-    if (rank == 0) fputs(help, stdout);
-    return SPREC_OK;
-  }
+  if (cli_help(argc, argv, help)) return SPREC_OK;
   SPREC_CALL(cli_parse("study", argc, argv, opts, (int)(sizeof opts / sizeof *opts), pos, 0, &npos));
   SPREC_CHECK(out, SPREC_ERR_ARG, "study: --out FILE.csv is required");
   SPREC_CHECK(trials >= 1, SPREC_ERR_ARG, "--trials must be >= 1");

@@ -10,6 +10,7 @@
  * an Idempotency-Key (a random one unless given), so that a retried POST whose first
  * reply was lost is stored once. */
 #include "cli.h"
+#include "../serve/serve.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -248,15 +249,13 @@ sprec_err cmd_submit(int argc, char **argv)
 {
   int rank;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (cli_help_requested(argc, argv)) {
-    if (rank == 0) fputs(help_submit, stdout);
-    return SPREC_OK;
-  }
+  if (cli_help(argc, argv, help_submit)) return SPREC_OK;
   const char *ep = NULL, *yf = NULL, *out = NULL, *idem = NULL;
   int wait = 0;
   double wait_s = 0, retry_s = 60;
   char query[2048] = "";
   sprec_opts o;
+  serve_run_fields rf = {0, 0};
   sprec_opts_default(&o);
   for (int i = 1; i < argc; i++) {
     const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -277,7 +276,7 @@ sprec_err cmd_submit(int argc, char **argv)
       snprintf(name, sizeof name, "%s", f + (f[1] == '-' ? 2 : 1));
       for (char *c = name; *c; c++)
         if (*c == '-') *c = '_';
-      if (sprec_opts_set(&o, name, v))
+      if (serve_opts_set(&o, &rf, name, v))
         return SPREC_ERROR(SPREC_ERR_ARG, "submit: %s: %s", f, sprec_errmsg());
       char *ev = curl_easy_escape(NULL, v, 0);
       snprintf(query + strlen(query), sizeof query - strlen(query), "%s%s=%s", *query ? "&" : "?",
@@ -286,7 +285,7 @@ sprec_err cmd_submit(int argc, char **argv)
     }
   }
   SPREC_CHECK(ep && yf, SPREC_ERR_ARG, "submit: --endpoint FILE and --y FILE are required");
-  SPREC_CALL(sprec_opts_check(&o, 0, 0));
+  SPREC_CALL(serve_opts_check(&o, &rf, 0, 0));
   if (rank != 0) return SPREC_OK;
   endpoint e;
   SPREC_CALL(read_endpoint(ep, &e));
@@ -330,10 +329,7 @@ sprec_err cmd_status(int argc, char **argv)
 {
   int rank;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (cli_help_requested(argc, argv)) {
-    if (rank == 0) fputs(help_status, stdout);
-    return SPREC_OK;
-  }
+  if (cli_help(argc, argv, help_status)) return SPREC_OK;
   const char *ep = NULL, *out = NULL, *id = NULL;
   double wait_s = 0, retry_s = 60;
   for (int i = 1; i < argc; i++) {

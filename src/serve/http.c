@@ -110,10 +110,10 @@ static int authorized(const serve_http *h, struct MHD_Connection *c)
 
 /* The options of a request: every member but "y" must be an option; values become text
  * for sprec_opts_set. */
-static int options_from_json(const serve_http *h, const cJSON *obj, sprec_opts *o, char *key,
-                             size_t keylen, cJSON *canon, char *why, size_t len, char *field,
-                             size_t flen)
+static sprec_err options_from_json(const serve_http *h, const cJSON *obj, sprec_opts *o, char *key,
+                                   size_t keylen, cJSON *canon, char *field, size_t flen)
 {
+  serve_run_fields rf = {0, 0};
   sprec_opts_default(o);
   for (const cJSON *it = obj->child; it; it = it->next) {
     if (!strcmp(it->string, "y")) continue;
@@ -125,19 +125,20 @@ static int options_from_json(const serve_http *h, const cJSON *obj, sprec_opts *
       double d = it->valuedouble;
       if (d == floor(d) && fabs(d) < 9e15) snprintf(v, sizeof v, "%.0f", d);
       else snprintf(v, sizeof v, "%.17g", d);
-    } else return snprintf(why, len, "%s: must be a number, a string or true/false", it->string), -1;
-    if (sprec_opts_set(o, it->string, v)) return snprintf(why, len, "%s", sprec_errmsg()), -1;
+    } else
+      return SPREC_ERROR(SPREC_ERR_ARG, "%s: must be a number, a string or true/false", it->string);
+    SPREC_CALL(serve_opts_set(o, &rf, it->string, v));
   }
-  if (sprec_opts_check(o, h->conf.m, h->conf.n)) { /* the message starts with the option */
-    snprintf(why, len, "%s", sprec_errmsg());
-    snprintf(field, flen, "%.*s", (int)strcspn(why, " :"), why);
-    return -1;
+  sprec_err err = serve_opts_check(o, &rf, h->conf.m, h->conf.n);
+  if (err) { /* the message starts with the option */
+    snprintf(field, flen, "%.*s", (int)strcspn(sprec_errmsg(), " :"), sprec_errmsg());
+    return err;
   }
   if (sprec_algo_class_of(o->algo) == SPREC_ALGO_L0 && o->k > h->conf.max_k)
-    return snprintf(field, flen, "k"), snprintf(why, len, "k: at most %lld here (got %lld)",
-                                                (long long)h->conf.max_k, (long long)o->k),
-           -1;
-  /* The canonical key (every option, in table order) and the stored options. */
+    return snprintf(field, flen, "k"), SPREC_ERROR(SPREC_ERR_ARG, "k: at most %lld here (got %lld)",
+                                                   (long long)h->conf.max_k, (long long)o->k);
+  /* The canonical key (every option, in table order, then the run-control fields) and
+   * the stored options. */
   key[0] = '\0';
   for (const char *const *n = sprec_opts_names(); *n; n++) {
     char v[64];
@@ -145,40 +146,42 @@ static int options_from_json(const serve_http *h, const cJSON *obj, sprec_opts *
     snprintf(key + strlen(key), keylen - strlen(key), "%s=%s;", *n, v);
     cJSON_AddStringToObject(canon, *n, v);
   }
-  return 0;
+  char v[2][16];
+  snprintf(v[0], sizeof v[0], "%d", rf.monitor);
+  snprintf(v[1], sizeof v[1], "%d", rf.checkpoint_every);
+  snprintf(key + strlen(key), keylen - strlen(key), "monitor=%s;checkpoint_every=%s;", v[0], v[1]);
+  cJSON_AddStringToObject(canon, "monitor", v[0]);
+  cJSON_AddStringToObject(canon, "checkpoint_every", v[1]);
+  return SPREC_OK;
 }
 
 /* y from the JSON member "y": m finite numbers. */
-static int y_from_json(const serve_http *h, const cJSON *obj, double *y, char *why, size_t len)
+static sprec_err y_from_json(const serve_http *h, const cJSON *obj, double *y)
 {
   const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, "y");
-  if (!a) return snprintf(why, len, "y: missing"), -1;
-  if (!cJSON_IsArray(a)) return snprintf(why, len, "y: must be an array of %lld numbers", (long long)h->conf.m), -1;
+  SPREC_CHECK(a, SPREC_ERR_ARG, "y: missing");
+  SPREC_CHECK(cJSON_IsArray(a), SPREC_ERR_ARG, "y: must be an array of %lld numbers", (long long)h->conf.m);
   int64_t n = cJSON_GetArraySize(a), i = 0;
-  if (n != h->conf.m)
-    return snprintf(why, len, "y: has %lld entries, the dictionary has m = %lld rows", (long long)n,
-                    (long long)h->conf.m),
-           -1;
+  SPREC_CHECK(n == h->conf.m, SPREC_ERR_ARG, "y: has %lld entries, the dictionary has m = %lld rows",
+              (long long)n, (long long)h->conf.m);
   for (const cJSON *e = a->child; e; e = e->next, i++) {
-    if (!cJSON_IsNumber(e)) return snprintf(why, len, "y: entry %lld is not a number", (long long)i), -1;
-    if (!isfinite(e->valuedouble)) return snprintf(why, len, "y: entry %lld is not finite", (long long)i), -1;
+    SPREC_CHECK(cJSON_IsNumber(e), SPREC_ERR_ARG, "y: entry %lld is not a number", (long long)i);
+    SPREC_CHECK(isfinite(e->valuedouble), SPREC_ERR_ARG, "y: entry %lld is not finite", (long long)i);
     y[i] = e->valuedouble;
   }
-  return 0;
+  return SPREC_OK;
 }
 
 /* y from a .npy body: m float64 or float32 values, 1-D or m x 1. */
-static int y_from_npy(const serve_http *h, const char *body, size_t len_body, double *y, char *why,
-                      size_t len)
+static sprec_err y_from_npy(const serve_http *h, const char *body, size_t len_body, double *y)
 {
   sprec_npy_info in;
-  if (sprec_npy_parse("y", body, len_body, &in)) return snprintf(why, len, "%s", sprec_errmsg()), -1;
+  SPREC_CALL(sprec_npy_parse("y", body, len_body, &in));
   int64_t n = in.ndim == 1 ? in.shape[0] : in.shape[1] == 1 ? in.shape[0] : -1;
-  if (n != h->conf.m)
-    return snprintf(why, len, "y: a .npy of shape %lld%s%lld, but m = %lld values are needed",
-                    (long long)in.shape[0], in.ndim == 2 ? " x " : "",
-                    in.ndim == 2 ? (long long)in.shape[1] : 0LL, (long long)h->conf.m),
-           -1;
+  SPREC_CHECK(n == h->conf.m, SPREC_ERR_ARG,
+              "y: a .npy of shape %lld%s%lld, but m = %lld values are needed",
+              (long long)in.shape[0], in.ndim == 2 ? " x " : "",
+              in.ndim == 2 ? (long long)in.shape[1] : 0LL, (long long)h->conf.m);
   const char *d = body + in.data_offset;
   for (int64_t i = 0; i < n; i++) {
     if (in.elsize == 8) memcpy(&y[i], d + 8 * i, 8);
@@ -187,9 +190,9 @@ static int y_from_npy(const serve_http *h, const char *body, size_t len_body, do
       memcpy(&f, d + 4 * i, 4);
       y[i] = f;
     }
-    if (!isfinite(y[i])) return snprintf(why, len, "y: entry %lld is not finite", (long long)i), -1;
+    SPREC_CHECK(isfinite(y[i]), SPREC_ERR_ARG, "y: entry %lld is not finite", (long long)i);
   }
-  return 0;
+  return SPREC_OK;
 }
 
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *k,
@@ -204,6 +207,22 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
   else if (!strcmp(v, "true") || !strcmp(v, "false")) cJSON_AddBoolToObject(o, k, !strcmp(v, "true"));
   else cJSON_AddStringToObject(o, k, v);
   return MHD_YES;
+}
+
+/* The number of requests in status s, or -1 when the state cannot be read (as the
+ * metrics have always shown it; to the queue limit, a queue that is not full). */
+static int64_t count_of(const serve_http *h, serve_status s)
+{
+  int64_t c;
+  return serve_store_count(h->st, s, &c) == SPREC_OK ? c : -1;
+}
+
+/* A message for a reply: the last error of this thread (sprec_errmsg() is per thread:
+ * each connection has its own), cut where the replies always cut it. */
+static const char *reply_message(char why[512])
+{
+  snprintf(why, 512, "%s", sprec_errmsg());
+  return why;
 }
 
 static enum MHD_Result post_solve(serve_http *h, struct MHD_Connection *c, const upload *u)
@@ -228,27 +247,26 @@ static enum MHD_Result post_solve(serve_http *h, struct MHD_Connection *c, const
   sprec_opts o;
   cJSON *canon = cJSON_CreateObject();
   double *y = malloc(sizeof(double) * (size_t)h->conf.m);
-  int bad = !y || !canon;
-  if (bad) snprintf(why, sizeof why, "out of memory");
-  if (!bad && options_from_json(h, req, &o, key, sizeof key, canon, why, sizeof why, field, sizeof field))
-    bad = 1;
-  if (!bad && (npy ? y_from_npy(h, u->body, u->len, y, why, sizeof why)
-                   : y_from_json(h, req, y, why, sizeof why)))
-    bad = 1, snprintf(field, sizeof field, "y");
+  sprec_err err = y && canon ? SPREC_OK : SPREC_ERROR(SPREC_ERR_MEM, "out of memory");
+  if (!err) err = options_from_json(h, req, &o, key, sizeof key, canon, field, sizeof field);
+  if (!err && (err = npy ? y_from_npy(h, u->body, u->len, y) : y_from_json(h, req, y)))
+    snprintf(field, sizeof field, "y");
   cJSON_Delete(req);
-  if (bad) {
+  if (err) {
     free(y);
     cJSON_Delete(canon);
     pthread_mutex_lock(&h->sh->mu);
     h->sh->rejected++;
     pthread_mutex_unlock(&h->sh->mu);
-    return reply_error(c, MHD_HTTP_BAD_REQUEST, field, why);
+    return reply_error(c, MHD_HTTP_BAD_REQUEST, field, reply_message(why));
   }
   const char *idem = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
   /* A retry of a request already stored adds nothing to the queue: it gets its id back
-   * even when the queue is full; any other submission counts against max-queue. */
-  if ((!idem || serve_store_has_idem(h->st, idem) != 1) &&
-      serve_store_count(h->st, ST_QUEUED) >= h->conf.max_queue) {
+   * even when the queue is full; any other submission counts against max-queue (an
+   * unreadable key counts as new). */
+  int retry = 0;
+  if (idem && serve_store_has_idem(h->st, idem, &retry) != SPREC_OK) retry = 0;
+  if (!retry && count_of(h, ST_QUEUED) >= h->conf.max_queue) {
     free(y);
     cJSON_Delete(canon);
     snprintf(why, sizeof why, "the queue is full (%lld requests): retry later", (long long)h->conf.max_queue);
@@ -262,21 +280,23 @@ static enum MHD_Result post_solve(serve_http *h, struct MHD_Connection *c, const
   }
   char id[33], *opts = cJSON_PrintUnformatted(canon);
   int existing = 0;
-  int rc = opts ? serve_store_add(h->st, key, opts, y, h->conf.m, idem, id, &existing, why, sizeof why) : -1;
+  err = opts ? serve_store_add(h->st, key, opts, y, h->conf.m, idem, id, &existing)
+             : SPREC_ERROR(SPREC_ERR_MEM, "cannot store");
   free(opts);
   free(y);
   cJSON_Delete(canon);
-  if (rc) return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, why[0] ? why : "cannot store");
+  if (err) return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, reply_message(why));
   pthread_mutex_lock(&h->sh->mu);
   if (!existing) h->sh->accepted++;
   pthread_cond_broadcast(&h->sh->submitted);
   pthread_mutex_unlock(&h->sh->mu);
   serve_request r;
+  int found = 0;
+  if (serve_store_get(h->st, id, &r, &found) != SPREC_OK) found = 0; /* stored: "queued" */
   cJSON *j = cJSON_CreateObject();
   cJSON_AddStringToObject(j, "id", id);
-  cJSON_AddStringToObject(j, "status", serve_store_get(h->st, id, &r) == 1 ? serve_status_name(r.status) : "queued");
-  if (existing) free(r.result);
-  else free(r.result);
+  cJSON_AddStringToObject(j, "status", found ? serve_status_name(r.status) : "queued");
+  free(r.result);
   return reply_json(c, MHD_HTTP_ACCEPTED, j);
 }
 
@@ -289,8 +309,9 @@ static enum MHD_Result get_solve(serve_http *h, struct MHD_Connection *c, const 
   if (!(wait >= 0)) wait = 0;
   if (wait > 600) wait = 600;
   serve_request r;
-  int found = serve_store_get(h->st, id, &r);
-  if (found == 1 && !terminal(r.status) && wait > 0) { /* until a result or the time is up */
+  int found = 0;
+  sprec_err err = serve_store_get(h->st, id, &r, &found);
+  if (!err && found && !terminal(r.status) && wait > 0) { /* until a result or the time is up */
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     double t = (double)until.tv_sec + 1e-9 * (double)until.tv_nsec + wait;
@@ -299,15 +320,15 @@ static enum MHD_Result get_solve(serve_http *h, struct MHD_Connection *c, const 
     pthread_mutex_lock(&h->sh->mu);
     /* A stopping service answers at once (the status as it is): a waiter would hold up
      * the end of the HTTP server, and so the drain, for as long as it waits. */
-    while (found == 1 && !terminal(r.status) && !h->sh->draining) {
+    while (!err && found && !terminal(r.status) && !h->sh->draining) {
       if (pthread_cond_timedwait(&h->sh->finished, &h->sh->mu, &until) == ETIMEDOUT) break;
       free(r.result);
-      found = serve_store_get(h->st, id, &r);
+      err = serve_store_get(h->st, id, &r, &found);
     }
     pthread_mutex_unlock(&h->sh->mu);
   }
-  if (found != 1) return reply_error(c, found == 0 ? MHD_HTTP_NOT_FOUND : MHD_HTTP_INTERNAL_SERVER_ERROR,
-                                     "id", found == 0 ? "no such request" : "cannot read the state");
+  if (err || !found) return reply_error(c, err ? MHD_HTTP_INTERNAL_SERVER_ERROR : MHD_HTTP_NOT_FOUND,
+                                        "id", err ? "cannot read the state" : "no such request");
   /* The status fields; for a result, spliced into its stored text as the last members
    * (printing it again would round its numbers). */
   cJSON *j = cJSON_CreateObject();
@@ -332,10 +353,12 @@ static enum MHD_Result get_solve(serve_http *h, struct MHD_Connection *c, const 
 static enum MHD_Result delete_solve(serve_http *h, struct MHD_Connection *c, const char *id)
 {
   serve_request r;
-  int rc = serve_store_cancel(h->st, id, &r);
-  if (rc < 0) return reply_error(c, MHD_HTTP_NOT_FOUND, "id", "no such request");
+  int cancelled = 0;
+  /* An unknown id, or one that cannot be read: 404 either way, as it always was. */
+  if (serve_store_cancel(h->st, id, &r, &cancelled) != SPREC_OK)
+    return reply_error(c, MHD_HTTP_NOT_FOUND, "id", "no such request");
   free(r.result);
-  if (rc == 0) {
+  if (!cancelled) {
     char why[128];
     snprintf(why, sizeof why, "the request is %s: only a queued request can be cancelled",
              serve_status_name(r.status));
@@ -362,8 +385,8 @@ static enum MHD_Result metrics(serve_http *h, struct MHD_Connection *c)
   size_t n = 0, cap = 16384;
 #define OUT(...) n += (size_t)snprintf(b + n, n < cap ? cap - n : 0, __VA_ARGS__)
   OUT("# HELP sprec_queue_depth Requests waiting to be solved.\n# TYPE sprec_queue_depth gauge\n");
-  OUT("sprec_queue_depth %lld\n", (long long)serve_store_count(h->st, ST_QUEUED));
-  OUT("# TYPE sprec_running gauge\nsprec_running %lld\n", (long long)serve_store_count(h->st, ST_RUNNING));
+  OUT("sprec_queue_depth %lld\n", (long long)count_of(h, ST_QUEUED));
+  OUT("# TYPE sprec_running gauge\nsprec_running %lld\n", (long long)count_of(h, ST_RUNNING));
   OUT("# HELP sprec_requests_total Requests by outcome since the service started.\n");
   OUT("# TYPE sprec_requests_total counter\n");
   OUT("sprec_requests_total{outcome=\"accepted\"} %llu\n", (unsigned long long)s.accepted);
@@ -462,7 +485,7 @@ static void done_request(void *cls, struct MHD_Connection *c, void **state,
 
 /* ------------------------------------------------------------ start, stop -- */
 /* DIR/endpoint.json, mode 0600 from the start (created so, then renamed into place). */
-static int write_endpoint(const serve_http *h, const char *host, int port, char *why, size_t len)
+static sprec_err write_endpoint(const serve_http *h, const char *host, int port)
 {
   char path[4096], tmp[4200];
   snprintf(path, sizeof path, "%s/endpoint.json", h->conf.state_dir);
@@ -489,22 +512,21 @@ static int write_endpoint(const serve_http *h, const char *host, int port, char 
     if (!ok) unlink(tmp);
   }
   free(text);
-  if (!ok) snprintf(why, len, "%s: cannot write: %s", path, strerror(errno));
-  return ok ? 0 : -1;
+  SPREC_CHECK(ok, SPREC_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+  return SPREC_OK;
 }
 
-int serve_http_start(const serve_http_conf *conf, serve_shared *sh, serve_http **out, char *why,
-                     size_t len)
+sprec_err serve_http_start(const serve_http_conf *conf, serve_shared *sh, serve_http **out)
 {
   serve_http *h = calloc(1, sizeof *h);
   *out = NULL;
-  if (!h) return snprintf(why, len, "out of memory"), -1;
+  SPREC_CHECK(h, SPREC_ERR_MEM, "out of memory");
   h->conf = *conf;
   h->sh = sh;
   unsigned char r[32];
   if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
     free(h);
-    return snprintf(why, len, "no random bytes for the token: %s", strerror(errno)), -1;
+    return SPREC_ERROR(SPREC_ERR_IO, "no random bytes for the token: %s", strerror(errno));
   }
   for (int i = 0; i < 32; i++) snprintf(h->token + 2 * i, 3, "%02x", r[i]);
   /* listen: HOST:PORT (HOST a name or an IPv4 address). */
@@ -514,22 +536,23 @@ int serve_http_start(const serve_http_conf *conf, serve_shared *sh, serve_http *
   if (!colon || colon == conf->listen || (size_t)(colon - conf->listen) >= sizeof host ||
       sscanf(colon + 1, "%d", &port) != 1 || port < 0 || port > 65535) {
     free(h);
-    return snprintf(why, len, "listen %s: expected HOST:PORT", conf->listen), -1;
+    return SPREC_ERROR(SPREC_ERR_ARG, "listen %s: expected HOST:PORT", conf->listen);
   }
   memcpy(host, conf->listen, (size_t)(colon - conf->listen));
   host[colon - conf->listen] = '\0';
   struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *ai = NULL;
   if (getaddrinfo(host, NULL, &hints, &ai) != 0 || !ai) {
     free(h);
-    return snprintf(why, len, "listen %s: unknown host %s", conf->listen, host), -1;
+    return SPREC_ERROR(SPREC_ERR_ARG, "listen %s: unknown host %s", conf->listen, host);
   }
   struct sockaddr_in sa;
   memcpy(&sa, ai->ai_addr, sizeof sa);
   freeaddrinfo(ai);
   sa.sin_port = htons((uint16_t)port);
-  if (serve_store_open(conf->state_dir, 0, &h->st, why, len)) {
+  sprec_err err = serve_store_open(conf->state_dir, 0, &h->st);
+  if (err) {
     free(h);
-    return -1;
+    return err;
   }
   h->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                               MHD_USE_ITC | MHD_USE_ERROR_LOG,
@@ -540,19 +563,19 @@ int serve_http_start(const serve_http_conf *conf, serve_shared *sh, serve_http *
   if (!h->d) {
     serve_store_close(&h->st);
     free(h);
-    return snprintf(why, len, "listen %s: cannot listen (address in use?)", conf->listen), -1;
+    return SPREC_ERROR(SPREC_ERR_IO, "listen %s: cannot listen (address in use?)", conf->listen);
   }
   const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
   int bound = di ? di->port : port;
   char shown[256];
   snprintf(shown, sizeof shown, "%s", host);
   if (!strcmp(host, "0.0.0.0")) gethostname(shown, sizeof shown); /* reachable by its name */
-  if (write_endpoint(h, shown, bound, why, len)) {
+  if ((err = write_endpoint(h, shown, bound))) {
     serve_http_stop(&h);
-    return -1;
+    return err;
   }
   *out = h;
-  return 0;
+  return SPREC_OK;
 }
 
 void serve_http_stop(serve_http **h)

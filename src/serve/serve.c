@@ -64,7 +64,7 @@ typedef struct {
 } serve_args;
 
 /* --name value pairs (the service has few options: no need for the CLI's table). */
-static int parse_args(int argc, char **argv, serve_args *a, char *why, size_t len)
+static sprec_err parse_args(int argc, char **argv, serve_args *a)
 {
   *a = (serve_args){.listen = "127.0.0.1:0", .dtype = "float64", .max_batch = 64, .max_wait_ms = 20,
                     .max_queue = 100000, .max_body = (size_t)64 << 20, .seed = 1, .width = 0.02};
@@ -72,7 +72,7 @@ static int parse_args(int argc, char **argv, serve_args *a, char *why, size_t le
     const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     char *end = NULL;
     errno = 0;
-    if (!v) return snprintf(why, len, "serve: option %s needs a value", f), -1;
+    SPREC_CHECK(v, SPREC_ERR_ARG, "serve: option %s needs a value", f);
     i++;
     if (!strcmp(f, "--A")) a->A = v;
     else if (!strcmp(f, "--problem")) a->problem = v;
@@ -88,23 +88,23 @@ static int parse_args(int argc, char **argv, serve_args *a, char *why, size_t le
     else if (!strcmp(f, "--max-body")) a->max_body = (size_t)strtoull(v, &end, 10);
     else if (!strcmp(f, "--max-k")) a->max_k = strtoll(v, &end, 10);
     else if (!strcmp(f, "--dtype")) a->dtype = v;
-    else return snprintf(why, len, "serve: unknown option '%s' (see 'sprec serve --help')", f), -1;
-    if (end && (*end || errno || !*v)) return snprintf(why, len, "serve: %s: '%s' is not a number", f, v), -1;
+    else return SPREC_ERROR(SPREC_ERR_ARG, "serve: unknown option '%s' (see 'sprec serve --help')", f);
+    SPREC_CHECK(!end || (!*end && !errno && *v), SPREC_ERR_ARG, "serve: %s: '%s' is not a number", f, v);
   }
-  if (!a->state) return snprintf(why, len, "serve: --state DIR is required"), -1;
-  if (!a->A == !a->problem) return snprintf(why, len, "serve: give --A FILE or --problem NAME"), -1;
-  if (a->problem && strcmp(a->problem, "gaussian") && strcmp(a->problem, "deconv") &&
-      strcmp(a->problem, "hadamard"))
-    return snprintf(why, len, "serve: --problem: unknown problem '%s' (gaussian, deconv or hadamard)",
-                    a->problem), -1;
-  if (strcmp(a->dtype, "float64") && strcmp(a->dtype, "float32"))
-    return snprintf(why, len, "serve: --dtype: unknown type '%s' (float64 or float32)", a->dtype), -1;
-  if (a->problem && (a->m < 1 || a->n < 1))
-    return snprintf(why, len, "serve: --problem needs -m and -n"), -1;
-  if (a->max_batch < 1 || a->max_wait_ms < 0 || a->max_queue < 1 || a->max_body < 1024)
-    return snprintf(why, len, "serve: --max-batch, --max-queue must be >= 1, --max-wait-ms >= 0, "
-                              "--max-body >= 1024"), -1;
-  return 0;
+  SPREC_CHECK(a->state, SPREC_ERR_ARG, "serve: --state DIR is required");
+  SPREC_CHECK(!a->A != !a->problem, SPREC_ERR_ARG, "serve: give --A FILE or --problem NAME");
+  SPREC_CHECK(!a->problem || !strcmp(a->problem, "gaussian") || !strcmp(a->problem, "deconv") ||
+                  !strcmp(a->problem, "hadamard"),
+              SPREC_ERR_ARG, "serve: --problem: unknown problem '%s' (gaussian, deconv or hadamard)",
+              a->problem);
+  SPREC_CHECK(!strcmp(a->dtype, "float64") || !strcmp(a->dtype, "float32"), SPREC_ERR_ARG,
+              "serve: --dtype: unknown type '%s' (float64 or float32)", a->dtype);
+  SPREC_CHECK(!a->problem || (a->m >= 1 && a->n >= 1), SPREC_ERR_ARG,
+              "serve: --problem needs -m and -n");
+  SPREC_CHECK(a->max_batch >= 1 && a->max_wait_ms >= 0 && a->max_queue >= 1 && a->max_body >= 1024,
+              SPREC_ERR_ARG,
+              "serve: --max-batch, --max-queue must be >= 1, --max-wait-ms >= 0, --max-body >= 1024");
+  return SPREC_OK;
 }
 
 /* The dictionary, every rank its block. */
@@ -152,26 +152,30 @@ static void bcast_wait(void *buf, int count, MPI_Datatype t, MPI_Comm comm)
   }
 }
 
-/* Rank 0: the next batch to solve (count, options, Y), or 0 when the queue stays
- * empty for a while (then it is asked again). The oldest queued request waits
+/* Rank 0: the next batch to solve (*count, options, Y), or *count 0 when the queue
+ * stays empty for a while (then it is asked again). The oldest queued request waits
  * max_wait_ms for companions with its options; while they are still arriving (one
  * within the last max_wait_ms / 2: a burst from many clients), the batch goes on
  * filling, up to max_batch requests or 4 max_wait_ms. (Starting at max_wait_ms alone
  * cut bursts of 64 in two batches, 14 + 50 or 35 + 29: a second round of passes over A,
  * +10% measured at m = 1000, n = 200000.) */
-static int next_batch(serve_store *st, serve_shared *sh, const serve_args *a, int64_t m,
-                      char (*ids)[33], char **opts, double **Y)
+static sprec_err next_batch(serve_store *st, serve_shared *sh, const serve_args *a, int64_t m,
+                            char (*ids)[33], char **opts, double **Y, int *count)
 {
   const double wait = a->max_wait_ms / 1e3, quiet = wait / 2, cap = 4 * wait;
+  *count = 0;
   for (int tries = 0; tries < 50 && !stopping; tries++) {
     double age, newest, oldest;
-    int same;
-    int q = serve_store_peek(st, now_s(), &age, &same, &newest);
+    int same, queued;
+    /* A queue that cannot be peeked at is looked at again, like an empty one: only
+     * taking from it can fail the service. */
+    if (serve_store_peek(st, now_s(), &age, &same, &newest, &queued) != SPREC_OK) queued = 0;
     double wait_s = 0.05; /* nothing queued: look again soon (a submission wakes us) */
-    if (q == 1) {
+    if (queued) {
       wait_s = fmax(wait - age, quiet - newest);
       if (wait_s > cap - age) wait_s = cap - age;
-      if (same >= a->max_batch || wait_s <= 0) return serve_store_take(st, a->max_batch, m, ids, opts, Y, &oldest);
+      if (same >= a->max_batch || wait_s <= 0)
+        return serve_store_take(st, a->max_batch, m, ids, opts, Y, &oldest, count);
     }
     if (wait_s > 0.1) wait_s = 0.1; /* and look at the stop flag at least that often */
     struct timespec until;
@@ -183,7 +187,7 @@ static int next_batch(serve_store *st, serve_shared *sh, const serve_args *a, in
     pthread_cond_timedwait(&sh->submitted, &sh->mu, &until);
     pthread_mutex_unlock(&sh->mu);
   }
-  return 0;
+  return SPREC_OK;
 }
 
 /* Every rank: solve a batch; rank 0 stores the results (or the error, for each). */
@@ -195,15 +199,18 @@ static void solve_round(sprec_ctx ctx, sprec_op A, serve_store *st, serve_shared
   sprec_stats *stt = calloc((size_t)b, sizeof *stt), all;
   char why[512] = "";
   int rank = sprec_ctx_rank(ctx);
-  sprec_err err = x && stt ? SPREC_OK : SPREC_ERR_MEM;
+  sprec_err err = x && stt ? SPREC_OK : SPREC_ERROR(SPREC_ERR_MEM, "out of memory (a batch of %d)", b);
   /* The stored options are {name: text}: set each, check them (as when submitted). */
   cJSON *oj = err ? NULL : cJSON_Parse(opts_json);
-  if (!err && !oj) err = SPREC_ERR_FORMAT;
+  if (!err && !oj) err = SPREC_ERROR(SPREC_ERR_FORMAT, "the stored options are not JSON");
   if (!err) {
+    serve_run_fields rf = {0, 0};
     sprec_opts_default(&o);
     for (const cJSON *it = oj->child; it && !err; it = it->next)
-      err = cJSON_IsString(it) ? sprec_opts_set(&o, it->string, it->valuestring) : SPREC_ERR_FORMAT;
-    if (!err) err = sprec_opts_check(&o, sprec_op_rows(A), sprec_op_cols(A));
+      err = cJSON_IsString(it) ? serve_opts_set(&o, &rf, it->string, it->valuestring)
+                               : SPREC_ERROR(SPREC_ERR_FORMAT, "the stored option %s is not text",
+                                             it->string);
+    if (!err) err = serve_opts_check(&o, &rf, sprec_op_rows(A), sprec_op_cols(A));
   }
   cJSON_Delete(oj);
   double t0 = now_s();
@@ -213,7 +220,7 @@ static void solve_round(sprec_ctx ctx, sprec_op A, serve_store *st, serve_shared
   if (s) sprec_solver_get_stats(s, &all);
   sprec_solver_destroy(&s);
   double dt = now_s() - t0;
-  if (err) snprintf(why, sizeof why, "%s", sprec_errmsg());
+  if (err) snprintf(why, sizeof why, "%s", sprec_errmsg()); /* before the store's calls */
   if (rank == 0) {
     sprec_result r = {.b = b, .x = x, .st = stt, .all = &all};
     int done = 0, failed = 0;
@@ -224,7 +231,7 @@ static void solve_round(sprec_ctx ctx, sprec_op A, serve_store *st, serve_shared
       else failed++;
     }
     /* One transaction for the batch: one sync to disk for its b results. */
-    if (!texts || serve_store_finish_batch(st, b, ids, texts, err ? why : "cannot write the result")) {
+    if (!texts || serve_store_finish_batch(st, b, ids, texts, err ? why : "cannot write the result") != SPREC_OK) {
       fprintf(stderr, "sprec serve: error: cannot store the results of a batch of %d: they will be "
                       "solved again at the next start\n", b);
       done = failed = 0;
@@ -275,8 +282,9 @@ static void serve_loop(sprec_ctx ctx, sprec_op A, serve_store *st, serve_shared 
     double *Y = NULL;
     if (rank == 0) {
       int b = 0;
-      while (b == 0 && !stopping) b = next_batch(st, sh, a, m, ids, &opts, &Y);
-      if (b < 0) fprintf(stderr, "sprec serve: error: cannot read the queue\n"), stopping = 1;
+      sprec_err err = SPREC_OK;
+      while (!err && b == 0 && !stopping) err = next_batch(st, sh, a, m, ids, &opts, &Y, &b);
+      if (err) fprintf(stderr, "sprec serve: error: cannot read the queue\n"), stopping = 1;
       if (stopping && b <= 0) set_draining(sh);
       hd.count = stopping && b <= 0 ? -1 : b;
       hd.opts_len = opts ? (int64_t)strlen(opts) + 1 : 0;
@@ -307,14 +315,15 @@ int serve_main(int argc, char **argv)
       return 0;
     }
   serve_args a;
-  char why[1024] = "";
-  int bad = parse_args(argc, argv, &a, why, sizeof why) ? 2 : 0;
+  sprec_err err = parse_args(argc, argv, &a);
   struct stat sb;
-  if (!bad && rank == 0 && (stat(a.state, &sb) != 0 || !S_ISDIR(sb.st_mode)) && mkdir(a.state, 0700) != 0)
-    bad = 2, snprintf(why, sizeof why, "serve: --state %s: cannot create directory: %s", a.state, strerror(errno));
+  if (!err && rank == 0 && (stat(a.state, &sb) != 0 || !S_ISDIR(sb.st_mode)) && mkdir(a.state, 0700) != 0)
+    err = SPREC_ERROR(SPREC_ERR_IO, "serve: --state %s: cannot create directory: %s", a.state,
+                      strerror(errno));
+  int bad = err ? 2 : 0;
   MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
   if (bad) {
-    if (rank == 0) fprintf(stderr, "sprec serve: error: %s\n", why[0] ? why : "bad arguments");
+    if (rank == 0) fprintf(stderr, "sprec serve: error: %s\n", err ? sprec_errmsg() : "bad arguments");
     return bad;
   }
   struct sigaction sa = {0};
@@ -326,7 +335,7 @@ int serve_main(int argc, char **argv)
   sprec_ctx ctx = NULL;
   sprec_op A = NULL;
   double L;
-  sprec_err err = sprec_ctx_create(MPI_COMM_WORLD, &ctx);
+  err = sprec_ctx_create(MPI_COMM_WORLD, &ctx);
   if (!err) err = load_dictionary(ctx, &a, &A);
   if (!err) err = sprec_op_norm2_est(A, &L); /* once: every batch reuses it */
   if (err) {
@@ -349,9 +358,10 @@ int serve_main(int argc, char **argv)
   if (rank == 0) {
     serve_http_conf conf = {a.state, a.listen, m, n, a.max_body, a.max_queue,
                             a.max_k > 0 ? a.max_k : (m < n ? m : n)};
-    fail = serve_store_open(a.state, 1, &st, why, sizeof why) ||
-           serve_http_start(&conf, &sh, &http, why, sizeof why);
-    if (fail) fprintf(stderr, "sprec serve: error: %s\n", why);
+    err = serve_store_open(a.state, 1, &st);
+    if (!err) err = serve_http_start(&conf, &sh, &http);
+    fail = err != SPREC_OK;
+    if (fail) fprintf(stderr, "sprec serve: error: %s\n", sprec_errmsg());
     else {
       printf("sprec serve: m=%lld n=%lld on %d ranks, state %s/ (endpoint.json)\n",
              (long long)m, (long long)n, sprec_ctx_size(ctx), a.state);

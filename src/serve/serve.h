@@ -18,24 +18,26 @@ typedef struct serve_store serve_store;
 typedef enum { ST_QUEUED, ST_RUNNING, ST_DONE, ST_FAILED, ST_CANCELLED } serve_status;
 const char *serve_status_name(serve_status s);
 
+/* Every function that can fail returns sprec_err, with the message where sprec_errmsg()
+ * reads it on the calling thread. */
+
 /* Opens (creates) DIR/state.sqlite. requeue: requests left running by a previous
  * process go back to the queue (call once, at start-up, before serving). */
-int serve_store_open(const char *dir, int requeue, serve_store **st, char *why, size_t len);
+sprec_err serve_store_open(const char *dir, int requeue, serve_store **st);
 void serve_store_close(serve_store **st);
 
 /* A new request. key: the options that must agree for requests to share a batch
  * (canonical text); opts: the options as JSON; y: m doubles. idem: the
  * Idempotency-Key or NULL. On success *id receives the request's id (33 bytes), the
- * existing one when idem was seen before (then *existing = 1). Returns 0 once the
+ * existing one when idem was seen before (then *existing = 1). Returns once the
  * request is on disk (committed with the others submitted meanwhile, by a writer
- * thread of its own), or -1 (why filled). */
-int serve_store_add(serve_store *st, const char *key, const char *opts, const double *y,
-                    int64_t m, const char *idem, char id[33], int *existing, char *why,
-                    size_t len);
+ * thread of its own). */
+sprec_err serve_store_add(serve_store *st, const char *key, const char *opts, const double *y,
+                          int64_t m, const char *idem, char id[33], int *existing);
 
-/* 1 if a request with this Idempotency-Key is stored (its retry is no new work), 0 if
- * not, -1 error. */
-int serve_store_has_idem(serve_store *st, const char *idem);
+/* *found: 1 if a request with this Idempotency-Key is stored (its retry is no new
+ * work), else 0 (also on error). */
+sprec_err serve_store_has_idem(serve_store *st, const char *idem, int *found);
 
 typedef struct {
   char id[33];
@@ -43,31 +45,34 @@ typedef struct {
   double created, started, finished; /* seconds since the epoch; 0: not yet    */
   char *result;                      /* JSON text (done) or error message (failed) */
 } serve_request;
-/* 1 found, 0 unknown id, -1 error. Free r->result. */
-int serve_store_get(serve_store *st, const char *id, serve_request *r);
-/* Cancels a queued request: 1 cancelled, 0 not queued (r->status says what it is),
- * -1 unknown id or error. */
-int serve_store_cancel(serve_store *st, const char *id, serve_request *r);
+/* *found: 1, or 0 for an unknown id. Free r->result (NULL unless found). */
+sprec_err serve_store_get(serve_store *st, const char *id, serve_request *r, int *found);
+/* Cancels a queued request: *cancelled 1, or 0 when it is not queued (r->status says
+ * what it is); an unknown id is SPREC_ERR_ARG. Free r->result. */
+sprec_err serve_store_cancel(serve_store *st, const char *id, serve_request *r, int *cancelled);
 
 /* The next batch: the oldest queued request and up to max - 1 more queued with the
  * same key, oldest first, marked running. ids: max x 33 bytes; opts: the first one's
- * options (malloc'ed); Y: m x count doubles (malloc'ed). Returns the count (0: queue
- * empty), -1 on error. oldest: created time of the oldest queued request. */
-int serve_store_take(serve_store *st, int max, int64_t m, char (*ids)[33], char **opts,
-                     double **Y, double *oldest);
+ * options (malloc'ed); Y: m x count doubles (malloc'ed). *count: how many (0: queue
+ * empty; 0 and nothing marked on error). oldest: created time of the oldest queued
+ * request. */
+sprec_err serve_store_take(serve_store *st, int max, int64_t m, char (*ids)[33], char **opts,
+                           double **Y, double *oldest, int *count);
 /* The age (seconds since created) of the oldest queued request, the number of queued
- * requests with its key and the age of the newest of them; returns 1, or 0 if the
- * queue is empty, -1 on error. */
-int serve_store_peek(serve_store *st, double now, double *age, int *same_key, double *newest_age);
+ * requests with its key and the age of the newest of them; *found 1, or 0 if the
+ * queue is empty. */
+sprec_err serve_store_peek(serve_store *st, double now, double *age, int *same_key,
+                           double *newest_age, int *found);
 /* Stores the outcome of a running request: JSON result (done) or message (failed). */
-int serve_store_finish(serve_store *st, const char *id, int ok, const char *text);
+sprec_err serve_store_finish(serve_store *st, const char *id, int ok, const char *text);
 /* The outcomes of a batch in one transaction (one sync to disk, not one per request):
- * texts[p] the JSON result of ids[p], or NULL: failed with message why. Returns 0, or
- * -1 with nothing stored (the requests stay running: queued again at the next start). */
-int serve_store_finish_batch(serve_store *st, int b, char (*ids)[33], char *const *texts,
-                             const char *why);
-/* Requests by status (queue depth for the metrics and the queue limit). */
-int64_t serve_store_count(serve_store *st, serve_status s);
+ * texts[p] the JSON result of ids[p], or NULL: failed with message why. On error
+ * nothing is stored (the requests stay running: queued again at the next start). */
+sprec_err serve_store_finish_batch(serve_store *st, int b, char (*ids)[33], char *const *texts,
+                                   const char *why);
+/* Requests by status (queue depth for the metrics and the queue limit); *count -1 on
+ * error. */
+sprec_err serve_store_count(serve_store *st, serve_status s, int64_t *count);
 
 /* ------------------------------------------------------------------- http -- */
 typedef struct serve_http serve_http;
@@ -99,16 +104,21 @@ typedef struct {
 extern const double serve_solve_buckets[11];
 
 /* Starts the server (its own threads) on conf->listen, writes DIR/endpoint.json
- * (mode 0600: URL and a fresh 256-bit token). Returns 0 or -1 (why filled). */
-int serve_http_start(const serve_http_conf *conf, serve_shared *sh, serve_http **h, char *why,
-                     size_t len);
+ * (mode 0600: URL and a fresh 256-bit token). */
+sprec_err serve_http_start(const serve_http_conf *conf, serve_shared *sh, serve_http **h);
 void serve_http_stop(serve_http **h);
 
-/* ----------------------------------------------------------------- options -- */
-/* A request's options parsed from JSON into opts (over sprec_opts_default) and their
- * canonical key. Returns 0, or -1 with why naming the field. */
-int serve_parse_options(const char *json, int64_t m, int64_t n, int64_t max_k, sprec_opts *o,
-                        char *key, size_t keylen, char *why, size_t len);
+/* sprec serve: its exit status (it prints its own messages: "sprec serve: error: ..."). */
+/* ---------------------------------------------------------------- options -- */
+/* The run-control fields a request may carry beside its options (options.c): monitor
+ * (>= 0, no effect) and checkpoint_every (0 only). */
+typedef struct {
+  int monitor, checkpoint_every;
+} serve_run_fields;
+/* One field of a request: an option (sprec_opts_set) or one of the run-control fields. */
+sprec_err serve_opts_set(sprec_opts *o, serve_run_fields *rf, const char *name, const char *value);
+/* sprec_opts_check, then the run-control fields, with the messages of sprec_opts_check. */
+sprec_err serve_opts_check(const sprec_opts *o, const serve_run_fields *rf, int64_t m, int64_t n);
 
 int serve_main(int argc, char **argv);
 

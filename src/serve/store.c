@@ -14,15 +14,18 @@
 #include <sys/random.h>
 #include <time.h>
 
-/* A submission waiting for the writer (it lives on the submitting thread's stack). */
+/* A submission waiting for the writer (it lives on the submitting thread's stack). The
+ * writer stores its outcome here, the message too: sprec_errmsg() is per thread, and
+ * the submitting thread raises the error again on its own (serve_store_add). */
 typedef struct pending {
   const char *key, *opts, *idem;
   const double *y;
   int64_t m;
-  char *id, *why;
+  char *id;
   int *existing;
-  size_t len;
-  int rc, done;
+  sprec_err err;
+  char msg[512]; /* the length of the HTTP reply's message, as it always was */
+  int done;
   struct pending *next;
 } pending;
 
@@ -59,20 +62,35 @@ static double now_s(void)
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static int fail(serve_store *st, char *why, size_t len, const char *what)
+/* The connection's last error: "what: SQLite's message". */
+static sprec_err fail(serve_store *st, const char *what)
 {
-  snprintf(why, len, "%s: %s", what, st && st->db ? sqlite3_errmsg(st->db) : "no database");
-  return -1;
+  return SPREC_ERROR(SPREC_ERR_IO, "%s: %s", what,
+                     st && st->db ? sqlite3_errmsg(st->db) : "no database");
 }
 
 static int exec(serve_store *st, const char *sql) { return sqlite3_exec(st->db, sql, NULL, NULL, NULL); }
 
-int serve_store_open(const char *dir, int requeue, serve_store **out, char *why, size_t len)
+/* sql compiled on st's connection into *q. */
+static sprec_err prepare(serve_store *st, const char *sql, sqlite3_stmt **q, const char *what)
+{
+  return sqlite3_prepare_v2(st->db, sql, -1, q, NULL) == SQLITE_OK ? SPREC_OK : fail(st, what);
+}
+
+/* A statement that returns no rows, run and finalized. */
+static sprec_err step_done(serve_store *st, sqlite3_stmt *q, const char *what)
+{
+  sprec_err err = sqlite3_step(q) == SQLITE_DONE ? SPREC_OK : fail(st, what);
+  sqlite3_finalize(q);
+  return err;
+}
+
+sprec_err serve_store_open(const char *dir, int requeue, serve_store **out)
 {
   char path[4096];
   serve_store *st = calloc(1, sizeof *st);
   *out = NULL;
-  if (!st) return snprintf(why, len, "out of memory"), -1;
+  SPREC_CHECK(st, SPREC_ERR_MEM, "out of memory");
   pthread_mutex_init(&st->mu, NULL);
   pthread_cond_init(&st->work, NULL);
   pthread_cond_init(&st->done, NULL);
@@ -81,9 +99,9 @@ int serve_store_open(const char *dir, int requeue, serve_store **out, char *why,
   snprintf(path, sizeof path, "%s/state.sqlite", dir);
   if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       NULL) != SQLITE_OK) {
-    fail(st, why, len, path);
+    sprec_err err = fail(st, path);
     serve_store_close(&st);
-    return -1;
+    return err;
   }
   sqlite3_busy_timeout(st->db, 60000);
   if (exec(st, "PRAGMA journal_mode=WAL") || exec(st, "PRAGMA synchronous=FULL") ||
@@ -99,12 +117,12 @@ int serve_store_open(const char *dir, int requeue, serve_store **out, char *why,
                " result TEXT)") ||
       exec(st, "CREATE INDEX IF NOT EXISTS by_status ON requests(status, seq)") ||
       (requeue && exec(st, "UPDATE requests SET status='queued', started=NULL WHERE status='running'"))) {
-    fail(st, why, len, path);
+    sprec_err err = fail(st, path);
     serve_store_close(&st);
-    return -1;
+    return err;
   }
   *out = st;
-  return 0;
+  return SPREC_OK;
 }
 
 void serve_store_close(serve_store **st)
@@ -136,28 +154,26 @@ static void new_id(char id[33])
 }
 
 /* One submission on connection st (in the writer's transaction). */
-static int add_one(serve_store *st, pending *p)
+static sprec_err add_one(serve_store *st, pending *p)
 {
   sqlite3_stmt *q = NULL;
   *p->existing = 0;
   if (p->idem) { /* a retried submission: the first id */
-    if (sqlite3_prepare_v2(st->db, "SELECT id FROM requests WHERE idem=?", -1, &q, NULL) != SQLITE_OK)
-      return fail(st, p->why, p->len, "store");
+    SPREC_CALL(prepare(st, "SELECT id FROM requests WHERE idem=?", &q, "store"));
     sqlite3_bind_text(q, 1, p->idem, -1, SQLITE_TRANSIENT);
     if (sqlite3_step(q) == SQLITE_ROW) {
       snprintf(p->id, 33, "%s", (const char *)sqlite3_column_text(q, 0));
       *p->existing = 1;
       sqlite3_finalize(q);
-      return 0;
+      return SPREC_OK;
     }
     sqlite3_finalize(q);
   }
   new_id(p->id);
-  if (sqlite3_prepare_v2(st->db,
-                         "INSERT INTO requests(id, idem, key, opts, y, status, created) "
-                         "VALUES(?, ?, ?, ?, ?, 'queued', ?)",
-                         -1, &q, NULL) != SQLITE_OK)
-    return fail(st, p->why, p->len, "store");
+  SPREC_CALL(prepare(st,
+                     "INSERT INTO requests(id, idem, key, opts, y, status, created) "
+                     "VALUES(?, ?, ?, ?, ?, 'queued', ?)",
+                     &q, "store"));
   sqlite3_bind_text(q, 1, p->id, -1, SQLITE_TRANSIENT);
   if (p->idem) sqlite3_bind_text(q, 2, p->idem, -1, SQLITE_TRANSIENT);
   else sqlite3_bind_null(q, 2);
@@ -165,9 +181,15 @@ static int add_one(serve_store *st, pending *p)
   sqlite3_bind_text(q, 4, p->opts, -1, SQLITE_TRANSIENT);
   sqlite3_bind_blob64(q, 5, p->y, (sqlite3_uint64)p->m * sizeof *p->y, SQLITE_TRANSIENT);
   sqlite3_bind_double(q, 6, now_s());
-  int s = sqlite3_step(q);
-  sqlite3_finalize(q);
-  return s == SQLITE_DONE ? 0 : fail(st, p->why, p->len, "store");
+  return step_done(st, q, "store");
+}
+
+/* p's outcome, with the message raised on this thread (the writer's, or the
+ * submitter's when there is no writer). */
+static void settle(pending *p, sprec_err err)
+{
+  p->err = err;
+  if (err) snprintf(p->msg, sizeof p->msg, "%s", sprec_errmsg());
 }
 
 /* A group of submissions in one transaction on the writer's connection w: durable
@@ -175,10 +197,10 @@ static int add_one(serve_store *st, pending *p)
 static void add_group(serve_store *w, pending *g)
 {
   int ok = sqlite3_exec(w->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
-  for (pending *p = g; p; p = p->next) p->rc = ok ? add_one(w, p) : fail(w, p->why, p->len, "store");
+  for (pending *p = g; p; p = p->next) settle(p, ok ? add_one(w, p) : fail(w, "store"));
   if (ok && sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
     for (pending *p = g; p; p = p->next)
-      if (p->rc == 0) p->rc = fail(w, p->why, p->len, "store: commit"), *p->existing = 0;
+      if (!p->err) settle(p, fail(w, "store: commit")), *p->existing = 0;
     ok = 0;
   }
   if (!ok) sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
@@ -207,15 +229,13 @@ static void *writer_main(void *arg)
   return NULL;
 }
 
-int serve_store_add(serve_store *st, const char *key, const char *opts, const double *y,
-                    int64_t m, const char *idem, char id[33], int *existing, char *why,
-                    size_t len)
+sprec_err serve_store_add(serve_store *st, const char *key, const char *opts, const double *y,
+                          int64_t m, const char *idem, char id[33], int *existing)
 {
-  pending p = {key, opts, idem, y, m, id, why, existing, len, -1, 0, NULL};
+  pending p = {key, opts, idem, y, m, id, existing, SPREC_OK, "", 0, NULL};
   pthread_mutex_lock(&st->mu);
   if (!st->started) { /* the writer, at the first submission */
-    char w[512];
-    if (serve_store_open(st->dir, 0, &st->w, w, sizeof w) == 0 &&
+    if (serve_store_open(st->dir, 0, &st->w) == SPREC_OK &&
         pthread_create(&st->writer, NULL, writer_main, st) == 0)
       st->started = 1;
     else serve_store_close(&st->w);
@@ -223,14 +243,14 @@ int serve_store_add(serve_store *st, const char *key, const char *opts, const do
   if (!st->started) { /* no writer: this submission alone, on this connection */
     pthread_mutex_unlock(&st->mu);
     add_group(st, &p);
-    return p.rc;
+  } else {
+    *st->tail = &p;
+    st->tail = &p.next;
+    pthread_cond_signal(&st->work);
+    while (!p.done) pthread_cond_wait(&st->done, &st->mu);
+    pthread_mutex_unlock(&st->mu);
   }
-  *st->tail = &p;
-  st->tail = &p.next;
-  pthread_cond_signal(&st->work);
-  while (!p.done) pthread_cond_wait(&st->done, &st->mu);
-  pthread_mutex_unlock(&st->mu);
-  return p.rc;
+  return p.err ? SPREC_ERROR(p.err, "%s", p.msg) : SPREC_OK;
 }
 
 static void read_row(sqlite3_stmt *q, serve_request *r)
@@ -244,163 +264,177 @@ static void read_row(sqlite3_stmt *q, serve_request *r)
   r->result = t ? strdup(t) : NULL;
 }
 
-int serve_store_get(serve_store *st, const char *id, serve_request *r)
+sprec_err serve_store_get(serve_store *st, const char *id, serve_request *r, int *found)
 {
   sqlite3_stmt *q = NULL;
   memset(r, 0, sizeof *r);
-  if (sqlite3_prepare_v2(st->db,
-                         "SELECT id, status, created, started, finished, result FROM requests "
-                         "WHERE id=?",
-                         -1, &q, NULL) != SQLITE_OK)
-    return -1;
+  *found = 0;
+  SPREC_CALL(prepare(st,
+                     "SELECT id, status, created, started, finished, result FROM requests "
+                     "WHERE id=?",
+                     &q, "get"));
   sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
-  int s = sqlite3_step(q), found = s == SQLITE_ROW;
-  if (found) read_row(q, r);
+  int s = sqlite3_step(q);
+  sprec_err err = s == SQLITE_ROW || s == SQLITE_DONE ? SPREC_OK : fail(st, "get");
+  if (s == SQLITE_ROW) {
+    read_row(q, r);
+    *found = 1;
+  }
   sqlite3_finalize(q);
-  return found ? 1 : s == SQLITE_DONE ? 0 : -1;
+  return err;
 }
 
-int serve_store_cancel(serve_store *st, const char *id, serve_request *r)
+sprec_err serve_store_cancel(serve_store *st, const char *id, serve_request *r, int *cancelled)
 {
   sqlite3_stmt *q = NULL;
-  if (sqlite3_prepare_v2(st->db,
-                         "UPDATE requests SET status='cancelled', finished=? "
-                         "WHERE id=? AND status='queued'",
-                         -1, &q, NULL) != SQLITE_OK)
-    return -1;
+  int found;
+  memset(r, 0, sizeof *r);
+  *cancelled = 0;
+  SPREC_CALL(prepare(st,
+                     "UPDATE requests SET status='cancelled', finished=? "
+                     "WHERE id=? AND status='queued'",
+                     &q, "cancel"));
   sqlite3_bind_double(q, 1, now_s());
   sqlite3_bind_text(q, 2, id, -1, SQLITE_TRANSIENT);
-  int s = sqlite3_step(q);
-  sqlite3_finalize(q);
-  if (s != SQLITE_DONE) return -1;
+  SPREC_CALL(step_done(st, q, "cancel"));
   int changed = sqlite3_changes(st->db);
-  int found = serve_store_get(st, id, r);
-  return found == 1 ? changed : -1;
+  SPREC_CALL(serve_store_get(st, id, r, &found));
+  SPREC_CHECK(found, SPREC_ERR_ARG, "no such request");
+  *cancelled = changed;
+  return SPREC_OK;
 }
 
-int serve_store_peek(serve_store *st, double now, double *age, int *same_key, double *newest_age)
+sprec_err serve_store_peek(serve_store *st, double now, double *age, int *same_key,
+                           double *newest_age, int *found)
 {
   sqlite3_stmt *q = NULL;
   *age = *newest_age = 0;
-  *same_key = 0;
-  if (sqlite3_prepare_v2(st->db,
-                         "SELECT r1.created, COUNT(*), MAX(r2.created) FROM (SELECT key, created "
-                         "FROM requests WHERE status='queued' ORDER BY seq LIMIT 1) r1 JOIN "
-                         "requests r2 ON r2.status='queued' AND r2.key=r1.key",
-                         -1, &q, NULL) != SQLITE_OK)
-    return -1;
-  int s = sqlite3_step(q), found = s == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL;
-  if (found) {
+  *same_key = *found = 0;
+  SPREC_CALL(prepare(st,
+                     "SELECT r1.created, COUNT(*), MAX(r2.created) FROM (SELECT key, created "
+                     "FROM requests WHERE status='queued' ORDER BY seq LIMIT 1) r1 JOIN "
+                     "requests r2 ON r2.status='queued' AND r2.key=r1.key",
+                     &q, "peek"));
+  int s = sqlite3_step(q);
+  sprec_err err = s == SQLITE_ROW || s == SQLITE_DONE ? SPREC_OK : fail(st, "peek");
+  if (s == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
+    *found = 1;
     *age = now - sqlite3_column_double(q, 0);
     *same_key = sqlite3_column_int(q, 1);
     *newest_age = now - sqlite3_column_double(q, 2);
   }
   sqlite3_finalize(q);
-  return found ? 1 : s == SQLITE_ROW || s == SQLITE_DONE ? 0 : -1;
+  return err;
 }
 
-int serve_store_take(serve_store *st, int max, int64_t m, char (*ids)[33], char **opts,
-                     double **Y, double *oldest)
+/* One queued row of the batch into ids[count] and Y's column count, marked running
+ * (u, bound to the time it started). */
+static sprec_err take_row(serve_store *st, sqlite3_stmt *q, sqlite3_stmt *u, int count, int64_t m,
+                          char (*ids)[33], double *Y)
+{
+  snprintf(ids[count], 33, "%s", (const char *)sqlite3_column_text(q, 0));
+  const void *b = sqlite3_column_blob(q, 2);
+  SPREC_CHECK(b && sqlite3_column_bytes(q, 2) == (int)(m * (int64_t)sizeof(double)), SPREC_ERR_FORMAT,
+              "take: request %s: y is not %lld values", ids[count], (long long)m);
+  memcpy(Y + (size_t)count * (size_t)m, b, sizeof(double) * (size_t)m);
+  sqlite3_bind_text(u, 2, ids[count], -1, SQLITE_TRANSIENT);
+  int s = sqlite3_step(u);
+  sqlite3_reset(u);
+  return s == SQLITE_DONE ? SPREC_OK : fail(st, "take");
+}
+
+sprec_err serve_store_take(serve_store *st, int max, int64_t m, char (*ids)[33], char **opts,
+                           double **Y, double *oldest, int *count)
 {
   sqlite3_stmt *q = NULL, *u = NULL;
-  int count = 0, ok = 1;
+  sprec_err err = SPREC_OK;
+  *count = 0;
   *opts = NULL;
   *Y = NULL;
-  if (exec(st, "BEGIN IMMEDIATE")) return -1;
-  if (sqlite3_prepare_v2(st->db,
-                         "SELECT id, opts, y, created FROM requests WHERE status='queued' AND "
-                         "key=(SELECT key FROM requests WHERE status='queued' ORDER BY seq "
-                         "LIMIT 1) ORDER BY seq LIMIT ?",
-                         -1, &q, NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2(st->db, "UPDATE requests SET status='running', started=? WHERE id=?", -1,
-                         &u, NULL) != SQLITE_OK)
-    ok = 0;
-  if (ok) {
-    sqlite3_bind_int(q, 1, max);
-    *Y = malloc(sizeof(double) * (size_t)(m * max));
-    ok = *Y != NULL;
-  }
-  double t = now_s();
-  while (ok && sqlite3_step(q) == SQLITE_ROW) {
-    snprintf(ids[count], 33, "%s", (const char *)sqlite3_column_text(q, 0));
-    if (count == 0) {
+  if (exec(st, "BEGIN IMMEDIATE")) return fail(st, "take");
+  SPREC_TRY(prepare(st,
+                    "SELECT id, opts, y, created FROM requests WHERE status='queued' AND "
+                    "key=(SELECT key FROM requests WHERE status='queued' ORDER BY seq "
+                    "LIMIT 1) ORDER BY seq LIMIT ?",
+                    &q, "take"),
+            done);
+  SPREC_TRY(prepare(st, "UPDATE requests SET status='running', started=? WHERE id=?", &u, "take"),
+            done);
+  sqlite3_bind_int(q, 1, max);
+  sqlite3_bind_double(u, 1, now_s());
+  *Y = malloc(sizeof(double) * (size_t)(m * max));
+  SPREC_TRY(*Y ? SPREC_OK : SPREC_ERROR(SPREC_ERR_MEM, "take: out of memory"), done);
+  while (sqlite3_step(q) == SQLITE_ROW) {
+    if (*count == 0) {
       *opts = strdup((const char *)sqlite3_column_text(q, 1));
       *oldest = sqlite3_column_double(q, 3);
+      SPREC_TRY(*opts ? SPREC_OK : SPREC_ERROR(SPREC_ERR_MEM, "take: out of memory"), done);
     }
-    const void *b = sqlite3_column_blob(q, 2);
-    ok = *opts && b && sqlite3_column_bytes(q, 2) == (int)(m * (int64_t)sizeof(double));
-    if (ok) memcpy(*Y + (size_t)count * (size_t)m, b, sizeof(double) * (size_t)m);
-    sqlite3_bind_double(u, 1, t);
-    sqlite3_bind_text(u, 2, ids[count], -1, SQLITE_TRANSIENT);
-    ok = ok && sqlite3_step(u) == SQLITE_DONE;
-    sqlite3_reset(u);
-    count++;
+    SPREC_TRY(take_row(st, q, u, *count, m, ids, *Y), done);
+    (*count)++;
   }
+  if (exec(st, "COMMIT")) err = fail(st, "take: commit");
+done:
   sqlite3_finalize(q);
   sqlite3_finalize(u);
-  if (!ok || exec(st, "COMMIT")) {
+  if (err) { /* (a failed COMMIT leaves the transaction open) */
     exec(st, "ROLLBACK");
     free(*opts);
     free(*Y);
     *opts = NULL;
     *Y = NULL;
-    return -1;
+    *count = 0;
   }
-  return count;
+  return err;
 }
 
-int serve_store_finish(serve_store *st, const char *id, int ok, const char *text)
+sprec_err serve_store_finish(serve_store *st, const char *id, int ok, const char *text)
 {
   sqlite3_stmt *q = NULL;
-  if (sqlite3_prepare_v2(st->db,
-                         "UPDATE requests SET status=?, finished=?, result=?, y=x'' "
-                         "WHERE id=? AND status='running'",
-                         -1, &q, NULL) != SQLITE_OK)
-    return -1;
+  SPREC_CALL(prepare(st,
+                     "UPDATE requests SET status=?, finished=?, result=?, y=x'' "
+                     "WHERE id=? AND status='running'",
+                     &q, "finish"));
   sqlite3_bind_text(q, 1, ok ? "done" : "failed", -1, SQLITE_STATIC);
   sqlite3_bind_double(q, 2, now_s());
   sqlite3_bind_text(q, 3, text, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(q, 4, id, -1, SQLITE_TRANSIENT);
-  int s = sqlite3_step(q);
-  sqlite3_finalize(q);
-  return s == SQLITE_DONE ? 0 : -1;
+  return step_done(st, q, "finish");
 }
 
-int serve_store_finish_batch(serve_store *st, int b, char (*ids)[33], char *const *texts,
-                             const char *why)
+sprec_err serve_store_finish_batch(serve_store *st, int b, char (*ids)[33], char *const *texts,
+                                   const char *why)
 {
-  if (exec(st, "BEGIN IMMEDIATE")) return -1;
-  int ok = 1;
-  for (int p = 0; p < b && ok; p++)
-    ok = !serve_store_finish(st, ids[p], texts[p] != NULL, texts[p] ? texts[p] : why);
-  if (!ok || exec(st, "COMMIT")) { /* (a failed COMMIT leaves the transaction open) */
-    exec(st, "ROLLBACK");
-    return -1;
-  }
-  return 0;
+  if (exec(st, "BEGIN IMMEDIATE")) return fail(st, "finish");
+  sprec_err err = SPREC_OK;
+  for (int p = 0; p < b && !err; p++)
+    err = serve_store_finish(st, ids[p], texts[p] != NULL, texts[p] ? texts[p] : why);
+  if (!err && exec(st, "COMMIT")) err = fail(st, "finish: commit");
+  if (err) exec(st, "ROLLBACK"); /* (a failed COMMIT leaves the transaction open) */
+  return err;
 }
 
-int64_t serve_store_count(serve_store *st, serve_status s)
+sprec_err serve_store_count(serve_store *st, serve_status s, int64_t *count)
 {
   sqlite3_stmt *q = NULL;
-  int64_t c = -1;
-  if (sqlite3_prepare_v2(st->db, "SELECT COUNT(*) FROM requests WHERE status=?", -1, &q, NULL) != SQLITE_OK)
-    return -1;
+  *count = -1;
+  SPREC_CALL(prepare(st, "SELECT COUNT(*) FROM requests WHERE status=?", &q, "count"));
   sqlite3_bind_text(q, 1, status_names[s], -1, SQLITE_STATIC);
-  if (sqlite3_step(q) == SQLITE_ROW) c = sqlite3_column_int64(q, 0);
+  if (sqlite3_step(q) == SQLITE_ROW) *count = sqlite3_column_int64(q, 0);
+  sprec_err err = *count >= 0 ? SPREC_OK : fail(st, "count");
   sqlite3_finalize(q);
-  return c;
+  return err;
 }
 
-int serve_store_has_idem(serve_store *st, const char *idem)
+sprec_err serve_store_has_idem(serve_store *st, const char *idem, int *found)
 {
   sqlite3_stmt *q = NULL;
-  int found = -1;
-  if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM requests WHERE idem=?", -1, &q, NULL) != SQLITE_OK)
-    return -1;
+  *found = 0;
+  SPREC_CALL(prepare(st, "SELECT 1 FROM requests WHERE idem=?", &q, "idempotency key"));
   sqlite3_bind_text(q, 1, idem, -1, SQLITE_TRANSIENT);
-  int rc = sqlite3_step(q);
-  found = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+  int s = sqlite3_step(q);
+  sprec_err err = s == SQLITE_ROW || s == SQLITE_DONE ? SPREC_OK : fail(st, "idempotency key");
+  *found = s == SQLITE_ROW;
   sqlite3_finalize(q);
-  return found;
+  return err;
 }

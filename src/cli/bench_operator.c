@@ -120,7 +120,7 @@ static sprec_err one_size(sprec_ctx ctx, const op_spec *s, int64_t n, int reps, 
   for (int rep = 0; rep < reps; rep++) {
     TIME_ONCE(t_pass, comm, err = sprec_op_apply_T(A, r, g));
     SPREC_TRY(sprec_agree(comm, err), done);
-    TIME_ONCE(t_read, comm, *sink_ += cli_read_kernel(buf, len));
+    TIME_ONCE(t_read, comm, *sink_ += bench_read_kernel(buf, len));
     TIME_ONCE(t_flop, comm, for (int l = 0; l < LOOPS; l++) sprec_op_apply_T(small, sr, sg));
   }
   double bytes, flops;
@@ -145,7 +145,7 @@ done:
   return err;
 }
 
-sprec_err cmd_bench_operator(int argc, char **argv)
+sprec_err bench_operator(int argc, char **argv)
 {
   op_spec s = {NULL, 0, 25, 8};
   int64_t n0 = 16384, nmax = 0;
@@ -158,10 +158,7 @@ sprec_err cmd_bench_operator(int argc, char **argv)
       {"--reps", OPT_INT, &reps, 0},       {"--out", OPT_STR, &out, 0},
   };
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (cli_help_requested(argc, argv)) {
-    if (rank == 0) fputs(help, stdout);
-    return SPREC_OK;
-  }
+  if (cli_help(argc, argv, help)) return SPREC_OK;
   SPREC_CALL(cli_parse("bench", argc, argv, opts, (int)(sizeof opts / sizeof *opts), pos, 0, &npos));
   static const char *const kinds[] = {"dense", "conv", "hadamard", "csc", NULL};
   int kind;
