@@ -108,52 +108,6 @@ static int authorized(const serve_http *h, struct MHD_Connection *c)
   return diff == 0;
 }
 
-/* The options of a request: every member but "y" must be an option; values become text
- * for sprec_opts_set. */
-static sprec_err options_from_json(const serve_http *h, const cJSON *obj, sprec_opts *o, char *key,
-                                   size_t keylen, cJSON *canon, char *field, size_t flen)
-{
-  serve_run_fields rf = {0, 0};
-  sprec_opts_default(o);
-  for (const cJSON *it = obj->child; it; it = it->next) {
-    if (!strcmp(it->string, "y")) continue;
-    char v[64];
-    snprintf(field, flen, "%s", it->string);
-    if (cJSON_IsString(it)) snprintf(v, sizeof v, "%s", it->valuestring);
-    else if (cJSON_IsBool(it)) snprintf(v, sizeof v, "%s", cJSON_IsTrue(it) ? "true" : "false");
-    else if (cJSON_IsNumber(it)) {
-      double d = it->valuedouble;
-      if (d == floor(d) && fabs(d) < 9e15) snprintf(v, sizeof v, "%.0f", d);
-      else snprintf(v, sizeof v, "%.17g", d);
-    } else
-      return SPREC_ERROR(SPREC_ERR_ARG, "%s: must be a number, a string or true/false", it->string);
-    SPREC_CALL(serve_opts_set(o, &rf, it->string, v));
-  }
-  sprec_err err = serve_opts_check(o, &rf, h->conf.m, h->conf.n);
-  if (err) { /* the message starts with the option */
-    snprintf(field, flen, "%.*s", (int)strcspn(sprec_errmsg(), " :"), sprec_errmsg());
-    return err;
-  }
-  if (sprec_algo_class_of(o->algo) == SPREC_ALGO_L0 && o->k > h->conf.max_k)
-    return snprintf(field, flen, "k"), SPREC_ERROR(SPREC_ERR_ARG, "k: at most %lld here (got %lld)",
-                                                   (long long)h->conf.max_k, (long long)o->k);
-  /* The canonical key (every option, in table order, then the run-control fields) and
-   * the stored options. */
-  key[0] = '\0';
-  for (const char *const *n = sprec_opts_names(); *n; n++) {
-    char v[64];
-    sprec_opts_get(o, *n, v, sizeof v);
-    snprintf(key + strlen(key), keylen - strlen(key), "%s=%s;", *n, v);
-    cJSON_AddStringToObject(canon, *n, v);
-  }
-  char v[2][16];
-  snprintf(v[0], sizeof v[0], "%d", rf.monitor);
-  snprintf(v[1], sizeof v[1], "%d", rf.checkpoint_every);
-  snprintf(key + strlen(key), keylen - strlen(key), "monitor=%s;checkpoint_every=%s;", v[0], v[1]);
-  cJSON_AddStringToObject(canon, "monitor", v[0]);
-  cJSON_AddStringToObject(canon, "checkpoint_every", v[1]);
-  return SPREC_OK;
-}
 
 /* y from the JSON member "y": m finite numbers. */
 static sprec_err y_from_json(const serve_http *h, const cJSON *obj, double *y)
@@ -248,7 +202,8 @@ static enum MHD_Result post_solve(serve_http *h, struct MHD_Connection *c, const
   cJSON *canon = cJSON_CreateObject();
   double *y = malloc(sizeof(double) * (size_t)h->conf.m);
   sprec_err err = y && canon ? SPREC_OK : SPREC_ERROR(SPREC_ERR_MEM, "out of memory");
-  if (!err) err = options_from_json(h, req, &o, key, sizeof key, canon, field, sizeof field);
+  if (!err) err = serve_request_options(req, h->conf.m, h->conf.n, h->conf.max_k, &o, key, sizeof key, canon, field,
+                                           sizeof field);
   if (!err && (err = npy ? y_from_npy(h, u->body, u->len, y) : y_from_json(h, req, y)))
     snprintf(field, sizeof field, "y");
   cJSON_Delete(req);

@@ -119,6 +119,14 @@ typedef struct {
 sprec_err serve_opts_set(sprec_opts *o, serve_run_fields *rf, const char *name, const char *value);
 /* sprec_opts_check, then the run-control fields, with the messages of sprec_opts_check. */
 sprec_err serve_opts_check(const sprec_opts *o, const serve_run_fields *rf, int64_t m, int64_t n);
+/* The options of a request (a JSON object: every member but "y" is an option or a
+ * run-control field) for a dictionary m x n, k at most max_k, into o; key: their
+ * canonical text (requests with the same key share a batch), canon: the same as a JSON
+ * object {name: text} (what is stored). On error, field names the member at fault. */
+struct cJSON;
+sprec_err serve_request_options(const struct cJSON *obj, int64_t m, int64_t n, int64_t max_k,
+                                sprec_opts *o, char *key, size_t keylen, struct cJSON *canon,
+                                char *field, size_t flen);
 
 int serve_main(int argc, char **argv);
 

@@ -209,6 +209,10 @@ cases = [
     ("iters < 0", json.dumps({"y": y0, "k": 4, "iters": -1}).encode(), "application/json", "iters"),
     ("k too large", json.dumps({"y": y0, "k": 11}).encode(), "application/json", "k"),
     ("an unknown algorithm", json.dumps({"y": y0, "k": 4, "algo": "magic"}).encode(), "application/json", "algo"),
+    # run-control fields, accepted as since the first version: checkpoint_every only at 0
+    ("checkpoint_every > 0", json.dumps({"y": y0, "k": 4, "checkpoint_every": 2}).encode(), "application/json",
+     "checkpoint_every"),
+    ("monitor < 0", json.dumps({"y": y0, "k": 4, "monitor": -1}).encode(), "application/json", "monitor"),
     ("the wrong content type", json.dumps({"y": y0, "k": 4}).encode(), "text/plain", "Content-Type"),
     ("a body over the limit", b"{\"y\": [" + b"1.0, " * 20000 + b"1]}", "application/json", "body"),
     ("a .npy that is not one", b"\x93NUMPY garbage", "application/x-npy", "y"),
@@ -222,6 +226,10 @@ for name, body, ctype, field in cases:
     check("%s: 400 naming %s" % (name, field), code == 400 and err.get("field") == field and err.get("error"),
           (code, out[:200]))
 check("the service still answers", s.get("/v1/health", auth=False)[0] == 200)
+code, out = s.post({"y": y0, "k": 4, "monitor": 5, "checkpoint_every": 0})[:2]
+check("the run-control fields monitor and checkpoint_every (0) are accepted", code == 202, (code, out[:200]))
+if code == 202:  # out of the queue again: the limit below counts from an empty one
+    s.request("DELETE", "/v1/solves/" + json.loads(out)["id"])
 check("unknown id: 404", s.get("/v1/solves/00000000000000000000000000000000")[0] == 404)
 queued = [json.loads(s.post(dict(ALGOS[0], y=y0))[1])["id"] for _ in range(3)]  # waits 60 s to batch
 code, _, hdr = s.post({"y": y0, "k": 4})
