@@ -54,7 +54,7 @@ static sprec_err fista_stage(sprec_lasso *s, double lam, double tol)
   fista_ws *f = s->data;
   int64_t nl = w->nl, m = w->m;
   double eta = w->o.step;
-  int stop;
+  int end;
   if (!s->resumed) { /* a checkpoint holds z, r_z, zs and t */
     f->t = 1;
     memcpy(f->z, s->x, (size_t)nl * sizeof *f->z);
@@ -65,14 +65,8 @@ static sprec_err fista_stage(sprec_lasso *s, double lam, double tol)
   s->gd = s->g;
   for (;;) {
     SPREC_CALL(sprec_w_gradient(w, f->rz, s->g));
-    SPREC_CALL(sprec_lasso_evaluate(s, lam, f->rz, s->g, &s->ev));
-    SPREC_CALL(sprec_lasso_report(s, s->ev.F, s->changes, &stop));
-    if (stop) return SPREC_OK;
-    if (sprec_lasso_done(s, tol)) {
-      s->converged = 1;
-      return SPREC_OK;
-    }
-    if (s->it >= w->o.iters) return SPREC_OK;
+    SPREC_CALL(sprec_lasso_loop_top(s, lam, tol, f->rz, &end));
+    if (end) return SPREC_OK;
     /* xᵏ⁺¹ = prox(zᵏ); the previous iterate and its residual are kept. */
     double *tmp = f->xo;
     f->xo = s->x;

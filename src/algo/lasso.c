@@ -61,7 +61,7 @@ sprec_err sprec_lasso_evaluate(sprec_lasso *s, double lam, const double *rd, con
   return SPREC_OK;
 }
 
-int sprec_lasso_done(const sprec_lasso *s, double tol)
+static int stage_done(const sprec_lasso *s, double tol)
 {
   if (s->ev.gap <= tol * s->ev.F && tol > 0) return 1;
   return s->xs.nnz == 0 && s->ev.gap <= 0; /* x = 0 is exactly optimal */
@@ -82,6 +82,15 @@ sprec_err sprec_lasso_report(sprec_lasso *s, double F, int64_t changes, int *sto
   return SPREC_OK;
 }
 
+sprec_err sprec_lasso_loop_top(sprec_lasso *s, double lam, double tol, const double *rd, int *end)
+{
+  SPREC_CALL(sprec_lasso_evaluate(s, lam, rd, s->g, &s->ev));
+  SPREC_CALL(sprec_lasso_report(s, s->ev.F, s->changes, end));
+  if (!*end && stage_done(s, tol)) s->converged = *end = 1;
+  if (s->it >= s->w->o.iters) *end = 1;
+  return SPREC_OK;
+}
+
 sprec_err sprec_lasso_update(sprec_lasso *s, int64_t *changes)
 {
   sprec_sparse t = s->prev;
@@ -97,20 +106,14 @@ sprec_err sprec_lasso_update(sprec_lasso *s, int64_t *changes)
 sprec_err sprec_lasso_pg_stage(sprec_lasso *s, double lam, double tol, sprec_lasso_step_fn step)
 {
   sprec_work *w = s->w;
-  int stop;
+  int end;
   s->rd = s->r;
   s->gd = s->g;
   for (;;) {
     if (!s->have_grad) SPREC_CALL(sprec_w_gradient(w, s->r, s->g));
     s->have_grad = 1;
-    SPREC_CALL(sprec_lasso_evaluate(s, lam, s->r, s->g, &s->ev));
-    SPREC_CALL(sprec_lasso_report(s, s->ev.F, s->changes, &stop));
-    if (stop) return SPREC_OK;
-    if (sprec_lasso_done(s, tol)) {
-      s->converged = 1;
-      return SPREC_OK;
-    }
-    if (s->it >= w->o.iters) return SPREC_OK;
+    SPREC_CALL(sprec_lasso_loop_top(s, lam, tol, s->r, &end));
+    if (end) return SPREC_OK;
     SPREC_CALL(step(s, lam));
     s->it++;
     s->have_grad = 0;

@@ -100,8 +100,11 @@ sprec_err sprec_lasso_run(sprec_work *w, sprec_sparse *x, const char *name,
 sprec_err sprec_lasso_evaluate(sprec_lasso *s, double lam, const double *rd, const double *gd,
                                sprec_lasso_eval *ev);
 
-/* 1 if the stage may stop: relative gap ≤ tol (tol > 0), or x = 0 with a zero gap. */
-int sprec_lasso_done(const sprec_lasso *s, double tol);
+/* Collective. A stage's loop top: s->x evaluated against the dual point (rd, s->g =
+ * Aᵀrd) at lam (sprec_lasso_evaluate), the iteration reported (sprec_lasso_report);
+ * *end = 1 if the stage ends there: a stop requested, the relative gap ≤ tol (tol > 0)
+ * or x = 0 with a zero gap (s->converged = 1), or the budget w->o.iters spent. */
+sprec_err sprec_lasso_loop_top(sprec_lasso *s, double lam, double tol, const double *rd, int *end);
 
 /* Progress report of iteration s->it (once per iteration); 1 if the run must stop.
  * Fails (SPREC_ERR_NUMERIC) if the objective is not finite. */

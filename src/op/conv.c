@@ -169,17 +169,10 @@ static void conv_cost(sprec_op op, double *bytes, double *flops)
   }
 }
 
-static const struct sprec_op_ops conv_ops = {
-    .kind = "conv",
-    .apply_T = conv_apply_T,
-    .apply_local = conv_apply_local,
-    .columns = conv_columns,
-    .apply_columns = conv_apply_columns,
-    .destroy = conv_destroy,
-    .describe = conv_describe,
-    .cost = conv_cost,
-    .row_range = conv_row_range,
-    .column_rows = conv_column_rows};
+static const struct sprec_op_ops conv_ops =
+    SPREC_OP_TABLE(conv, "conv",
+                   .apply_columns = conv_apply_columns, .cost = conv_cost,
+                   .row_range = conv_row_range, .column_rows = conv_column_rows);
 
 /* The FFT path's plans and K̂. The transform length is the power of two >= 8 len: a
  * tile then yields nfft − len + 1 >= 7/8 of its outputs. */

@@ -169,15 +169,10 @@ static void csc_cost(sprec_op op, double *bytes, double *flops)
   *flops = 2 * nnz;
 }
 
-static const struct sprec_op_ops csc_ops = {.kind = "csc",
-                                            .apply_T = csc_apply_T,
-                                            .apply_local = csc_apply_local,
-                                            .columns = csc_columns,
-                                            .apply_columns = csc_apply_columns,
-                                            .apply_T_many = csc_apply_T_many,
-                                            .destroy = csc_destroy,
-                                            .describe = csc_describe,
-                                            .cost = csc_cost};
+static const struct sprec_op_ops csc_ops =
+    SPREC_OP_TABLE(csc, "csc",
+                   .apply_columns = csc_apply_columns, .apply_T_many = csc_apply_T_many,
+                   .cost = csc_cost);
 
 /* ------------------------------------------------------ canonical form -- */
 typedef struct {

@@ -74,16 +74,10 @@ static void dense_cost(sprec_op op, double *bytes, double *flops)
   *flops = 2 * entries;
 }
 
-static const struct sprec_op_ops dense_ops = {
-    .kind = "dense",
-    .apply_T = dense_apply_T,
-    .apply_local = dense_apply_local,
-    .columns = dense_columns,
-    .apply_columns = dense_apply_columns,
-    .apply_T_many = dense_apply_T_many,
-    .destroy = dense_destroy,
-    .describe = dense_describe,
-    .cost = dense_cost};
+static const struct sprec_op_ops dense_ops =
+    SPREC_OP_TABLE(dense, "dense",
+                   .apply_columns = dense_apply_columns, .apply_T_many = dense_apply_T_many,
+                   .cost = dense_cost);
 
 /* Takes A_local: on failure dense_destroy frees it. */
 static sprec_err create(sprec_ctx ctx, int64_t m, int64_t n, void *A_local, sprec_dtype dtype,

@@ -132,15 +132,9 @@ static void hadamard_cost(sprec_op op, double *bytes, double *flops)
   *flops = n * log2(n);
 }
 
-static const struct sprec_op_ops hadamard_ops = {
-    .kind = "hadamard",
-    .apply_T = hadamard_apply_T,
-    .apply_local = hadamard_apply_local,
-    .columns = hadamard_columns,
-    .apply_columns = hadamard_apply_columns,
-    .destroy = hadamard_destroy,
-    .describe = hadamard_describe,
-    .cost = hadamard_cost};
+static const struct sprec_op_ops hadamard_ops =
+    SPREC_OP_TABLE(hadamard, "hadamard",
+                   .apply_columns = hadamard_apply_columns, .cost = hadamard_cost);
 
 /* m distinct rows of [0, n), uniform, sorted: the same on every rank (rng.c). */
 static sprec_err draw_rows(uint64_t seed, int64_t n, int64_t m, int64_t *R)

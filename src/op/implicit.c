@@ -67,13 +67,8 @@ static void implicit_describe(sprec_op op, char *buf, size_t len)
            d->p.width, IMPLICIT_CHUNK);
 }
 
-static const struct sprec_op_ops implicit_ops = {
-    .kind = "deconv-implicit",
-    .apply_T = implicit_apply_T,
-    .apply_local = implicit_apply_local,
-    .columns = implicit_columns,
-    .destroy = implicit_destroy,
-    .describe = implicit_describe};
+static const struct sprec_op_ops implicit_ops =
+    SPREC_OP_TABLE(implicit, "deconv-implicit");
 
 sprec_err sprec_op_create_implicit(sprec_ctx ctx, const sprec_problem *p, sprec_op *out)
 {

@@ -41,6 +41,14 @@ struct sprec_op_ops {
   sprec_err (*column_rows)(sprec_op op, int64_t jl, int64_t lo, int64_t hi, double *out);
 };
 
+/* The table of the kind `name` whose functions are PREFIX_apply_T, PREFIX_apply_local,
+ * PREFIX_columns, PREFIX_destroy and PREFIX_describe (what every kind has), then the
+ * optional members it fills (designated initializers). */
+#define SPREC_OP_TABLE(prefix, name, ...)                                                    \
+  {.kind = name, .apply_T = prefix##_apply_T, .apply_local = prefix##_apply_local,          \
+   .columns = prefix##_columns, .destroy = prefix##_destroy, .describe = prefix##_describe, \
+   __VA_ARGS__}
+
 struct sprec_op_s {
   sprec_ctx ctx;
   int64_t m, n, n_local, col_start;
