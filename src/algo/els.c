@@ -164,14 +164,7 @@ static sprec_err basis_alloc(els_basis *b)
 
 static void basis_free(els_basis *b)
 {
-  free(b->cols);
-  free(b->Q);
-  free(b->R);
-  free(b->C);
-  free(b->beta);
-  free(b->qy);
-  free(b->dep);
-  free(b->cand);
+  sprec_free_n(8, b->cols, b->Q, b->R, b->C, b->beta, b->qy, b->dep, b->cand);
 }
 
 /* Collective. The support's columns gathered and factored (timed as least squares),
@@ -280,13 +273,7 @@ sprec_err sprec_els(sprec_work *w, sprec_sparse *x)
   if (fixed && !stop) strcpy(w->st->stop_reason, "fixed_point");
   sprec_w_finish(w, it, best_it, f, f);
 done:
-  free(g);
-  free(vi);
-  free(r);
-  free(rs);
-  free(ch);
-  free(bt);
-  free(gc);
+  sprec_free_n(7, g, vi, r, rs, ch, bt, gc);
   basis_free(&b);
   sprec_sparse_free(&xs);
   sprec_sparse_free(&one);

@@ -113,10 +113,7 @@ sprec_err sprec_fista(sprec_work *w, sprec_sparse *x)
   sprec_w_keep(w, "t", SPREC_KEEP_DBL, &f.t, 1);
   SPREC_TRY(sprec_lasso_run(w, x, "FISTA", fista_stage, &f), done);
 done:
-  free(f.z);
-  free(f.xo);
-  free(f.rz);
-  free(f.ro);
+  sprec_free_n(4, f.z, f.xo, f.rz, f.ro);
   sprec_sparse_free(&f.zs);
   return err;
 }

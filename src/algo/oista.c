@@ -121,10 +121,7 @@ sprec_err sprec_oista(sprec_work *w, sprec_sparse *x)
   sprec_w_keep_int(w, "oracle_valid", &o.valid, 0, 1);
   SPREC_TRY(sprec_lasso_run(w, x, "OISTA", oista_stage, &o), done);
 done:
-  free(o.u);
-  free(o.cols);
-  free(o.G);
-  free(o.ev);
+  sprec_free_n(4, o.u, o.cols, o.G, o.ev);
   sprec_sparse_free(&o.S);
   return err;
 }

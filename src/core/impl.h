@@ -107,6 +107,8 @@ void sprec_fiber_destroy(sprec_fiber **f);
 char *sprec_printable(char *out, size_t outlen, const char *s, size_t n);
 /* The unsigned little-endian integer in b[0..n), n <= 8. */
 uint64_t sprec_le(const unsigned char *b, int n);
+/* free() of each of the n pointers given (NULL ones included): a destructor's list. */
+void sprec_free_n(int n, ...);
 /* qsort comparisons: int64_t (the first of each element), double. */
 int sprec_cmp_i64(const void *a, const void *b);
 int sprec_cmp_dbl(const void *a, const void *b);

@@ -2,6 +2,7 @@
  * printable, little-endian integers decoded from bytes, qsort comparisons. */
 #include "impl.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 char *sprec_printable(char *out, size_t outlen, const char *s, size_t n)
@@ -20,6 +21,14 @@ uint64_t sprec_le(const unsigned char *b, int n)
   uint64_t v = 0;
   for (int i = n - 1; i >= 0; i--) v = v << 8 | b[i];
   return v;
+}
+
+void sprec_free_n(int n, ...)
+{
+  va_list ap;
+  va_start(ap, n);
+  for (int i = 0; i < n; i++) free(va_arg(ap, void *));
+  va_end(ap);
 }
 
 int sprec_cmp_i64(const void *a, const void *b)

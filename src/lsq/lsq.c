@@ -49,14 +49,7 @@ sprec_err sprec_lsq_destroy(sprec_lsq *lp)
 {
   if (!lp || !*lp) return SPREC_OK;
   sprec_lsq l = *lp;
-  free(l->y);
-  free(l->fidx);
-  free(l->cols);
-  free(l->Q);
-  free(l->R);
-  free(l->qty);
-  free(l->work);
-  free(l);
+  sprec_free_n(8, l->y, l->fidx, l->cols, l->Q, l->R, l->qty, l->work, l);
   *lp = NULL;
   return SPREC_OK;
 }

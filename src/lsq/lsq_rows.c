@@ -30,14 +30,7 @@ typedef struct {
 
 static void rows_free(rows_work *b)
 {
-  free(b->c);
-  free(b->pack);
-  free(b->C);
-  free(b->Q);
-  free(b->yU);
-  free(b->R);
-  free(b->w);
-  free(b->ord);
+  sprec_free_n(8, b->c, b->pack, b->C, b->Q, b->yU, b->R, b->w, b->ord);
 }
 
 /* Collective: every support column's row range on every rank (its owner fills it, the

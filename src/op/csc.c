@@ -143,11 +143,7 @@ static void csc_destroy(sprec_op op)
 {
   csc_data *d = op->data;
   if (!d) return;
-  free(d->colptr);
-  free(d->r32);
-  free(d->r64);
-  free(d->val);
-  free(d);
+  sprec_free_n(5, d->colptr, d->r32, d->r64, d->val, d);
 }
 
 static void csc_describe(sprec_op op, char *buf, size_t len)

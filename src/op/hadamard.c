@@ -101,13 +101,7 @@ static void hadamard_destroy(sprec_op op)
   hadamard *d = op->data;
   if (!d) return;
   sprec_fwht_destroy(&d->f);
-  free(d->R);
-  free(d->lo);
-  free(d->hi);
-  free(d->ri);
-  free(d->val);
-  free(d->neg);
-  free(d);
+  sprec_free_n(7, d->R, d->lo, d->hi, d->ri, d->val, d->neg, d);
 }
 
 static void hadamard_describe(sprec_op op, char *buf, size_t len)

@@ -138,13 +138,7 @@ static void scale_signs(double *x, int64_t len, double s, const unsigned char *n
 
 static void free_plan(sprec_fwht *f)
 {
-  free(f->req);
-  free(f->W);
-  free(f->B);
-  free(f->T);
-  free(f->C[0]);
-  free(f->C[1]);
-  free(f);
+  sprec_free_n(7, f->req, f->W, f->B, f->T, f->C[0], f->C[1], f);
 }
 
 /* The buffers and the datatypes; counts checked against MPI's int. */
