@@ -2,14 +2,14 @@
 # `sprec bench --quick` at 1 and 2 ranks: it runs, and bench.json / bench.csv hold every
 # figure the benchmark promises, each finite and in range. (Timings are not judged:
 # the machines are shared; the benchmark reports, it does not pass or fail.)
-set -u
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-W=$(mktemp -d "${TMPDIR:-/tmp}/sprec-bench.XXXXXX") || exit 1
-trap 'rm -rf "$W"' EXIT
-pass=0 fail=0
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+make_workdir bench
+require_setup
+# notok_log NAME LOG: the case failed; the last lines of its log follow.
+notok_log() { notok "$1" "the log's last lines:"; sed 's/^/    /' "$2" | tail -15; }
 for np in 1 2; do
-  if "$root/scripts/mpirun.sh" -np "$np" "$root/bin/sprec" bench --quick --out "$W/np$np" >"$W/log$np" 2>&1 &&
-    /usr/bin/python3 - "$W/np$np" "$np" <<'PY'
+  if "$MPIRUN" -np "$np" "$SPREC" bench --quick --out "$W/np$np" >"$W/log$np" 2>&1 &&
+    "$PY" - "$W/np$np" "$np" <<'PY'
 import csv, json, math, sys
 d, np_ = sys.argv[1], int(sys.argv[2])
 j = json.load(open(d + "/bench.json"))
@@ -49,16 +49,16 @@ for b in [4, 16]:  # the speedup is the ratio of the problems per second measure
     assert abs(j["batch_b%d_speedup" % b] - s) <= (3 * H + 4 * EPS) * s, (b, j["batch_b%d_speedup" % b], s)
 assert "batch_b8_problems_per_second" not in j  # --quick: b = 1, 4, 16 only
 PY
-  then echo "ok - bench --quick -np $np"; pass=$((pass + 1))
-  else echo "not ok - bench --quick -np $np"; sed 's/^/    /' "$W/log$np" | tail -15; fail=$((fail + 1)); fi
+  then ok "bench --quick -np $np"
+  else notok_log "bench --quick -np $np" "$W/log$np"; fi
 done
 # `sprec bench --operator KIND`: a row per n, doubling from --n0 to --n-max, each pass's
 # bytes and flops the analytic count of its kind (computed here from the definition),
 # its bound the slower of the two at the run's own references, its fraction bound/time.
 for kind in dense hadamard csc conv; do
-  if "$root/scripts/mpirun.sh" -np 2 "$root/bin/sprec" bench --operator $kind --n0 1024 --n-max 8192 \
+  if "$MPIRUN" -np 2 "$SPREC" bench --operator $kind --n0 1024 --n-max 8192 \
       --reps 1 --out "$W/op-$kind" >"$W/log-$kind" 2>&1 &&
-    /usr/bin/python3 - "$W/op-$kind/operator.csv" $kind <<'PY'
+    "$PY" - "$W/op-$kind/operator.csv" $kind <<'PY'
 import csv, math, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 kind = sys.argv[2]
@@ -79,8 +79,7 @@ for r in rows:
     f = v["bound_seconds"] / v["seconds_per_pass"]
     assert v["seconds_per_pass"] > 0 and abs(v["fraction_of_bound"] - f) <= 4 * H * f + 1e-4, (r, f)
 PY
-  then echo "ok - bench --operator $kind -np 2"; pass=$((pass + 1))
-  else echo "not ok - bench --operator $kind -np 2"; sed 's/^/    /' "$W/log-$kind" | tail -15; fail=$((fail + 1)); fi
+  then ok "bench --operator $kind -np 2"
+  else notok_log "bench --operator $kind -np 2" "$W/log-$kind"; fi
 done
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

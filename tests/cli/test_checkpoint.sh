@@ -8,29 +8,20 @@
 # once the run reports its first iterations (--monitor), never after a fixed sleep.
 # Then periodic checkpoints, a resume with a larger budget, and the refusals: another
 # dictionary, another y, other options, another algorithm, a damaged file.
-set -u
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-SPREC=${1:-$root/bin/sprec}
-case "$SPREC" in /*) ;; *) SPREC="$PWD/$SPREC" ;; esac
-PY=${PYTHON:-/usr/bin/python3}
-MPIRUN="$root/scripts/mpirun.sh"
-export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-0}
-W=$(mktemp -d "${TMPDIR:-/tmp}/sprec-ckpt.XXXXXX") || exit 1
-trap 'rm -rf "$W"' EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+quick_failures
+make_workdir ckpt
 cd "$W" || exit 1
-pass=0 fail=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-notok() { echo "not ok - $1: $2"; fail=$((fail + 1)); }
+require_setup
 
 # same NAME A.json B.json: the results agree exactly (support, iterations, coefficients,
 # objective): the checkpoint holds the state's doubles as they were, the kernels give
 # the same bits on any number of ranks, and the objective comes from x by one function.
 same() {
-  if "$PY" - "$2" "$3" <<'PY'; then ok "$1"; else notok "$1" "results differ"; fi
+  if results_agree "$2" "$3" support coef iterations best_iteration stop_reason objective data_fit &&
+    "$PY" - "$3" <<'PY'; then ok "$1"; else notok "$1" "results differ"; fi
 import json, sys
-a, b = (json.load(open(f)) for f in sys.argv[1:3])
-for k in ["support", "coef", "iterations", "best_iteration", "stop_reason", "objective", "data_fit"]:
-    assert a[k] == b[k], (k, a[k], b[k])
+b = json.load(open(sys.argv[1]))
 assert b.get("resumed_iteration", -1) >= 1, b.get("resumed_iteration")
 PY
 }
@@ -101,30 +92,32 @@ for case in "sea|$G -k 10 --iters 6000" "fista|$G --algo fista --lambda-ratio 0.
   done
 done
 
-# Periodic checkpoints, and a resume with a larger budget (3 ranks).
+# periodic NAME CKPT NP FIRST EVERY LAST ARGS...: solve ARGS for FIRST iterations on 2
+# ranks with a checkpoint every EVERY in $W/CKPT, resumed on NP ranks for LAST
+# iterations: the result of LAST iterations uninterrupted on 2 ranks.
+periodic() {
+  local name=$1 ck=$W/$2 np=$3 first=$4 every=$5 final=$6
+  shift 6
+  "$MPIRUN" -q -np 2 "$SPREC" solve "$@" --iters "$final" --quiet --out "$W/full.json" </dev/null
+  "$MPIRUN" -q -np 2 "$SPREC" solve "$@" --iters "$first" --checkpoint "$ck" --checkpoint-every "$every" \
+    --quiet --out "$W/first.json" </dev/null &&
+    "$MPIRUN" -q -np "$np" "$SPREC" solve "$@" --iters "$final" --resume "$ck" --quiet --out "$W/last.json" </dev/null &&
+    same "$name" "$W/full.json" "$W/last.json" ||
+    notok "$name" "a run failed"
+}
+# Periodic checkpoints, and a resume with a larger budget (3 ranks); ISTA with
+# continuation stopped inside a stage.
 D="--problem deconv -m 256 -n 1024 -k 12 --snr 40"
-"$MPIRUN" -q -np 2 "$SPREC" solve $D --iters 300 --quiet --out "$W/full300.json" </dev/null
-"$MPIRUN" -q -np 2 "$SPREC" solve $D --iters 100 --checkpoint "$W/p.bin" --checkpoint-every 50 \
-  --quiet --out "$W/p100.json" </dev/null &&
-  "$MPIRUN" -q -np 3 "$SPREC" solve $D --iters 300 --resume "$W/p.bin" --quiet --out "$W/p300.json" </dev/null &&
-  same "--checkpoint-every, resumed with a larger --iters on 3 ranks" "$W/full300.json" "$W/p300.json" ||
-  notok "--checkpoint-every" "a run failed"
-
-I="$D --algo ista --lambda-ratio 0.01 --tol 0 --continuation 3"
-"$MPIRUN" -q -np 2 "$SPREC" solve $I --iters 1500 --quiet --out "$W/ifull.json" </dev/null
-"$MPIRUN" -q -np 2 "$SPREC" solve $I --iters 500 --checkpoint "$W/i.bin" --checkpoint-every 500 \
-  --quiet --out "$W/i500.json" </dev/null &&
-  "$MPIRUN" -q -np 1 "$SPREC" solve $I --iters 1500 --resume "$W/i.bin" --quiet --out "$W/i1500.json" </dev/null &&
-  same "ista with continuation: checkpoint inside a stage, resumed on 1 rank" "$W/ifull.json" "$W/i1500.json" ||
-  notok "ista checkpoint" "a run failed"
+periodic "--checkpoint-every, resumed with a larger --iters on 3 ranks" p.bin 3 100 50 300 $D
+periodic "ista with continuation: checkpoint inside a stage, resumed on 1 rank" i.bin 1 500 500 1500 \
+  $D --algo ista --lambda-ratio 0.01 --tol 0 --continuation 3
 
 # refuse NAME PATTERN ARGS...: exit 2, one line on stderr naming the problem, no output.
 refuse() {
-  local name=$1 pat=$2 rc
+  local name=$1 pat=$2
   shift 2
   rm -f "$W/r.json"
-  "$MPIRUN" -q -np 2 "$SPREC" solve "$@" --out "$W/r.json" >"$W/out" 2>"$W/err" </dev/null
-  rc=$?
+  sprec 2 solve "$@" --out "$W/r.json"
   if [ "$rc" != 2 ]; then notok "$name" "exit $rc, want 2: $(head -c 300 "$W/err")"
   elif [ "$(wc -l <"$W/err")" != 1 ] || ! grep -qF -- "$pat" "$W/err"; then
     notok "$name" "stderr: $(head -c 300 "$W/err" | tr '\n' '|')"
@@ -166,5 +159,4 @@ if [ "$rc" = 3 ] && grep -q 'nothing saved' "$W/err" && [ ! -e "$W/int.json" ]; 
   ok "signal without --checkpoint: exit 3, nothing written"
 else notok "signal without --checkpoint" "rc $rc: $(head -c 300 "$W/err" | tr '\n' '|')"; fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -6,67 +6,11 @@
 # "N passed, M failed", and the exit status is 1 when M > 0.
 # Needs /usr/bin/python3 (or $PYTHON) with numpy: it checks files and results
 # independently of the program.
-set -u
-
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
-SPREC=${1:-$root/bin/sprec}
-case "$SPREC" in /*) ;; *) SPREC="$PWD/$SPREC" ;; esac
-NPS=${NPS:-"1 2"}
-PY=${PYTHON:-/usr/bin/python3}
-MPIRUN="$root/scripts/mpirun.sh"
-
-W=$(mktemp -d "${TMPDIR:-/tmp}/sprec-cli.XXXXXX") || exit 1
-trap 'rm -rf "$W"' EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+quick_failures
+make_workdir cli
 cd "$W" || exit 1
-
-pass=0
-fail=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-notok() { echo "not ok - $1: $2"; fail=$((fail + 1)); }
-# check NAME REASON COMMAND...: ok when the command succeeds.
-check() {
-  local name=$1 reason=$2
-  shift 2
-  if "$@"; then ok "$name"; else notok "$name" "$reason"; fi
-}
-
-if [ ! -x "$SPREC" ]; then
-  notok "binary" "$SPREC is not an executable (build it with 'make bin/sprec')"
-  echo "$pass passed, $fail failed"
-  exit 1
-fi
-if ! "$PY" -c 'import numpy' 2>/dev/null; then
-  notok "python" "$PY cannot import numpy"
-  echo "$pass passed, $fail failed"
-  exit 1
-fi
-
-# sprec P ARGS...: runs sprec on P ranks; stdout in $W/out, stderr in $W/err, status in $rc.
-# -q keeps mpirun's own "process exited with non-zero status" banner off stderr, so that
-# stderr holds what the program printed and nothing else.
-# When a rank exits non-zero, Open MPI's mpirun waits for odls_base_sigkill_timeout (1 s)
-# while it tears the job down: about 2 s more for every failing case, for nothing.
-export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-0}
-rc=0
-sprec() {
-  local np=$1
-  shift
-  "$MPIRUN" -q -np "$np" "$SPREC" "$@" >"$W/out" 2>"$W/err" </dev/null
-  rc=$?
-}
-# Short description of the last run, for failure messages.
-last() {
-  printf 'rc=%s stderr=[%s]' "$rc" "$(head -c 300 "$W/err" | tr '\n' '|')"
-  [ "$rc" = 0 ] || [ -s "$W/err" ] ||
-    printf ' (nothing on stderr: did mpirun fail to start the job? -q hides its messages)'
-}
-# ran NAME: the last run succeeded and printed nothing on stderr (else "not ok").
-ran() {
-  if [ "$rc" != 0 ]; then notok "$1" "exit $rc, want 0; $(last)"; return 1; fi
-  if [ -s "$W/err" ]; then notok "$1" "stderr not empty: $(last)"; return 1; fi
-  return 0
-}
+require_setup numpy
 
 # ---------------------------------------------------------------- numpy checks --
 # Checks are queued (defer NAME FUNCTION ARGS...) and run by one python process per
@@ -397,20 +341,16 @@ for P in "${nps[@]}"; do
   ran "$name" && defer "$name" same "$W/Rn.htp.$P.json" "$W/Rpn.$P.json"
 
   # A6: C order, float32, an (m, 1) y, a version-2 header.
-  name="solve C-order A, (m,1) y P=$P"
-  sprec "$P" solve --A "$FX/A_c64.npy" --y "$FX/y_col.npy" -k 5 --algo htp --out "$W/Rc.$P.json" \
-    --x-out "$W/Xc.$P.npy" --quiet
-  if ran "$name"; then
-    defer "$name" result "$W/Rc.$P.json" "$W/Xc.$P.npy" "$FX/A_c64.npy" "$FX/y_col.npy" "$P" 5 htp -
-    defer "$name: support" support "$W/Rc.$P.json" "$D/x_true.npy"
-  fi
-  name="solve float32 C-order A, v2-header y P=$P"
-  sprec "$P" solve --A "$FX/A_f32c.npy" --y "$FX/y_v2.npy" -k 5 --algo sea --out "$W/Rf.$P.json" \
-    --x-out "$W/Xf.$P.npy" --quiet
-  if ran "$name"; then
-    defer "$name" result "$W/Rf.$P.json" "$W/Xf.$P.npy" "$FX/A_f32c.npy" "$FX/y_v2.npy" "$P" 5 sea -
-    defer "$name: support" support "$W/Rf.$P.json" "$D/x_true.npy"
-  fi
+  for a6 in "C-order A, (m,1) y|A_c64|y_col|htp|c" "float32 C-order A, v2-header y|A_f32c|y_v2|sea|f"; do
+    IFS='|' read -r what a y algo t <<<"$a6"
+    name="solve $what P=$P"
+    sprec "$P" solve --A "$FX/$a.npy" --y "$FX/$y.npy" -k 5 --algo "$algo" --out "$W/R$t.$P.json" \
+      --x-out "$W/X$t.$P.npy" --quiet
+    if ran "$name"; then
+      defer "$name" result "$W/R$t.$P.json" "$W/X$t.$P.npy" "$FX/$a.npy" "$FX/$y.npy" "$P" 5 "$algo" -
+      defer "$name: support" support "$W/R$t.$P.json" "$D/x_true.npy"
+    fi
+  done
 
   # A7: info.
   name="info A.npy P=$P"
@@ -683,5 +623,4 @@ for P in "${nps[@]}"; do
     "${so[@]}" --A "$N/A.npy" --y "$BT/Y.npy" -k 5 --init "$BT/Xbad.npy"
 done
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

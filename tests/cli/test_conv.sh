@@ -9,39 +9,11 @@
 # "conv" in the result; a kernel file of our own (numpy) gives the dense solve's
 # support; bad kernels: exit 2, one line on stderr naming --kernel.
 # Prints "ok - NAME" / "not ok - NAME: reason"; last line "N passed, M failed".
-set -u
-
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
-SPREC=${1:-$root/bin/sprec}
-case "$SPREC" in /*) ;; *) SPREC="$PWD/$SPREC" ;; esac
-NPS=${NPS:-"1 2"}
-PY=${PYTHON:-/usr/bin/python3}
-MPIRUN="$root/scripts/mpirun.sh"
-export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-0}
-
-W=$(mktemp -d "${TMPDIR:-/tmp}/sprec-conv.XXXXXX") || exit 1
-trap 'rm -rf "$W"' EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+quick_failures
+make_workdir conv
 cd "$W" || exit 1
-
-pass=0
-fail=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-notok() { echo "not ok - $1: $2"; fail=$((fail + 1)); }
-rc=0
-sprec() {
-  local np=$1
-  shift
-  "$MPIRUN" -q -np "$np" "$SPREC" "$@" >"$W/out" 2>"$W/err" </dev/null
-  rc=$?
-}
-last() { printf 'rc=%s stderr=[%s]' "$rc" "$(head -c 300 "$W/err" | tr '\n' '|')"; }
-
-if [ ! -x "$SPREC" ] || ! "$PY" -c 'import numpy' 2>/dev/null; then
-  notok "setup" "no executable $SPREC or no numpy in $PY"
-  echo "$pass passed, $fail failed"
-  exit 1
-fi
+require_setup numpy
 
 # ------------------------------------------------------------------ generate --
 P0=${NPS%% *}
@@ -163,5 +135,4 @@ sprec "$P0" gen --problem spikes -n 100 -k 5 --min-sep 50 --out "$W/g2"
 if [ "$rc" = 2 ] && [ "$(wc -l <"$W/err")" = 1 ] && [ ! -e "$W/g2/K.npy" ]; then ok "gen spikes: impossible separation, exit 2, no files"
 else notok "gen spikes impossible" "$(last)"; fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -9,38 +9,12 @@
 # lanes, zeros skipped: src/op/csc.c), so each sparse solve must equal the dense solve
 # exactly: support, coefficients, objective, iterations. Hostile files: exit 2, one
 # line on stderr naming the file and the fault, no output file.
-set -u
-
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
-SPREC=${1:-$root/bin/sprec}
-case "$SPREC" in /*) ;; *) SPREC="$PWD/$SPREC" ;; esac
-NPS=${NPS:-"1 2"}
-PY=${PYTHON:-/usr/bin/python3}
-MPIRUN="$root/scripts/mpirun.sh"
-export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-0}
-
-W=$(mktemp -d "${TMPDIR:-/tmp}/sprec-csc.XXXXXX") || exit 1
-trap 'rm -rf "$W"' EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+quick_failures
+make_workdir csc
 cd "$W" || exit 1
-
-pass=0
-fail=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-notok() { echo "not ok - $1: $2"; fail=$((fail + 1)); }
-if [ ! -x "$SPREC" ] || ! "$PY" -c 'import scipy.sparse' 2>/dev/null; then
-  notok "setup" "needs $SPREC (make bin/sprec) and $PY with scipy"
-  echo "$pass passed, $fail failed"
-  exit 1
-fi
-rc=0
-sprec() {
-  local np=$1
-  shift
-  timeout 120 "$MPIRUN" -q -np "$np" "$SPREC" "$@" >"$W/out" 2>"$W/err" </dev/null
-  rc=$?
-}
-last() { printf 'rc=%s stderr=[%s]' "$rc" "$(head -c 300 "$W/err" | tr '\n' '|')"; }
+require_setup scipy.sparse
+sprec_timeout=120
 
 # ------------------------------------------------------------------ the files --
 "$PY" - <<'EOF' || { notok "scipy writes the files" "python failed"; exit 1; }
@@ -245,5 +219,4 @@ sprec 1 solve --A c32.npz --y y.npy -k 5 --dtype float32
 if [ "$rc" = 2 ] && grep -q "dtype float32 applies to a dense" err; then ok "--dtype float32 refused"
 else notok "--dtype float32 with a sparse --A" "$(last)"; fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -5,48 +5,41 @@
 # coefficients are the CLI's (`sprec solve --out`), bit for bit. Also: the shared
 # library's soname, the static library, the installed `sprec --version`, and the
 # version recorded in the result JSON.
-set -u
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-SPREC=${1:-$root/bin/sprec}
-PY=${PYTHON:-/usr/bin/python3}
-W=$(mktemp -d "${TMPDIR:-/tmp}/sprec-example.XXXXXX") || exit 1
-trap 'rm -rf "$W"' EXIT
-pass=0 fail=0
-check() { # name, then the command
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+make_workdir example
+# step NAME CMD...: ok NAME when CMD succeeds; else notok, and the last lines of its output.
+step() {
   local name=$1
   shift
-  if "$@" >"$W/out" 2>&1; then
-    pass=$((pass + 1)); echo "ok $name"
-  else
-    fail=$((fail + 1)); echo "FAIL $name"; sed 's/^/    /' "$W/out" | tail -20
-  fi
+  if "$@" >"$W/out" 2>&1; then ok "$name"
+  else notok "$name" "failed:"; sed 's/^/    /' "$W/out" | tail -20; fi
 }
 version=$(sed -n 's/^#define SPREC_VERSION "\(.*\)"/\1/p' "$root/include/sprec.h")
 major=${version%%.*}
 P=$W/prefix
 
-check "make install PREFIX" make -C "$root" --no-print-directory install PREFIX="$P"
-check "installed files" test -x "$P/bin/sprec" -a -f "$P/include/sprec.h" -a -f "$P/lib/libsprec.a" \
+step "make install PREFIX" make -C "$root" --no-print-directory install PREFIX="$P"
+step "installed files" test -x "$P/bin/sprec" -a -f "$P/include/sprec.h" -a -f "$P/lib/libsprec.a" \
   -a -f "$P/lib/libsprec.so.$version" -a -L "$P/lib/libsprec.so.$major" -a -L "$P/lib/libsprec.so" \
   -a -f "$P/lib/pkgconfig/sprec.pc"
-check "soname libsprec.so.$major" bash -c "readelf -d '$P/lib/libsprec.so.$version' | grep -q 'SONAME.*\[libsprec.so.$major\]'"
-check "pkg-config --modversion" bash -c "[ \"\$(PKG_CONFIG_PATH='$P/lib/pkgconfig' pkg-config --modversion sprec)\" = '$version' ]"
-check "sprec --version" bash -c "'$root/scripts/mpirun.sh' -np 1 '$P/bin/sprec' --version | grep -q '^sprec $version '"
+step "soname libsprec.so.$major" bash -c "readelf -d '$P/lib/libsprec.so.$version' | grep -q 'SONAME.*\[libsprec.so.$major\]'"
+step "pkg-config --modversion" bash -c "[ \"\$(PKG_CONFIG_PATH='$P/lib/pkgconfig' pkg-config --modversion sprec)\" = '$version' ]"
+step "sprec --version" bash -c "'$root/scripts/mpirun.sh' -np 1 '$P/bin/sprec' --version | grep -q '^sprec $version '"
 # Built from the installed prefix only: a copy of the example away from the sources.
 # (Under make check SANITIZE=..., the installed library is the sanitized one: a program
 # linked to it must load the sanitizer runtime first, so it is built with the same flag.)
 cp "$root/examples/solve.c" "$W/solve.c"
 san=${SANITIZE:+-fsanitize=$SANITIZE}
-check "example builds with pkg-config" bash -c "cd '$W' && mpicc -std=c11 -Wall -Wextra -Werror $san solve.c \
+step "example builds with pkg-config" bash -c "cd '$W' && mpicc -std=c11 -Wall -Wextra -Werror $san solve.c \
   \$(PKG_CONFIG_PATH='$P/lib/pkgconfig' pkg-config --cflags --libs sprec) -o solve"
-check "example is linked to the shared library" bash -c "ldd '$W/solve' | grep -q '$P/lib/libsprec.so.$major'"
+step "example is linked to the shared library" bash -c "ldd '$W/solve' | grep -q '$P/lib/libsprec.so.$major'"
 
-"$root/scripts/mpirun.sh" -np 2 "$SPREC" gen --problem deconv -m 128 -n 512 -k 8 --snr 30 --seed 4 \
+"$MPIRUN" -np 2 "$SPREC" gen --problem deconv -m 128 -n 512 -k 8 --snr 30 --seed 4 \
   --width 0.01 --out "$W/p" --quiet >/dev/null 2>&1
-check "CLI solve" "$root/scripts/mpirun.sh" -np 2 "$SPREC" solve --A "$W/p/A.npy" --y "$W/p/y.npy" -k 8 \
+step "CLI solve" "$MPIRUN" -np 2 "$SPREC" solve --A "$W/p/A.npy" --y "$W/p/y.npy" -k 8 \
   --out "$W/cli.json" --quiet
-check "example runs at 2 ranks" bash -c "'$root/scripts/mpirun.sh' -np 2 '$W/solve' '$W/p/A.npy' '$W/p/y.npy' 8 > '$W/example.txt'"
-check "example gives the CLI's answer bit for bit" "$PY" - "$W/cli.json" "$W/example.txt" "$version" <<'PY'
+step "example runs at 2 ranks" bash -c "'$root/scripts/mpirun.sh' -np 2 '$W/solve' '$W/p/A.npy' '$W/p/y.npy' 8 > '$W/example.txt'"
+step "example gives the CLI's answer bit for bit" "$PY" - "$W/cli.json" "$W/example.txt" "$version" <<'PY'
 import json, sys
 cli = json.load(open(sys.argv[1]))
 lines = open(sys.argv[2]).read().split("\n")
@@ -60,5 +53,4 @@ assert coef == cli["coef"], (coef, cli["coef"])
 assert float(head.split()[-1]) == cli["objective"], (head, cli["objective"])
 assert int(head.split()[3]) == cli["iterations"]
 PY
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -5,54 +5,23 @@
 # solve to its result; `info` describes datasets; every bad input is one line, exit 2.
 #   tests/cli/test_h5.sh [PATH/TO/sprec]     NPS="1 2 3 4" (default "1 2")
 # Prints "ok - NAME" / "not ok - NAME: reason" and "N passed, M failed".
-set -u
-
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
-SPREC=${1:-$root/bin/sprec}
-case "$SPREC" in /*) ;; *) SPREC="$PWD/$SPREC" ;; esac
-NPS=${NPS:-"1 2"}
-PY=${PYTHON:-/usr/bin/python3}
-MPIRUN="$root/scripts/mpirun.sh"
-export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-0}
-
-W=$(mktemp -d "${TMPDIR:-/tmp}/sprec-h5.XXXXXX") || exit 1
-trap 'rm -rf "$W"' EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+quick_failures
+make_workdir h5
 cd "$W" || exit 1
+require_setup "h5py, numpy"
 
-pass=0
-fail=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-notok() { echo "not ok - $1: $2"; fail=$((fail + 1)); }
-if [ ! -x "$SPREC" ] || ! "$PY" -c 'import h5py, numpy' 2>/dev/null; then
-  notok "setup" "need $SPREC and $PY with h5py and numpy"
-  echo "$pass passed, $fail failed"
-  exit 1
-fi
-
-rc=0
-sprec() { # NP ARGS...: stdout in out, stderr in err, status in rc
-  local np=$1
-  shift
-  "$MPIRUN" -q -np "$np" "$SPREC" "$@" >out 2>err </dev/null
-  rc=$?
-}
-last() { printf 'rc=%s stderr=[%s]' "$rc" "$(head -c 300 err | tr '\n' '|')"; }
 # same NAME A.json B.json: the two results are the same numbers.
 same() {
-  if "$PY" - "$2" "$3" <<'PY'; then ok "$1"; else notok "$1" "results differ"; fi
-import json, sys
-a, b = (json.load(open(f)) for f in sys.argv[1:3])
-for k in ["support", "coef", "iterations", "best_iteration", "objective", "data_fit", "problems", "truth"]:
-    assert a.get(k) == b.get(k), (k, a.get(k), b.get(k))
-PY
+  same_result "$1" "$2" "$3" "support?" "coef?" "iterations?" "best_iteration?" "objective?" "data_fit?" \
+    "problems?" "truth?"
 }
 
 # -------------------------------------------------------------------- the files --
 # A deconvolution dictionary (coherent: a different rounding anywhere would show) and a
 # Gaussian one for the batch, written by numpy and by h5py in every layout.
 "$MPIRUN" -q -np 1 "$SPREC" gen --problem deconv -m 60 -n 250 -k 4 --snr 40 --seed 3 --out p >/dev/null
-"$PY" - <<'PY' || { notok "h5py writes the files" "python failed"; echo "$pass passed, $fail failed"; exit 1; }
+"$PY" - <<'PY' || { notok "h5py writes the files" "python failed"; finish; }
 import numpy as np, h5py
 A = np.load("p/A.npy"); y = np.load("p/y.npy"); x = np.load("p/x_true.npy")
 g = np.random.default_rng(7)
@@ -160,5 +129,4 @@ hostile "Inf in A" "--A f.h5:/nan: contains NaN or Inf (row 3, column 27)" --A f
 hostile "truth of the wrong length" "--truth f.h5:/y: has shape 60 but 250 entries" --A f.h5:/A --y f.h5:/y --truth f.h5:/y
 K=1 hostile "fewer columns than ranks" "2 ranks but f.h5:/narrow has only 1 columns" --A f.h5:/narrow --y f.h5:/y
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -7,37 +7,12 @@
 #   tests/cli/test_hadamard.sh [PATH/TO/sprec]      NPS="1 2 3" (default "1 2")
 # Each case prints "ok - NAME" or "not ok - NAME: reason"; the last line is
 # "N passed, M failed", and the exit status is 1 when M > 0.
-set -u
-
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
-SPREC=${1:-$root/bin/sprec}
-case "$SPREC" in /*) ;; *) SPREC="$PWD/$SPREC" ;; esac
-NPS=${NPS:-"1 2"}
-PY=${PYTHON:-/usr/bin/python3}
-MPIRUN="$root/scripts/mpirun.sh"
-export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-0}
-
-W=$(mktemp -d "${TMPDIR:-/tmp}/sprec-hadamard.XXXXXX") || exit 1
-trap 'rm -rf "$W"' EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+quick_failures
+make_workdir hadamard
 cd "$W" || exit 1
+require_setup numpy
 
-pass=0
-fail=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-notok() { echo "not ok - $1: $2"; fail=$((fail + 1)); }
-rc=0
-sprec() {
-  local np=$1
-  shift
-  "$MPIRUN" -q -np "$np" "$SPREC" "$@" >"$W/out" 2>"$W/err" </dev/null
-  rc=$?
-}
-last() { printf 'rc=%s stderr=[%s]' "$rc" "$(head -c 300 "$W/err" | tr '\n' '|')"; }
-ran() {
-  if [ "$rc" != 0 ] || [ -s "$W/err" ]; then notok "$1" "$(last)"; return 1; fi
-  return 0
-}
 # bad NAME PATTERN ARGS...: exit 2, exactly one line on stderr matching PATTERN, and no
 # $W/bad.json left behind (every bad case is given --out bad.json).
 bad() {
@@ -94,5 +69,4 @@ EOF
   bad "float32 of an implicit A" "never stored" solve --problem hadamard -m 64 -n 1024 -k 4 --dtype float32
 done
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

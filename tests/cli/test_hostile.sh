@@ -17,18 +17,13 @@
 #   * a rank killed with SIGKILL ends the whole job within 30 s with a non-zero status,
 #     and the last periodic checkpoint resumes to the uninterrupted result.
 #   tests/cli/test_hostile.sh [PATH/TO/sprec]
-set -u
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-SPREC=${1:-$root/bin/sprec}
-case "$SPREC" in /*) ;; *) SPREC="$PWD/$SPREC" ;; esac
-PY=${PYTHON:-/usr/bin/python3}
-MPIRUN="$root/scripts/mpirun.sh"
-W=$(mktemp -d "${TMPDIR:-/tmp}/sprec-hostile.XXXXXX") || exit 1
-trap 'pkill -9 -f "$W/" 2>/dev/null; rm -rf "$W"' EXIT
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# At exit, whatever still runs under the work directory goes too (a rank of a job that a
+# case killed part of).
+kill_strays() { pkill -9 -f "$W/" 2>/dev/null; }
+make_workdir hostile kill_strays
 cd "$W" || exit 1
-pass=0 fail=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-notok() { echo "not ok - $1: $2"; fail=$((fail + 1)); }
+require_setup numpy
 
 # refused NAME EXPECTED-PATTERN CMD...: exit status 2 within 60 s, exactly one line on
 # stderr, matching the pattern, nothing on stdout.
@@ -48,7 +43,7 @@ unchanged() { # NAME FILE CHECKSUM
 }
 
 "$MPIRUN" -np 2 "$SPREC" gen --problem gaussian -m 64 -n 256 -k 5 --snr 40 --seed 3 --out p --quiet ||
-  { echo "not ok - gen"; exit 1; }
+  { notok "gen" "failed"; finish; }
 sumA=$(sha256sum <p/A.npy) sumy=$(sha256sum <p/y.npy)
 S=("$MPIRUN" -np 2 "$SPREC" solve)
 
@@ -135,12 +130,7 @@ PY
 G=(--A "$W/g/A.npy" --y g/y.npy -k 10 --iters 400)
 "${S[@]}" "${G[@]}" --out full.json --quiet
 same() { # NAME A.json B.json
-  if "$PY" - "$2" "$3" <<'PY'; then ok "$1"; else notok "$1" "results differ"; fi
-import json, sys
-a, b = (json.load(open(f)) for f in sys.argv[1:3])
-for k in ["support", "coef", "iterations", "best_iteration", "objective"]:
-    assert a[k] == b[k], (k, a[k], b[k])
-PY
+  same_result "$1" "$2" "$3" support coef iterations best_iteration objective
 }
 # The processes of a job started by the launcher: the script, mpirun, the ranks.
 job_pids() { pgrep -f "$W/g/A.npy"; }
@@ -184,5 +174,4 @@ assert r["resumed_iteration"] >= 20 and r["resumed_iteration"] % 20 == 0, r["res
 PY
 same "resumed from it = uninterrupted" full.json res.json
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

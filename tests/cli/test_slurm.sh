@@ -17,16 +17,10 @@
 # * scripts/scaling.sh strong and weak, 1 and 2 ranks, through sbatch and with --local:
 #   the CSV's rows and columns, both plots valid PNG images.
 # Runs of this test on one machine take turns (one cluster per machine: a lock).
-set -u
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$root" || exit 1
-W=$(mktemp -d "${TMPDIR:-/tmp}/sprec-slurm-test.XXXXXX") || exit 1
-PY=/usr/bin/python3
 slurm_dir=${SPREC_SLURM_DIR:-/tmp/sprec-slurm}
-pass=0 fail=0 started_here=0
-check() {
-  if eval "$2"; then echo "ok - $1"; pass=$((pass + 1)); else echo "not ok - $1"; fail=$((fail + 1)); return 1; fi
-}
+started_here=0
 diagnose() {
   echo "    --- slurmctld.log, slurmd.log (last lines)"
   tail -n 15 "$slurm_dir/slurmctld.log" "$slurm_dir/slurmd.log" 2>/dev/null | sed 's/^/    /'
@@ -40,18 +34,17 @@ cleanup() {
     scancel -u "$(id -un)" 2>/dev/null
     "$root/scripts/slurm-local.sh" stop >/dev/null 2>&1 || echo "warning: slurm-local.sh stop failed" >&2
   fi
-  rm -rf "$W"
 }
-trap cleanup EXIT
+make_workdir slurm-test cleanup
 trap 'exit 1' INT TERM HUP PIPE
 
 exec 9>"${TMPDIR:-/tmp}/sprec-slurm-test.lock"
-flock -w 900 9 || { echo "not ok - waiting for another run of this test"; fail=1; exit 1; }
+flock -w 900 9 || { notok "waiting for another run of this test" "not our turn after 900 s"; finish; }
 
 if ! scripts/slurm-local.sh status >/dev/null 2>&1; then
   started_here=1
   scripts/slurm-local.sh start >"$W/start.log" 2>&1
-  check "local cluster starts" '[ $? -eq 0 ]' || { sed 's/^/    /' "$W/start.log"; exit 1; }
+  check_eval "local cluster starts" '[ $? -eq 0 ]' || { sed 's/^/    /' "$W/start.log"; finish; }
 fi
 eval "$(scripts/slurm-local.sh env)"
 node=$(sinfo -h -o %N)
@@ -87,15 +80,15 @@ envargs="--algo fista --lambda-ratio 0.05 --iters 300"
 scripts/mpirun.sh -np 2 bin/sprec solve "${default[@]}" --out "$W/ref-default.json" >"$W/ref.log" 2>&1 &&
   scripts/mpirun.sh -np 2 bin/sprec solve "${gauss[@]}" --out "$W/ref-args.json" >>"$W/ref.log" 2>&1 &&
   scripts/mpirun.sh -np 2 bin/sprec solve "${default[@]}" $envargs --out "$W/ref-env.json" >>"$W/ref.log" 2>&1
-check "reference solves with mpirun -np 2" '[ $? -eq 0 ]' || sed 's/^/    /' "$W/ref.log"
+check_eval "reference solves with mpirun -np 2" '[ $? -eq 0 ]' || sed 's/^/    /' "$W/ref.log"
 wait
 for case in default args env; do
   id=$(sed -n 's/^Submitted batch job \([0-9]*\).*/\1/p' "$W/sub-$case")
-  check "solve.sbatch ($case) job $id exits 0" '[ "$(cat "$W/rc-$case")" = 0 ] && [ -n "$id" ]' ||
+  check_eval "solve.sbatch ($case) job $id exits 0" '[ "$(cat "$W/rc-$case")" = 0 ] && [ -n "$id" ]' ||
     { sed 's/^/    /' "$W/sub-$case"; cat "$SPREC_RUNS/$id/log" 2>/dev/null | sed 's/^/    /'; continue; }
-  check "solve.sbatch ($case): runs/$id has result.json, job.json, log; submit directory clean" \
+  check_eval "solve.sbatch ($case): runs/$id has result.json, job.json, log; submit directory clean" \
     '[ -s "$SPREC_RUNS/$id/result.json" ] && [ -s "$SPREC_RUNS/$id/job.json" ] && [ -s "$SPREC_RUNS/$id/log" ] && [ ! -e "$W/sprec-$id.out" ]'
-  check "solve.sbatch ($case): result equals the mpirun -np 2 solve" '$PY - "$SPREC_RUNS/$id/result.json" "$W/ref-$case.json" <<EOF
+  check_eval "solve.sbatch ($case): result equals the mpirun -np 2 solve" '$PY - "$SPREC_RUNS/$id/result.json" "$W/ref-$case.json" <<EOF
 import json, sys
 a, b = (json.load(open(f)) for f in sys.argv[1:])
 for key in ("algo", "m", "n", "k", "ranks", "support", "coef", "objective", "data_fit", "iterations",
@@ -110,7 +103,7 @@ EOF'
   esac
   expect_ckpt=0
   [ $ckpt_supported -eq 1 ] && [ $algo != htp ] && expect_ckpt=1
-  check "solve.sbatch ($case): job.json metadata" '$PY - "$SPREC_RUNS/$id/job.json" "$id" "$node" "$SPREC_RUNS/$id" "$expect_ckpt" "${want[@]}" <<EOF
+  check_eval "solve.sbatch ($case): job.json metadata" '$PY - "$SPREC_RUNS/$id/job.json" "$id" "$node" "$SPREC_RUNS/$id" "$expect_ckpt" "${want[@]}" <<EOF
 import json, sys
 from datetime import datetime
 path, jid, node, run, ckpt, want = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5] == "1", sys.argv[6:]
@@ -132,10 +125,10 @@ assert j["resumed_from"] is None and j["resubmitted_as"] is None, j
 seg = j["segments"]
 assert len(seg) == 1 and seg[0]["job_id"] == jid and seg[0]["state"] == "completed", seg
 EOF'
-  check "solve.sbatch ($case): log has the solve line; no checkpoint left" \
+  check_eval "solve.sbatch ($case): log has the solve line; no checkpoint left" \
     'grep -q "^sprec solve: algo=$algo .* ranks=2 " "$SPREC_RUNS/$id/log" && [ ! -e "$SPREC_RUNS/$id/checkpoint.bin" ]'
 done
-check "solve.sbatch refuses --out (exit 2)" \
+check_eval "solve.sbatch refuses --out (exit 2)" \
   '(cd "$W" && sbatch --wait "$root/jobs/solve.sbatch" --algo htp --out x.json >/dev/null 2>&1); [ $? -eq 2 ]'
 
 # --- preemption plumbing of solve.sbatch, with a stand-in for sprec that keeps the
@@ -197,10 +190,10 @@ id=$(submit_fake)
 scancel --batch --signal=USR1 "$id"
 wait_jobs 300 "$id"
 next=$(job_field "$id" resubmitted_as)
-check "SIGUSR1 to the batch shell: job $id checkpoints, exits 3, resubmits itself (job $next)" \
+check_eval "SIGUSR1 to the batch shell: job $id checkpoints, exits 3, resubmits itself (job $next)" \
   '[ -n "$next" ] && [ "$next" != None ]'
 wait_jobs 300 "$next"
-check "the continuation resumes and completes in the same runs/$id" '$PY - "$SPREC_RUNS/$id" "$id" "$next" <<EOF
+check_eval "the continuation resumes and completes in the same runs/$id" '$PY - "$SPREC_RUNS/$id" "$id" "$next" <<EOF
 import json, sys
 run, first, second = sys.argv[1:]
 j = json.load(open(run + "/job.json"))
@@ -213,20 +206,20 @@ assert [x["job_id"] for x in s] == [first, second], s
 assert s[0]["state"] == "interrupted" and s[0]["exit_status"] == 3 and s[0]["resubmitted_as"] == second, s[0]
 assert s[1]["state"] == "completed" and s[1]["exit_status"] == 0 and s[1]["segment"] == 1, s[1]
 EOF'
-check "one log for both jobs" 'grep -q "continues as job $next" "$SPREC_RUNS/$id/log" && grep -q "job $next on" "$SPREC_RUNS/$id/log" && grep -q "stand-in): iterations=80" "$SPREC_RUNS/$id/log"'
+check_eval "one log for both jobs" 'grep -q "continues as job $next" "$SPREC_RUNS/$id/log" && grep -q "job $next on" "$SPREC_RUNS/$id/log" && grep -q "stand-in): iterations=80" "$SPREC_RUNS/$id/log"'
 
 # 2. SIGUSR1 to the step (scancel --signal=USR1) with SPREC_RESUBMIT=0: interrupted, kept.
 id=$(submit_fake SPREC_RESUBMIT=0)
 scancel --signal=USR1 "$id"
 wait_jobs 300 "$id"
-check "SPREC_RESUBMIT=0: interrupted, checkpoint kept, nothing resubmitted" \
+check_eval "SPREC_RESUBMIT=0: interrupted, checkpoint kept, nothing resubmitted" \
   '[ "$(job_field "$id" state)" = interrupted ] && [ "$(job_field "$id" exit_status)" = 3 ] && [ "$(job_field "$id" resubmitted_as)" = None ] && [ -s "$SPREC_RUNS/$id/checkpoint.bin" ] && [ ! -e "$SPREC_RUNS/$id/result.json" ]'
 
 # 3. scancel (SIGTERM to everything): the stand-in checkpoints, the job does not resubmit.
 id=$(submit_fake)
 scancel "$id"
 wait_jobs 300 "$id"
-check "scancel: checkpoint saved, no resubmission" \
+check_eval "scancel: checkpoint saved, no resubmission" \
   '[ "$(job_field "$id" state)" = interrupted ] && [ "$(job_field "$id" resubmitted_as)" = None ] && [ -s "$SPREC_RUNS/$id/checkpoint.bin" ] && [ -z "$(squeue -h)" ]'
 
 # --- checkpoint and resume with the real sprec: a SEA and a FISTA solve.sbatch job on 2
@@ -248,7 +241,7 @@ for algo_args in "sea -k 10" "fista --lambda-ratio 0.05 --tol 0"; do
   wait_jobs 300 "$id"
   next=$(job_field "$id" resubmitted_as)
   [ -n "$next" ] && [ "$next" != None ] && wait_jobs 600 "$next"
-  check "$algo job $id: scancel --signal=USR1 checkpoints, exits 3, job $next resumes; result = mpirun -np 2" \
+  check_eval "$algo job $id: scancel --signal=USR1 checkpoints, exits 3, job $next resumes; result = mpirun -np 2" \
     'grep -q "stopped by a signal after iteration" "$SPREC_RUNS/$id/log" &&
      $PY - "$SPREC_RUNS/$id/result.json" "$W/ref-ck-$algo.json" "$SPREC_RUNS/$id/job.json" <<EOF
 import json, sys
@@ -288,7 +281,7 @@ for p in range(8):  # y_p = A x_p + 1% noise, x_p 4-sparse
     y = A @ x
     np.save("%s/y%d.npy" % (d, p), y + rng.normal(size=y.shape) * np.linalg.norm(y) / 8 * 0.01)
 EOF
-check "serve: a problem and 8 right-hand sides" '[ $? -eq 0 ] && [ -s "$S/y7.npy" ]' || sed 's/^/    /' "$S/gen.log"
+check_eval "serve: a problem and 8 right-hand sides" '[ $? -eq 0 ] && [ -s "$S/y7.npy" ]' || sed 's/^/    /' "$S/gen.log"
 sid=$(cd "$W" && sbatch --parsable "$root/jobs/serve.sbatch" --A "$S/p/A.npy" --max-batch 4 --max-wait-ms 600000)
 # The references meanwhile, each y alone through the CLI.
 (for p in 0 1 2 3 4 5 6 7; do
@@ -313,11 +306,11 @@ seg_field() {
   $PY -c 'import json, sys; print(json.loads(open(sys.argv[1]).read().splitlines()[int(sys.argv[2])]).get(sys.argv[3]))' \
     "$SPREC_RUNS/$sid/segments.jsonl" "$1" "$2" 2>/dev/null
 }
-check "serve.sbatch job $sid listens; endpoint.json in runs/$sid/state, mode 0600" \
+check_eval "serve.sbatch job $sid listens; endpoint.json in runs/$sid/state, mode 0600" \
   'wait_serving "$sid" 300 1 && [ "$(stat -c %a "$ep")" = 600 ] && [ "$(job_field "$sid" state)" = serving ] && [ "$(job_field "$sid" url)" = "$(ep_field url)" ]' ||
   sed 's/^/    /' "$SPREC_RUNS/$sid/log"
 url1=$(ep_field url) tok1=$(ep_field token) pid1=$(ep_field pid)
-check "serve: endpoint.json names this node ($(hostname)), the port it listens on" \
+check_eval "serve: endpoint.json names this node ($(hostname)), the port it listens on" \
   '[ "$url1" = "http://$(hostname):$(ep_field port)" ] && [ "$(ep_field host)" = "$(hostname)" ]' || cat "$ep"
 pids=()
 for p in 0 1 2 3; do
@@ -327,14 +320,14 @@ for p in 0 1 2 3; do
 done
 ok=1
 for q in "${pids[@]}"; do wait "$q" || ok=0; done
-check "serve: 4 requests with --wait answered (one batch of --max-batch 4)" \
+check_eval "serve: 4 requests with --wait answered (one batch of --max-batch 4)" \
   '[ $ok -eq 1 ] && (for p in 0 1 2 3; do grep -q "^[0-9a-f]\{32\} done objective=" "$S/sub$p.out" || exit 1; done)' ||
   cat "$S"/sub?.out | sed 's/^/    /'
 queued=()
 for p in 4 5 6; do
   queued+=("$(bin/sprec submit --endpoint "$ep" --y "$S/y$p.npy" "${sv_opts[@]}" 2>"$S/sub$p.err")")
 done
-check "serve: 3 more requests accepted, queued (they wait for a fourth)" \
+check_eval "serve: 3 more requests accepted, queued (they wait for a fourth)" \
   '[ ${#queued[@]} -eq 3 ] && (for q in "${queued[@]}"; do [ -n "$q" ] && [ "$(bin/sprec status "$q" --endpoint "$ep")" = "$q queued" ] || exit 1; done)' ||
   cat "$S"/sub?.err | sed 's/^/    /'
 # A client long-polling a queued request (?wait=600) must not hold up the drain: it is
@@ -358,24 +351,24 @@ scancel --signal=USR1 "$sid"
 wait_jobs 300 "$sid"
 t_stop=$((SECONDS - t_stop))
 wait "$waiter"
-check "serve: a long poll (?wait=600) on a queued request is answered 'queued' when the service drains" \
+check_eval "serve: a long poll (?wait=600) on a queued request is answered 'queued' when the service drains" \
   '[ $? -eq 0 ] && $PY -c "import json, sys; r = json.load(open(sys.argv[1])); assert r[\"status\"] == \"queued\", r" "$S/waiter.json"' ||
   sed 's/^/    /' "$S/waiter.json"
 snext=$(seg_field 0 resubmitted_as)
-check "serve: scancel --signal=USR1: job $sid drains in ${t_stop}s (< 60), exits 0, resubmits itself (job $snext)" \
+check_eval "serve: scancel --signal=USR1: job $sid drains in ${t_stop}s (< 60), exits 0, resubmits itself (job $snext)" \
   '[ $t_stop -lt 60 ] && [ "$(seg_field 0 state)" = stopped ] && [ "$(seg_field 0 exit_status)" = 0 ] && [ -n "$snext" ] && [ "$snext" != None ] && grep -q "^sprec serve: stopped" "$SPREC_RUNS/$sid/log"' ||
   tail -5 "$SPREC_RUNS/$sid/log" | sed 's/^/    /'
-check "serve: job $snext starts on the same state directory and rewrites endpoint.json" \
+check_eval "serve: job $snext starts on the same state directory and rewrites endpoint.json" \
   'wait_serving "$snext" 300 2 && [ "$(ep_field token)" != "$tok1" ] && [ "$(ep_field pid)" != "$pid1" ] && [ "$(ep_field host)" = "$(hostname)" ] && [ "$(job_field "$sid" job_id)" = "$snext" ] && [ "$(job_field "$sid" url)" = "$(ep_field url)" ]' ||
   tail -5 "$SPREC_RUNS/$sid/log" | sed 's/^/    /'
 bin/sprec submit --endpoint "$ep" --y "$S/y7.npy" "${sv_opts[@]}" --wait 120 --out "$S/res7.json" >"$S/sub7.out" 2>&1
-check "serve: a request to the new job, with --wait, answered" 'grep -q " done objective=" "$S/sub7.out"' ||
+check_eval "serve: a request to the new job, with --wait, answered" 'grep -q " done objective=" "$S/sub7.out"' ||
   sed 's/^/    /' "$S/sub7.out"
 for i in 0 1 2; do
   bin/sprec status "${queued[$i]}" --endpoint "$ep" --wait 120 --out "$S/res$((i + 4)).json" >"$S/st$i.out" 2>&1
 done
 wait "$refpid"
-check "reference solves of the 8 right-hand sides" '[ $? -eq 0 ]' || sed 's/^/    /' "$S/ref.log"
+check_eval "reference solves of the 8 right-hand sides" '[ $? -eq 0 ]' || sed 's/^/    /' "$S/ref.log"
 # The time-limit path (--signal=B:USR1@120): SIGUSR1 to the batch shell, which forwards
 # it, while a batch runs (4 requests of 15000 iterations: seconds): from the signal on,
 # health says "stopping" and a new request gets 503; the batch finishes in this job.
@@ -392,23 +385,23 @@ deadline=$((SECONDS + 60))
 until [ "$(health)" = stopping ] || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
 bin/sprec submit --endpoint "$ep" --y "$S/y0.npy" "${sv_opts[@]}" --retry 0 >"$S/late.out" 2>&1
 late=$?
-check "serve: SIGUSR1 to the batch shell during a batch: health 'stopping', a new request 503, the batch still running" \
+check_eval "serve: SIGUSR1 to the batch shell during a batch: health 'stopping', a new request 503, the batch still running" \
   '[ "$(health)" = stopping ] && [ $late -eq 2 ] && grep -q "answered 503: the service is stopping" "$S/late.out" && [ "$(bin/sprec status "${long[0]}" --endpoint "$ep")" = "${long[0]} running" ]' ||
   { sed 's/^/    /' "$S/late.out" "$S/long.err"; bin/sprec status "${long[0]}" --endpoint "$ep" 2>&1 | sed 's/^/    /'; }
 # (The batch's 4 x 15000 iterations take seconds; under SANITIZE on a loaded machine,
 # minutes: the bound is generous, the wait ends as soon as the job does.)
 wait_jobs 1200 "$snext"
 slast=$(seg_field 1 resubmitted_as)
-check "serve: job $snext finishes its batch, exits 0, resubmits itself (job $slast)" \
+check_eval "serve: job $snext finishes its batch, exits 0, resubmits itself (job $slast)" \
   '[ "$(seg_field 1 exit_status)" = 0 ] && [ -n "$slast" ] && [ "$slast" != None ] && wait_serving "$slast" 300 3 && [ "$(job_field "$sid" job_id)" = "$slast" ] &&
    (for q in "${long[@]}"; do [ "$(bin/sprec status "$q" --endpoint "$ep" | cut -d" " -f2)" = done ] || exit 1; done)' ||
   tail -5 "$SPREC_RUNS/$sid/log" | sed 's/^/    /'
 scancel "$slast"
 wait_jobs 300 "$slast"
-check "serve: plain scancel stops job $slast (exit 0), nothing resubmitted" \
+check_eval "serve: plain scancel stops job $slast (exit 0), nothing resubmitted" \
   '[ "$(job_field "$sid" state)" = stopped ] && [ "$(job_field "$sid" exit_status)" = 0 ] && [ "$(job_field "$sid" resubmitted_as)" = None ] && [ -z "$(squeue -h)" ]' ||
   tail -5 "$SPREC_RUNS/$sid/log" | sed 's/^/    /'
-check "serve: every accepted id has exactly one result, equal to sprec solve's for its y; the queued ones solved by the next job" \
+check_eval "serve: every accepted id has exactly one result, equal to sprec solve's for its y; the queued ones solved by the next job" \
   '$PY - "$S" "$SPREC_RUNS/$sid" "$sid" "$snext" "$slast" "${long[@]}" <<EOF
 import json, sqlite3, sys
 from datetime import datetime
@@ -497,11 +490,10 @@ for how in sbatch local; do
     [ $how = local ] && flags=(--local --repeat 2) repeats=2
     d=$W/scaling-$mode-$how
     scripts/scaling.sh $mode --ranks 1,2 -m 200 -n $n -k 5 --iters 20 --out "$d" "${flags[@]}" >"$W/scaling.log" 2>&1
-    check "scaling.sh $mode ($how) runs" '[ $? -eq 0 ]' || { sed 's/^/    /' "$W/scaling.log" | tail -20; continue; }
-    check "scaling.sh $mode ($how${flags[*]:+, ${flags[*]}}): CSV rows and columns, speedup and efficiency, PNG plots" \
+    check_eval "scaling.sh $mode ($how) runs" '[ $? -eq 0 ]' || { sed 's/^/    /' "$W/scaling.log" | tail -20; continue; }
+    check_eval "scaling.sh $mode ($how${flags[*]:+, ${flags[*]}}): CSV rows and columns, speedup and efficiency, PNG plots" \
       'check_study $mode "$d" $n $repeats'
   done
 done
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -1,19 +1,15 @@
 #!/usr/bin/env bash
 # The recovery study in its --quick setting: the CSV has one row per
 # (problem, algorithm, k) with values in range, and both plots are PNG images.
-set -u
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-W=$(mktemp -d "${TMPDIR:-/tmp}/sprec-study.XXXXXX") || exit 1
-trap 'rm -rf "$W"' EXIT
-pass=0 fail=0
-check() { if eval "$2"; then echo "ok - $1"; pass=$((pass + 1)); else echo "not ok - $1"; fail=$((fail + 1)); fi; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+make_workdir study
 
 start=$(date +%s)
 "$root/scripts/recovery-study.sh" --quick --out "$W" >"$W/log" 2>&1
-check "study runs" '[ $? -eq 0 ]'
-check "quick study under a minute" '[ $(( $(date +%s) - start )) -lt 60 ]'
+check_eval "study runs" '[ $? -eq 0 ]'
+check_eval "quick study under a minute" '[ $(( $(date +%s) - start )) -lt 60 ]'
 # Expected rows: 2 problems x 2 sparsities x 9 algorithms, each once.
-check "CSV rows" '/usr/bin/python3 - "$W/recovery.csv" <<PY
+check_eval "CSV rows" '"$PY" - "$W/recovery.csv" <<PY
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 algos = "sea htp iht omp ompr els cosamp sp fista".split()
@@ -34,8 +30,7 @@ for r in rows:
         assert float(r["recovery_rate"]) == 1.0, r
 PY'
 for p in gaussian deconv; do
-  check "plot $p is a PNG" '[ "$(head -c 8 "$W/recovery-$p.png" | od -An -tx1 | tr -d " \n")" = 89504e470d0a1a0a ]'
+  check_eval "plot $p is a PNG" '[ "$(head -c 8 "$W/recovery-$p.png" | od -An -tx1 | tr -d " \n")" = 89504e470d0a1a0a ]'
 done
 [ "$fail" -eq 0 ] || sed 's/^/    /' "$W/log" | tail -20
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -58,8 +58,8 @@
  * "individual" component (the default "sm" creates two files in /tmp at every open:
  * three times slower). Both unless the environment says otherwise. */
 #include "sprec.h"
+#include "fuzz_tmp.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <mpi.h>
@@ -68,7 +68,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define MARKER 0xC5
@@ -105,18 +104,11 @@ static sprec_ctx g_ctx;
 static sprec_op g_A;
 static double *g_Y; /* m x B_MAX: y, then zero */
 static int64_t g_m, g_n;
-static char g_dir[4096], g_path[4200];
 static int g_expect_ok;
 static char g_opts[NCONFIG][HEADER - OFF_OPTS]; /* each configuration's options text */
 
 static volatile sig_atomic_t g_stop;
 static int g_stop_at;
-
-static void cleanup(void)
-{
-  unlink(g_path);
-  rmdir(g_dir);
-}
 
 static const char *g_config = "(set-up)"; /* the configuration of the input running */
 static int g_failed;                       /* its resume failed: sprec_errmsg is its message */
@@ -179,19 +171,6 @@ static sprec_err run(const config *c, const char *resume, const char *checkpoint
     e = sprec_solver_solve_batch(s, g_A, c->b, g_Y, NULL, x, st);
   sprec_solver_destroy(&s);
   return e;
-}
-
-static void write_file(const char *path, const uint8_t *data, size_t size)
-{
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0) fail("cannot create the input file");
-  size_t done = 0;
-  while (done < size) {
-    ssize_t w = write(fd, data + done, size - done);
-    if (w <= 0) fail("cannot write the input file");
-    done += (size_t)w;
-  }
-  if (close(fd) != 0) fail("cannot close the input file");
 }
 
 static uint8_t *read_file(const char *path, size_t *size)
@@ -338,7 +317,7 @@ static void real_checkpoints(const char *seeds)
       if (seeds) {
         char out[4400];
         snprintf(out, sizeof out, "%s/%s_%d", seeds, c->name, c->stops[s]);
-        write_file(out, p, len);
+        fuzz_write_file(out, p, len);
       }
       free(p);
       e = run(c, g_path, NULL, 0, x, st);
@@ -366,18 +345,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
    * more than half of the time of an input. */
   setenv("OMPI_MCA_sharedfp", "individual", 0);
   MPI_Init(NULL, NULL);
-  const char *base = getenv("SPREC_FUZZ_TMPDIR");
-  struct stat sb;
-  if (!base || !*base) base = stat("/dev/shm", &sb) == 0 && access("/dev/shm", W_OK) == 0 ? "/dev/shm" : NULL;
-  if (!base || !*base) base = getenv("TMPDIR");
-  if (!base || !*base) base = "/tmp";
-  snprintf(g_dir, sizeof g_dir, "%s/sprec-fuzz-ckpt.XXXXXX", base);
-  if (!mkdtemp(g_dir)) {
-    fprintf(stderr, "fuzz_ckpt: cannot create a directory under %s: %s\n", base, strerror(errno));
-    exit(1);
-  }
-  snprintf(g_path, sizeof g_path, "%s/input.ck", g_dir);
-  atexit(cleanup);
+  fuzz_tmp_make("fuzz_ckpt", "ckpt", "input.ck");
   g_expect_ok = getenv("SPREC_FUZZ_EXPECT_OK") && !strcmp(getenv("SPREC_FUZZ_EXPECT_OK"), "1");
 
   sprec_problem P;
@@ -428,7 +396,7 @@ static void one_input(const uint8_t *data, size_t size)
     fix_words(own, size);
     data = own;
   }
-  write_file(g_path, data, size);
+  fuzz_write_file(g_path, data, size);
   const config *c = &configs[pick(data, size)];
   free(own);
   sprec_sparse x[B_MAX];

@@ -17,8 +17,8 @@
  * Build this harness with small SPREC_NPY_CHUNK and SPREC_NPY_TILE (the Makefile does)
  * so that small inputs go through the chunked read and transposition loops. */
 #include "sprec.h"
+#include "fuzz_tmp.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <mpi.h>
 #include <sanitizer/lsan_interface.h>
@@ -26,18 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-static char g_dir[4096], g_path[4200];
-
-static void cleanup(void)
-{
-  unlink(g_path);
-  rmdir(g_dir);
-}
-
-static void write_file(const uint8_t *data, size_t size);
 
 /* One read of a small C-order and of a Fortran-order file, so that Open MPI loads and
  * sets up its I/O components here rather than in the first input. */
@@ -54,7 +43,7 @@ static void warm_up(void)
     size_t size = 128 + (t ? 24 : 48);
     double buf[6];
     sprec_npy_info in;
-    write_file(f, size);
+    fuzz_write_file(g_path, f, size);
     if (sprec_npy_inspect(MPI_COMM_SELF, g_path, &in) ||
         sprec_npy_read_cols(MPI_COMM_SELF, g_path, &in, 0, 3, buf) ||
         sprec_npy_read_cols(MPI_COMM_SELF, g_path, &in, 1, 1, buf)) {
@@ -71,18 +60,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
    * allocation of the inputs is checked. */
   __lsan_disable();
   MPI_Init(NULL, NULL);
-  const char *base = getenv("SPREC_FUZZ_TMPDIR");
-  struct stat st;
-  if (!base || !*base) base = stat("/dev/shm", &st) == 0 && access("/dev/shm", W_OK) == 0 ? "/dev/shm" : NULL;
-  if (!base || !*base) base = getenv("TMPDIR");
-  if (!base || !*base) base = "/tmp";
-  snprintf(g_dir, sizeof g_dir, "%s/sprec-fuzz-npy.XXXXXX", base);
-  if (!mkdtemp(g_dir)) {
-    fprintf(stderr, "fuzz_npy_read: cannot create a directory under %s: %s\n", base, strerror(errno));
-    exit(1);
-  }
-  snprintf(g_path, sizeof g_path, "%s/input.npy", g_dir);
-  atexit(cleanup);
+  fuzz_tmp_make("fuzz_npy_read", "npy", "input.npy");
   warm_up();
   __lsan_enable();
   return 0;
@@ -92,19 +70,6 @@ static void fail(const char *what)
 {
   fprintf(stderr, "fuzz_npy_read: %s\nmessage: %s\n", what, sprec_errmsg());
   abort();
-}
-
-static void write_file(const uint8_t *data, size_t size)
-{
-  int fd = open(g_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0) fail("cannot create the input file");
-  size_t done = 0;
-  while (done < size) {
-    ssize_t w = write(fd, data + done, size - done);
-    if (w <= 0) fail("cannot write the input file");
-    done += (size_t)w;
-  }
-  if (close(fd) != 0) fail("cannot close the input file");
 }
 
 /* Element (i, j) of the column view, decoded from the bytes directly. */
@@ -167,7 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 static void one_input(const uint8_t *data, size_t size)
 {
-  write_file(data, size);
+  fuzz_write_file(g_path, data, size);
   sprec_npy_info in, mem;
   sprec_err e = sprec_npy_inspect(MPI_COMM_SELF, g_path, &in);
   char msg[1100];

@@ -45,6 +45,11 @@ def raw(dict_text, data=b'', major=1, pad=True, hlen=None):
     return h + d + data
 
 
+def hdr(shape, descr="'<f8'", order='False'):
+    """The text of a .npy header's dict, the values as given (any text)."""
+    return "{'descr': %s, 'fortran_order': %s, 'shape': %s}" % (descr, order, shape)
+
+
 def npy_files():
     import numpy as np
     f = {}
@@ -83,20 +88,18 @@ def npy_files():
     f['bad_magic'] = b'\x93NUMPX' + good[6:]
     f['bad_version4'] = b'\x93NUMPY\x04\x00' + good[8:]
     f['bad_version0'] = b'\x93NUMPY\x00\x00' + good[8:]
-    f['bad_hlen_huge_v2'] = raw("{'descr': '<f8', 'fortran_order': False, 'shape': (1,)}", major=2, hlen=0xffffffff)
-    f['bad_hlen_past_end'] = raw("{'descr': '<f8', 'fortran_order': False, 'shape': (1,)}", hlen=0x7fff)
+    f['bad_hlen_huge_v2'] = raw(hdr('(1,)'), major=2, hlen=0xffffffff)
+    f['bad_hlen_past_end'] = raw(hdr('(1,)'), hlen=0x7fff)
     f['bad_hlen_zero'] = raw('', pad=False)
     f['bad_prefix_only_v2'] = b'\x93NUMPY\x02\x00\x10\x00'
-    f['bad_shape_huge'] = raw("{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 4611686018427387904)}", six)
-    f['bad_shape_max'] = raw("{'descr': '<f8', 'fortran_order': True, 'shape': (9223372036854775807,)}", six)
-    f['bad_shape_2x_max'] = raw("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 3074457345618258603)}", six)
-    f['bad_shape_too_long'] = raw("{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999,)}", six)
-    f['bad_shape_negative'] = raw("{'descr': '<f8', 'fortran_order': False, 'shape': (-6,)}", six)
-    f['bad_shape_list'] = raw("{'descr': '<f8', 'fortran_order': False, 'shape': [6]}", six)
-    f['bad_shape_3d'] = raw("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 2, 3)}", six)
-    f['bad_shape_33d'] = raw("{'descr': '<f8', 'fortran_order': False, 'shape': (%s)}" % ', '.join(['1'] * 33), six)
-    f['bad_shape_0d'] = raw("{'descr': '<f8', 'fortran_order': False, 'shape': ()}", six[:8])
-    f['bad_shape_empty'] = raw("{'descr': '<f8', 'fortran_order': False, 'shape': (0, 5)}")
+    for name, shape in (('huge', '(4611686018427387904, 4611686018427387904)'),
+                        ('too_long', '(99999999999999999999,)'), ('negative', '(-6,)'), ('list', '[6]'),
+                        ('3d', '(1, 2, 3)'), ('33d', '(%s)' % ', '.join(['1'] * 33))):
+        f['bad_shape_' + name] = raw(hdr(shape), six)
+    f['bad_shape_max'] = raw(hdr('(9223372036854775807,)', order='True'), six)
+    f['bad_shape_2x_max'] = raw(hdr('(3, 3074457345618258603)', descr="'<f4'"), six)
+    f['bad_shape_0d'] = raw(hdr('()'), six[:8])
+    f['bad_shape_empty'] = raw(hdr('(0, 5)'))
     f['bad_dtype_i8'] = npy_bytes(np.arange(6, dtype='<i8').reshape(2, 3), (1, 0))
     f['bad_dtype_be'] = npy_bytes(np.arange(6, dtype='>f8'), (1, 0))
     f['bad_dtype_c16'] = npy_bytes(np.arange(2, dtype='<c16'), (1, 0))
