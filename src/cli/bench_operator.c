@@ -181,7 +181,7 @@ sprec_err bench_operator(int argc, char **argv)
   int p = sprec_ctx_size(ctx);
   SPREC_TRY(cli_make_dir(comm, "--out", dir), done);
   snprintf(path, sizeof path, "%s/operator.csv", dir);
-  cli_path files[] = {{"--out", path, 1, 0, NULL}};
+  cli_path files[] = {{"--out", path, 1, 0, NULL, NULL}};
   SPREC_TRY(cli_check_paths(comm, files, 1), done);
   if (rank == 0) csv = fopen(cli_out_add(&outs, path), "w");
   SPREC_TRY(sprec_agree(comm, rank == 0 && !csv ? SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot write", path)

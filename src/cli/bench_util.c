@@ -55,7 +55,7 @@ sprec_err bench_open_sinks(MPI_Comm comm, const char *out, bench_sink *o, cli_ou
   SPREC_CALL(cli_make_dir(comm, "--out", out));
   snprintf(path_csv, 4096, "%s/bench.csv", out);
   snprintf(path_json, 4096, "%s/bench.json", out);
-  cli_path files[] = {{"--out", path_csv, 1, 0, NULL}, {"--out", path_json, 1, 0, NULL}};
+  cli_path files[] = {{"--out", path_csv, 1, 0, NULL, NULL}, {"--out", path_json, 1, 0, NULL, NULL}};
   SPREC_CALL(cli_check_paths(comm, files, 2));
   if (o->rank == 0) {
     o->csv = fopen(cli_out_add(outs, path_csv), "w");

@@ -33,16 +33,19 @@ sprec_err cli_split_list(const char *flag, const char *s, char items[][CLI_ITEM]
 
 /* A file a command names (files.c). output: written by the command; dir: a directory
  * (created if missing); may_be: the flag of an input it may be (--checkpoint F
- * --resume F). path NULL: not given. */
+ * --resume F); keep_out: not a file but a directory that no output may be written
+ * into (or anywhere under), nor be one of its files through a link; the words that
+ * name it in messages ("the service's state directory"). path NULL: not given. */
 typedef struct {
   const char *flag, *path;
   int output, dir;
-  const char *may_be;
+  const char *may_be, *keep_out;
 } cli_path;
 /* Collective. Before any work, rank 0 checks every path: inputs exist and are regular
  * readable files; outputs are not directories (or are, for dir), go to a directory
- * that exists and takes new files, and are neither an input nor another output
- * (device and inode: links and other spellings count). One error on every rank. */
+ * that exists and takes new files, are neither an input nor another output (device
+ * and inode: links and other spellings count) and stay out of every keep_out
+ * directory. One error on every rank. */
 sprec_err cli_check_paths(MPI_Comm comm, const cli_path *p, int np);
 
 /* err with "flag path: " before the current message. */

@@ -120,9 +120,9 @@ sprec_err cmd_gen(int argc, char **argv)
   { /* the files inside only if the directory is there already */
     struct stat sb;
     int have = stat(out, &sb) == 0 && S_ISDIR(sb.st_mode);
-    cli_path npy[] = {{"--out", out, 1, 1, NULL}, {"--out", f.a, 1, 0, NULL},
-                      {"--out", f.y, 1, 0, NULL}, {"--out", f.x, 1, 0, NULL}};
-    cli_path hdf[] = {{"--out", out, 1, 1, NULL}, {"--out", f.h5, 1, 0, NULL}};
+    cli_path npy[] = {{"--out", out, 1, 1, NULL, NULL}, {"--out", f.a, 1, 0, NULL, NULL},
+                      {"--out", f.y, 1, 0, NULL, NULL}, {"--out", f.x, 1, 0, NULL, NULL}};
+    cli_path hdf[] = {{"--out", out, 1, 1, NULL, NULL}, {"--out", f.h5, 1, 0, NULL, NULL}};
     SPREC_TRY(cli_check_paths(comm, h5 ? hdf : npy, !have ? 1 : h5 ? 2 : 4), done);
   }
   SPREC_TRY(sprec_problem_generate(ctx, &P, &A, &y, &xt), done);

@@ -356,13 +356,15 @@ static sprec_err check_files(MPI_Comm comm, const solve_args *a)
 {
   char fa[4096], fy[4096], fk[4096], fi[4096], ft[4096]; /* the files of FILE.h5:/dataset specs */
   cli_path files[] = {
-      {"--A", spec_file(a->Af, fa, sizeof fa), 0, 0, NULL},
-      {"--y", spec_file(a->yf, fy, sizeof fy), 0, 0, NULL},
-      {"--kernel", spec_file(a->kernel, fk, sizeof fk), 0, 0, NULL},
-      {"--init", spec_file(a->init, fi, sizeof fi), 0, 0, NULL},
-      {"--truth", spec_file(a->truth, ft, sizeof ft), 0, 0, NULL},
-      {"--resume", a->resume, 0, 0, NULL}, {"--out", a->out, 1, 0, NULL},
-      {"--x-out", a->xout, 1, 0, NULL},    {"--checkpoint", a->checkpoint, 1, 0, "--resume"},
+      {"--A", spec_file(a->Af, fa, sizeof fa), 0, 0, NULL, NULL},
+      {"--y", spec_file(a->yf, fy, sizeof fy), 0, 0, NULL, NULL},
+      {"--kernel", spec_file(a->kernel, fk, sizeof fk), 0, 0, NULL, NULL},
+      {"--init", spec_file(a->init, fi, sizeof fi), 0, 0, NULL, NULL},
+      {"--truth", spec_file(a->truth, ft, sizeof ft), 0, 0, NULL, NULL},
+      {"--resume", a->resume, 0, 0, NULL, NULL},
+      {"--out", a->out, 1, 0, NULL, NULL},
+      {"--x-out", a->xout, 1, 0, NULL, NULL},
+      {"--checkpoint", a->checkpoint, 1, 0, "--resume", NULL},
   };
   return cli_check_paths(comm, files, (int)(sizeof files / sizeof *files));
 }

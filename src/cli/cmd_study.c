@@ -156,7 +156,7 @@ sprec_err cmd_study(int argc, char **argv)
   const char *tmp = cli_out_add(&outs, out);
   sprec_err err;
   SPREC_TRY(sprec_ctx_create(MPI_COMM_WORLD, &ctx), done);
-  SPREC_TRY(cli_check_paths(sprec_ctx_comm(ctx), &(cli_path){"--out", out, 1, 0, NULL}, 1), done);
+  SPREC_TRY(cli_check_paths(sprec_ctx_comm(ctx), &(cli_path){"--out", out, 1, 0, NULL, NULL}, 1), done);
   if (rank == 0) {
     f = fopen(tmp, "w");
     if (f) fprintf(f, "problem,algo,m,n,k,trials,recovery_rate,f1_mean,rel_error_mean,objective_mean,time_mean\n");

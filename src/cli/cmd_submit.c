@@ -15,9 +15,11 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -183,16 +185,13 @@ static sprec_err wait_and_report(endpoint *e, const char *id, double wait_s, con
     if (time(NULL) >= end) break;
   }
   sprec_err err = SPREC_OK;
-  if (out) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.sprec-partial", out);
-    FILE *f = fopen(tmp, "w");
+  if (out) { /* to a partial name, renamed once complete (rank 0 alone runs this) */
+    cli_outset outs = {0};
+    FILE *f = fopen(cli_out_add(&outs, out), "w");
     int bad = !f || fputs(reply, f) < 0;
     if (f) bad |= fclose(f) != 0;
-    if (bad || rename(tmp, out) != 0) {
-      remove(tmp);
-      err = SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot write", out);
-    }
+    if (bad) err = SPREC_ERROR(SPREC_ERR_IO, "--out %s: cannot write: %s", out, strerror(errno));
+    err = cli_out_commit(MPI_COMM_SELF, &outs, err);
   }
   if (!err) {
     const cJSON *o = cJSON_GetObjectItemCaseSensitive(j, "objective");
@@ -207,6 +206,28 @@ static sprec_err wait_and_report(endpoint *e, const char *id, double wait_s, con
   cJSON_Delete(j);
   free(reply);
   return err;
+}
+
+/* Collective. The client's files, checked as solve checks its own before any request
+ * is sent: --endpoint and --y are inputs, --out is written. The endpoint file's
+ * directory, when it holds the service's database, is the service's state: --out
+ * must stay out of it (replacing state.sqlite, its -wal or endpoint.json would lose
+ * the service's history or its address). */
+static sprec_err check_files(const char *ep, const char *yf, const char *out)
+{
+  char copy[4096], dir[4096], db[4200];
+  struct stat sb;
+  snprintf(copy, sizeof copy, "%s", ep ? ep : "");
+  snprintf(dir, sizeof dir, "%s", dirname(copy));
+  snprintf(db, sizeof db, "%s/state.sqlite", dir);
+  int state = ep && stat(db, &sb) == 0 && S_ISREG(sb.st_mode);
+  cli_path files[] = {
+      {"--endpoint", ep, 0, 0, NULL, NULL},
+      {"--y", yf, 0, 0, NULL, NULL},
+      {"--out", out, 1, 0, NULL, NULL},
+      {"--endpoint", state ? dir : NULL, 0, 0, NULL, "the service's state directory"},
+  };
+  return cli_check_paths(MPI_COMM_WORLD, files, (int)(sizeof files / sizeof *files));
 }
 
 /* --wait [S]: its value if the next argument is a number. */
@@ -286,6 +307,7 @@ sprec_err cmd_submit(int argc, char **argv)
   }
   SPREC_CHECK(ep && yf, SPREC_ERR_ARG, "submit: --endpoint FILE and --y FILE are required");
   SPREC_CALL(serve_opts_check(&o, &rf, 0, 0));
+  SPREC_CALL(check_files(ep, yf, wait ? out : NULL));
   if (rank != 0) return SPREC_OK;
   endpoint e;
   SPREC_CALL(read_endpoint(ep, &e));
@@ -344,6 +366,7 @@ sprec_err cmd_status(int argc, char **argv)
   SPREC_CHECK(id && ep, SPREC_ERR_ARG, "status: give the request ID and --endpoint FILE");
   SPREC_CHECK(strspn(id, "0123456789abcdef") == strlen(id) && strlen(id) <= 32, SPREC_ERR_ARG,
               "status: '%s' is not a request id", id);
+  SPREC_CALL(check_files(ep, NULL, out));
   if (rank != 0) return SPREC_OK;
   endpoint e;
   SPREC_CALL(read_endpoint(ep, &e));

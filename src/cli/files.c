@@ -1,10 +1,12 @@
 /* The files a command names, checked before any work: inputs that exist and are
  * regular files (a FIFO with no writer would hang the read, a directory would fail
- * inside MPI-IO), outputs whose directory exists and can be written, and no output
- * that is an input or another output (by identity: the same device and inode, so
- * that links and other spellings of a path count). */
+ * inside MPI-IO), outputs whose directory exists and can be written, no output that
+ * is an input or another output (by identity: the same device and inode, so that
+ * links and other spellings of a path count), and none inside a directory that
+ * another program owns (the service's state: its database would be replaced). */
 #include "cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -104,6 +106,49 @@ static sprec_err check_output(const cli_path *p, ident *id, char *namebuf)
   return SPREC_OK;
 }
 
+/* A keep_out entry: a directory. */
+static sprec_err check_keep_out(const cli_path *p, ident *id)
+{
+  struct stat sb;
+  SPREC_CHECK(stat(p->path, &sb) == 0 && S_ISDIR(sb.st_mode), SPREC_ERR_IO,
+              "%s: %s %s is not a directory", p->flag, p->keep_out, p->path);
+  *id = (ident){sb.st_dev, sb.st_ino, NULL};
+  return SPREC_OK;
+}
+
+/* Output o stays out of the keep_out directory k (identity kid): neither its directory
+ * (resolved: links to directories count) nor any directory above it is k, and if it
+ * exists, it is none of k's files under another name (a hard link elsewhere, or a
+ * symbolic one: what the command writes through it is not the service's business). */
+static sprec_err stay_out(const cli_path *o, const ident *oid, const cli_path *k, const ident *kid)
+{
+  char copy[PATH_MAX], real[PATH_MAX];
+  struct stat sb;
+  snprintf(copy, sizeof copy, "%s", o->path);
+  if (realpath(dirname(copy), real))
+    for (;;) {
+      SPREC_CHECK(stat(real, &sb) != 0 || sb.st_dev != kid->dev || sb.st_ino != kid->ino,
+                  SPREC_ERR_ARG, "%s %s: refusing to write into %s %s (that of %s)", o->flag,
+                  o->path, k->keep_out, k->path, k->flag);
+      char *slash = strrchr(real, '/');
+      if (!slash || !strcmp(real, "/")) break;
+      if (slash == real) slash[1] = '\0';
+      else *slash = '\0';
+    }
+  if (oid->name || (oid->dev == 0 && oid->ino == 0)) return SPREC_OK; /* a new file */
+  DIR *d = opendir(k->path);
+  sprec_err err = SPREC_OK;
+  for (struct dirent *e; d && !err && (e = readdir(d));) {
+    snprintf(copy, sizeof copy, "%s/%s", k->path, e->d_name);
+    if (stat(copy, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_dev == oid->dev && sb.st_ino == oid->ino)
+      err = SPREC_ERROR(SPREC_ERR_ARG,
+                        "%s %s is the same file as %s, in %s %s (that of %s): refusing to overwrite it",
+                        o->flag, o->path, copy, k->keep_out, k->path, k->flag);
+  }
+  if (d) closedir(d);
+  return err;
+}
+
 sprec_err cli_check_paths(MPI_Comm comm, const cli_path *p, int np)
 {
   int rank;
@@ -114,10 +159,14 @@ sprec_err cli_check_paths(MPI_Comm comm, const cli_path *p, int np)
     char(*names)[NAME_MAX + 1] = calloc((size_t)np + 1, sizeof *names);
     if (!id || !names) err = SPREC_ERROR(SPREC_ERR_MEM, "cannot allocate the list of files");
     for (int i = 0; i < np && !err; i++)
-      if (p[i].path) err = p[i].output ? check_output(&p[i], &id[i], names[i]) : check_input(&p[i], &id[i]);
+      if (p[i].path)
+        err = p[i].keep_out ? check_keep_out(&p[i], &id[i])
+              : p[i].output ? check_output(&p[i], &id[i], names[i])
+                            : check_input(&p[i], &id[i]);
     for (int i = 0; i < np && !err; i++)
       for (int j = 0; j < i && !err; j++) {
-        if (!p[i].path || !p[j].path || (!p[i].output && !p[j].output) || p[i].dir || p[j].dir)
+        if (!p[i].path || !p[j].path || (!p[i].output && !p[j].output) || p[i].dir || p[j].dir ||
+            p[i].keep_out || p[j].keep_out)
           continue;
         if (!same(&id[i], &id[j]) || (id[i].ino == 0 && id[i].dev == 0)) continue;
         if ((p[i].may_be && !strcmp(p[i].may_be, p[j].flag)) ||
@@ -128,6 +177,10 @@ sprec_err cli_check_paths(MPI_Comm comm, const cli_path *p, int np)
                           o->flag, o->path, q->flag, q->path,
                           q->output ? "one output with another" : "an input");
       }
+    for (int i = 0; i < np && !err; i++)
+      for (int j = 0; j < np && !err; j++)
+        if (p[i].path && p[i].output && !p[i].dir && p[j].path && p[j].keep_out)
+          err = stay_out(&p[i], &id[i], &p[j], &id[j]);
     free(id);
     free(names);
   }

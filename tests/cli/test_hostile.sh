@@ -125,6 +125,41 @@ r = json.load(open(sys.argv[1]))
 assert r["support"] == [] and r["stop_reason"] == "gap" and r["objective"] == r["data_fit"]
 PY
 
+# ------------------------------------------------------------- the service's client --
+# sprec submit and sprec status write --out like solve does: checked against every input
+# (--y, --endpoint) and the service's state directory (the endpoint file's, holding
+# state.sqlite and its -wal and -shm), by identity, before any request; a refusal
+# leaves every file as it was.
+"$MPIRUN" -np 1 "$SPREC" serve --A "$W/p/A.npy" --state "$W/st" >"$W/serve.log" 2>&1 &
+spid=$!
+deadline=$((SECONDS + 60))
+until [ -s st/endpoint.json ] || [ $SECONDS -ge $deadline ] || ! kill -0 $spid 2>/dev/null; do sleep 0.1; done
+EP=(--endpoint st/endpoint.json --retry 0)
+rid=$("$MPIRUN" -np 1 "$SPREC" submit "${EP[@]}" --y p/y.npy -k 5 2>"$W/err")
+if [ -n "$rid" ] && "$MPIRUN" -np 1 "$SPREC" status "$rid" "${EP[@]}" --wait 60 --out st-res.json >/dev/null &&
+  grep -q '"support"' st-res.json; then ok "status --wait --out writes the result"
+else notok "status --wait --out writes the result" "id '$rid': $(cat "$W/err" "$W/serve.log")"; fi
+ln st/state.sqlite db-hardlink
+ln -s st stlink
+sums() { sha256sum p/y.npy st/state.sqlite st/state.sqlite-wal st/state.sqlite-shm st/endpoint.json; }
+before=$(sums)
+C=("$MPIRUN" -np 2 "$SPREC")
+refused "submit --out naming its --y" "same file as --y" "${C[@]}" submit "${EP[@]}" --y p/y.npy -k 5 --wait 30 --out p/y.npy
+refused "submit --out naming the service's state.sqlite" "state directory" "${C[@]}" submit "${EP[@]}" --y p/y.npy -k 5 --wait 30 --out st/state.sqlite
+refused "submit --out naming --endpoint" "--endpoint" "${C[@]}" submit "${EP[@]}" --y p/y.npy -k 5 --wait 30 --out st/endpoint.json
+refused "submit --out a hard link to state.sqlite" "state.sqlite" "${C[@]}" submit "${EP[@]}" --y p/y.npy -k 5 --wait 30 --out db-hardlink
+refused "submit --out a new file in the state directory" "state directory" "${C[@]}" submit "${EP[@]}" --y p/y.npy -k 5 --wait 30 --out stlink/new.json
+refused "status --out naming state.sqlite-wal" "state directory" "${C[@]}" status "$rid" "${EP[@]}" --out st/state.sqlite-wal
+refused "status --out naming --endpoint" "--endpoint" "${C[@]}" status "$rid" "${EP[@]}" --out st/endpoint.json
+refused "status --out a directory" "is a directory" "${C[@]}" status "$rid" "${EP[@]}" --out adir
+if [ "$(sums)" = "$before" ]; then ok "the service's state and --y untouched"
+else notok "the service's state and --y untouched" "$(diff <(echo "$before") <(sums))"; fi
+if ls st "$W" | grep -q partial; then notok "no partial file from the client" "$(ls st "$W")"; else ok "no partial file from the client"; fi
+if [ -n "$rid" ] && "$MPIRUN" -np 1 "$SPREC" status "$rid" "${EP[@]}" >"$W/out" 2>"$W/err" && grep -q "$rid done" "$W/out"
+then ok "the service still answers from its history"; else notok "the service still answers" "$(cat "$W/out" "$W/err")"; fi
+kill -TERM $spid 2>/dev/null
+wait $spid
+
 # ------------------------------------------------------------------- preemption --
 "$MPIRUN" -np 2 "$SPREC" gen --problem gaussian -m 400 -n 20000 -k 10 --snr 30 --out g --quiet
 G=(--A "$W/g/A.npy" --y g/y.npy -k 10 --iters 400)
