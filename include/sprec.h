@@ -255,6 +255,15 @@ typedef struct {
 } sprec_problem;
 
 void sprec_problem_default(sprec_problem *p);
+/* Not collective. Every parameter of p checked, with messages that name it (m, n, k,
+ * snr, width, sigma, taps, min_sep; any seed is valid): sizes positive and k in range;
+ * snr a number of dB >= -300 (the noise at most 10^15 times the signal) or +inf (no
+ * noise); deconv: width finite and wide enough that no bump falls between the m grid
+ * points and vanishes; spikes: sigma finite and wide enough that the kernel does not
+ * vanish between its taps, taps in [1, 2^40], min_sep >= 1 and room for k spikes.
+ * What sprec_problem_generate checks first; a front end may call it before any work.
+ * SPREC_ERR_ARG. */
+sprec_err sprec_problem_check(const sprec_problem *p);
 /* Collective. Builds the dense operator (each rank generates its own columns: column
  * j depends on (seed, j) alone), y (replicated, m, the caller's: sprec_free) and the true x
  * (replicated sparse, k entries). Identical for any number of ranks. With single,
@@ -332,6 +341,14 @@ sprec_err sprec_opts_get(const sprec_opts *o, const char *name, char *value, siz
  * apply. SPREC_ERR_ARG with a message that names the option ('iters must be >= 0 (got
  * -1)'). */
 sprec_err sprec_opts_check(const sprec_opts *o, int64_t m, int64_t n);
+/* Not collective. Option name was given by a user (a flag, a request's field), not
+ * left at its default: its value must not be one that the options reserve for "the
+ * default" (step 0, lambda 0, lambda_ratio 0: whoever writes --step 0 means a step of
+ * zero, not the default step); the rest of its range is sprec_opts_check's.
+ * sprec_opts_set takes those values (sprec_opts_get writes them, and a stored set of
+ * options is read back by name). SPREC_ERR_ARG naming the option ('step must be a
+ * positive number (got 0)'). */
+sprec_err sprec_opts_check_given(const sprec_opts *o, const char *name);
 
 typedef struct {
   int iterations;         /* iterations performed                               */

@@ -3,6 +3,7 @@
  * their checks), sprec_free for what the library returns, at any number of ranks. */
 #include "testutil.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -115,6 +116,108 @@ START_TEST(run_control_setters)
 }
 END_TEST
 
+/* Every numeric option's range, from the options table: the defaults and every option
+ * written out and read back by name (what the service stores) pass; a value out of
+ * range fails sprec_opts_check with one message naming the option; a value the options
+ * reserve for "the default" (step 0) is taken by name but refused when a user gave it. */
+START_TEST(option_ranges)
+{
+  sprec_opts o;
+  char v[64];
+  sprec_opts_default(&o);
+  int ok = sprec_opts_check(&o, 0, 0) == SPREC_OK;
+  for (const char *const *n = sprec_opts_names(); *n; n++)
+    ok &= sprec_opts_get(&o, *n, v, sizeof v) == SPREC_OK && sprec_opts_set(&o, *n, v) == SPREC_OK;
+  ok &= sprec_opts_check(&o, 0, 0) == SPREC_OK;
+  ck_assert_all(ok, "defaults, round trip by name: %s", sprec_errmsg());
+  static const char *const bad[][3] = {
+      {"iters", "-1", "iters must be >= 0 (got -1)"},
+      {"tol", "-1", "tol must be >= 0 (got -1)"},
+      {"tol", "inf", "tol must be >= 0 (got inf)"},
+      {"step", "-1", "step must be a positive number (got -1)"},
+      {"step", "inf", "step must be a positive number (got inf)"},
+      {"lambda", "-1", "lambda must be > 0 (got -1)"},
+      {"lambda_ratio", "-0.5", "lambda_ratio must be a finite number > 0 (got -0.5)"},
+      {"lambda_ratio", "inf", "lambda_ratio must be a finite number > 0 (got inf)"},
+      {"continuation", "-1", "continuation must be >= 0 (got -1)"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    sprec_opts_default(&o);
+    int one = sprec_opts_set(&o, bad[i][0], bad[i][1]) == SPREC_OK &&
+              sprec_opts_check(&o, 0, 0) == SPREC_ERR_ARG && !strcmp(sprec_errmsg(), bad[i][2]);
+    ck_assert_all(one, "%s = %s: '%s', want '%s'", bad[i][0], bad[i][1], sprec_errmsg(), bad[i][2]);
+  }
+  sprec_opts_default(&o);
+  ok = sprec_opts_set(&o, "step", "0") == SPREC_OK && sprec_opts_check(&o, 0, 0) == SPREC_OK;
+  ok &= sprec_opts_check_given(&o, "step") == SPREC_ERR_ARG &&
+        !strcmp(sprec_errmsg(), "step must be a positive number (got 0)");
+  ok &= sprec_opts_set(&o, "lambda", "0") == SPREC_OK &&
+        sprec_opts_check_given(&o, "lambda") == SPREC_ERR_ARG &&
+        !strcmp(sprec_errmsg(), "lambda must be > 0 (got 0)");
+  ok &= sprec_opts_set(&o, "step", "0.5") == SPREC_OK && sprec_opts_check_given(&o, "step") == SPREC_OK;
+  ok &= sprec_opts_check_given(&o, "iters") == SPREC_OK && sprec_opts_check_given(&o, "tol") == SPREC_OK;
+  ok &= sprec_opts_check_given(&o, "bogus") == SPREC_ERR_ARG;
+  ck_assert_all(ok, "given by a user: %s", sprec_errmsg());
+}
+END_TEST
+
+/* The generators' parameters, checked in one place with messages naming them; at the
+ * narrowest width allowed every generated column is finite with unit norm. */
+START_TEST(problem_parameters)
+{
+  sprec_problem P = tu_problem(SPREC_PROBLEM_DECONV, 64, 128, 3, 20, 5);
+  int ok = sprec_problem_check(&P) == SPREC_OK;
+  static const double widths[] = {1e-200, 1e-4, 0, -1, INFINITY, NAN};
+  for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++) {
+    P.width = widths[i];
+    ok &= sprec_problem_check(&P) == SPREC_ERR_ARG && !strncmp(sprec_errmsg(), "width must be", 13);
+  }
+  P.width = 0.02;
+  static const double snrs[] = {-INFINITY, NAN, -1e6};
+  for (size_t i = 0; i < sizeof snrs / sizeof snrs[0]; i++) {
+    P.snr_db = snrs[i];
+    ok &= sprec_problem_check(&P) == SPREC_ERR_ARG && !strncmp(sprec_errmsg(), "snr must be", 11);
+  }
+  P.snr_db = INFINITY;
+  ok &= sprec_problem_check(&P) == SPREC_OK;
+  ck_assert_all(ok, "deconv parameters: %s", sprec_errmsg());
+  sprec_problem S = tu_problem(SPREC_PROBLEM_SPIKES, 0, 400, 2, INFINITY, 5);
+  S.min_sep = 10;
+  S.taps = 24, S.sigma = 0.01; /* even: the kernel's centre between two taps, all of it 0 */
+  ok = sprec_problem_check(&S) == SPREC_ERR_ARG && !strncmp(sprec_errmsg(), "sigma must be", 13);
+  S.taps = 25; /* odd: the centre tap holds it */
+  ok &= sprec_problem_check(&S) == SPREC_OK;
+  S.min_sep = 0;
+  ok &= sprec_problem_check(&S) == SPREC_ERR_ARG && !strncmp(sprec_errmsg(), "min_sep", 7);
+  ck_assert_all(ok, "spikes parameters: %s", sprec_errmsg());
+
+  sprec_ctx ctx;
+  ck_assert_all(sprec_ctx_create(MPI_COMM_WORLD, &ctx) == SPREC_OK, "context");
+  for (int64_t m = 1; m <= 64; m += 63) {
+    double lo = 1;
+    sprec_problem D = tu_problem(SPREC_PROBLEM_DECONV, m, 50, 1, 10, 7);
+    for (D.width = 1; sprec_problem_check(&D) == SPREC_OK; D.width /= 1.01) lo = D.width;
+    D.width = lo; /* within 1% of the least width allowed */
+    sprec_op A = NULL;
+    double *y = NULL;
+    sprec_sparse xt = {0};
+    ok = sprec_problem_generate(ctx, &D, &A, &y, &xt) == SPREC_OK;
+    const double *a = ok ? sprec_op_local_block(A) : NULL;
+    for (int64_t j = 0; a && j < sprec_op_local_cols(A); j++) {
+      double s = 0;
+      for (int64_t i = 0; i < m; i++) ok &= isfinite(a[i + j * m]), s += a[i + j * m] * a[i + j * m];
+      ok &= fabs(s - 1) < 1e-12;
+    }
+    ok &= y && isfinite(y[0]);
+    ck_assert_all(ok, "m = %lld, width %g: finite unit columns (%s)", (long long)m, D.width, sprec_errmsg());
+    sprec_free(y);
+    sprec_sparse_free(&xt);
+    sprec_op_destroy(&A);
+  }
+  sprec_ctx_destroy(&ctx);
+}
+END_TEST
+
 /* sprec_free takes NULL and what the library returned (under SANITIZE=address a
  * mismatched release would be reported). */
 START_TEST(sprec_free_releases_what_the_library_returns)
@@ -145,4 +248,4 @@ START_TEST(sprec_free_releases_what_the_library_returns)
 END_TEST
 
 TU_MAIN("api", 120, NULL, algorithms_are_handles, algo_option_by_name, run_control_setters,
-        sprec_free_releases_what_the_library_returns)
+        option_ranges, problem_parameters, sprec_free_releases_what_the_library_returns)

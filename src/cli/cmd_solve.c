@@ -103,6 +103,14 @@ static sprec_err solve_options(sprec_ctx ctx, solve_args *a, const cli_opt *opts
     o->init_algo = sprec_algo_find(a->init); /* (a chain, whose checkpoints know its phase) */
     a->init = NULL;
   }
+  /* A solver option on the command line is the user's value, never "the default" that
+   * the options write as 0 (--step 0 is refused like any other step <= 0). */
+  for (const char *const *n = sprec_opts_names(); *n; n++) {
+    char flag[64];
+    snprintf(flag, sizeof flag, "%s%s", (*n)[1] ? "--" : "-", *n); /* k: -k */
+    for (char *c = flag; *c; c++) *c = *c == '_' ? '-' : *c;
+    if (cli_seen(opts, nopts, flag)) SPREC_CALL(sprec_opts_check_given(o, *n));
+  }
   SPREC_CALL(sprec_solver_create(ctx, o, s));
   SPREC_CALL(sprec_solver_set_monitor(*s, a->monitor, a->quiet ? NULL : monitor, NULL));
   SPREC_CALL(sprec_solver_set_checkpoint(*s, a->checkpoint, a->checkpoint_every));

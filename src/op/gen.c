@@ -39,6 +39,8 @@ static sprec_err make_truth(const sprec_problem *p, sprec_op A, sprec_sparse *xt
   }
   sprec_problem_add_noise(p, m, y, cols);
   free(cols);
+  cols = NULL;
+  SPREC_TRY(sprec_problem_finite("y", -1, m, y), fail);
   *y_out = y;
   return SPREC_OK;
 fail:
@@ -89,33 +91,32 @@ static sprec_err make_dense(sprec_ctx ctx, const sprec_problem *p, sprec_op *A)
     free(cols);
     return err;
   }
-  if (!p->single) {
-    for (int64_t j = 0; j < nl; j++) sprec_problem_column(p, c0 + j, Al + j * m);
-    return sprec_op_create_dense(ctx, m, n, Al, A); /* takes Al, even on failure */
-  }
-  for (int64_t j = 0; j < nl; j++) {
-    sprec_problem_column(p, c0 + j, cols);
-    for (int64_t i = 0; i < m; i++) Af[i + j * m] = (float)cols[i];
+  for (int64_t j = 0; j < nl && !err; j++) {
+    double *a = p->single ? cols : Al + j * m;
+    sprec_problem_column(p, c0 + j, a);
+    err = sprec_problem_finite("column", c0 + j, m, a);
+    for (int64_t i = 0; p->single && i < m; i++) Af[i + j * m] = (float)cols[i];
   }
   free(cols);
-  return sprec_op_create_dense_f32(ctx, m, n, Af, A); /* takes Af, even on failure */
+  err = sprec_agree(ctx->comm, err);
+  if (err) {
+    free(Al);
+    free(Af);
+    return err;
+  }
+  if (!p->single) return sprec_op_create_dense(ctx, m, n, Al, A); /* takes Al, even on failure */
+  return sprec_op_create_dense_f32(ctx, m, n, Af, A);               /* takes Af, even on failure */
 }
 
 sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op *A,
                                  double **y_out, sprec_sparse *xt)
 {
-  int64_t m = p->m, n = p->n, k = p->k;
+  int64_t m = p->m, n = p->n;
   sprec_err err;
   *A = NULL;
   *y_out = NULL;
   if (p->kind == SPREC_PROBLEM_SPIKES) return sprec_problem_spikes(ctx, p, A, y_out, xt);
-  SPREC_CHECK(m > 0 && n > 0, SPREC_ERR_ARG, "m and n must be positive (got %lld, %lld)",
-              (long long)m, (long long)n);
-  SPREC_CHECK(k > 0 && k <= n && k <= m, SPREC_ERR_ARG,
-              "k must be in [1, min(m, n)] = [1, %lld] (got %lld)", (long long)(m < n ? m : n),
-              (long long)k);
-  SPREC_CHECK(p->kind != SPREC_PROBLEM_DECONV || p->width > 0, SPREC_ERR_ARG,
-              "width must be positive (got %g)", p->width);
+  SPREC_CALL(sprec_problem_check(p));
   SPREC_CALL(sprec_op_check_shape(ctx, m, n));
   if (p->kind == SPREC_PROBLEM_HADAMARD) {
     /* the fast transform, never stored; y made with its columns */

@@ -129,6 +129,11 @@ sprec_err sprec_problem_truth(uint64_t seed, int64_t n, int64_t k, sprec_sparse 
 /* y += e with N(0,1) entries scaled to ‖y‖/‖e‖ = 10^(snr/20), drawn into e (m, the
  * caller's scratch); nothing when p->snr_db is infinite (noiseless). */
 void sprec_problem_add_noise(const sprec_problem *p, int64_t m, double *y, double *e);
+/* SPREC_OK if the n values of what a generator made (a column, y: what) are finite,
+ * else SPREC_ERR_NUMERIC naming it: the last guard of "no generator writes a
+ * non-finite value" (sprec_problem_check refuses the parameters that would), a pass
+ * that costs nothing next to making the values or writing them. */
+sprec_err sprec_problem_finite(const char *what, int64_t j, int64_t n, const double *v);
 
 /* ---------------------------------------------------------- generators -- */
 /* The operator that makes the deconv columns on every pass instead of storing them

@@ -37,24 +37,11 @@ static sprec_err make_y(const sprec_problem *p, const double *K, const sprec_spa
   }
   if (e) sprec_problem_add_noise(p, m, y, e);
   free(e);
+  if ((err = sprec_problem_finite("y", -1, m, y))) {
+    free(y);
+    return err;
+  }
   *y_out = y;
-  return SPREC_OK;
-}
-
-static sprec_err check_spikes(sprec_ctx ctx, const sprec_problem *p)
-{
-  int64_t n = p->n, k = p->k, d = p->min_sep;
-  SPREC_CHECK(n > 0, SPREC_ERR_ARG, "n must be positive (got %lld)", (long long)n);
-  SPREC_CHECK(d >= 1, SPREC_ERR_ARG, "min_sep must be at least 1 (got %lld)", (long long)d);
-  SPREC_CHECK(k >= 1 && k - 1 <= (n - 1) / d, SPREC_ERR_ARG,
-              "k must be in [1, %lld] for %lld columns and spikes at least min_sep = %lld "
-              "apart (got %lld)",
-              (long long)((n - 1) / d + 1), (long long)n, (long long)d, (long long)k);
-  SPREC_CHECK(!p->single, SPREC_ERR_ARG,
-              "the spikes problem has no stored dictionary: single precision does not apply");
-  SPREC_CHECK(p->taps >= 1 && p->taps <= ((int64_t)1 << 40), SPREC_ERR_ARG,
-              "taps must be in [1, 2^40] (got %lld)", (long long)p->taps);
-  SPREC_CALL(sprec_op_check_shape(ctx, n + p->taps - 1, n));
   return SPREC_OK;
 }
 
@@ -64,7 +51,8 @@ sprec_err sprec_problem_spikes(sprec_ctx ctx, const sprec_problem *p, sprec_op *
   double *K = NULL;
   *A = NULL;
   *y = NULL;
-  SPREC_CALL(check_spikes(ctx, p));
+  SPREC_CALL(sprec_problem_check(p));
+  SPREC_CALL(sprec_op_check_shape(ctx, p->n + p->taps - 1, p->n));
   sprec_err err = sprec_calloc((size_t)p->taps, sizeof *K, &K, "kernel");
   if (!err) err = sprec_problem_kernel(p, K);
   if (!err) err = draw_spikes(p, xt);

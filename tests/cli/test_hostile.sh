@@ -81,6 +81,27 @@ refused "--x-out in a missing directory" "--x-out nodir/x.npy: directory nodir" 
 refused "study --out naming a directory" "--out adir: is a directory" "$MPIRUN" -np 2 "$SPREC" study --out adir --trials 1
 if ls "$W" adir | grep -q partial; then notok "no partial outputs" "$(ls "$W" adir)"; else ok "no partial outputs"; fi
 
+# ------------------------------------------------ values out of range, generators --
+# Every numeric option has its range in the library's options table and every
+# generator parameter is checked in one place, naming it; a value the options reserve
+# for "the default" (step 0) is refused when a user gives it; no generator writes a
+# non-finite value or a column that vanishes (a deconv bump narrower than the grid).
+refused "solve --step 0" "step must be a positive number (got 0)" "${S[@]}" --A p/A.npy --y p/y.npy -k 5 --step 0
+refused "solve --step -0" "step must be a positive number" "${S[@]}" --A p/A.npy --y p/y.npy -k 5 --step -0
+refused "solve --lambda 0 --lambda-ratio 0.1" "lambda must be > 0 (got 0)" "${S[@]}" --A p/A.npy --y p/y.npy \
+  --algo fista --lambda 0 --lambda-ratio 0.1
+refused "solve --lambda -1 with an l0 algorithm" "lambda must be > 0 (got -1)" "${S[@]}" --A p/A.npy --y p/y.npy -k 5 --lambda -1
+G=("$MPIRUN" -np 2 "$SPREC" gen --out gq --quiet)
+refused "gen --snr -inf" "snr must be" "${G[@]}" --problem gaussian -m 32 -n 64 -k 3 --snr -inf
+refused "gen --snr -1e6 (noise past the range of doubles)" "snr must be" "${G[@]}" --problem gaussian -m 32 -n 64 -k 3 --snr -1e6
+refused "gen deconv --width 1e-200" "width must be at least" "${G[@]}" --problem deconv -m 32 -n 64 -k 3 --width 1e-200
+refused "gen deconv --width 1e-4 (bumps between grid points)" "width must be at least" "${G[@]}" --problem deconv -m 64 -n 128 -k 3 --width 1e-4
+refused "gen deconv --width inf" "width must be" "${G[@]}" --problem deconv -m 32 -n 64 -k 3 --width inf
+refused "gen deconv -m 1 (the default width vanishes)" "width must be at least" "${G[@]}" --problem deconv -m 1 -n 8 -k 1
+refused "gen spikes --sigma 0.01 --taps 24" "sigma must be at least" "${G[@]}" --problem spikes -n 400 -k 2 --min-sep 10 --sigma 0.01 --taps 24
+refused "solve --problem deconv --width 1e-200" "width must be at least" "${S[@]}" --problem deconv -m 32 -n 64 -k 3 --width 1e-200
+if [ -e gq ]; then notok "no problem written" "$(ls -R gq)"; else ok "no problem written"; fi
+
 # ------------------------------------------------------- inputs that are not files --
 mkfifo fifo
 refused "--A a FIFO with no writer" "--A fifo: is a FIFO" "${S[@]}" --A fifo --y p/y.npy -k 5
