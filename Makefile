@@ -160,7 +160,8 @@ $(FUZZ_BUILD)/small/%.o: %.c
 # The .npy harnesses: the reader (npy.c), its header parser and MPI-IO helpers, and the
 # core files they call.
 NPY_FUZZ_OBJ = $(FUZZ_BUILD)/obj/src/fmt/npy_header.o $(FUZZ_BUILD)/obj/src/fmt/npy_mpiio.o \
-               $(FUZZ_BUILD)/obj/src/core/error.o $(FUZZ_BUILD)/obj/src/core/util.o
+               $(FUZZ_BUILD)/obj/src/core/error.o $(FUZZ_BUILD)/obj/src/core/util.o \
+               $(FUZZ_BUILD)/obj/src/core/fileio.o
 $(FUZZ_BUILD)/fuzz_npy_header: $(FUZZ_BUILD)/obj/src/fmt/npy.o $(NPY_FUZZ_OBJ)
 $(FUZZ_BUILD)/fuzz_npy_read: $(FUZZ_BUILD)/small/src/fmt/npy.o $(NPY_FUZZ_OBJ)
 $(FUZZ_BUILD)/fuzz_cli_args: $(FUZZ_BUILD)/obj/src/cli/args.o $(FUZZ_BUILD)/obj/src/core/error.o

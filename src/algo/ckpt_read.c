@@ -505,7 +505,7 @@ static sprec_err read_sections(sprec_ckset *set, MPI_File fh, const ck_header *h
 
 /* Collective: reads, verifies and parses set->in: the checksum before anything else is
  * looked at, then the header against the problem, then the sections. */
-sprec_err sprec_ck_read_file(sprec_ckset *set)
+static sprec_err read_file(sprec_ckset *set)
 {
   MPI_File fh = MPI_FILE_NULL;
   MPI_Offset size = 0;
@@ -525,3 +525,12 @@ done:
   return err;
 }
 
+
+/* read_file with Open MPI's own messages muted: a failed read is this error alone. */
+sprec_err sprec_ck_read_file(sprec_ckset *set)
+{
+  sprec_mute mute = sprec_io_mute();
+  sprec_err err = read_file(set);
+  sprec_io_unmute(&mute);
+  return err;
+}

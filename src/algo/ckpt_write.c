@@ -151,9 +151,18 @@ static void replicated_part(const sprec_ckset *set, buf *b, uint64_t *ndist)
   }
 }
 
+/* A write of len bytes to tmp (for path) failed with rc: MPI-IO says MPI_ERR_IO for
+ * a full disk where no space could be reserved first; say it as it is. */
+static sprec_err write_fail(const char *path, const char *tmp, int rc, uint64_t len)
+{
+  if (sprec_io_full(tmp, len))
+    return SPREC_ERROR(SPREC_ERR_IO, "checkpoint %s: cannot write: %s", path, strerror(ENOSPC));
+  return sprec_ck_io_fail("checkpoint", "write", path, rc);
+}
+
 /* Collective: writes the set's file from every problem's items and vectors, to a
  * temporary name renamed on success. */
-static sprec_err write_file(sprec_ckset *set)
+static sprec_err write_file_as_is(sprec_ckset *set)
 {
   sprec_ctx c = set->ctx;
   sprec_op A = set->A;
@@ -184,9 +193,16 @@ static sprec_err write_file(sprec_ckset *set)
   SPREC_TRY(sprec_agree(c->comm, err), done);
   MPI_File_set_errhandler(fh, MPI_ERRORS_RETURN);
   MPI_File_set_size(fh, 0);
+  /* The whole file's space first: on a full disk, one error before any write, and the
+   * last checkpoint left as it was. */
   if (c->rank == 0) {
+    int e = sprec_io_reserve(tmp, ((ck_header *)b.p)->file_len);
+    if (e) err = SPREC_ERROR(SPREC_ERR_IO, "checkpoint %s: cannot write: %s", path, strerror(e));
+  }
+  err = sprec_agree(c->comm, err);
+  if (c->rank == 0 && !err) {
     rc = sprec_ck_io(1, fh, 0, b.p, b.len);
-    if (rc != MPI_SUCCESS) err = sprec_ck_io_fail("checkpoint", "write", path, rc);
+    if (rc != MPI_SUCCESS) err = write_fail(path, tmp, rc, b.len);
   }
   MPI_Offset off = (MPI_Offset)b.len;
   MPI_Offset mine = 8 * (MPI_Offset)A->col_start;
@@ -197,7 +213,7 @@ static sprec_err write_file(sprec_ckset *set)
       if (err) continue;
       sum += sprec_ck_hash(ck->dsrc[d], (size_t)nl * 8, (uint64_t)(off + mine) / 8);
       rc = sprec_ck_io(1, fh, off + mine, (void *)ck->dsrc[d], (size_t)nl * 8);
-      if (rc != MPI_SUCCESS) err = sprec_ck_io_fail("checkpoint", "write", path, rc);
+      if (rc != MPI_SUCCESS) err = write_fail(path, tmp, rc, (uint64_t)nl * 8);
     }
   }
   MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_UINT64_T, MPI_SUM, c->comm);
@@ -216,6 +232,16 @@ static sprec_err write_file(sprec_ckset *set)
   err = sprec_agree(c->comm, err);
 done:
   free(b.p);
+  return err;
+}
+
+/* write_file_as_is with Open MPI's own messages muted: a failed write is this error
+ * alone. */
+static sprec_err write_file(sprec_ckset *set)
+{
+  sprec_mute mute = sprec_io_mute();
+  sprec_err err = write_file_as_is(set);
+  sprec_io_unmute(&mute);
   return err;
 }
 

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "../serve/serve.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +23,26 @@ static const char usage[] =
 
 int cli_interrupted = 0;
 
+/* Open MPI's in-process messages go to the descriptor OPAL_OUTPUT_STDERR_FD names, read
+ * by MPI_Init: a copy of stderr of their own, so that the library can mute it while
+ * its MPI-IO calls run (a failed write is then sprec's one line, not Open MPI's
+ * "mca_fbtl_posix_pwritev: error in (p)write(v)" above it) and nothing else: every
+ * other message of Open MPI, and everything sprec prints, still reaches stderr. A
+ * value already set (a launcher's) is kept. The copy stays open across exec, for the
+ * helper a singleton MPI_Init starts with the same environment. */
+static void route_mpi_messages(void)
+{
+  if (getenv("OPAL_OUTPUT_STDERR_FD")) return;
+  int fd = fcntl(2, F_DUPFD, 3);
+  if (fd < 0) return;
+  char v[16];
+  snprintf(v, sizeof v, "%d", fd);
+  setenv("OPAL_OUTPUT_STDERR_FD", v, 1);
+}
+
 int main(int argc, char **argv)
 {
+  route_mpi_messages();
   MPI_Init(&argc, &argv);
   int rank;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);

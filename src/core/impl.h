@@ -113,6 +113,22 @@ void sprec_free_n(int n, ...);
 int sprec_cmp_i64(const void *a, const void *b);
 int sprec_cmp_dbl(const void *a, const void *b);
 
+/* -------------------------------------------------------- file I/O -- */
+/* fileio.c. Not collective. Open MPI's own messages (the descriptor OPAL_OUTPUT_STDERR_FD
+ * names, when a front end set it) muted from sprec_io_mute until sprec_io_unmute, around
+ * the library's MPI-IO calls: their failures are reported as the library's errors. */
+typedef struct {
+  int fd, saved; /* the muted descriptor and its copy; -1: nothing muted */
+} sprec_mute;
+sprec_mute sprec_io_mute(void);
+void sprec_io_unmute(sprec_mute *m);
+/* The first bytes of the existing file path allocated on disk (fallocate): 0, or the
+ * errno of a refusal that writing would meet too (ENOSPC, EDQUOT, EFBIG); a file system
+ * that cannot reserve gives 0. */
+int sprec_io_reserve(const char *path, uint64_t bytes);
+/* 1 if the file system of path (a file being written) has less than need bytes left. */
+int sprec_io_full(const char *path, uint64_t need);
+
 /* Check that a size fits a BLAS/LAPACK int. */
 sprec_err sprec_check_int(int64_t v, const char *what);
 

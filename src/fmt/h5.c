@@ -167,7 +167,7 @@ static void list_datasets(hid_t file, const char *sep, char *buf, size_t len)
   if (l.used >= len && len > 4) snprintf(buf + len - 4, 4, "...");
 }
 
-sprec_err sprec_h5_list(MPI_Comm comm, const char *path, char *buf, size_t len)
+static sprec_err list_file(MPI_Comm comm, const char *path, char *buf, size_t len)
 {
   hid_t file;
   SPREC_CHECK(len > 8, SPREC_ERR_ARG, "%s: listing buffer too small", path);
@@ -285,8 +285,8 @@ static sprec_err open_dataset(hid_t file, const char *path, const char *dataset,
   return err;
 }
 
-sprec_err sprec_h5_inspect(MPI_Comm comm, const char *path, const char *dataset,
-                           sprec_h5_info *info)
+static sprec_err inspect(MPI_Comm comm, const char *path, const char *dataset,
+                         sprec_h5_info *info)
 {
   hid_t file, ds = H5I_INVALID_HID;
   SPREC_CALL(open_file(comm, path, H5F_ACC_RDONLY, &file));
@@ -384,8 +384,8 @@ static sprec_err read_rounds(MPI_Comm comm, reader *r, const char *path, int64_t
   return err;
 }
 
-sprec_err sprec_h5_read_cols(MPI_Comm comm, const char *path, const char *dataset,
-                             const sprec_h5_info *in, int64_t c0, int64_t nc, double *buf)
+static sprec_err read_cols(MPI_Comm comm, const char *path, const char *dataset,
+                           const sprec_h5_info *in, int64_t c0, int64_t nc, double *buf)
 {
   int64_t cols = in->ndim == 2 ? in->shape[1] : in->shape[0];
   SPREC_CHECK(c0 >= 0 && nc >= 0 && c0 + nc <= cols, SPREC_ERR_ARG,
@@ -477,9 +477,9 @@ static sprec_err write_rounds(MPI_Comm comm, hid_t ds, const char *path, int ndi
   return sprec_agree(comm, err);
 }
 
-sprec_err sprec_h5_write_cols(MPI_Comm comm, const char *path, const char *dataset, int create,
-                              int ndim, int64_t rows, int64_t ncols, int64_t c0, int64_t nc,
-                              const double *buf)
+static sprec_err write_cols(MPI_Comm comm, const char *path, const char *dataset, int create,
+                            int ndim, int64_t rows, int64_t ncols, int64_t c0, int64_t nc,
+                            const double *buf)
 {
   char g[160];
   sprec_err err = SPREC_OK;
@@ -505,4 +505,43 @@ sprec_err sprec_h5_write_cols(MPI_Comm comm, const char *path, const char *datas
   if (file >= 0 && H5Fclose(file) < 0 && !err)
     err = SPREC_ERROR(SPREC_ERR_IO, "%s: cannot finish the file (%s)", path, gist(g));
   return sprec_agree(comm, err);
+}
+
+/* ------------------------------------------------------ the public calls -- */
+/* Each with Open MPI's own messages muted (HDF5 reads and writes through MPI-IO): a
+ * failed read or write is the error returned, not a line of Open MPI's as well. */
+sprec_err sprec_h5_list(MPI_Comm comm, const char *path, char *buf, size_t len)
+{
+  sprec_mute mute = sprec_io_mute();
+  sprec_err err = list_file(comm, path, buf, len);
+  sprec_io_unmute(&mute);
+  return err;
+}
+
+sprec_err sprec_h5_inspect(MPI_Comm comm, const char *path, const char *dataset,
+                           sprec_h5_info *info)
+{
+  sprec_mute mute = sprec_io_mute();
+  sprec_err err = inspect(comm, path, dataset, info);
+  sprec_io_unmute(&mute);
+  return err;
+}
+
+sprec_err sprec_h5_read_cols(MPI_Comm comm, const char *path, const char *dataset,
+                             const sprec_h5_info *in, int64_t c0, int64_t nc, double *buf)
+{
+  sprec_mute mute = sprec_io_mute();
+  sprec_err err = read_cols(comm, path, dataset, in, c0, nc, buf);
+  sprec_io_unmute(&mute);
+  return err;
+}
+
+sprec_err sprec_h5_write_cols(MPI_Comm comm, const char *path, const char *dataset, int create,
+                              int ndim, int64_t rows, int64_t ncols, int64_t c0, int64_t nc,
+                              const double *buf)
+{
+  sprec_mute mute = sprec_io_mute();
+  sprec_err err = write_cols(comm, path, dataset, create, ndim, rows, ncols, c0, nc, buf);
+  sprec_io_unmute(&mute);
+  return err;
 }

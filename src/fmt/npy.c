@@ -358,12 +358,14 @@ sprec_err sprec_npy_read_cols(MPI_Comm comm, const char *path, const sprec_npy_i
   SPREC_CALL(sprec_agree(comm, err));
 
   MPI_File fh = MPI_FILE_NULL;
+  sprec_mute mute = sprec_io_mute(); /* a failed read is our error alone, not Open MPI's line too */
   int rc = MPI_File_open(comm, (char *)path, MPI_MODE_RDONLY, MPI_INFO_NULL, &fh);
   if (rc != MPI_SUCCESS) err = sprec_npy_io_error(rc, path, "cannot open");
   err = sprec_agree(comm, err);
   if (err) {
     /* If only some ranks failed to open, the others' handle cannot be closed
      * collectively; it is left open rather than risk a hang. */
+    sprec_io_unmute(&mute);
     free(tmp);
     return sprec_error_trace(err, __FILE__, __LINE__, __func__);
   }
@@ -374,6 +376,7 @@ sprec_err sprec_npy_read_cols(MPI_Comm comm, const char *path, const sprec_npy_i
   err = read_chunks(comm, fh, &job, err);
   rc = MPI_File_close(&fh);
   if (rc != MPI_SUCCESS && !err) err = sprec_npy_io_error(rc, path, "cannot close");
+  sprec_io_unmute(&mute);
   free(tmp);
   SPREC_CALL(sprec_agree(comm, err));
   return SPREC_OK;

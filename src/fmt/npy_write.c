@@ -146,22 +146,21 @@ static sprec_err write_chunks(MPI_Comm comm, MPI_File fh, const char *path, MPI_
     int rc = MPI_File_write_at_all(fh, cnt ? base + 8 * (MPI_Offset)e0 : 0, cnt ? buf + e0 : &dummy,
                                cnt, MPI_DOUBLE, &st);
     if (cnt == 0) continue;
-    if (rc != MPI_SUCCESS) {
-      err = sprec_npy_io_error(rc, path, "cannot write");
-      continue;
-    }
     int put = 0;
-    MPI_Get_count(&st, MPI_DOUBLE, &put);
-    if (put != cnt)
+    if (rc == MPI_SUCCESS) MPI_Get_count(&st, MPI_DOUBLE, &put);
+    if (put != cnt && sprec_io_full(path, 8 * (uint64_t)(cnt - put))) /* MPI-IO's: short, MPI_ERR_IO */
+      err = SPREC_ERROR(SPREC_ERR_IO, "%s: cannot write: %s", path, strerror(ENOSPC));
+    else if (rc != MPI_SUCCESS)
+      err = sprec_npy_io_error(rc, path, "cannot write");
+    else if (put != cnt)
       err = SPREC_ERROR(SPREC_ERR_IO, "%s: cannot write: short write (%d of %d elements)", path,
                         put, cnt);
   }
   return err;
 }
 
-static sprec_err write_blocks(MPI_Comm comm, const char *path, int ndim, int64_t rows,
-                              int64_t ncols, int64_t c0, int64_t nc, const double *buf,
-                              int c_order)
+static sprec_err write_file(MPI_Comm comm, const char *path, int ndim, int64_t rows,
+                            int64_t ncols, int64_t c0, int64_t nc, const double *buf, int c_order)
 {
   int rank, p;
   SPREC_MPI(MPI_Comm_rank(comm, &rank));
@@ -195,8 +194,14 @@ static sprec_err write_blocks(MPI_Comm comm, const char *path, int ndim, int64_t
   }
   MPI_File_set_errhandler(fh, MPI_ERRORS_RETURN);
 
-  MPI_Status st;
+  /* The whole file's space first (a full disk: one error before any write). */
   if (rank == 0) {
+    int e = sprec_io_reserve(tmp, (uint64_t)hlen + 8 * (uint64_t)rows * (uint64_t)ncols);
+    if (e) err = SPREC_ERROR(SPREC_ERR_IO, "%s: cannot write: %s", path, strerror(e));
+  }
+  err = sprec_agree(comm, err);
+  MPI_Status st;
+  if (rank == 0 && !err) {
     rc = MPI_File_write_at(fh, 0, hdr, hlen, MPI_BYTE, &st);
     if (rc != MPI_SUCCESS) err = sprec_npy_io_error(rc, path, "cannot write");
   }
@@ -217,6 +222,17 @@ static sprec_err write_blocks(MPI_Comm comm, const char *path, int ndim, int64_t
   free(tmp);
   SPREC_CALL(sprec_agree(comm, err));
   return SPREC_OK;
+}
+
+/* write_file with Open MPI's own messages muted: a failed write is this error alone. */
+static sprec_err write_blocks(MPI_Comm comm, const char *path, int ndim, int64_t rows,
+                              int64_t ncols, int64_t c0, int64_t nc, const double *buf,
+                              int c_order)
+{
+  sprec_mute mute = sprec_io_mute();
+  sprec_err err = write_file(comm, path, ndim, rows, ncols, c0, nc, buf, c_order);
+  sprec_io_unmute(&mute);
+  return err;
 }
 
 sprec_err sprec_npy_write_cols(MPI_Comm comm, const char *path, int ndim, int64_t rows,

@@ -21,7 +21,12 @@
 # At exit, whatever still runs under the work directory goes too (a rank of a job that a
 # case killed part of).
 kill_strays() { pkill -9 -f "$W/" 2>/dev/null; }
-make_workdir hostile kill_strays
+# ... and what the full-disk cases mounted goes (umount -l: even if a file is still open).
+cleanup() {
+  kill_strays
+  for d in "$W"/full "$W"/full2; do mountpoint -q "$d" 2>/dev/null && umount -l "$d"; done
+}
+make_workdir hostile cleanup
 cd "$W" || exit 1
 require_setup numpy
 
@@ -180,6 +185,49 @@ if [ -n "$rid" ] && "$MPIRUN" -np 1 "$SPREC" status "$rid" "${EP[@]}" >"$W/out" 
 then ok "the service still answers from its history"; else notok "the service still answers" "$(cat "$W/out" "$W/err")"; fi
 kill -TERM $spid 2>/dev/null
 wait $spid
+
+# -------------------------------------------------------------------- full disk --
+# Writing --x-out or rewriting a periodic checkpoint on a full file system: one line on
+# stderr (sprec's; Open MPI's I/O components print their own on a failed write unless
+# muted), exit status 2, no partial file, the previous checkpoint intact. On a tmpfs
+# (which preallocation reaches) and on ext2 (which it does not: the write itself
+# fails inside MPI-IO). Needs root to mount; skipped otherwise.
+"$MPIRUN" -np 2 "$SPREC" gen --problem gaussian -m 32 -n 20000 -k 5 --seed 4 --out f --quiet
+F=(--A f/A.npy --y f/y.npy -k 5 --iters 12 --quiet)
+"$MPIRUN" -np 2 "$SPREC" solve "${F[@]}" --checkpoint ck-size.bin --checkpoint-every 4
+cksize=$(stat -c %s ck-size.bin 2>/dev/null || echo 0)
+full_disk() { # FS BYTES: a tmpfs or an ext2 file system on full/ with BYTES free
+  local fs=$1 kb=$((($2 + 4095) / 4096 * 4))
+  mkdir -p full
+  if [ "$fs" = tmpfs ]; then mount -t tmpfs -o size=${kb}k tmpfs full 2>/dev/null || return 1
+  else
+    command -v mkfs.ext2 >/dev/null || return 1
+    dd if=/dev/zero of=ext2.img bs=1k count=$((kb + 256)) 2>/dev/null &&
+      mkfs.ext2 -q -F -m 0 ext2.img >/dev/null 2>&1 && mount -o loop ext2.img full 2>/dev/null || return 1
+    local fill=$(($(stat -f -c '%a * %S' full) - $2))
+    [ $fill -le 0 ] || head -c $fill /dev/zero >full/filler 2>/dev/null
+  fi
+}
+unmount_full() { umount -l full; rm -f ext2.img; }
+left_on() { ls full | grep -v -e '^ck.bin$' -e '^filler$' -e '^lost+found$'; }
+for fs in tmpfs ext2; do
+  if [ "$(id -u)" != 0 ] || [ "$cksize" -eq 0 ] || ! full_disk $fs 65536; then
+    ok "full disk ($fs): skipped (needs root, mount and the checkpoint's size)"
+    continue
+  fi
+  refused "--x-out on a full disk ($fs)" "--x-out full/x.npy: .*No space left on device" "$MPIRUN" -np 2 "$SPREC" solve "${F[@]}" \
+    --x-out full/x.npy --out full/r.json
+  check "--x-out on a full disk ($fs): nothing left" "$(left_on)" test -z "$(left_on)"
+  unmount_full
+  full_disk $fs $((cksize * 3 / 2)) # one checkpoint fits, not two (the new one and the last)
+  refused "a periodic checkpoint rewritten on a full disk ($fs)" "checkpoint full/ck.bin: cannot write: No space left on device" "$MPIRUN" -np 2 \
+    "$SPREC" solve "${F[@]}" --checkpoint full/ck.bin --checkpoint-every 4
+  "$MPIRUN" -np 1 "$SPREC" solve "${F[@]}" --resume full/ck.bin --out resumed-$fs.json 2>"$W/err" &&
+    ok "the checkpoint before the full disk resumes ($fs)" ||
+    notok "the checkpoint before the full disk resumes ($fs)" "$(cat "$W/err")"
+  check "a checkpoint on a full disk ($fs): nothing else left" "$(left_on)" test -z "$(left_on)"
+  unmount_full
+done
 
 # ------------------------------------------------------------------- preemption --
 "$MPIRUN" -np 2 "$SPREC" gen --problem gaussian -m 400 -n 20000 -k 10 --snr 30 --out g --quiet
