@@ -118,8 +118,8 @@ static sprec_err check_keep_out(const cli_path *p, ident *id)
 
 /* Output o stays out of the keep_out directory k (identity kid): neither its directory
  * (resolved: links to directories count) nor any directory above it is k, and if it
- * exists, it is none of k's files under another name (a hard link elsewhere, or a
- * symbolic one: what the command writes through it is not the service's business). */
+ * exists, it is none of k's files under another name (a hard or symbolic link
+ * elsewhere: refused, as an output that names an input is). */
 static sprec_err stay_out(const cli_path *o, const ident *oid, const cli_path *k, const ident *kid)
 {
   char copy[PATH_MAX], real[PATH_MAX];
