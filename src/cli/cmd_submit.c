@@ -30,7 +30,8 @@ static const char help_submit[] =
     "Options: the solver's (--algo, -k, --iters, --tol, --step, --step-rule, --lsq, --topk,\n"
     "--lambda, --lambda-ratio, --continuation, --restart, --debias), as for 'sprec solve'.\n"
     "While the service is away (restarting, draining, its queue full) it retries, reading\n"
-    "the endpoint file again, for up to --retry S seconds (default 60).\n";
+    "the endpoint file again, for up to --retry S seconds (default 60).\n"
+    "--idempotency-key: 1 to 255 characters from ! to ~ (a random one if not given).\n";
 
 static const char help_status[] =
     "usage: sprec status ID --endpoint DIR/endpoint.json [--wait [S]] [--out result.json]\n"
@@ -268,8 +269,11 @@ sprec_err cmd_submit(int argc, char **argv)
     if (!strcmp(f, "--endpoint")) ep = v;
     else if (!strcmp(f, "--y")) yf = v;
     else if (!strcmp(f, "--out")) out = v;
-    else if (!strcmp(f, "--idempotency-key")) idem = v;
-    else if (!strcmp(f, "--retry")) SPREC_CALL(take_retry(v, &retry_s));
+    else if (!strcmp(f, "--idempotency-key")) {
+      idem = v; /* checked here as the service checks it: refused before anything is sent */
+      if (serve_idem_key_check(idem))
+        return SPREC_ERROR(SPREC_ERR_ARG, "submit: --idempotency-key: %s", sprec_errmsg() + strlen("Idempotency-Key: "));
+    } else if (!strcmp(f, "--retry")) SPREC_CALL(take_retry(v, &retry_s));
     else { /* a solver option: --step-rule → step_rule, checked as the service will */
       char name[64];
       SPREC_CHECK(f[0] == '-' && strlen(f) < sizeof name, SPREC_ERR_ARG, "submit: unexpected argument '%s'", f);

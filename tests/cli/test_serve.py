@@ -216,6 +216,12 @@ cases = [
     ("the wrong content type", json.dumps({"y": y0, "k": 4}).encode(), "text/plain", "Content-Type"),
     ("a body over the limit", b"{\"y\": [" + b"1.0, " * 20000 + b"1]}", "application/json", "body"),
     ("a .npy that is not one", b"\x93NUMPY garbage", "application/x-npy", "y"),
+    # a member given twice: refused, not the first y or the last k taken silently
+    ("k given twice", ('{"y": %s, "k": 4, "k": 5}' % json.dumps(y0)).encode(), "application/json", "k"),
+    ("y given twice", ('{"y": %s, "k": 4, "y": %s}' % (json.dumps(y0), json.dumps(y0[::-1]))).encode(),
+     "application/json", "y"),
+    ("algo given twice", ('{"algo": "sea", "y": %s, "k": 4, "algo": "htp"}' % json.dumps(y0)).encode(),
+     "application/json", "algo"),
 ]
 for name, body, ctype, field in cases:
     code, out, _ = s.request("POST", "/v1/solves?k=4" if "npy" in ctype else "/v1/solves", body, ctype=ctype)
@@ -225,6 +231,14 @@ for name, body, ctype, field in cases:
         err = {}
     check("%s: 400 naming %s" % (name, field), code == 400 and err.get("field") == field and err.get("error"),
           (code, out[:200]))
+    if code == 202:  # wrongly accepted: out of the queue again, for the queue limit below
+        s.request("DELETE", "/v1/solves/" + err["id"])
+code, out, _ = s.request("POST", "/v1/solves?k=4&iters=100&k=5", open(YS[0][0], "rb").read(),
+                         ctype="application/x-npy")
+check("an option given twice in the query of a .npy body: 400 naming it",
+      code == 400 and json.loads(out).get("field") == "k", (code, out[:200]))
+if code == 202:
+    s.request("DELETE", "/v1/solves/" + json.loads(out)["id"])
 check("the service still answers", s.get("/v1/health", auth=False)[0] == 200)
 code, out = s.post({"y": y0, "k": 4, "monitor": 5, "checkpoint_every": 0})[:2]
 check("the run-control fields monitor and checkpoint_every (0) are accepted", code == 202, (code, out[:200]))
@@ -258,6 +272,82 @@ check("queued requests are solved after a restart", c == 200 and r["status"] == 
 wout, werr = waiter.communicate(timeout=180)
 check("sprec status --wait, started while the service was down, gets the result after the restart",
       waiter.returncode == 0 and wout.split()[:2] == [a1, "done"], (waiter.returncode, wout, werr))
+s.stop()
+
+# -------------------------------------------- idempotency keys bound to content --
+state = os.path.join(W, "state-idem")
+s = Service(state, 1, ["--max-wait-ms", "0"])
+y1 = list(YS[1][1])
+
+
+def post_key(key, obj, **kw):
+    code, out, _ = s.request("POST", "/v1/solves", json.dumps(obj).encode(), headers={"Idempotency-Key": key}, **kw)
+    try:
+        return code, json.loads(out)
+    except ValueError:
+        return code, {"raw": out[:200]}
+
+
+c1, r1 = post_key("run-42/y7", dict(ALGOS[0], y=y0))
+c2, r2 = post_key("run-42/y7", {"tol": 0, "iters": 200.0, "y": y0, "k": 4, "algo": "sea"})  # a default spelled out
+npy_same = s.request("POST", "/v1/solves?k=4&algo=sea&iters=200", open(YS[0][0], "rb").read(),
+                     ctype="application/x-npy", headers={"Idempotency-Key": "run-42/y7"})
+check("the same key with the same y and options (JSON, options spelled out, .npy): the first id",
+      c1 == 202 and c2 == 202 and r1.get("id") == r2.get("id") and npy_same[0] == 202
+      and json.loads(npy_same[1]).get("id") == r1.get("id"), (c1, r1, c2, r2, npy_same[:2]))
+for name, obj in [("another y", dict(ALGOS[0], y=y1)), ("another k", dict(ALGOS[0], y=y0, k=3)),
+                  ("another algorithm", dict(ALGOS[0], y=y0, algo="htp")),
+                  ("y changed in its last digit", dict(ALGOS[0], y=y0[:-1] + [np.nextafter(y0[-1], 1)]))]:
+    code, r = post_key("run-42/y7", obj)
+    check("the same key with %s: 422 naming Idempotency-Key" % name,
+          code == 422 and r.get("field") == "Idempotency-Key" and "run-42/y7" in r.get("error", ""), (code, r))
+code, r = s.result(r1.get("id"), wait=60)
+check("the key's request is solved once, for the y it was first sent with",
+      code == 200 and r.get("status") == "done" and same(r, REF[0, 0]), r.get("status"))
+for name, key in [("empty", ""), ("256 characters", "k" * 256), ("with a space", "run 42"),
+                  ("with a control character", "run\x0142"), ("not ASCII", "r\u00e9sum\u00e9")]:
+    try:
+        code, r = post_key(key, {"y": y0, "k": 4})
+    except (OSError, ValueError, urllib.error.URLError) as x:  # a client that refuses to send it
+        code, r = x, {}
+    check("an Idempotency-Key %s: 400 naming it" % name, code == 400 and r.get("field") == "Idempotency-Key",
+          (code, r))
+code, r = post_key("k" * 255, {"y": y0, "k": 4})
+check("an Idempotency-Key of 255 characters is accepted", code == 202, (code, r))
+# The client checks the key before it sends anything: one line, status 2.
+ep = os.path.join(state, "endpoint.json")
+for key in ["", "a b", "x" * 256]:
+    p = subprocess.run([SPREC, "submit", "--endpoint", ep, "--y", YS[0][0], "-k", "4", "--idempotency-key", key],
+                       capture_output=True, text=True, timeout=60)
+    check("sprec submit --idempotency-key '%s': refused, status 2, one line" % key[:12],
+          p.returncode == 2 and len(p.stderr.splitlines()) == 1 and "idempotency" in p.stderr.lower(),
+          (p.returncode, p.stdout, p.stderr))
+p = subprocess.run([SPREC, "submit", "--endpoint", ep, "--y", YS[1][0], "-k", "4", "--idempotency-key",
+                    "run-42/y7"], capture_output=True, text=True, timeout=60)
+check("sprec submit with a key used for another y: status 2, the service's 422 in one line",
+      p.returncode == 2 and len(p.stderr.splitlines()) == 1 and "422" in p.stderr, (p.returncode, p.stderr))
+s.stop()
+# A state of the previous version (its table has no idem_hash column; its keys have no
+# content hash) opens: the column is added, a retry of an old key gets its id back as
+# before (whatever it carries: there is nothing to compare with), a new key is bound.
+db = sqlite3.connect(os.path.join(state, "state.sqlite"))
+try:
+    db.execute("ALTER TABLE requests DROP COLUMN idem_hash")
+    db.commit()
+    downgraded = True
+except sqlite3.Error as x:
+    downgraded = x
+db.close()
+s = Service(state, 1, ["--max-wait-ms", "0"])
+code, r = post_key("run-42/y7", {"y": y1, "k": 4})
+cols = [row[1] for row in sqlite3.connect(os.path.join(state, "state.sqlite")).execute("PRAGMA table_info(requests)")]
+check("a state of the previous version opens; a retry of its key gets the first id (202)",
+      downgraded is True and code == 202 and r.get("id") == r1.get("id") and "idem_hash" in cols,
+      (downgraded, code, r, cols))
+code, _ = post_key("after-upgrade", {"y": y0, "k": 4})
+code2, r = post_key("after-upgrade", {"y": y1, "k": 4})
+check("after the upgrade a new key is bound to its content (422 for another y)",
+      code == 202 and code2 == 422, (code, code2, r))
 s.stop()
 
 # ------------------------------------------- 1000 requests, 3 kills, restarts --
