@@ -11,8 +11,11 @@
  *
  * Every call but health needs "Authorization: Bearer TOKEN" (the token is in
  * DIR/endpoint.json, mode 0600; compared in constant time). A malformed request gets
- * 400 with a JSON error naming the field (request.c says what a request must be); an
- * Idempotency-Key sent before with another request 422. The service goes on. */
+ * 400 with a JSON error naming the field (request.c says what a request must be); a
+ * body over the limit 413, from its Content-Length before it is read; an
+ * Idempotency-Key sent before with another request 422. The service goes on. Who may
+ * hold a connection, and for how long when idle: conns.c. */
+#include "conns.h"
 #include "serve.h"
 
 #include <arpa/inet.h>
@@ -34,6 +37,7 @@ struct serve_http {
   struct MHD_Daemon *d;
   serve_store *st; /* the HTTP threads' connection (serialized) */
   serve_shared *sh;
+  serve_conns *conns; /* who may connect */
   serve_http_conf conf;
   char token[65];
 };
@@ -95,7 +99,6 @@ static int stopping(const serve_http *h)
 typedef struct {
   char *body;
   size_t len, cap;
-  int too_big;
 } upload;
 
 static int authorized(const serve_http *h, struct MHD_Connection *c)
@@ -192,10 +195,6 @@ static enum MHD_Result post_solve(serve_http *h, struct MHD_Connection *c, const
   const char *idem;
   int refused;
   if (stopping(h)) return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, "the service is stopping");
-  if (u->too_big) {
-    snprintf(why, sizeof why, "the body is larger than %zu bytes", h->conf.max_body);
-    return reply_error(c, MHD_HTTP_BAD_REQUEST, "body", why);
-  }
   enum MHD_Result ok = take_key(h, c, &idem, &refused);
   if (refused) return ok;
   const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
@@ -351,6 +350,13 @@ static enum MHD_Result metrics(serve_http *h, struct MHD_Connection *c)
   OUT("sprec_requests_total{outcome=\"failed\"} %llu\n", (unsigned long long)s.failed);
   OUT("sprec_requests_total{outcome=\"cancelled\"} %llu\n", (unsigned long long)s.cancelled);
   OUT("sprec_requests_total{outcome=\"rejected\"} %llu\n", (unsigned long long)s.rejected);
+  uint64_t open, refused;
+  serve_conns_counts(h->conns, &open, &refused);
+  OUT("# HELP sprec_connections HTTP connections open.\n# TYPE sprec_connections gauge\n");
+  OUT("sprec_connections %llu\n", (unsigned long long)open);
+  OUT("# HELP sprec_connections_refused_total Connections refused by the limits.\n");
+  OUT("# TYPE sprec_connections_refused_total counter\nsprec_connections_refused_total %llu\n",
+      (unsigned long long)refused);
   OUT("# HELP sprec_batches_total Batches solved.\n# TYPE sprec_batches_total counter\n");
   OUT("sprec_batches_total %llu\n", (unsigned long long)s.batches);
   OUT("# HELP sprec_passes_total Passes over A (one per round of a batch).\n");
@@ -388,25 +394,34 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   (void)version;
   serve_http *h = cls;
   upload *u = *state;
-  if (!u) { /* the headers: set up the body */
+  if (!u) { /* the headers: a body over the limit is refused before it is read */
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    char *end, why[128];
+    errno = 0;
+    unsigned long long n = cl ? strtoull(cl, &end, 10) : 0;
+    if (cl && *cl && !*end && (n > h->conf.max_body || errno == ERANGE)) {
+      count_rejected(h);
+      snprintf(why, sizeof why, "the body is larger than %zu bytes", h->conf.max_body);
+      return reply_error(c, 413, "body", why); /* (queued now, libmicrohttpd reads no body) */
+    }
     if (!(u = calloc(1, sizeof *u))) return MHD_NO;
     *state = u;
     return MHD_YES;
   }
   if (*data_size) { /* a piece of the body */
-    if (u->len + *data_size > h->conf.max_body) u->too_big = 1;
-    else {
-      if (u->len + *data_size + 1 > u->cap) {
-        size_t cap = 2 * (u->len + *data_size) + 1;
-        char *p = realloc(u->body, cap);
-        if (!p) return MHD_NO;
-        u->body = p;
-        u->cap = cap;
-      }
-      memcpy(u->body + u->len, data, *data_size);
-      u->len += *data_size;
-      u->body[u->len] = '\0';
+    /* Past the limit only without a Content-Length (chunked): no reply can be queued
+     * while a body comes in, and reading on has no end; the connection is closed. */
+    if (u->len + *data_size > h->conf.max_body) return MHD_NO;
+    if (u->len + *data_size + 1 > u->cap) {
+      size_t cap = 2 * (u->len + *data_size) + 1;
+      char *p = realloc(u->body, cap);
+      if (!p) return MHD_NO;
+      u->body = p;
+      u->cap = cap;
     }
+    memcpy(u->body + u->len, data, *data_size);
+    u->len += *data_size;
+    u->body[u->len] = '\0';
     *data_size = 0;
     return MHD_YES;
   }
@@ -507,18 +522,26 @@ sprec_err serve_http_start(const serve_http_conf *conf, serve_shared *sh, serve_
   freeaddrinfo(ai);
   sa.sin_port = htons((uint16_t)port);
   sprec_err err = serve_store_open(conf->state_dir, 0, &h->st);
+  if (!err) err = serve_conns_create(&h->conns);
   if (err) {
+    serve_store_close(&h->st);
     free(h);
     return err;
   }
+  /* The limits are the accept policy's (conns.h); libmicrohttpd's own connection limit,
+   * a little above, only backs it up (it would log every refusal). The idle timeout
+   * never cuts a long poll or a slow store: it counts from the last byte moved, and a
+   * reply queued after a wait counts as one. */
   h->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                               MHD_USE_ITC | MHD_USE_ERROR_LOG,
-                          0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                          MHD_OPTION_NOTIFY_COMPLETED, done_request, h,
-                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
-                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)620, MHD_OPTION_END);
+                          0, serve_conns_accept, h->conns, handle, h, MHD_OPTION_SOCK_ADDR,
+                          (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, done_request, h,
+                          MHD_OPTION_NOTIFY_CONNECTION, serve_conns_notify, h->conns,
+                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)(SERVE_CONN_MAX + 16),
+                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_CONN_IDLE_S, MHD_OPTION_END);
   if (!h->d) {
     serve_store_close(&h->st);
+    serve_conns_destroy(&h->conns);
     free(h);
     return SPREC_ERROR(SPREC_ERR_IO, "listen %s: cannot listen (address in use?)", conf->listen);
   }
@@ -553,6 +576,7 @@ void serve_http_stop(serve_http **h)
     if (ls != MHD_INVALID_SOCKET) close(ls);
   }
   serve_store_close(&(*h)->st);
+  serve_conns_destroy(&(*h)->conns);
   free(*h);
   *h = NULL;
 }

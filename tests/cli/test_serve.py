@@ -21,6 +21,7 @@ import json
 import os
 import random
 import signal
+import socket
 import sqlite3
 import stat
 import subprocess
@@ -214,7 +215,6 @@ cases = [
      "checkpoint_every"),
     ("monitor < 0", json.dumps({"y": y0, "k": 4, "monitor": -1}).encode(), "application/json", "monitor"),
     ("the wrong content type", json.dumps({"y": y0, "k": 4}).encode(), "text/plain", "Content-Type"),
-    ("a body over the limit", b"{\"y\": [" + b"1.0, " * 20000 + b"1]}", "application/json", "body"),
     ("a .npy that is not one", b"\x93NUMPY garbage", "application/x-npy", "y"),
     # a member given twice: refused, not the first y or the last k taken silently
     ("k given twice", ('{"y": %s, "k": 4, "k": 5}' % json.dumps(y0)).encode(), "application/json", "k"),
@@ -239,6 +239,13 @@ check("an option given twice in the query of a .npy body: 400 naming it",
       code == 400 and json.loads(out).get("field") == "k", (code, out[:200]))
 if code == 202:
     s.request("DELETE", "/v1/solves/" + json.loads(out)["id"])
+# A body over --max-body: 413, named, at the headers (Content-Length), without the body read.
+try:
+    code, out, _ = s.request("POST", "/v1/solves", b"{\"y\": [" + b"1.0, " * 20000 + b"1]}")
+    err = json.loads(out)
+except (OSError, ValueError, urllib.error.URLError) as x:
+    code, err = x, {}
+check("a body over the limit: 413 naming body", code == 413 and err.get("field") == "body", (code, err))
 check("the service still answers", s.get("/v1/health", auth=False)[0] == 200)
 code, out = s.post({"y": y0, "k": 4, "monitor": 5, "checkpoint_every": 0})[:2]
 check("the run-control fields monitor and checkpoint_every (0) are accepted", code == 202, (code, out[:200]))
@@ -348,6 +355,228 @@ code, _ = post_key("after-upgrade", {"y": y0, "k": 4})
 code2, r = post_key("after-upgrade", {"y": y1, "k": 4})
 check("after the upgrade a new key is bound to its content (422 for another y)",
       code == 202 and code2 == 422, (code, code2, r))
+s.stop()
+
+# ------------------------------------ connections: limits, timeouts, no lock-out --
+IDLE_TIMEOUT = 15  # the service's idle timeout (seconds), README "Errors and limits"
+MAX_CONN, PER_CLIENT = 512, 64
+state = os.path.join(W, "state-conn")
+s = Service(state, 1, ["--max-wait-ms", "60000", "--max-body", str(1 << 20)])  # requests stay queued 60 s
+e = s.endpoint()
+HOST, PORT = e["host"], e["port"]
+
+
+def raw_request(head, body=b"", source="127.0.0.1", timeout=10):
+    """One HTTP/1.1 exchange on a socket from the address source: (status, JSON body)."""
+    c = socket.create_connection((HOST, PORT), timeout=timeout, source_address=(source, 0))
+    try:
+        c.sendall(head + body)
+        data = b""
+        while True:
+            try:
+                d = c.recv(65536)
+            except ConnectionResetError:
+                break
+            if not d:
+                break
+            data += d
+            h, _, b = data.partition(b"\r\n\r\n")
+            n = [int(l.split(b":")[1]) for l in h.split(b"\r\n") if l.lower().startswith(b"content-length:")]
+            if n and len(b) >= n[0]:
+                break
+        status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.1 ") else 0
+        try:
+            return status, json.loads(data.partition(b"\r\n\r\n")[2] or b"{}")
+        except ValueError:
+            return status, {}
+    finally:
+        c.close()
+
+
+def head(method, path, n=None, ctype="application/json", token=True):
+    h = "%s %s HTTP/1.1\r\nHost: %s\r\n" % (method, path, HOST)
+    if token:
+        h += "Authorization: Bearer %s\r\n" % e["token"]
+    if n is not None:
+        h += "Content-Type: %s\r\nContent-Length: %d\r\n" % (ctype, n)
+    return (h + "\r\n").encode()
+
+
+# A Content-Length over --max-body: 413 at once, from the headers, the body not read.
+c = socket.create_connection((HOST, PORT), timeout=10)
+c.sendall(head("POST", "/v1/solves", 64 << 20))
+t0 = time.time()
+try:
+    reply = c.recv(65536)
+except OSError as x:
+    reply = repr(x).encode()
+took = time.time() - t0
+c.close()
+check("Content-Length 64 MiB over a 1 MiB --max-body: 413 naming body before any of the body is sent",
+      reply.startswith(b"HTTP/1.1 413") and b'"field":"body"' in reply and took < 3, (took, reply[:300]))
+sent = [0]
+
+
+def push(c):
+    chunk = b" " * (1 << 20)
+    try:
+        for _ in range(64):
+            c.sendall(chunk)
+            sent[0] += len(chunk)
+    except OSError:
+        pass
+
+
+c = socket.create_connection((HOST, PORT), timeout=20)
+c.sendall(head("POST", "/v1/solves", 64 << 20))
+t = threading.Thread(target=push, args=(c,))
+t0 = time.time()
+t.start()
+try:
+    reply = c.recv(65536)
+except OSError as x:
+    reply = repr(x).encode()
+t.join(60)
+took = time.time() - t0
+c.close()
+check("... and while the client sends the 64 MiB anyway, the service reads at most what the socket "
+      "buffers hold (%d MiB went out)" % (sent[0] >> 20),
+      reply.startswith(b"HTTP/1.1 413") and sent[0] <= 24 << 20 and took < 10, (took, sent[0], reply[:200]))
+# Without a Content-Length (chunked) the limit is seen only as the body comes: the
+# connection is closed there (no reply can be sent while a body is coming).
+sent = [0]
+
+
+def push_chunked(c):
+    piece = b"%x\r\n%s\r\n" % (1 << 16, b" " * (1 << 16))
+    try:
+        for _ in range(1024):  # 64 MiB
+            c.sendall(piece)
+            sent[0] += 1 << 16
+        c.sendall(b"0\r\n\r\n")
+    except OSError:
+        pass
+
+
+c = socket.create_connection((HOST, PORT), timeout=20)
+c.sendall(head("POST", "/v1/solves").replace(b"\r\n\r\n", b"\r\nContent-Type: application/json\r\n"
+                                                               b"Transfer-Encoding: chunked\r\n\r\n"))
+t = threading.Thread(target=push_chunked, args=(c,))
+t.start()
+try:
+    reply = c.recv(65536)
+except OSError as x:
+    reply = repr(x).encode()
+t.join(60)
+c.close()
+check("a chunked body past --max-body: the connection is closed (%d MiB went out of 64)" % (sent[0] >> 20),
+      sent[0] <= 24 << 20 and not reply.startswith(b"HTTP/1.1 2"), (sent[0], reply[:200]))
+check("the service still answers", s.get("/v1/health", auth=False)[0] == 200)
+
+# A connection that sends nothing (or half its headers) is closed after the idle timeout;
+# a client that sends a large body slowly but steadily, a piece a second for longer than
+# that timeout, is not cut.
+closed = {}
+
+
+def idle(name, first):
+    c = socket.create_connection((HOST, PORT), timeout=IDLE_TIMEOUT + 20)
+    c.sendall(first)
+    t0 = time.time()
+    try:
+        d = c.recv(1024)
+    except OSError:
+        d = b""
+    closed[name] = (time.time() - t0, d)
+    c.close()
+
+
+slow_body = ('{"y": %s, "k": 4}' % json.dumps(y0)).encode()
+slow_body += b" " * ((256 << 10) - len(slow_body))  # 256 KiB
+slow = {}
+
+
+def slow_client():
+    c = socket.create_connection((HOST, PORT), timeout=IDLE_TIMEOUT + 20)
+    c.sendall(head("POST", "/v1/solves", len(slow_body)))
+    t0, pieces = time.time(), 25
+    step = len(slow_body) // pieces + 1
+    try:
+        for i in range(0, len(slow_body), step):
+            time.sleep(1)
+            c.sendall(slow_body[i:i + step])
+        d = c.recv(65536)
+    except OSError as x:
+        d = repr(x).encode()
+    slow["reply"] = (time.time() - t0, d)
+    c.close()
+
+
+polled = {}
+
+
+def long_poll():  # a reply held for longer than the idle timeout is still sent
+    rid = json.loads(s.post(dict(ALGOS[0], y=y0))[1])["id"]
+    t0 = time.time()
+    code, r = s.result(rid, wait=IDLE_TIMEOUT + 5)
+    polled["reply"] = (time.time() - t0, code, r.get("status"))
+
+
+th = [threading.Thread(target=idle, args=("nothing", b"")),
+      threading.Thread(target=idle, args=("half headers", b"GET /v1/health HTTP/1.1\r\nHost: x\r\n")),
+      threading.Thread(target=slow_client), threading.Thread(target=long_poll)]
+[t.start() for t in th]
+[t.join() for t in th]
+took, code, status = polled["reply"]
+check("a long poll of %d s (longer than the idle timeout) gets its reply" % (IDLE_TIMEOUT + 5),
+      took >= IDLE_TIMEOUT + 4 and code == 200 and status == "queued", polled["reply"])
+for name in ["nothing", "half headers"]:
+    took, d = closed[name]
+    check("a connection that sends %s is closed after the idle timeout (%.1f s)" % (name, took),
+          IDLE_TIMEOUT - 1 <= took <= IDLE_TIMEOUT + 5 and not d.startswith(b"HTTP/1.1 200"), (took, d[:100]))
+took, d = slow["reply"]
+check("a 256 KiB body sent in 25 pieces, one a second (%.0f s): accepted" % took,
+      took > IDLE_TIMEOUT and d.startswith(b"HTTP/1.1 202"), (took, d[:200]))
+
+# A flood of idle connections from 8 other addresses (each opens 80) takes at most 64 per
+# address and leaves the last 64 of the 512 to addresses that hold few: the health check
+# and a client with the token still get through at once.
+flood = []
+for a in range(2, 10):
+    for _ in range(80):
+        try:
+            flood.append(socket.create_connection((HOST, PORT), timeout=5, source_address=("127.0.0.%d" % a, 0)))
+        except OSError:
+            pass
+time.sleep(1.5)  # the service accepts them (and closes those it refuses)
+t0 = time.time()
+try:
+    health = raw_request(head("GET", "/v1/health", token=False), timeout=5)
+except OSError as x:
+    health = (repr(x), {})
+t_health = time.time() - t0
+body = json.dumps({"y": y0, "k": 4}).encode()
+try:
+    posted = raw_request(head("POST", "/v1/solves", len(body)), body, source="127.0.0.10", timeout=5)
+except OSError as x:
+    posted = (repr(x), {})
+try:
+    code, out, _ = s.get("/metrics")
+    m = {l.split()[0]: float(l.split()[1]) for l in out.decode().splitlines() if l and l[0] != "#"}
+except (OSError, urllib.error.URLError, ValueError) as x:
+    code, m = repr(x), {}
+held = m.get("sprec_connections", -1)
+check("a flood of 640 idle connections from 8 addresses: the health check answers (%.2f s)" % t_health,
+      health[0] == 200 and health[1].get("status") == "ok" and t_health < 3, (health, t_health))
+check("... a POST with the token from another address: 202", posted[0] == 202, posted)
+check("... the flooding addresses hold at most %d - 64 connections (%d held, %d refused)"
+      % (MAX_CONN, held, m.get("sprec_connections_refused_total", -1)),
+      code == 200 and MAX_CONN - 64 - 8 <= held <= MAX_CONN - 64 + 8 and m.get("sprec_connections_refused_total", 0) >= 640 - MAX_CONN,
+      (code, held, m.get("sprec_connections_refused_total")))
+for c in flood:
+    c.close()
+time.sleep(1)
+check("the flood gone, the service answers", s.get("/v1/health", auth=False)[0] == 200)
 s.stop()
 
 # ------------------------------------------- 1000 requests, 3 kills, restarts --
