@@ -579,6 +579,67 @@ time.sleep(1)
 check("the flood gone, the service answers", s.get("/v1/health", auth=False)[0] == 200)
 s.stop()
 
+# --------------------------------------- the client gives up in a bounded time --
+# A "service" that accepts connections and never answers, and one whose accept queue is
+# full (connections never complete): sprec submit and sprec status with --retry 0 give
+# up after the reply timeout (10 s of silence after the request) or the connect timeout
+# (2 s at --retry 0), exit 2 with one line.
+mute = socket.socket()
+mute.bind(("127.0.0.1", 0))
+mute.listen(16)
+held_conns = []
+
+
+def mute_server():
+    while True:
+        try:
+            c, _ = mute.accept()
+        except OSError:
+            return
+        held_conns.append(c)  # read nothing, answer nothing
+
+
+threading.Thread(target=mute_server, daemon=True).start()
+full = socket.socket()
+full.bind(("127.0.0.1", 0))
+full.listen(0)
+filler = socket.create_connection(full.getsockname(), timeout=5)  # fills the accept queue
+eps = {}
+for name, sock in [("mute", mute), ("full", full)]:
+    eps[name] = os.path.join(W, "endpoint-%s.json" % name)
+    port = sock.getsockname()[1]
+    json.dump({"url": "http://127.0.0.1:%d" % port, "token": "0" * 64, "host": "127.0.0.1", "port": port},
+              open(eps[name], "w"))
+runs = {}
+
+
+def give_up(name, args):
+    t0 = time.time()
+    try:
+        p = subprocess.run([SPREC, *args], capture_output=True, text=True, timeout=90)
+        runs[name] = (time.time() - t0, p.returncode, p.stderr)
+    except subprocess.TimeoutExpired:
+        runs[name] = (time.time() - t0, None, "still running after 90 s")
+
+
+cases = {"submit, a service that never answers": (["submit", "--endpoint", eps["mute"], "--y", YS[0][0], "-k", "4",
+                                                  "--retry", "0"], 14),
+         "status, a service that never answers": (["status", "0" * 32, "--endpoint", eps["mute"], "--retry", "0"], 14),
+         "submit, a connection that never completes": (["submit", "--endpoint", eps["full"], "--y", YS[0][0],
+                                                        "-k", "4", "--retry", "0"], 5)}
+th = [threading.Thread(target=give_up, args=(name, args)) for name, (args, _) in cases.items()]
+[t.start() for t in th]
+[t.join() for t in th]
+for name, (_, bound) in cases.items():
+    took, rc, err = runs[name]
+    check("sprec %s, --retry 0: gives up in %.1f s (at most %d), status 2, one line" % (name, took, bound),
+          took <= bound and rc == 2 and len(err.splitlines()) == 1, (took, rc, err))
+mute.close()
+full.close()
+filler.close()
+for c in held_conns:
+    c.close()
+
 # ------------------------------------------- 1000 requests, 3 kills, restarts --
 state = os.path.join(W, "state-kill")
 s = Service(state, 2, ["--max-wait-ms", "5"])
