@@ -27,7 +27,7 @@ sprec_err serve_store_open(const char *dir, int requeue, serve_store **st);
 void serve_store_close(serve_store **st);
 
 /* An Idempotency-Key against the stored ones: not stored, stored for the same request
- * (the same hash, or stored without one by sprec 0.7.0 or earlier: a retry), or stored
+ * (the same hash, or stored without one before keys were bound: a retry), or stored
  * for another request (other y or options). */
 typedef enum { SERVE_IDEM_NEW, SERVE_IDEM_SAME, SERVE_IDEM_OTHER } serve_idem;
 

@@ -98,7 +98,7 @@ static int idem_hash_column(serve_store *st) /* 1, 0, or -1 when it cannot be re
 }
 
 /* The column idem_hash (what an Idempotency-Key's request asked for, serve_request_hash)
- * is newer than the table: a state written by sprec 0.7.0 or earlier lacks it. It is
+ * is newer than the table: a state written before keys were bound lacks it. It is
  * added at the first open (in a transaction: two connections opening at once add it
  * once); the keys stored before keep no hash (NULL), and their retries are taken as
  * before (find_idem). Returns nonzero on failure, as exec does. */
@@ -197,7 +197,7 @@ static sprec_err find_idem(serve_store *st, const char *idem, const char *hash, 
   if (s == SQLITE_ROW) {
     const char *h = (const char *)sqlite3_column_text(q, 1);
     snprintf(id, 33, "%s", (const char *)sqlite3_column_text(q, 0));
-    /* no hash: stored by sprec 0.7.0 or earlier, nothing to compare with */
+    /* no hash: stored before keys were bound, nothing to compare with */
     *match = !h || !strcmp(h, hash) ? SERVE_IDEM_SAME : SERVE_IDEM_OTHER;
   }
   sqlite3_finalize(q);

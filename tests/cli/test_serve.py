@@ -9,9 +9,22 @@
   in single precision (--dtype float32), sprec solve --dtype float32's.
 * No token or a wrong one: 401; each kind of malformed request (not JSON, y of the wrong
   length, a string in y, an unknown option, an out-of-range option, k too large, the
-  wrong content type, a body over the limit): 400 naming the field, and the service
+  wrong content type): 400 naming the field (a body over the limit: 413), and the service
   still answers; a full queue: 429 with Retry-After; DELETE of a queued request cancels
   it; endpoint.json is mode 0600; SIGTERM: exit 0 and queued requests kept.
+* Strict requests: a JSON member or a query option given twice is a 400 naming it.
+* An Idempotency-Key is bound to its request: the same y and options (however spelled)
+  get the first id, another y, k, algorithm or one ulp of y a 422 naming the key; a
+  key that is empty, over 255 characters or not printable ASCII is a 400 (sprec submit
+  refuses it before sending); a state of the previous schema opens, its keys retried
+  as before.
+* Connections: a Content-Length over --max-body is a 413 before the body is read, a
+  chunked body past it is cut; idle and half-header connections are closed at the
+  15 s idle timeout, while a long poll and a slow but steady body are served; a flood
+  of 640 idle connections from 8 loopback addresses leaves the health check and a
+  token holder from another address their way in.
+* The client gives up in a bounded time (--retry 0) against a socket that accepts and
+  never answers, and one whose connections never complete.
 * 1000 requests from 16 concurrent clients (each with an Idempotency-Key, retried
   through connection errors) while the service is killed with SIGKILL three times at
   random moments and restarted on the same state directory: 1000 results, each id
