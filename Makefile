@@ -18,8 +18,9 @@ SOMAJOR   := $(firstword $(subst ., ,$(VERSION)))
 HDF5_CFLAGS ?= $(shell pkg-config --cflags-only-I hdf5-openmpi 2>/dev/null || echo -I/usr/include/hdf5/openmpi)
 HDF5_LIBS   ?= $(shell pkg-config --libs-only-L hdf5-openmpi 2>/dev/null || echo -L/usr/lib/x86_64-linux-gnu/hdf5/openmpi) -lhdf5
 LIBS      ?= -lscalapack-openmpi -llapacke -lopenblas -lcjson -lfftw3 $(HDF5_LIBS) -lz -lm
-# The front ends' own: the service (HTTP server, SQLite) and its client (libcurl).
-FRONT_LIBS ?= -lmicrohttpd -lsqlite3 -lcurl -lpthread
+# The front ends' own: the service (HTTP server, SQLite, SHA-256 of OpenSSL's libcrypto) and its
+# client (libcurl).
+FRONT_LIBS ?= -lmicrohttpd -lsqlite3 -lcurl -lcrypto -lpthread
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 PREFIX    ?= /usr/local
 NP        ?= 2

@@ -14,6 +14,7 @@ pkgs=(
   libcjson-dev                        # JSON: results, the service's requests
   libmicrohttpd-dev libsqlite3-dev    # the service: HTTP server, durable state
   libcurl4-openssl-dev                # the service's client (sprec submit, status)
+  libssl-dev                          # the service: SHA-256 (libcrypto) binding an Idempotency-Key to its request
   libfftw3-dev                        # FFTs of the convolution operator
   libhdf5-openmpi-dev                 # parallel HDF5 input and output
   zlib1g-dev                          # SciPy's compressed .npz sparse matrices

@@ -8,7 +8,14 @@
  * while its queue is full) the client waits a little longer each time, up to 10 s,
  * reads endpoint.json again and retries, for up to --retry seconds. Submissions carry
  * an Idempotency-Key (a random one unless given), so that a retried POST whose first
- * reply was lost is stored once. */
+ * reply was lost is stored once.
+ *
+ * No try waits without bound: a host that does not complete the connection, or a
+ * service that takes it and never answers (hung, stopped, a port some other program
+ * holds), costs a try at most min(--retry, 10 s) to connect and W + 10 s of silence
+ * (W: the wait the service was asked to hold the reply, ?wait=W; 0 for a submission),
+ * so --retry 0 gives up within about 10 s and --retry S about S + 10 s after the
+ * start. */
 #include "cli.h"
 #include "../serve/serve.h"
 
@@ -32,13 +39,17 @@ static const char help_submit[] =
     "Options: the solver's (--algo, -k, --iters, --tol, --step, --step-rule, --lsq, --topk,\n"
     "--lambda, --lambda-ratio, --continuation, --restart, --debias), as for 'sprec solve'.\n"
     "While the service is away (restarting, draining, its queue full) it retries, reading\n"
-    "the endpoint file again, for up to --retry S seconds (default 60).\n";
+    "the endpoint file again, for up to --retry S seconds (default 60); a try waits at most\n"
+    "min(S, 10 s) (at least 2 s) to connect and 10 s for a reply that does not come.\n"
+    "--idempotency-key: 1 to 255 characters from ! to ~ (a random one if not given).\n";
 
 static const char help_status[] =
     "usage: sprec status ID --endpoint DIR/endpoint.json [--wait [S]] [--out result.json]\n"
     "Prints the status of request ID (queued, running, done, failed, cancelled); with\n"
     "--wait, waits up to S seconds (default 600) for it to end; --out writes the reply.\n"
-    "While the service is away it retries for up to --retry S seconds (default 60).\n";
+    "While the service is away it retries for up to --retry S seconds (default 60); a try\n"
+    "waits at most min(S, 10 s) (at least 2 s) to connect, and 10 s past the poll's wait\n"
+    "(at most 60 s) for a reply that does not come.\n";
 
 typedef struct {
   char *p;
@@ -63,6 +74,42 @@ typedef struct {
   double retry_s;   /* how long to retry while the service is away  */
 } endpoint;
 
+/* A try's reply is given up when nothing has come or gone for W + QUIET_S seconds (W:
+ * how long the service was asked to hold it): a store takes milliseconds, and a
+ * service that is slower than that is restarting, hung, or not a service. */
+enum { QUIET_S = 10 };
+
+/* The connection: min(--retry, 10 s), at least 2 s (a first SYN that is lost is sent
+ * again after 1 s). */
+static long connect_ms(double retry_s)
+{
+  return 1000L * (retry_s < 2 ? 2 : retry_s > 10 ? 10 : (long)retry_s);
+}
+
+typedef struct {
+  double last, quiet_s; /* when a byte last moved; how long silence may last */
+  curl_off_t moved;
+  int silent;           /* the try was given up for silence */
+} watch;
+
+static double now_mono(void)
+{
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* libcurl's progress call (at least once a second): a body sent or received slowly
+ * but steadily goes on, silence ends the try. */
+static int still_moving(void *cls, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+  (void)dltotal, (void)ultotal;
+  watch *w = cls;
+  double now = now_mono();
+  if (dlnow + ulnow != w->moved) w->moved = dlnow + ulnow, w->last = now;
+  return w->silent = now - w->last > w->quiet_s;
+}
+
 static sprec_err read_endpoint(const char *path, endpoint *e)
 {
   FILE *f = fopen(path, "rb");
@@ -84,11 +131,13 @@ static sprec_err read_endpoint(const char *path, endpoint *e)
   return SPREC_OK;
 }
 
-/* One HTTP call; *code the HTTP status, *reply the body (malloc'ed). */
+/* One HTTP call; *code the HTTP status, *reply the body (malloc'ed). wait_s: how long
+ * the service was asked to hold the reply. */
 static sprec_err call(const endpoint *e, const char *method, const char *path, const char *ctype,
                       const char *body, size_t len, const char *extra, long *code, char **reply,
-                      long timeout_s)
+                      double wait_s)
 {
+  watch w = {now_mono(), wait_s + QUIET_S, -1, 0};
   char url[4096];
   buffer b = {NULL, 0};
   CURL *c = curl_easy_init();
@@ -106,7 +155,10 @@ static sprec_err call(const endpoint *e, const char *method, const char *path, c
   curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, gather);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms(e->retry_s));
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, still_moving);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &w);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   if (body) {
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -118,6 +170,8 @@ static sprec_err call(const endpoint *e, const char *method, const char *path, c
   curl_easy_cleanup(c);
   if (rc != CURLE_OK) {
     free(b.p);
+    if (w.silent)
+      return SPREC_ERROR(SPREC_ERR_IO, "%s %s: no reply (nothing came for %.0f s)", method, url, w.quiet_s);
     return SPREC_ERROR(SPREC_ERR_IO, "%s %s: %s", method, url, curl_easy_strerror(rc));
   }
   *reply = b.p ? b.p : strdup("");
@@ -128,14 +182,14 @@ static sprec_err call(const endpoint *e, const char *method, const char *path, c
  * deadline and now + e->retry_s. On return *code is the last answer's status. */
 static sprec_err call_retry(endpoint *e, const char *method, const char *path, const char *ctype,
                             const char *body, size_t len, const char *extra, long *code,
-                            char **reply, time_t deadline)
+                            char **reply, time_t deadline, double wait_s)
 {
   time_t until = time(NULL) + (time_t)e->retry_s;
   if (deadline > until) until = deadline;
   for (unsigned delay = 1;; delay = delay < 5 ? 2 * delay : 10) {
     *code = 0;
     *reply = NULL;
-    sprec_err err = call(e, method, path, ctype, body, len, extra, code, reply, 120);
+    sprec_err err = call(e, method, path, ctype, body, len, extra, code, reply, wait_s);
     if (!err && *code != 503 && *code != 429) return SPREC_OK;
     if (time(NULL) + (time_t)delay > until) return err;
     free(*reply);
@@ -167,11 +221,11 @@ static sprec_err wait_and_report(endpoint *e, const char *id, double wait_s, con
   const char *status = "";
   cJSON *j = NULL;
   for (;;) {
-    long left = (long)(end - time(NULL));
-    snprintf(path, sizeof path, "/v1/solves/%s?wait=%ld", id, left > 0 ? (left < 60 ? left : 60) : 0);
+    long left = (long)(end - time(NULL)), w = left > 0 ? (left < 60 ? left : 60) : 0;
+    snprintf(path, sizeof path, "/v1/solves/%s?wait=%ld", id, w);
     free(reply);
     reply = NULL;
-    SPREC_CALL(call_retry(e, "GET", path, NULL, NULL, 0, NULL, &code, &reply, end));
+    SPREC_CALL(call_retry(e, "GET", path, NULL, NULL, 0, NULL, &code, &reply, end, (double)w));
     if (code != 200) {
       sprec_err err = http_error(code, reply);
       free(reply);
@@ -289,8 +343,11 @@ sprec_err cmd_submit(int argc, char **argv)
     if (!strcmp(f, "--endpoint")) ep = v;
     else if (!strcmp(f, "--y")) yf = v;
     else if (!strcmp(f, "--out")) out = v;
-    else if (!strcmp(f, "--idempotency-key")) idem = v;
-    else if (!strcmp(f, "--retry")) SPREC_CALL(take_retry(v, &retry_s));
+    else if (!strcmp(f, "--idempotency-key")) {
+      idem = v; /* checked here as the service checks it: refused before anything is sent */
+      if (serve_idem_key_check(idem))
+        return SPREC_ERROR(SPREC_ERR_ARG, "submit: --idempotency-key: %s", sprec_errmsg() + strlen("Idempotency-Key: "));
+    } else if (!strcmp(f, "--retry")) SPREC_CALL(take_retry(v, &retry_s));
     else { /* a solver option: --step-rule → step_rule, checked as the service will */
       char name[64];
       SPREC_CHECK(f[0] == '-' && strlen(f) < sizeof name, SPREC_ERR_ARG, "submit: unexpected argument '%s'", f);
@@ -328,7 +385,7 @@ sprec_err cmd_submit(int argc, char **argv)
   if (idem) snprintf(hdr, sizeof hdr, "Idempotency-Key: %s", idem);
   else if (!err) err = random_key(hdr, sizeof hdr);
   if (!err)
-    err = call_retry(&e, "POST", path, "application/x-npy", y.p, y.len, hdr, &code, &reply, 0);
+    err = call_retry(&e, "POST", path, "application/x-npy", y.p, y.len, hdr, &code, &reply, 0, 0);
   free(y.p);
   if (!err && code != 202) err = http_error(code, reply);
   if (!err) {

@@ -11,7 +11,11 @@
  *
  * Every call but health needs "Authorization: Bearer TOKEN" (the token is in
  * DIR/endpoint.json, mode 0600; compared in constant time). A malformed request gets
- * 400 with a JSON error naming the field; the service goes on. */
+ * 400 with a JSON error naming the field (request.c says what a request must be); a
+ * body over the limit 413, from its Content-Length before it is read; an
+ * Idempotency-Key sent before with another request 422. The service goes on. Who may
+ * hold a connection, and for how long when idle: conns.c. */
+#include "conns.h"
 #include "serve.h"
 
 #include <arpa/inet.h>
@@ -33,6 +37,7 @@ struct serve_http {
   struct MHD_Daemon *d;
   serve_store *st; /* the HTTP threads' connection (serialized) */
   serve_shared *sh;
+  serve_conns *conns; /* who may connect */
   serve_http_conf conf;
   char token[65];
 };
@@ -94,7 +99,6 @@ static int stopping(const serve_http *h)
 typedef struct {
   char *body;
   size_t len, cap;
-  int too_big;
 } upload;
 
 static int authorized(const serve_http *h, struct MHD_Connection *c)
@@ -106,47 +110,6 @@ static int authorized(const serve_http *h, struct MHD_Connection *c)
   unsigned char diff = (unsigned char)(n != t);
   for (size_t i = 0; i < t; i++) diff |= (unsigned char)(h->token[i] ^ (i < n ? a[i] : 0));
   return diff == 0;
-}
-
-
-/* y from the JSON member "y": m finite numbers. */
-static sprec_err y_from_json(const serve_http *h, const cJSON *obj, double *y)
-{
-  const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, "y");
-  SPREC_CHECK(a, SPREC_ERR_ARG, "y: missing");
-  SPREC_CHECK(cJSON_IsArray(a), SPREC_ERR_ARG, "y: must be an array of %lld numbers", (long long)h->conf.m);
-  int64_t n = cJSON_GetArraySize(a), i = 0;
-  SPREC_CHECK(n == h->conf.m, SPREC_ERR_ARG, "y: has %lld entries, the dictionary has m = %lld rows",
-              (long long)n, (long long)h->conf.m);
-  for (const cJSON *e = a->child; e; e = e->next, i++) {
-    SPREC_CHECK(cJSON_IsNumber(e), SPREC_ERR_ARG, "y: entry %lld is not a number", (long long)i);
-    SPREC_CHECK(isfinite(e->valuedouble), SPREC_ERR_ARG, "y: entry %lld is not finite", (long long)i);
-    y[i] = e->valuedouble;
-  }
-  return SPREC_OK;
-}
-
-/* y from a .npy body: m float64 or float32 values, 1-D or m x 1. */
-static sprec_err y_from_npy(const serve_http *h, const char *body, size_t len_body, double *y)
-{
-  sprec_npy_info in;
-  SPREC_CALL(sprec_npy_parse("y", body, len_body, &in));
-  int64_t n = in.ndim == 1 ? in.shape[0] : in.shape[1] == 1 ? in.shape[0] : -1;
-  SPREC_CHECK(n == h->conf.m, SPREC_ERR_ARG,
-              "y: a .npy of shape %lld%s%lld, but m = %lld values are needed",
-              (long long)in.shape[0], in.ndim == 2 ? " x " : "",
-              in.ndim == 2 ? (long long)in.shape[1] : 0LL, (long long)h->conf.m);
-  const char *d = body + in.data_offset;
-  for (int64_t i = 0; i < n; i++) {
-    if (in.elsize == 8) memcpy(&y[i], d + 8 * i, 8);
-    else {
-      float f;
-      memcpy(&f, d + 4 * i, 4);
-      y[i] = f;
-    }
-    SPREC_CHECK(isfinite(y[i]), SPREC_ERR_ARG, "y: entry %lld is not finite", (long long)i);
-  }
-  return SPREC_OK;
 }
 
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *k,
@@ -179,70 +142,108 @@ static const char *reply_message(char why[512])
   return why;
 }
 
+static void count_rejected(serve_http *h)
+{
+  pthread_mutex_lock(&h->sh->mu);
+  h->sh->rejected++;
+  pthread_mutex_unlock(&h->sh->mu);
+}
+
+static enum MHD_Result count_key(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
+{
+  (void)kind, (void)v;
+  if (!strcasecmp(k, "Idempotency-Key")) ++*(int *)cls;
+  return MHD_YES;
+}
+
+/* The request's Idempotency-Key into *idem (NULL: none), or a 400 (a key given twice,
+ * or not of the form serve_idem_key_check takes). */
+static enum MHD_Result take_key(serve_http *h, struct MHD_Connection *c, const char **idem, int *refused)
+{
+  char why[512];
+  int n = 0;
+  MHD_get_connection_values(c, MHD_HEADER_KIND, count_key, &n);
+  *idem = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
+  *refused = 1;
+  if (n > 1) {
+    count_rejected(h);
+    return reply_error(c, MHD_HTTP_BAD_REQUEST, "Idempotency-Key", "Idempotency-Key: given more than once");
+  }
+  if (*idem && serve_idem_key_check(*idem)) {
+    count_rejected(h);
+    return reply_error(c, MHD_HTTP_BAD_REQUEST, "Idempotency-Key", reply_message(why));
+  }
+  *refused = 0;
+  return MHD_YES;
+}
+
+/* 422: the Idempotency-Key is stored for another request (payment APIs answer so): the
+ * first request's id would give this client a result for data it did not send. */
+static enum MHD_Result key_reused(serve_http *h, struct MHD_Connection *c, const char *idem)
+{
+  char why[512];
+  count_rejected(h);
+  snprintf(why, sizeof why,
+           "Idempotency-Key '%s' was sent before with another y or other options: a retry must send "
+           "the same request, another request needs a new key", idem);
+  return reply_error(c, 422, "Idempotency-Key", why);
+}
+
 static enum MHD_Result post_solve(serve_http *h, struct MHD_Connection *c, const upload *u)
 {
-  char why[512] = "", field[64] = "", key[1024];
+  char why[512] = "", field[64] = "", key[1024], hash[65] = "", id[33], *opts = NULL;
+  const char *idem;
+  int refused;
   if (stopping(h)) return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, "the service is stopping");
-  if (u->too_big) {
-    snprintf(why, sizeof why, "the body is larger than %zu bytes", h->conf.max_body);
-    return reply_error(c, MHD_HTTP_BAD_REQUEST, "body", why);
-  }
+  enum MHD_Result ok = take_key(h, c, &idem, &refused);
+  if (refused) return ok;
   const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-  int npy = ctype && !strncmp(ctype, "application/x-npy", 17);
-  if (!npy && (!ctype || strncmp(ctype, "application/json", 16)))
-    return reply_error(c, MHD_HTTP_BAD_REQUEST, "Content-Type",
-                       "Content-Type must be application/json or application/x-npy");
-  cJSON *req = npy ? cJSON_CreateObject() : cJSON_ParseWithLength(u->body ? u->body : "", u->len);
-  if (!req || !cJSON_IsObject(req)) {
-    cJSON_Delete(req);
-    return reply_error(c, MHD_HTTP_BAD_REQUEST, "body", "the body is not a JSON object");
-  }
-  if (npy) MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, req);
-  sprec_opts o;
-  cJSON *canon = cJSON_CreateObject();
+  cJSON *query = cJSON_CreateObject(); /* the options of a .npy body */
+  if (query) MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, query);
   double *y = malloc(sizeof(double) * (size_t)h->conf.m);
-  sprec_err err = y && canon ? SPREC_OK : SPREC_ERROR(SPREC_ERR_MEM, "out of memory");
-  if (!err) err = serve_request_options(req, h->conf.m, h->conf.n, h->conf.max_k, &o, key, sizeof key, canon, field,
-                                           sizeof field);
-  if (!err && (err = npy ? y_from_npy(h, u->body, u->len, y) : y_from_json(h, req, y)))
-    snprintf(field, sizeof field, "y");
-  cJSON_Delete(req);
+  sprec_err err = y && query ? serve_read_request(ctype, u->body, u->len, query, h->conf.m, h->conf.n,
+                                                  h->conf.max_k, key, sizeof key, &opts, y, field)
+                             : SPREC_ERROR(SPREC_ERR_MEM, "out of memory");
+  cJSON_Delete(query);
   if (err) {
     free(y);
-    cJSON_Delete(canon);
-    pthread_mutex_lock(&h->sh->mu);
-    h->sh->rejected++;
-    pthread_mutex_unlock(&h->sh->mu);
+    count_rejected(h);
     return reply_error(c, MHD_HTTP_BAD_REQUEST, field, reply_message(why));
   }
-  const char *idem = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
   /* A retry of a request already stored adds nothing to the queue: it gets its id back
    * even when the queue is full; any other submission counts against max-queue (an
    * unreadable key counts as new). */
-  int retry = 0;
-  if (idem && serve_store_has_idem(h->st, idem, &retry) != SPREC_OK) retry = 0;
-  if (!retry && count_of(h, ST_QUEUED) >= h->conf.max_queue) {
+  serve_idem seen = SERVE_IDEM_NEW;
+  if (idem && (err = serve_request_hash(key, y, h->conf.m, hash))) {
     free(y);
-    cJSON_Delete(canon);
+    free(opts);
+    return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, reply_message(why));
+  }
+  if (idem && serve_store_find_idem(h->st, idem, hash, &seen) != SPREC_OK) seen = SERVE_IDEM_NEW;
+  if (seen == SERVE_IDEM_OTHER) {
+    free(y);
+    free(opts);
+    return key_reused(h, c, idem);
+  }
+  if (seen == SERVE_IDEM_NEW && count_of(h, ST_QUEUED) >= h->conf.max_queue) {
+    free(y);
+    free(opts);
     snprintf(why, sizeof why, "the queue is full (%lld requests): retry later", (long long)h->conf.max_queue);
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "error", why);
     char *text = cJSON_PrintUnformatted(j);
-    enum MHD_Result ok = reply(c, MHD_HTTP_TOO_MANY_REQUESTS, "application/json", text, "Retry-After", "1");
+    ok = reply(c, MHD_HTTP_TOO_MANY_REQUESTS, "application/json", text, "Retry-After", "1");
     free(text);
     cJSON_Delete(j);
     return ok;
   }
-  char id[33], *opts = cJSON_PrintUnformatted(canon);
-  int existing = 0;
-  err = opts ? serve_store_add(h->st, key, opts, y, h->conf.m, idem, id, &existing)
-             : SPREC_ERROR(SPREC_ERR_MEM, "cannot store");
+  err = serve_store_add(h->st, key, opts, y, h->conf.m, idem, hash, id, &seen);
   free(opts);
   free(y);
-  cJSON_Delete(canon);
   if (err) return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, reply_message(why));
+  if (seen == SERVE_IDEM_OTHER) return key_reused(h, c, idem); /* stored meanwhile by another */
   pthread_mutex_lock(&h->sh->mu);
-  if (!existing) h->sh->accepted++;
+  if (seen == SERVE_IDEM_NEW) h->sh->accepted++;
   pthread_cond_broadcast(&h->sh->submitted);
   pthread_mutex_unlock(&h->sh->mu);
   serve_request r;
@@ -349,6 +350,13 @@ static enum MHD_Result metrics(serve_http *h, struct MHD_Connection *c)
   OUT("sprec_requests_total{outcome=\"failed\"} %llu\n", (unsigned long long)s.failed);
   OUT("sprec_requests_total{outcome=\"cancelled\"} %llu\n", (unsigned long long)s.cancelled);
   OUT("sprec_requests_total{outcome=\"rejected\"} %llu\n", (unsigned long long)s.rejected);
+  uint64_t open, refused;
+  serve_conns_counts(h->conns, &open, &refused);
+  OUT("# HELP sprec_connections HTTP connections open.\n# TYPE sprec_connections gauge\n");
+  OUT("sprec_connections %llu\n", (unsigned long long)open);
+  OUT("# HELP sprec_connections_refused_total Connections refused by the limits.\n");
+  OUT("# TYPE sprec_connections_refused_total counter\nsprec_connections_refused_total %llu\n",
+      (unsigned long long)refused);
   OUT("# HELP sprec_batches_total Batches solved.\n# TYPE sprec_batches_total counter\n");
   OUT("sprec_batches_total %llu\n", (unsigned long long)s.batches);
   OUT("# HELP sprec_passes_total Passes over A (one per round of a batch).\n");
@@ -386,25 +394,34 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
   (void)version;
   serve_http *h = cls;
   upload *u = *state;
-  if (!u) { /* the headers: set up the body */
+  if (!u) { /* the headers: a body over the limit is refused before it is read */
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    char *end, why[128];
+    errno = 0;
+    unsigned long long n = cl ? strtoull(cl, &end, 10) : 0;
+    if (cl && *cl && !*end && (n > h->conf.max_body || errno == ERANGE)) {
+      count_rejected(h);
+      snprintf(why, sizeof why, "the body is larger than %zu bytes", h->conf.max_body);
+      return reply_error(c, 413, "body", why); /* (queued now, libmicrohttpd reads no body) */
+    }
     if (!(u = calloc(1, sizeof *u))) return MHD_NO;
     *state = u;
     return MHD_YES;
   }
   if (*data_size) { /* a piece of the body */
-    if (u->len + *data_size > h->conf.max_body) u->too_big = 1;
-    else {
-      if (u->len + *data_size + 1 > u->cap) {
-        size_t cap = 2 * (u->len + *data_size) + 1;
-        char *p = realloc(u->body, cap);
-        if (!p) return MHD_NO;
-        u->body = p;
-        u->cap = cap;
-      }
-      memcpy(u->body + u->len, data, *data_size);
-      u->len += *data_size;
-      u->body[u->len] = '\0';
+    /* Past the limit only without a Content-Length (chunked): no reply can be queued
+     * while a body comes in, and reading on has no end; the connection is closed. */
+    if (u->len + *data_size > h->conf.max_body) return MHD_NO;
+    if (u->len + *data_size + 1 > u->cap) {
+      size_t cap = 2 * (u->len + *data_size) + 1;
+      char *p = realloc(u->body, cap);
+      if (!p) return MHD_NO;
+      u->body = p;
+      u->cap = cap;
     }
+    memcpy(u->body + u->len, data, *data_size);
+    u->len += *data_size;
+    u->body[u->len] = '\0';
     *data_size = 0;
     return MHD_YES;
   }
@@ -505,18 +522,26 @@ sprec_err serve_http_start(const serve_http_conf *conf, serve_shared *sh, serve_
   freeaddrinfo(ai);
   sa.sin_port = htons((uint16_t)port);
   sprec_err err = serve_store_open(conf->state_dir, 0, &h->st);
+  if (!err) err = serve_conns_create(&h->conns);
   if (err) {
+    serve_store_close(&h->st);
     free(h);
     return err;
   }
+  /* The limits are the accept policy's (conns.h); libmicrohttpd's own connection limit,
+   * a little above, only backs it up (it would log every refusal). The idle timeout
+   * never cuts a long poll or a slow store: it counts from the last byte moved, and a
+   * reply queued after a wait counts as one. */
   h->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                               MHD_USE_ITC | MHD_USE_ERROR_LOG,
-                          0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                          MHD_OPTION_NOTIFY_COMPLETED, done_request, h,
-                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
-                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)620, MHD_OPTION_END);
+                          0, serve_conns_accept, h->conns, handle, h, MHD_OPTION_SOCK_ADDR,
+                          (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, done_request, h,
+                          MHD_OPTION_NOTIFY_CONNECTION, serve_conns_notify, h->conns,
+                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)(SERVE_CONN_MAX + 16),
+                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_CONN_IDLE_S, MHD_OPTION_END);
   if (!h->d) {
     serve_store_close(&h->st);
+    serve_conns_destroy(&h->conns);
     free(h);
     return SPREC_ERROR(SPREC_ERR_IO, "listen %s: cannot listen (address in use?)", conf->listen);
   }
@@ -551,6 +576,7 @@ void serve_http_stop(serve_http **h)
     if (ls != MHD_INVALID_SOCKET) close(ls);
   }
   serve_store_close(&(*h)->st);
+  serve_conns_destroy(&(*h)->conns);
   free(*h);
   *h = NULL;
 }

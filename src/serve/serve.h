@@ -26,18 +26,26 @@ const char *serve_status_name(serve_status s);
 sprec_err serve_store_open(const char *dir, int requeue, serve_store **st);
 void serve_store_close(serve_store **st);
 
+/* An Idempotency-Key against the stored ones: not stored, stored for the same request
+ * (the same hash, or stored without one before keys were bound: a retry), or stored
+ * for another request (other y or options). */
+typedef enum { SERVE_IDEM_NEW, SERVE_IDEM_SAME, SERVE_IDEM_OTHER } serve_idem;
+
 /* A new request. key: the options that must agree for requests to share a batch
  * (canonical text); opts: the options as JSON; y: m doubles. idem: the
- * Idempotency-Key or NULL. On success *id receives the request's id (33 bytes), the
- * existing one when idem was seen before (then *existing = 1). Returns once the
- * request is on disk (committed with the others submitted meanwhile, by a writer
- * thread of its own). */
+ * Idempotency-Key or NULL; hash: what the request asks for (serve_request_hash), kept
+ * with the key. On success *existing says whether idem was stored before; *id receives
+ * the new request's id (33 bytes), or the stored one (SERVE_IDEM_SAME, and nothing is
+ * added), or, for SERVE_IDEM_OTHER, the other request's (nothing added: refuse it).
+ * Returns once the request is on disk (committed with the others submitted meanwhile,
+ * by a writer thread of its own). */
 sprec_err serve_store_add(serve_store *st, const char *key, const char *opts, const double *y,
-                          int64_t m, const char *idem, char id[33], int *existing);
+                          int64_t m, const char *idem, const char *hash, char id[33],
+                          serve_idem *existing);
 
-/* *found: 1 if a request with this Idempotency-Key is stored (its retry is no new
- * work), else 0 (also on error). */
-sprec_err serve_store_has_idem(serve_store *st, const char *idem, int *found);
+/* *match: whether a request with this Idempotency-Key is stored, and for the request
+ * of this hash (SERVE_IDEM_NEW on error). */
+sprec_err serve_store_find_idem(serve_store *st, const char *idem, const char *hash, serve_idem *match);
 
 typedef struct {
   char id[33];
@@ -108,7 +116,32 @@ extern const double serve_solve_buckets[11];
 sprec_err serve_http_start(const serve_http_conf *conf, serve_shared *sh, serve_http **h);
 void serve_http_stop(serve_http **h);
 
-/* sprec serve: its exit status (it prints its own messages: "sprec serve: error: ..."). */
+/* --------------------------------------------------------------- requests -- */
+/* What a request's body and headers must be (request.c). */
+#define SERVE_IDEM_MAX 255 /* an Idempotency-Key: 1 to 255 characters, ! to ~ */
+/* An Idempotency-Key as the service takes it (the client checks it before sending). */
+sprec_err serve_idem_key_check(const char *key);
+struct cJSON;
+/* *name: the member of a JSON object given more than once (the first repeat in the
+ * text), or NULL. A request must not say k twice: cJSON keeps both, and which one
+ * counts would depend on who reads it. */
+sprec_err serve_request_repeated(const struct cJSON *obj, const char **name);
+/* A solve request: its body (JSON with y and the options as members, or a .npy of y,
+ * by ctype) and, for a .npy, the options as JSON members (query: the query string's;
+ * kept by the caller). Into key (the options' canonical key, serve_request_options),
+ * *opts (their stored text, malloc'ed) and y (m values); on error field names what is
+ * wrong: Content-Type, body, y or the option. */
+sprec_err serve_read_request(const char *ctype, const char *body, size_t len, struct cJSON *query, int64_t m,
+                             int64_t n, int64_t max_k, char *key, size_t keylen, char **opts, double *y,
+                             char field[64]);
+/* y from the JSON member "y" (m finite numbers), or from a .npy body (m float64 or
+ * float32 values, 1-D or m x 1) into y. */
+sprec_err serve_y_from_json(const struct cJSON *obj, int64_t m, double *y);
+sprec_err serve_y_from_npy(const char *body, size_t len, int64_t m, double *y);
+/* The hash of what a request asks for, its canonical options key and its y as solved
+ * (m doubles): SHA-256 in hex (65 bytes with the NUL). */
+sprec_err serve_request_hash(const char *key, const double *y, int64_t m, char hex[65]);
+
 /* ---------------------------------------------------------------- options -- */
 /* The run-control fields a request may carry beside its options (options.c): monitor
  * (>= 0, no effect) and checkpoint_every (0 only). */
@@ -123,11 +156,11 @@ sprec_err serve_opts_check(const sprec_opts *o, const serve_run_fields *rf, int6
  * run-control field) for a dictionary m x n, k at most max_k, into o; key: their
  * canonical text (requests with the same key share a batch), canon: the same as a JSON
  * object {name: text} (what is stored). On error, field names the member at fault. */
-struct cJSON;
 sprec_err serve_request_options(const struct cJSON *obj, int64_t m, int64_t n, int64_t max_k,
                                 sprec_opts *o, char *key, size_t keylen, struct cJSON *canon,
                                 char *field, size_t flen);
 
+/* sprec serve: its exit status (it prints its own messages: "sprec serve: error: ..."). */
 int serve_main(int argc, char **argv);
 
 #endif

@@ -18,11 +18,11 @@
  * writer stores its outcome here, the message too: sprec_errmsg() is per thread, and
  * the submitting thread raises the error again on its own (serve_store_add). */
 typedef struct pending {
-  const char *key, *opts, *idem;
+  const char *key, *opts, *idem, *hash;
   const double *y;
   int64_t m;
   char *id;
-  int *existing;
+  serve_idem *existing;
   sprec_err err;
   char msg[512]; /* the length of the HTTP reply's message, as it always was */
   int done;
@@ -85,6 +85,37 @@ static sprec_err step_done(serve_store *st, sqlite3_stmt *q, const char *what)
   return err;
 }
 
+static int idem_hash_column(serve_store *st) /* 1, 0, or -1 when it cannot be read */
+{
+  sqlite3_stmt *q = NULL;
+  int found = -1;
+  if (sqlite3_prepare_v2(st->db, "SELECT COUNT(*) FROM pragma_table_info('requests') WHERE name='idem_hash'",
+                         -1, &q, NULL) == SQLITE_OK &&
+      sqlite3_step(q) == SQLITE_ROW)
+    found = sqlite3_column_int(q, 0);
+  sqlite3_finalize(q);
+  return found;
+}
+
+/* The column idem_hash (what an Idempotency-Key's request asked for, serve_request_hash)
+ * is newer than the table: a state written before keys were bound lacks it. It is
+ * added at the first open (in a transaction: two connections opening at once add it
+ * once); the keys stored before keep no hash (NULL), and their retries are taken as
+ * before (find_idem). Returns nonzero on failure, as exec does. */
+static int add_idem_hash(serve_store *st)
+{
+  int found = idem_hash_column(st);
+  if (found) return found < 0;
+  if (exec(st, "BEGIN IMMEDIATE")) return 1;
+  found = idem_hash_column(st);
+  if (found < 0 || (!found && exec(st, "ALTER TABLE requests ADD COLUMN idem_hash TEXT")) ||
+      exec(st, "COMMIT")) {
+    exec(st, "ROLLBACK");
+    return 1;
+  }
+  return 0;
+}
+
 sprec_err serve_store_open(const char *dir, int requeue, serve_store **out)
 {
   char path[4096];
@@ -114,8 +145,8 @@ sprec_err serve_store_open(const char *dir, int requeue, serve_store **out)
                " y BLOB NOT NULL,"
                " status TEXT NOT NULL,"
                " created REAL NOT NULL, started REAL, finished REAL,"
-               " result TEXT)") ||
-      exec(st, "CREATE INDEX IF NOT EXISTS by_status ON requests(status, seq)") ||
+               " result TEXT, idem_hash TEXT)") ||
+      exec(st, "CREATE INDEX IF NOT EXISTS by_status ON requests(status, seq)") || add_idem_hash(st) ||
       (requeue && exec(st, "UPDATE requests SET status='queued', started=NULL WHERE status='running'"))) {
     sprec_err err = fail(st, path);
     serve_store_close(&st);
@@ -153,34 +184,49 @@ static void new_id(char id[33])
   for (int i = 0; i < 16; i++) snprintf(id + 2 * i, 3, "%02x", r[i]);
 }
 
+/* The request stored under Idempotency-Key idem, compared with hash: its id into id (33
+ * bytes) unless *match is SERVE_IDEM_NEW. */
+static sprec_err find_idem(serve_store *st, const char *idem, const char *hash, char *id, serve_idem *match)
+{
+  sqlite3_stmt *q = NULL;
+  *match = SERVE_IDEM_NEW;
+  SPREC_CALL(prepare(st, "SELECT id, idem_hash FROM requests WHERE idem=?", &q, "idempotency key"));
+  sqlite3_bind_text(q, 1, idem, -1, SQLITE_TRANSIENT);
+  int s = sqlite3_step(q);
+  sprec_err err = s == SQLITE_ROW || s == SQLITE_DONE ? SPREC_OK : fail(st, "idempotency key");
+  if (s == SQLITE_ROW) {
+    const char *h = (const char *)sqlite3_column_text(q, 1);
+    snprintf(id, 33, "%s", (const char *)sqlite3_column_text(q, 0));
+    /* no hash: stored before keys were bound, nothing to compare with */
+    *match = !h || !strcmp(h, hash) ? SERVE_IDEM_SAME : SERVE_IDEM_OTHER;
+  }
+  sqlite3_finalize(q);
+  return err;
+}
+
 /* One submission on connection st (in the writer's transaction). */
 static sprec_err add_one(serve_store *st, pending *p)
 {
   sqlite3_stmt *q = NULL;
-  *p->existing = 0;
-  if (p->idem) { /* a retried submission: the first id */
-    SPREC_CALL(prepare(st, "SELECT id FROM requests WHERE idem=?", &q, "store"));
-    sqlite3_bind_text(q, 1, p->idem, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(q) == SQLITE_ROW) {
-      snprintf(p->id, 33, "%s", (const char *)sqlite3_column_text(q, 0));
-      *p->existing = 1;
-      sqlite3_finalize(q);
-      return SPREC_OK;
-    }
-    sqlite3_finalize(q);
+  *p->existing = SERVE_IDEM_NEW;
+  if (p->idem) { /* a retried submission: the first id, if it asked for the same */
+    SPREC_CALL(find_idem(st, p->idem, p->hash, p->id, p->existing));
+    if (*p->existing != SERVE_IDEM_NEW) return SPREC_OK;
   }
   new_id(p->id);
   SPREC_CALL(prepare(st,
-                     "INSERT INTO requests(id, idem, key, opts, y, status, created) "
-                     "VALUES(?, ?, ?, ?, ?, 'queued', ?)",
+                     "INSERT INTO requests(id, idem, idem_hash, key, opts, y, status, created) "
+                     "VALUES(?, ?, ?, ?, ?, ?, 'queued', ?)",
                      &q, "store"));
   sqlite3_bind_text(q, 1, p->id, -1, SQLITE_TRANSIENT);
-  if (p->idem) sqlite3_bind_text(q, 2, p->idem, -1, SQLITE_TRANSIENT);
-  else sqlite3_bind_null(q, 2);
-  sqlite3_bind_text(q, 3, p->key, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 4, p->opts, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_blob64(q, 5, p->y, (sqlite3_uint64)p->m * sizeof *p->y, SQLITE_TRANSIENT);
-  sqlite3_bind_double(q, 6, now_s());
+  if (p->idem) {
+    sqlite3_bind_text(q, 2, p->idem, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 3, p->hash, -1, SQLITE_TRANSIENT);
+  } else sqlite3_bind_null(q, 2), sqlite3_bind_null(q, 3);
+  sqlite3_bind_text(q, 4, p->key, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(q, 5, p->opts, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_blob64(q, 6, p->y, (sqlite3_uint64)p->m * sizeof *p->y, SQLITE_TRANSIENT);
+  sqlite3_bind_double(q, 7, now_s());
   return step_done(st, q, "store");
 }
 
@@ -200,7 +246,7 @@ static void add_group(serve_store *w, pending *g)
   for (pending *p = g; p; p = p->next) settle(p, ok ? add_one(w, p) : fail(w, "store"));
   if (ok && sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
     for (pending *p = g; p; p = p->next)
-      if (!p->err) settle(p, fail(w, "store: commit")), *p->existing = 0;
+      if (!p->err) settle(p, fail(w, "store: commit")), *p->existing = SERVE_IDEM_NEW;
     ok = 0;
   }
   if (!ok) sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
@@ -230,9 +276,9 @@ static void *writer_main(void *arg)
 }
 
 sprec_err serve_store_add(serve_store *st, const char *key, const char *opts, const double *y,
-                          int64_t m, const char *idem, char id[33], int *existing)
+                          int64_t m, const char *idem, const char *hash, char id[33], serve_idem *existing)
 {
-  pending p = {key, opts, idem, y, m, id, existing, SPREC_OK, "", 0, NULL};
+  pending p = {key, opts, idem, hash, y, m, id, existing, SPREC_OK, "", 0, NULL};
   pthread_mutex_lock(&st->mu);
   if (!st->started) { /* the writer, at the first submission */
     if (serve_store_open(st->dir, 0, &st->w) == SPREC_OK &&
@@ -426,15 +472,10 @@ sprec_err serve_store_count(serve_store *st, serve_status s, int64_t *count)
   return err;
 }
 
-sprec_err serve_store_has_idem(serve_store *st, const char *idem, int *found)
+sprec_err serve_store_find_idem(serve_store *st, const char *idem, const char *hash, serve_idem *match)
 {
-  sqlite3_stmt *q = NULL;
-  *found = 0;
-  SPREC_CALL(prepare(st, "SELECT 1 FROM requests WHERE idem=?", &q, "idempotency key"));
-  sqlite3_bind_text(q, 1, idem, -1, SQLITE_TRANSIENT);
-  int s = sqlite3_step(q);
-  sprec_err err = s == SQLITE_ROW || s == SQLITE_DONE ? SPREC_OK : fail(st, "idempotency key");
-  *found = s == SQLITE_ROW;
-  sqlite3_finalize(q);
+  char id[33];
+  sprec_err err = find_idem(st, idem, hash, id, match);
+  if (err) *match = SERVE_IDEM_NEW;
   return err;
 }
