@@ -1,10 +1,13 @@
 /* sprec solve: load or generate a problem, run one algorithm, report. */
 #include "cli.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char help[] =
     "usage: sprec solve (--A FILE --y FILE | --kernel FILE --y FILE |\n"
@@ -70,21 +73,46 @@ typedef struct {
   int b;                 /* problems: the columns of --y          */
 } solve_args;
 
-static void monitor(void *ctx, int iter, double obj, int64_t changes, double elapsed)
-{
-  (void)ctx;
-  printf("iter %6d  objective %.10e  support changes %4lld  elapsed %.3f s\n", iter, obj,
-         (long long)changes, elapsed);
-  fflush(stdout);
-}
-
-/* SIGTERM (preemption, time limit, scancel) and SIGUSR1 (#SBATCH --signal): the solver
- * sees the flag at the end of the iteration. */
+/* SIGTERM (preemption, time limit, scancel) and SIGUSR1 (#SBATCH --signal, and what
+ * scripts/mpirun.sh makes of a stop signal): the solver sees the flag at the end of the
+ * iteration. */
 static volatile sig_atomic_t stop_requested = 0;
 static void request_stop(int sig)
 {
   (void)sig;
   stop_requested = 1;
+}
+
+/* A progress line on stdout that never holds up a stop. Under mpirun stdout is a
+ * terminal that mpirun drains; mpirun signalled itself drains nothing more (it sleeps
+ * before killing the ranks), and rank 0 blocked in write() (restarted after the handler:
+ * SA_RESTART) would never reach the end of its iteration: killed, its state unsaved.
+ * So the line waits for room in poll() (a signal ends the wait; the timeout covers one
+ * that comes just before it), and is dropped once a stop is requested. A closed or
+ * failed stdout drops it too, as printf would have. */
+static void put_line(const char *s, size_t n)
+{
+  fflush(stdout); /* whatever stdio holds goes first */
+  while (n > 0 && !stop_requested) {
+    struct pollfd p = {STDOUT_FILENO, POLLOUT, 0};
+    int r = poll(&p, 1, 200);
+    if (r < 0 && errno != EINTR) return;
+    if (r <= 0) continue;
+    if (p.revents & (POLLERR | POLLHUP | POLLNVAL)) return;
+    ssize_t w = write(STDOUT_FILENO, s, n);
+    if (w < 0 && errno != EINTR) return;
+    if (w > 0) s += w, n -= (size_t)w;
+  }
+}
+
+static void monitor(void *ctx, int iter, double obj, int64_t changes, double elapsed)
+{
+  char line[256];
+  (void)ctx;
+  int n = snprintf(line, sizeof line,
+                   "iter %6d  objective %.10e  support changes %4lld  elapsed %.3f s\n", iter, obj,
+                   (long long)changes, elapsed);
+  if (n > 0) put_line(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
 /* The flags into the options and the solver's run control, which the library checks
@@ -465,17 +493,18 @@ sprec_err cmd_solve(int argc, char **argv)
 
   /* From here on a signal does not kill the run: the solver stops at the end of an
    * iteration (a signal during the set-up stops it after its first). */
-  struct sigaction on_stop, old_term, old_usr1;
+  struct sigaction on_stop;
   memset(&on_stop, 0, sizeof on_stop);
   on_stop.sa_handler = request_stop;
   sigemptyset(&on_stop.sa_mask);
   on_stop.sa_flags = SA_RESTART;
-  sigaction(SIGTERM, &on_stop, &old_term);
-  sigaction(SIGUSR1, &on_stop, &old_usr1);
+  sigaction(SIGTERM, &on_stop, NULL);
+  sigaction(SIGUSR1, &on_stop, NULL);
   err = solve_run(ctx, s, &a, &o, &P);
   sprec_solver_destroy(&s);
   sprec_ctx_destroy(&ctx);
-  sigaction(SIGTERM, &old_term, NULL);
-  sigaction(SIGUSR1, &old_usr1, NULL);
+  /* The handlers stay to the exit: a stop that comes late (a repeated signal, mpirun's
+   * own SIGTERM after its wait) must not kill a rank that is finalizing, the job then
+   * ending with a signal's status although its state or result is written. */
   return err;
 }

@@ -15,7 +15,11 @@
 #     the run with its checkpoint and exit status 3, and the resumed run ends as the
 #     uninterrupted one;
 #   * a rank killed with SIGKILL ends the whole job within 30 s with a non-zero status,
-#     and the last periodic checkpoint resumes to the uninterrupted result.
+#     and the last periodic checkpoint resumes to the uninterrupted result;
+#   * a stop signal to the launcher's process group, to mpirun alone, to one rank alone
+#     or to every process brings every rank to the orderly stop (exit 3, the
+#     checkpoint) for every algorithm that keeps a state, and the resumed run ends as
+#     the uninterrupted one.
 #   tests/cli/test_hostile.sh [PATH/TO/sprec]
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # At exit, whatever still runs under the work directory goes too (a rank of a job that a
@@ -241,7 +245,8 @@ job_pids() { pgrep -f "$W/g/A.npy"; }
 rank_pids() { pgrep -f "^$SPREC solve.*$W/g/A.npy"; }
 for order in "launcher first" "ranks first"; do
   rm -f ck.bin mon
-  "${S[@]}" "${G[@]}" --checkpoint ck.bin --monitor 100 >mon 2>err &
+  # mpirun, signalled too, waits SPREC_KILL_WAIT s twice before it exits (10 by default)
+  SPREC_KILL_WAIT=3 "${S[@]}" "${G[@]}" --checkpoint ck.bin --monitor 100 >mon 2>err &
   pid=$!
   deadline=$((SECONDS + 300))
   until grep -q '^iter  *[1-9]' mon 2>/dev/null || [ $SECONDS -ge $deadline ] || ! kill -0 $pid 2>/dev/null; do sleep 0.05; done
@@ -277,5 +282,121 @@ r = json.load(open(sys.argv[1]))
 assert r["resumed_iteration"] >= 20 and r["resumed_iteration"] % 20 == 0, r["resumed_iteration"]
 PY
 same "resumed from it = uninterrupted" full.json res.json
+
+# ------------------------------------------------ a stop, whoever receives it --
+# A stop reaches some processes of a job and not others: the launcher's process group
+# (a job-control shell's Ctrl-C, a hang-up, `timeout`, a workflow manager), mpirun alone,
+# one rank alone, or every process. Each must bring every rank to the orderly stop:
+# exit status 3, the checkpoint, rank 0's one line, no result; and the resumed run ends
+# as the uninterrupted one, bit for bit. Covered (each case costs a run, its resume and
+# for mpirun its wait): every algorithm that keeps a state through the group (SEA, OMP,
+# OMPR, ELS, HTP, IHT, FISTA, a SEA batch; OMP by SIGINT, the others by SIGTERM); one
+# rank alone: OMPR, ELS, the batch; mpirun alone: SEA with a progress line every 2 ms
+# (mpirun signalled reads no more output, rank 0 must not block on it) and a budget that
+# outlasts mpirun's wait before it passes the stop on; every process: HTP and IHT.
+# Progress every iteration (--monitor 1); mpirun's wait (SPREC_KILL_WAIT) is 3 s here,
+# 10 by default.
+"$MPIRUN" -np 2 "$SPREC" gen --problem gaussian -m 200 -n 50000 -k 20 --snr 10 --out bt --quiet
+"$PY" - <<'PY'
+import numpy as np
+A, y, rng = np.load("bt/A.npy"), np.load("bt/y.npy"), np.random.default_rng(1)
+Y = [y]
+for c in range(2):  # two more problems on the same A
+    x = np.zeros(A.shape[1])
+    x[rng.choice(A.shape[1], 20, replace=False)] = rng.standard_normal(20)
+    Y.append(A @ x + 0.1 * rng.standard_normal(A.shape[0]))
+np.save("bt/Y.npy", np.stack(Y, 1))
+PY
+G2=(--problem gaussian -m 200 -n 100000 -k 40 --snr 10)
+# the uninterrupted runs, full.NAME.json
+declare -A CASE=(
+  [sea]="${G2[*]} --iters 200"
+  [sea-fast]="--problem gaussian -m 100 -n 20000 -k 10 --snr 20 --iters 5000"
+  [omp]="${G2[*]} --algo omp"
+  [ompr]="${G2[*]} --algo ompr"
+  [els]="${G2[*]} --algo els --iters 42"
+  [htp]="${G2[*]} --algo htp --iters 200"
+  [iht]="${G2[*]} --algo iht --iters 200"
+  [fista]="${G2[*]} --algo fista --lambda-ratio 0.02 --tol 0 --iters 200"
+  [batch]="--A $W/bt/A.npy --y $W/bt/Y.npy -k 20 --iters 300"
+)
+# same_run NAME A.json B.json: the same support, coefficients, objective and iterations,
+# of the one problem or of every problem of a batch.
+same_run() {
+  "$PY" - "$2" "$3" <<'PY' && ok "$1" || notok "$1" "results differ"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+pa, pb = a.get("problems", [a]), b.get("problems", [b])
+assert len(pa) == len(pb)
+for p, q in zip(pa, pb):
+    for k in ["support", "coef", "objective", "data_fit", "iterations", "best_iteration", "stop_reason"]:
+        assert p[k] == q[k], (k, p[k], q[k])
+PY
+}
+# stopped NAME DELIVERY SIG: starts CASE[NAME] through the launcher in a session of its
+# own with SIGINT at its default (as a job-control shell starts a job), waits for the
+# progress line of iteration 1, sends SIG to: group, the launcher's process group (the
+# script; mpirun is not in it); mpirun; rank, the last rank; all, the script, mpirun
+# and every rank. Then the run must stop in order within 120 s, and resume to the
+# uninterrupted result.
+stopped() {
+  local name=$1 how=$2 sig=$3 what="$1: SIG$3 to $2" job mp ranks t rc
+  rm -f "$W/ck.bin" "$W/int.json" "$W/res.json" mon err
+  # shellcheck disable=SC2086 # (CASE holds the words of the arguments)
+  SPREC_KILL_WAIT=3 "$PY" -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.setsid()
+os.execv(sys.argv[1], sys.argv[1:])' "$MPIRUN" -np 2 "$SPREC" solve ${CASE[$name]} --monitor 1 \
+    --checkpoint "$W/ck.bin" --out "$W/int.json" >mon 2>err </dev/null &
+  job=$!
+  t=$((SECONDS + 300))
+  until grep -q '^iter  *[1-9]' mon 2>/dev/null; do
+    if ! kill -0 $job 2>/dev/null || [ $SECONDS -ge $t ]; then
+      kill -9 -- -$job 2>/dev/null; wait $job
+      notok "$what" "never reported an iteration: $(tail -c 300 err | tr '\n' '|')"; return
+    fi
+    sleep 0.05
+  done
+  mp=$(pgrep -P $job | head -1) # mpirun: the launcher's child; the ranks: mpirun's
+  ranks=$(pgrep -P "$mp")
+  case $how in
+    group) kill -"$sig" -- -$job ;;
+    mpirun) kill -"$sig" "$mp" ;;
+    rank) kill -"$sig" "$(echo "$ranks" | tail -1)" ;;
+    all) kill -"$sig" $job "$mp" $ranks ;;
+  esac
+  t=$((SECONDS + 120))
+  while kill -0 $job 2>/dev/null && [ $SECONDS -lt $t ]; do sleep 0.1; done
+  if kill -0 $job 2>/dev/null; then
+    kill -9 -- -$job "$mp" $ranks 2>/dev/null; wait $job
+    notok "$what" "still running 120 s later"; return
+  fi
+  wait $job
+  rc=$?
+  if [ $rc -ne 3 ]; then
+    notok "$what" "exit status $rc, not 3 ($([ -e "$W/int.json" ] && echo "the run ended first, at")$(tail -1 mon | cut -c1-12)): $(tail -c 300 err | tr '\n' '|')"
+  elif [ ! -s "$W/ck.bin" ]; then notok "$what" "no checkpoint"
+  elif [ "$(wc -l <err)" -ne 1 ] || ! grep -q 'stopped by a signal.*saved in' err; then
+    notok "$what" "stderr: $(head -c 300 err | tr '\n' '|')"
+  elif [ -e "$W/int.json" ]; then notok "$what" "a result was written"
+  elif pgrep -f -- "--checkpoint $W/ck.bin" >/dev/null; then notok "$what" "processes left running"
+  else
+    ok "$what: exit 3, checkpoint"
+    # shellcheck disable=SC2086
+    "$MPIRUN" -np 2 "$SPREC" solve ${CASE[$name]} --resume "$W/ck.bin" --out "$W/res.json" --quiet </dev/null &&
+      same_run "$what: resumed = uninterrupted" "full.$name.json" "$W/res.json" ||
+      notok "$what: resumed" "the resumed run failed"
+  fi
+}
+for name in sea sea-fast omp ompr els htp iht fista batch; do
+  # shellcheck disable=SC2086
+  "$MPIRUN" -np 2 "$SPREC" solve ${CASE[$name]} --out "full.$name.json" --quiet </dev/null ||
+    notok "$name uninterrupted" "failed"
+done
+for name in sea ompr els htp iht fista batch; do stopped $name group TERM; done
+stopped omp group INT
+for name in ompr els batch; do stopped $name rank TERM; done
+stopped sea-fast mpirun TERM
+for name in htp iht; do stopped $name all TERM; done
 
 finish
