@@ -1,0 +1,115 @@
+/* The state's schema and the dictionary it was made for. meta holds the schema's
+ * version and the fingerprint of the dictionary (sprec_op_fingerprint); each request
+ * carries the fingerprint it was accepted for, so that no request is ever solved
+ * against another dictionary than its own. */
+#include "store_impl.h"
+
+/* The tables, and the upgrade of a state of the previous version (schema 1: requests
+ * without the dictionary's fingerprint and batch; no meta). Its rows keep NULL there:
+ * serve_store_dictionary gives them the fingerprint of the first dictionary the state
+ * is started with (the previous version recorded none), and its running rows, which
+ * belong to no recorded batch, go back to the queue as they always did. */
+int serve_store_upgrade(serve_store *st)
+{
+  sqlite3_stmt *q = NULL;
+  int has_fp = 0;
+  if (exec(st, "BEGIN IMMEDIATE") ||
+      exec(st, "CREATE TABLE IF NOT EXISTS requests ("
+               " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+               " id TEXT UNIQUE NOT NULL,"
+               " idem TEXT UNIQUE,"
+               " key TEXT NOT NULL,"
+               " opts TEXT NOT NULL,"
+               " y BLOB NOT NULL,"
+               " status TEXT NOT NULL,"
+               " created REAL NOT NULL, started REAL, finished REAL,"
+               " result TEXT, fingerprint TEXT, batch TEXT, batch_pos INTEGER)") ||
+      exec(st, "CREATE INDEX IF NOT EXISTS by_status ON requests(status, seq)") ||
+      exec(st, "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)") ||
+      sqlite3_prepare_v2(st->db, "SELECT COUNT(*) FROM pragma_table_info('requests') WHERE name='fingerprint'",
+                         -1, &q, NULL) != SQLITE_OK || sqlite3_step(q) != SQLITE_ROW)
+    has_fp = -1;
+  else has_fp = sqlite3_column_int(q, 0);
+  sqlite3_finalize(q);
+  int bad = has_fp < 0 ||
+            (!has_fp && (exec(st, "ALTER TABLE requests ADD COLUMN fingerprint TEXT") ||
+                         exec(st, "ALTER TABLE requests ADD COLUMN batch TEXT") ||
+                         exec(st, "ALTER TABLE requests ADD COLUMN batch_pos INTEGER"))) ||
+            exec(st, "INSERT OR IGNORE INTO meta VALUES('schema', '2')") || exec(st, "COMMIT");
+  if (bad) exec(st, "ROLLBACK");
+  return bad;
+}
+
+/* st->fp from meta ("" when the state has recorded no dictionary yet). */
+void serve_store_read_fingerprint(serve_store *st)
+{
+  sqlite3_stmt *q = NULL;
+  st->fp[0] = '\0';
+  if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE name='fingerprint'", -1, &q, NULL) ==
+          SQLITE_OK &&
+      sqlite3_step(q) == SQLITE_ROW)
+    snprintf(st->fp, sizeof st->fp, "%s", (const char *)sqlite3_column_text(q, 0));
+  sqlite3_finalize(q);
+}
+
+sprec_err serve_store_dictionary(serve_store *st, const char *fp, int replace, int64_t *failed)
+{
+  sqlite3_stmt *q = NULL;
+  char was[SPREC_FINGERPRINT_LEN];
+  *failed = 0;
+  serve_store_read_fingerprint(st);
+  snprintf(was, sizeof was, "%s", st->fp);
+  if (!strcmp(was, fp)) return SPREC_OK;
+  int64_t waiting = -1;
+  if (sqlite3_prepare_v2(st->db, "SELECT COUNT(*) FROM requests WHERE status IN ('queued', 'running')",
+                         -1, &q, NULL) == SQLITE_OK &&
+      sqlite3_step(q) == SQLITE_ROW)
+    waiting = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  SPREC_CHECK(waiting >= 0, SPREC_ERR_IO, "%s/state.sqlite: %s", st->dir, sqlite3_errmsg(st->db));
+  SPREC_CHECK(!was[0] || replace, SPREC_ERR_ARG,
+              "--state %s holds requests for the dictionary '%s', not for this one, '%s': start "
+              "with that dictionary, or add --new-dictionary to fail the %lld requests still "
+              "waiting and serve this one",
+              st->dir, was, fp, (long long)waiting);
+  /* No dictionary recorded (a new state, or one of the previous version: its requests
+   * adopt this one), or --new-dictionary: the waiting requests fail with the reason,
+   * in the transaction that records the new fingerprint. */
+  char why[2 * SPREC_FINGERPRINT_LEN + 128];
+  snprintf(why, sizeof why,
+           "not solved: the service was restarted with another dictionary ('%s'; this request "
+           "was accepted for '%s')",
+           fp, was);
+  int bad = exec(st, "BEGIN IMMEDIATE");
+  if (!bad && was[0]) {
+    bad = sqlite3_prepare_v2(st->db,
+                             "UPDATE requests SET status='failed', finished=?, result=?, y=x'' "
+                             "WHERE status IN ('queued', 'running')",
+                             -1, &q, NULL) != SQLITE_OK;
+    if (!bad) {
+      sqlite3_bind_double(q, 1, now_s());
+      sqlite3_bind_text(q, 2, why, -1, SQLITE_TRANSIENT);
+      bad = sqlite3_step(q) != SQLITE_DONE;
+      *failed = bad ? 0 : sqlite3_changes(st->db);
+    }
+    sqlite3_finalize(q);
+    q = NULL;
+  }
+  for (int i = 0; !bad && i < 2; i++) {
+    static const char *const sql[2] = {"INSERT OR REPLACE INTO meta VALUES('fingerprint', ?)",
+                                       "UPDATE requests SET fingerprint=? WHERE fingerprint IS NULL"};
+    bad = sqlite3_prepare_v2(st->db, sql[i], -1, &q, NULL) != SQLITE_OK;
+    if (!bad) sqlite3_bind_text(q, 1, fp, -1, SQLITE_TRANSIENT), bad = sqlite3_step(q) != SQLITE_DONE;
+    sqlite3_finalize(q);
+  }
+  if (!bad) bad = exec(st, "COMMIT");
+  if (bad) {
+    sprec_err err = fail(st, "the dictionary's fingerprint");
+    exec(st, "ROLLBACK");
+    *failed = 0;
+    return err;
+  }
+  if (*failed) st->resume = 0; /* (the batch left running failed with the rest) */
+  snprintf(st->fp, sizeof st->fp, "%s", fp);
+  return SPREC_OK;
+}
