@@ -68,10 +68,11 @@ sprec_err serve_store_dictionary(serve_store *st, const char *fp, int replace, i
   sqlite3_finalize(q);
   SPREC_CHECK(waiting >= 0, SPREC_ERR_IO, "%s/state.sqlite: %s", st->dir, sqlite3_errmsg(st->db));
   SPREC_CHECK(!was[0] || replace, SPREC_ERR_ARG,
-              "--state %s holds requests for the dictionary '%s', not for this one, '%s': start "
-              "with that dictionary, or add --new-dictionary to fail the %lld requests still "
-              "waiting and serve this one",
-              st->dir, was, fp, (long long)waiting);
+              "--state %s is for the dictionary '%s', not for this one, '%s': start with that "
+              "dictionary, or add --new-dictionary to serve this one (the %lld request%s still "
+              "waiting in %s then fail%s, never solved against it)",
+              st->dir, was, fp, (long long)waiting, waiting == 1 ? "" : "s", st->dir,
+              waiting == 1 ? "s" : "");
   /* No dictionary recorded (a new state, or one of the previous version: its requests
    * adopt this one), or --new-dictionary: the waiting requests fail with the reason,
    * in the transaction that records the new fingerprint. */
