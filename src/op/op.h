@@ -57,6 +57,9 @@ struct sprec_op_s {
   const struct sprec_op_ops *ops;
   void *data;
   char fp[SPREC_FINGERPRINT_LEN]; /* its fingerprint once known (fingerprint.c), else "" */
+  uint64_t ck_fp; /* the checkpoints' fingerprint of A once made (ckpt_format.c: a pass
+                     over A, made once per operator, as norm2), valid if ck_fp_made */
+  int ck_fp_made;
 };
 
 /* Constructors. Each takes ownership of the arrays it is given (sprec.h): they go

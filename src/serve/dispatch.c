@@ -156,10 +156,12 @@ static void solve_round(sprec_ctx ctx, sprec_op A, serve_store *st, serve_shared
   int rank = sprec_ctx_rank(ctx);
   sprec_err err = x && stt ? SPREC_OK : SPREC_ERROR(SPREC_ERR_MEM, "out of memory (a batch of %d)", b);
   if (!err) err = round_options(A, opts_json, &o);
-  /* A checkpoint only where the budget reaches it: writing one costs a pass over A
-   * (the checkpoint's fingerprint of A) and the state of b problems. */
+  /* A checkpoint only where the budget may reach it (iters 0: the algorithm's
+   * default, hundreds of iterations): each one written holds the state of b problems. */
   snprintf(ck, sizeof ck, "%s/batch-%s.ckpt", a->state, hd->batch);
-  int every = !err && a->checkpoint_every > 0 && o.iters > a->checkpoint_every ? a->checkpoint_every : 0;
+  int every = !err && a->checkpoint_every > 0 && (o.iters == 0 || o.iters > a->checkpoint_every)
+                  ? a->checkpoint_every
+                  : 0;
   double t0 = now_s();
   if (!err) err = round_solve(ctx, A, &o, b, Y, ck, every, (int)hd->resume, x, stt, &all);
   if (err && hd->resume) { /* a checkpoint that cannot be resumed: the batch afresh */
