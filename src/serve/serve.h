@@ -1,6 +1,8 @@
 /* sprec serve: the resident solver service (a front end, like src/cli/: it uses only
- * include/sprec.h). Rank 0 holds the durable state (SQLite, store.c) and runs the HTTP
- * server (http.c) on its own thread; every rank runs the dispatch loop (serve.c). */
+ * include/sprec.h). Rank 0 holds the durable state (SQLite: store.c, store_batch.c,
+ * store_meta.c; checked, recovered and backed up: state.c, backup.c), guarded by its
+ * lock (guard.c), and runs the HTTP server (http.c) on its own thread; every rank runs
+ * the dispatch loop (dispatch.c); serve.c starts them. */
 #ifndef SPREC_SERVE_H
 #define SPREC_SERVE_H
 
@@ -181,7 +183,6 @@ typedef struct serve_backup serve_backup;
 sprec_err serve_backup_start(const char *dir, double every, int keep, serve_backup **b);
 void serve_backup_stop(serve_backup **b);
 
-/* sprec serve: its exit status (it prints its own messages: "sprec serve: error: ..."). */
 /* ---------------------------------------------------------------- options -- */
 /* The run-control fields a request may carry beside its options (options.c): monitor
  * (>= 0, no effect) and checkpoint_every (0 only). */
@@ -201,6 +202,7 @@ sprec_err serve_request_options(const struct cJSON *obj, int64_t m, int64_t n, i
                                 sprec_opts *o, char *key, size_t keylen, struct cJSON *canon,
                                 char *field, size_t flen);
 
+/* sprec serve: its exit status (it prints its own messages: "sprec serve: error: ..."). */
 int serve_main(int argc, char **argv);
 
 #endif
