@@ -210,6 +210,23 @@ sprec_err sprec_op_apply_sparse(sprec_op op, const sprec_sparse *x, double *out)
  * value does not depend on the number of ranks. Made once per operator: later calls
  * (and the solvers') return the same value at once. */
 sprec_err sprec_op_norm2_est(sprec_op op, double *L);
+/* Collective. The operator's fingerprint into buf (len bytes; SPREC_FINGERPRINT_LEN
+ * always suffice): one line of text, equal for two operators exactly when they hold
+ * the same dictionary, the same for any number of ranks, so that work stored against
+ * one (a service's queued requests) is never solved against another. It reads
+ * "KIND DTYPE MxN WHAT", KIND sprec_op_kind's, DTYPE float64 or float32:
+ *   - a generated dictionary (sprec_problem_generate, sprec_op_create_hadamard): WHAT
+ *     is the parameters that define A, exactly: "gaussian seed=5", "deconv
+ *     width=0.02", "seed=5", "spikes sigma=3 taps=25";
+ *   - stored values (the loaders, sprec_op_create_dense*, sprec_op_create_csc) or a
+ *     kernel (sprec_op_create_conv): "sum:" and 16 hex digits, a 64-bit hash of the
+ *     values held (a sparse matrix: of its entries as given, repeats unsummed), of
+ *     which one change is always seen (several: missed with probability 2⁻⁶⁴).
+ * Made as the operator is: the loaders hash the values in the loop that checks them
+ * finite, as they read them; only a dense operator built from a caller's block is
+ * hashed (one pass over it) at the first call. SPREC_ERR_ARG if len is too small. */
+#define SPREC_FINGERPRINT_LEN 160
+sprec_err sprec_op_fingerprint(sprec_op op, char *buf, size_t len);
 
 /* -------------------------------------------------------- random numbers -- */
 /* The generators' random numbers (xoshiro256**): a stream is fixed by (seed, stream,

@@ -34,6 +34,20 @@ static sprec_err check_finite(MPI_Comm comm, const char *path, int64_t rows, int
   return sprec_agree(comm, err);
 }
 
+/* check_finite for the columns [c0, c0+nc) of a matrix (ld rows), in the loop that
+ * also adds their part of the dictionary's fingerprint to *h (fingerprint.c). */
+static sprec_err check_columns(MPI_Comm comm, const char *path, int64_t rows, int64_t nc,
+                               int64_t c0, const double *buf, uint64_t *h)
+{
+  int all = 1, finite;
+  for (int64_t j = 0; j < nc; j++) {
+    *h += sprec_fp_combine(c0 + j, sprec_fp_column(rows, buf + j * rows, &finite));
+    all &= finite;
+  }
+  if (all) return sprec_agree(comm, SPREC_OK);
+  return check_finite(comm, path, rows, nc, c0, buf); /* (finds where, for the message) */
+}
+
 /* ------------------------------------------------------- arrays in files -- */
 /* An array in a file: a .npy file, or a dataset of an HDF5 file. name names it in
  * messages: the path, or FILE.h5:DATASET as the user wrote it. */
@@ -119,6 +133,7 @@ static sprec_err load_block_f32(sprec_ctx ctx, const array_src *s, int64_t m, in
   if (cc > nlmax) cc = nlmax;
   float *Af = NULL;
   double *tmp = NULL;
+  uint64_t h = 0; /* the fingerprint's sum over this rank's columns, as rounded */
   sprec_err err = sprec_alloc_block((size_t)(m * nl), sizeof *Af, &Af, "the local block of A");
   if (!err) err = sprec_calloc((size_t)(m * cc), sizeof *tmp, &tmp, "a chunk of A");
   for (int64_t j = 0; j < nlmax; j += cc) { /* the first rank's block is the largest */
@@ -126,7 +141,7 @@ static sprec_err load_block_f32(sprec_ctx ctx, const array_src *s, int64_t m, in
     SPREC_TRY(sprec_agree(comm, err), done);
     SPREC_TRY(src_read(comm, s, c0 + j, nc, tmp), done);
     SPREC_TRY(check_finite(comm, path, m, nc, c0 + j, tmp), done);
-    for (int64_t t = 0; t < nc && !err; t++)
+    for (int64_t t = 0; t < nc && !err; t++) {
       for (int64_t i = 0; i < m; i++) {
         double v = tmp[i + t * m];
         if (fabs(v) > FLT_MAX) {
@@ -138,12 +153,16 @@ static sprec_err load_block_f32(sprec_ctx ctx, const array_src *s, int64_t m, in
         }
         Af[i + (j + t) * m] = (float)v;
       }
+      /* the fingerprint of the column as held, while it is still in cache */
+      if (!err) h += sprec_fp_combine(c0 + j + t, sprec_fp_column_f32(m, Af + (j + t) * m));
+    }
   }
   SPREC_TRY(sprec_agree(comm, err), done);
   free(tmp);
   tmp = NULL;
   err = sprec_op_create_dense_f32(ctx, m, n, Af, A);
   Af = NULL; /* the operator's now, even on failure */
+  if (!err && (err = sprec_op_fp_values(*A, h))) sprec_op_destroy(A);
 done:
   free(tmp);
   free(Af);
@@ -166,13 +185,16 @@ static sprec_err load_op(sprec_ctx ctx, const array_src *s, sprec_dtype dtype, s
   double *Al = NULL;
   SPREC_CALL(sprec_agree(comm, sprec_alloc_block((size_t)(m * nl), sizeof *Al, &Al,
                                                  "the local block of A")));
+  uint64_t h = 0;
   sprec_err err = src_read(comm, s, c0, nl, Al);
-  if (!err) err = check_finite(comm, path, m, nl, c0, Al);
+  if (!err) err = check_columns(comm, path, m, nl, c0, Al, &h);
   if (err) {
     free(Al);
     return err;
   }
-  return sprec_op_create_dense(ctx, m, n, Al, A); /* takes Al, even on failure */
+  SPREC_CALL(sprec_op_create_dense(ctx, m, n, Al, A)); /* takes Al, even on failure */
+  if ((err = sprec_op_fp_values(*A, h))) sprec_op_destroy(A);
+  return err;
 }
 
 #define CHECK_DTYPE(dtype)                                                                  \

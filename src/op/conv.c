@@ -230,7 +230,13 @@ sprec_err sprec_op_create_conv_path(sprec_ctx ctx, int64_t n, int64_t len, doubl
   d->fft = path == SPREC_CONV_AUTO ? len >= SPREC_CONV_FFT_MIN : path == SPREC_CONV_FFT;
   err = check_kernel(ctx, n, len, kernel);
   if (!err && d->fft) err = fft_setup(d);
-  return sprec_op_finish(&o, err, out);
+  SPREC_CALL(sprec_op_finish(&o, err, out));
+  /* The kernel defines the operator (its length is in the shape): the same on every
+   * rank, hashed without communication. */
+  uint64_t h = 0;
+  for (int64_t t = 0; t < len; t++) h += sprec_fp_entry(t, kernel[t]);
+  sprec_op_fp_set(*out, "sum:%016llx", (unsigned long long)sprec_fp_combine(0, h));
+  return SPREC_OK;
 }
 
 sprec_err sprec_op_create_conv(sprec_ctx ctx, int64_t n, int64_t len, double *kernel,

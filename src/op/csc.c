@@ -219,21 +219,27 @@ sprec_err sprec_csc_canonical(int64_t nl, int64_t *colptr, int64_t *row, double 
 }
 
 /* ------------------------------------------------------------- creation -- */
+/* The entries' checks, in the loop that also hashes them for the fingerprint (*h: this
+ * rank's sum). */
 static sprec_err check_local(int64_t m, int64_t nl, const int64_t *cp, const int64_t *row,
-                             const double *val, int64_t c0)
+                             const double *val, int64_t c0, uint64_t *h)
 {
   SPREC_CHECK(cp[0] == 0, SPREC_ERR_ARG, "colptr[0] = %lld, must be 0", (long long)cp[0]);
   for (int64_t j = 0; j < nl; j++)
     SPREC_CHECK(cp[j + 1] >= cp[j], SPREC_ERR_ARG, "colptr decreases at column %lld",
                 (long long)(c0 + j));
-  for (int64_t j = 0; j < nl; j++)
+  for (int64_t j = 0; j < nl; j++) {
+    uint64_t hj = 0;
     for (int64_t p = cp[j]; p < cp[j + 1]; p++) {
       SPREC_CHECK(row[p] >= 0 && row[p] < m, SPREC_ERR_ARG,
                   "rowind: row index %lld out of range [0, %lld) in column %lld", (long long)row[p],
                   (long long)m, (long long)(c0 + j));
       SPREC_CHECK(isfinite(val[p]), SPREC_ERR_ARG, "val: NaN or Inf at row %lld, column %lld",
                   (long long)row[p], (long long)(c0 + j));
+      hj += sprec_fp_entry(row[p], val[p]);
     }
+    *h += sprec_fp_combine(c0 + j, hj);
+  }
   return SPREC_OK;
 }
 
@@ -283,10 +289,13 @@ sprec_err sprec_op_create_csc(sprec_ctx ctx, int64_t m, int64_t n, int64_t *colp
   }
   o.data = d;
   d->colptr = colptr, d->r64 = rowind, d->val = val;
+  uint64_t h = 0;
   err = check_args(ctx, m, n, index_bits);
-  if (!err) err = check_local(m, o.n_local, colptr, rowind, val, o.col_start);
+  if (!err) err = check_local(m, o.n_local, colptr, rowind, val, o.col_start, &h);
   if (!err) err = sprec_csc_canonical(o.n_local, colptr, rowind, val);
   if (!err) err = narrow_rows(m, index_bits, colptr[o.n_local], d);
   if (!(err = sprec_agree(ctx->comm, err))) sum_sizes(ctx, o.n_local, d);
-  return sprec_op_finish(&o, err, out);
+  SPREC_CALL(sprec_op_finish(&o, err, out));
+  if ((err = sprec_op_fp_values(*out, h))) sprec_op_destroy(out);
+  return err;
 }

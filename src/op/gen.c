@@ -129,8 +129,12 @@ sprec_err sprec_problem_generate(sprec_ctx ctx, const sprec_problem *p, sprec_op
     SPREC_CHECK(p->kind == SPREC_PROBLEM_DECONV && !p->single, SPREC_ERR_ARG,
                 "implicit: only the deconv problem, in double precision, is computed on demand");
     SPREC_CALL(sprec_op_create_implicit(ctx, p, A));
-  } else
+  } else {
     SPREC_CALL(make_dense(ctx, p, A));
+    /* (seed, j) alone make gaussian column j; the width alone the deconv bumps */
+    if (p->kind == SPREC_PROBLEM_DECONV) sprec_op_fp_set(*A, "deconv width=%.17g", p->width);
+    else sprec_op_fp_set(*A, "gaussian seed=%llu", (unsigned long long)p->seed);
+  }
   SPREC_TRY(make_truth(p, *A, xt, y_out), fail);
   return SPREC_OK;
 fail:

@@ -203,5 +203,7 @@ sprec_err sprec_op_create_hadamard(sprec_ctx ctx, int64_t m, int64_t n, uint64_t
     d->f = f;
     err = make_data(&o, d);
   }
-  return sprec_op_finish(&o, err, out);
+  SPREC_CALL(sprec_op_finish(&o, err, out));
+  sprec_op_fp_set(*out, "seed=%llu", (unsigned long long)seed); /* (m, n, seed) define it */
+  return SPREC_OK;
 }

@@ -80,5 +80,7 @@ sprec_err sprec_op_create_implicit(sprec_ctx ctx, const sprec_problem *p, sprec_
     d->p = *p;
     err = sprec_calloc((size_t)(p->m * IMPLICIT_CHUNK), sizeof *d->buf, &d->buf, "column chunk");
   }
-  return sprec_op_finish(&o, err, out);
+  SPREC_CALL(sprec_op_finish(&o, err, out));
+  sprec_op_fp_set(*out, "deconv width=%.17g", p->width); /* the columns' formula's parameter */
+  return SPREC_OK;
 }

@@ -56,6 +56,10 @@ struct sprec_op_s {
   sprec_dtype dtype; /* how a dense block is stored; SPREC_FLOAT64 for the other kinds */
   const struct sprec_op_ops *ops;
   void *data;
+  char fp[SPREC_FINGERPRINT_LEN]; /* its fingerprint once known (fingerprint.c), else "" */
+  uint64_t ck_fp; /* the checkpoints' fingerprint of A once made (ckpt_format.c: a pass
+                     over A, made once per operator, as norm2), valid if ck_fp_made */
+  int ck_fp_made;
 };
 
 /* Constructors. Each takes ownership of the arrays it is given (sprec.h): they go
@@ -142,6 +146,24 @@ sprec_err sprec_problem_finite(const char *what, int64_t j, int64_t n, const dou
 sprec_err sprec_op_create_implicit(sprec_ctx ctx, const sprec_problem *p, sprec_op *A);
 sprec_err sprec_problem_spikes(sprec_ctx ctx, const sprec_problem *p, sprec_op *A, double **y,
                                sprec_sparse *xt);
+
+/* -------------------------------------------------------- fingerprint.c -- */
+/* The pieces of the fingerprint of stored values, so that the loaders and constructors
+ * hash what they read in the loops they already make. All not collective but
+ * sprec_op_fp_values. */
+/* The hash of a dense column of m doubles; *finite: 0 if one of them is NaN or Inf
+ * (the loaders' check, in the same loop). */
+uint64_t sprec_fp_column(int64_t m, const double *a, int *finite);
+/* The same for a column held in single precision (each entry widened to double). */
+uint64_t sprec_fp_column_f32(int64_t m, const float *a);
+/* One entry of a sparse column: a column's hash is the sum over its entries. */
+uint64_t sprec_fp_entry(int64_t row, double v);
+/* Global column j's part of the operator's sum, from its hash h. */
+uint64_t sprec_fp_combine(int64_t j, uint64_t h);
+/* op->fp = "KIND DTYPE MxN " and fmt's text. */
+void sprec_op_fp_set(sprec_op op, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Collective: op->fp = "... sum:HASH" from each rank's sum over its columns. */
+sprec_err sprec_op_fp_values(sprec_op op, uint64_t local);
 
 /* ---------------------------------------------------------------- csc.c -- */
 /* CSC columns in the form the sparse operator holds them, in place: rows sorted

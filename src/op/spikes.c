@@ -61,6 +61,7 @@ sprec_err sprec_problem_spikes(sprec_ctx ctx, const sprec_problem *p, sprec_op *
   err = sprec_op_create_conv(ctx, p->n, p->taps, K, A);
   K = NULL; /* the operator's now, even on failure */
   SPREC_TRY(err, fail);
+  sprec_op_fp_set(*A, "spikes sigma=%.17g taps=%lld", p->sigma, (long long)p->taps);
   return SPREC_OK;
 fail:
   free(K);

@@ -85,12 +85,14 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned code, cons
   return reply_json(c, code, j);
 }
 
-/* The service is stopping (a signal came, or the dispatch has ended): new requests get
- * 503 at once, also while the batch that runs finishes. */
+/* The service is stopping (a signal came, or the dispatch has ended, or the launcher is
+ * gone: the job is being killed, guard.c): new requests get 503 at once, also while
+ * the batch that runs finishes. */
 static int stopping(const serve_http *h)
 {
   pthread_mutex_lock(&h->sh->mu);
-  int s = h->sh->draining || (h->sh->stop_signal && *h->sh->stop_signal);
+  int s = h->sh->draining || (h->sh->stop_signal && *h->sh->stop_signal) ||
+          (h->sh->launcher && getppid() != h->sh->launcher);
   pthread_mutex_unlock(&h->sh->mu);
   return s;
 }

@@ -1,6 +1,8 @@
 /* sprec serve: the resident solver service (a front end, like src/cli/: it uses only
- * include/sprec.h). Rank 0 holds the durable state (SQLite, store.c) and runs the HTTP
- * server (http.c) on its own thread; every rank runs the dispatch loop (serve.c). */
+ * include/sprec.h). Rank 0 holds the durable state (SQLite: store.c, store_batch.c,
+ * store_meta.c; checked, recovered and backed up: state.c, backup.c), guarded by its
+ * lock (guard.c), and runs the HTTP server (http.c) on its own thread; every rank runs
+ * the dispatch loop (dispatch.c); serve.c starts them. */
 #ifndef SPREC_SERVE_H
 #define SPREC_SERVE_H
 
@@ -8,6 +10,7 @@
 #include <signal.h>
 #include <sprec.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* ------------------------------------------------------------------ store -- */
 /* Requests and results in SQLite (WAL, synchronous FULL): a request is stored before
@@ -21,8 +24,10 @@ const char *serve_status_name(serve_status s);
 /* Every function that can fail returns sprec_err, with the message where sprec_errmsg()
  * reads it on the calling thread. */
 
-/* Opens (creates) DIR/state.sqlite. requeue: requests left running by a previous
- * process go back to the queue (call once, at start-up, before serving). */
+/* Opens (creates) DIR/state.sqlite. requeue: the start-up's open (once, before
+ * serving): the tables made, or upgraded from the previous version's; the requests a
+ * killed process left running in a batch are kept for the next take (that batch
+ * resumed), those of no recorded batch go back to the queue. */
 sprec_err serve_store_open(const char *dir, int requeue, serve_store **st);
 void serve_store_close(serve_store **st);
 
@@ -30,6 +35,15 @@ void serve_store_close(serve_store **st);
  * (the same hash, or stored without one before keys were bound: a retry), or stored
  * for another request (other y or options). */
 typedef enum { SERVE_IDEM_NEW, SERVE_IDEM_SAME, SERVE_IDEM_OTHER } serve_idem;
+
+/* At start-up, the dictionary's fingerprint (sprec_op_fingerprint) against the state's:
+ * the same, nothing to do; none recorded (a new state, or the previous version's,
+ * which recorded none: its requests adopt this one), recorded now. Another: with
+ * replace (--new-dictionary), every queued or running request fails with the reason,
+ * never solved (*failed: how many), in the transaction that records the new one;
+ * without, SPREC_ERR_ARG naming both, nothing changed. Every request stored from then
+ * on carries it. */
+sprec_err serve_store_dictionary(serve_store *st, const char *fp, int replace, int64_t *failed);
 
 /* A new request. key: the options that must agree for requests to share a batch
  * (canonical text); opts: the options as JSON; y: m doubles. idem: the
@@ -60,12 +74,18 @@ sprec_err serve_store_get(serve_store *st, const char *id, serve_request *r, int
 sprec_err serve_store_cancel(serve_store *st, const char *id, serve_request *r, int *cancelled);
 
 /* The next batch: the oldest queued request and up to max - 1 more queued with the
- * same key, oldest first, marked running. ids: max x 33 bytes; opts: the first one's
- * options (malloc'ed); Y: m x count doubles (malloc'ed). *count: how many (0: queue
- * empty; 0 and nothing marked on error). oldest: created time of the oldest queued
- * request. */
+ * same key, oldest first, marked running, recorded as the members of a new batch
+ * (batch: its id) in this order. ids: max x 33 bytes; opts: the first one's options
+ * (malloc'ed); Y: m x count doubles (malloc'ed). *count: how many (0: queue empty; 0
+ * and nothing marked on error). oldest: created time of the oldest queued request.
+ * The first take after a start whose state holds a batch a killed process left
+ * running (serve_store_resume_pending) returns that batch instead, its members in
+ * their order, with its id and *resumed = 1 (a batch of more than max members is
+ * queued again instead). */
 sprec_err serve_store_take(serve_store *st, int max, int64_t m, char (*ids)[33], char **opts,
-                           double **Y, double *oldest, int *count);
+                           double **Y, double *oldest, int *count, char batch[33], int *resumed);
+/* 1 if the next take returns a batch a killed process left running. */
+int serve_store_resume_pending(const serve_store *st);
 /* The age (seconds since created) of the oldest queued request, the number of queued
  * requests with its key and the age of the newest of them; *found 1, or 0 if the
  * queue is empty. */
@@ -102,6 +122,8 @@ typedef struct {
   int draining;             /* no new requests: 503; waiters answered       */
   const volatile sig_atomic_t *stop_signal; /* set by SIGTERM/SIGUSR1: 503 at once,
                                              * while the running batch finishes     */
+  pid_t launcher; /* the MPI launcher's pid (our parent), 0 if none: once our parent
+                   * is another, the job is dying: 503 at once (guard.c)            */
   /* metrics */
   uint64_t accepted, done, failed, cancelled, rejected, batches, passes;
   uint64_t batch_sizes[8];  /* 1, 2-3, 4-7, ..., 64-127, 128+                 */
@@ -141,6 +163,59 @@ sprec_err serve_y_from_npy(const char *body, size_t len, int64_t m, double *y);
 /* The hash of what a request asks for, its canonical options key and its y as solved
  * (m doubles): SHA-256 in hex (65 bytes with the NUL). */
 sprec_err serve_request_hash(const char *key, const double *y, int64_t m, char hex[65]);
+
+/* ---------------------------------------------------------------- serve.c -- */
+typedef struct {
+  const char *A, *problem, *state, *listen, *dtype;
+  const char *recover; /* --recover DIR: that instead of serving                   */
+  int64_t m, n, max_k, max_queue;
+  uint64_t seed;
+  double width;
+  int max_batch, max_wait_ms;
+  size_t max_body;
+  int new_dictionary;   /* serve another dictionary than DIR's (store_meta.c)         */
+  double start_wait;    /* seconds a start waits for DIR's lock and the port          */
+  int checkpoint_every; /* iterations between a long batch's checkpoints (0: none)    */
+  double backup_every;  /* seconds between backups of the state (0: none)             */
+  int backup_keep;      /* backups kept                                                */
+} serve_args;
+
+/* ------------------------------------------------------------- dispatch.c -- */
+/* Set by SIGTERM and SIGUSR1: drain and stop. */
+extern volatile sig_atomic_t serve_stopping;
+/* Collective: rank 0 takes each batch from the queue and broadcasts it, every rank
+ * solves it; until a stop signal has come and the running batch is done. */
+void serve_loop(sprec_ctx ctx, sprec_op A, serve_store *st, serve_shared *sh, const serve_args *a);
+/* Rank 0: the batches' checkpoint files in DIR (DIR/batch-*) removed. */
+void serve_remove_checkpoints(const char *dir);
+
+/* ---------------------------------------------------------------- guard.c -- */
+/* One service per state directory: an exclusive lock (fcntl) on DIR/lock, which the
+ * kernel releases when the process ends, however it ends. Waits up to wait_s seconds
+ * while another process holds it (saying so once, on stdout); then SPREC_ERR_ARG
+ * naming the holder (its pid, host and URL). *fd: the lock, held until closed. */
+sprec_err serve_lock_take(const char *dir, double wait_s, int *fd);
+/* When started by an MPI launcher (mpirun, srun): a thread that ends this process at
+ * once when the launcher is gone (our parent changes), and sh->launcher set so that the
+ * HTTP server answers 503 from that moment: a job being killed accepts nothing more. */
+void serve_watch_launcher(serve_shared *sh, int rank);
+
+/* ---------------------------------------------------------------- state.c -- */
+/* DIR/state.sqlite checked (PRAGMA quick_check) without changing it; none yet is fine.
+ * Damage: SPREC_ERR_FORMAT naming the file and the first fault, and --recover. */
+sprec_err serve_state_check(const char *dir);
+/* sprec serve --recover DIR: every readable request and result of DIR/state.sqlite
+ * copied into a fresh state that replaces it (the old file kept as
+ * DIR/state.sqlite.damaged-TIME), the lost ones listed on stdout ("lost ID (seq N)").
+ * Its exit status: 0, 2 for a DIR that is in use or holds no state, 1 on failure. */
+int serve_state_recover(const char *dir);
+/* Periodic backups (SQLite's online backup API, on a thread of its own): every `every`
+ * seconds, when the state has changed, DIR/backups/state-TIME.sqlite, a complete
+ * database (rollback journal mode: copy it to DIR/state.sqlite to restore it); the
+ * newest `keep` kept. A failed backup is reported on stderr; the service goes on. */
+typedef struct serve_backup serve_backup;
+sprec_err serve_backup_start(const char *dir, double every, int keep, serve_backup **b);
+void serve_backup_stop(serve_backup **b);
 
 /* ---------------------------------------------------------------- options -- */
 /* The run-control fields a request may carry beside its options (options.c): monitor

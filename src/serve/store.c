@@ -4,15 +4,7 @@
  * result is committed in the same transaction that marks its request done. At start-up
  * the requests a killed process left running go back to the queue: each accepted id
  * gets exactly one result. */
-#include "serve.h"
-
-#include <pthread.h>
-#include <sqlite3.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/random.h>
-#include <time.h>
+#include "store_impl.h"
 
 /* A submission waiting for the writer (it lives on the submitting thread's stack). The
  * writer stores its outcome here, the message too: sprec_errmsg() is per thread, and
@@ -29,21 +21,6 @@ typedef struct pending {
   struct pending *next;
 } pending;
 
-struct serve_store {
-  sqlite3 *db;
-  char dir[4096];
-  /* Group commit of submissions: one writer thread, on a connection of its own, stores
-   * every submission that has come in while it synced the previous group to disk, in
-   * one transaction: one sync for them all, not one each (4.4 ms here, serialized: a
-   * burst of 64 took 0.3 s to be accepted, and the dispatch cut it in two batches). */
-  pthread_mutex_t mu;
-  pthread_cond_t work, done;
-  pending *head, **tail;
-  serve_store *w; /* the writer's connection */
-  pthread_t writer;
-  int started, closing;
-};
-
 static const char *const status_names[] = {"queued", "running", "done", "failed", "cancelled"};
 
 const char *serve_status_name(serve_status s) { return status_names[s]; }
@@ -53,67 +30,6 @@ static serve_status status_of(const char *name)
   for (int s = 0; s < 5; s++)
     if (name && !strcmp(name, status_names[s])) return (serve_status)s;
   return ST_FAILED;
-}
-
-static double now_s(void)
-{
-  struct timespec t;
-  clock_gettime(CLOCK_REALTIME, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-/* The connection's last error: "what: SQLite's message". */
-static sprec_err fail(serve_store *st, const char *what)
-{
-  return SPREC_ERROR(SPREC_ERR_IO, "%s: %s", what,
-                     st && st->db ? sqlite3_errmsg(st->db) : "no database");
-}
-
-static int exec(serve_store *st, const char *sql) { return sqlite3_exec(st->db, sql, NULL, NULL, NULL); }
-
-/* sql compiled on st's connection into *q. */
-static sprec_err prepare(serve_store *st, const char *sql, sqlite3_stmt **q, const char *what)
-{
-  return sqlite3_prepare_v2(st->db, sql, -1, q, NULL) == SQLITE_OK ? SPREC_OK : fail(st, what);
-}
-
-/* A statement that returns no rows, run and finalized. */
-static sprec_err step_done(serve_store *st, sqlite3_stmt *q, const char *what)
-{
-  sprec_err err = sqlite3_step(q) == SQLITE_DONE ? SPREC_OK : fail(st, what);
-  sqlite3_finalize(q);
-  return err;
-}
-
-static int idem_hash_column(serve_store *st) /* 1, 0, or -1 when it cannot be read */
-{
-  sqlite3_stmt *q = NULL;
-  int found = -1;
-  if (sqlite3_prepare_v2(st->db, "SELECT COUNT(*) FROM pragma_table_info('requests') WHERE name='idem_hash'",
-                         -1, &q, NULL) == SQLITE_OK &&
-      sqlite3_step(q) == SQLITE_ROW)
-    found = sqlite3_column_int(q, 0);
-  sqlite3_finalize(q);
-  return found;
-}
-
-/* The column idem_hash (what an Idempotency-Key's request asked for, serve_request_hash)
- * is newer than the table: a state written before keys were bound lacks it. It is
- * added at the first open (in a transaction: two connections opening at once add it
- * once); the keys stored before keep no hash (NULL), and their retries are taken as
- * before (find_idem). Returns nonzero on failure, as exec does. */
-static int add_idem_hash(serve_store *st)
-{
-  int found = idem_hash_column(st);
-  if (found) return found < 0;
-  if (exec(st, "BEGIN IMMEDIATE")) return 1;
-  found = idem_hash_column(st);
-  if (found < 0 || (!found && exec(st, "ALTER TABLE requests ADD COLUMN idem_hash TEXT")) ||
-      exec(st, "COMMIT")) {
-    exec(st, "ROLLBACK");
-    return 1;
-  }
-  return 0;
 }
 
 sprec_err serve_store_open(const char *dir, int requeue, serve_store **out)
@@ -135,23 +51,25 @@ sprec_err serve_store_open(const char *dir, int requeue, serve_store **out)
     return err;
   }
   sqlite3_busy_timeout(st->db, 60000);
+  /* At start-up (requeue): the tables made or upgraded; the requests a killed process
+   * left running in a recorded batch are kept for the next take (resumed from the
+   * batch's checkpoint), those of no batch (the previous version's) queued again. */
+  sqlite3_stmt *q = NULL;
   if (exec(st, "PRAGMA journal_mode=WAL") || exec(st, "PRAGMA synchronous=FULL") ||
-      exec(st, "CREATE TABLE IF NOT EXISTS requests ("
-               " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-               " id TEXT UNIQUE NOT NULL,"
-               " idem TEXT UNIQUE,"
-               " key TEXT NOT NULL,"
-               " opts TEXT NOT NULL,"
-               " y BLOB NOT NULL,"
-               " status TEXT NOT NULL,"
-               " created REAL NOT NULL, started REAL, finished REAL,"
-               " result TEXT, idem_hash TEXT)") ||
-      exec(st, "CREATE INDEX IF NOT EXISTS by_status ON requests(status, seq)") || add_idem_hash(st) ||
-      (requeue && exec(st, "UPDATE requests SET status='queued', started=NULL WHERE status='running'"))) {
+      (requeue && (serve_store_upgrade(st) ||
+                   exec(st, "UPDATE requests SET status='queued', started=NULL "
+                            "WHERE status='running' AND batch IS NULL") ||
+                   sqlite3_prepare_v2(st->db, "SELECT COUNT(*) FROM requests WHERE status='running'", -1,
+                                      &q, NULL) != SQLITE_OK ||
+                   sqlite3_step(q) != SQLITE_ROW))) {
+    sqlite3_finalize(q);
     sprec_err err = fail(st, path);
     serve_store_close(&st);
     return err;
   }
+  st->resume = q && sqlite3_column_int(q, 0) > 0;
+  sqlite3_finalize(q);
+  serve_store_read_fingerprint(st);
   *out = st;
   return SPREC_OK;
 }
@@ -174,14 +92,6 @@ void serve_store_close(serve_store **st)
   pthread_cond_destroy(&s->done);
   free(s);
   *st = NULL;
-}
-
-static void new_id(char id[33])
-{
-  unsigned char r[16];
-  if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) /* (never short for 16 bytes) */
-    for (int i = 0; i < 16; i++) r[i] = (unsigned char)rand();
-  for (int i = 0; i < 16; i++) snprintf(id + 2 * i, 3, "%02x", r[i]);
 }
 
 /* The request stored under Idempotency-Key idem, compared with hash: its id into id (33
@@ -215,8 +125,8 @@ static sprec_err add_one(serve_store *st, pending *p)
   }
   new_id(p->id);
   SPREC_CALL(prepare(st,
-                     "INSERT INTO requests(id, idem, idem_hash, key, opts, y, status, created) "
-                     "VALUES(?, ?, ?, ?, ?, ?, 'queued', ?)",
+                     "INSERT INTO requests(id, idem, idem_hash, key, opts, y, status, created, fingerprint) "
+                     "VALUES(?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
                      &q, "store"));
   sqlite3_bind_text(q, 1, p->id, -1, SQLITE_TRANSIENT);
   if (p->idem) {
@@ -227,6 +137,7 @@ static sprec_err add_one(serve_store *st, pending *p)
   sqlite3_bind_text(q, 5, p->opts, -1, SQLITE_TRANSIENT);
   sqlite3_bind_blob64(q, 6, p->y, (sqlite3_uint64)p->m * sizeof *p->y, SQLITE_TRANSIENT);
   sqlite3_bind_double(q, 7, now_s());
+  sqlite3_bind_text(q, 8, st->fp, -1, SQLITE_TRANSIENT); /* the dictionary it is accepted for */
   return step_done(st, q, "store");
 }
 
@@ -348,116 +259,6 @@ sprec_err serve_store_cancel(serve_store *st, const char *id, serve_request *r, 
   SPREC_CHECK(found, SPREC_ERR_ARG, "no such request");
   *cancelled = changed;
   return SPREC_OK;
-}
-
-sprec_err serve_store_peek(serve_store *st, double now, double *age, int *same_key,
-                           double *newest_age, int *found)
-{
-  sqlite3_stmt *q = NULL;
-  *age = *newest_age = 0;
-  *same_key = *found = 0;
-  SPREC_CALL(prepare(st,
-                     "SELECT r1.created, COUNT(*), MAX(r2.created) FROM (SELECT key, created "
-                     "FROM requests WHERE status='queued' ORDER BY seq LIMIT 1) r1 JOIN "
-                     "requests r2 ON r2.status='queued' AND r2.key=r1.key",
-                     &q, "peek"));
-  int s = sqlite3_step(q);
-  sprec_err err = s == SQLITE_ROW || s == SQLITE_DONE ? SPREC_OK : fail(st, "peek");
-  if (s == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
-    *found = 1;
-    *age = now - sqlite3_column_double(q, 0);
-    *same_key = sqlite3_column_int(q, 1);
-    *newest_age = now - sqlite3_column_double(q, 2);
-  }
-  sqlite3_finalize(q);
-  return err;
-}
-
-/* One queued row of the batch into ids[count] and Y's column count, marked running
- * (u, bound to the time it started). */
-static sprec_err take_row(serve_store *st, sqlite3_stmt *q, sqlite3_stmt *u, int count, int64_t m,
-                          char (*ids)[33], double *Y)
-{
-  snprintf(ids[count], 33, "%s", (const char *)sqlite3_column_text(q, 0));
-  const void *b = sqlite3_column_blob(q, 2);
-  SPREC_CHECK(b && sqlite3_column_bytes(q, 2) == (int)(m * (int64_t)sizeof(double)), SPREC_ERR_FORMAT,
-              "take: request %s: y is not %lld values", ids[count], (long long)m);
-  memcpy(Y + (size_t)count * (size_t)m, b, sizeof(double) * (size_t)m);
-  sqlite3_bind_text(u, 2, ids[count], -1, SQLITE_TRANSIENT);
-  int s = sqlite3_step(u);
-  sqlite3_reset(u);
-  return s == SQLITE_DONE ? SPREC_OK : fail(st, "take");
-}
-
-sprec_err serve_store_take(serve_store *st, int max, int64_t m, char (*ids)[33], char **opts,
-                           double **Y, double *oldest, int *count)
-{
-  sqlite3_stmt *q = NULL, *u = NULL;
-  sprec_err err = SPREC_OK;
-  *count = 0;
-  *opts = NULL;
-  *Y = NULL;
-  if (exec(st, "BEGIN IMMEDIATE")) return fail(st, "take");
-  SPREC_TRY(prepare(st,
-                    "SELECT id, opts, y, created FROM requests WHERE status='queued' AND "
-                    "key=(SELECT key FROM requests WHERE status='queued' ORDER BY seq "
-                    "LIMIT 1) ORDER BY seq LIMIT ?",
-                    &q, "take"),
-            done);
-  SPREC_TRY(prepare(st, "UPDATE requests SET status='running', started=? WHERE id=?", &u, "take"),
-            done);
-  sqlite3_bind_int(q, 1, max);
-  sqlite3_bind_double(u, 1, now_s());
-  *Y = malloc(sizeof(double) * (size_t)(m * max));
-  SPREC_TRY(*Y ? SPREC_OK : SPREC_ERROR(SPREC_ERR_MEM, "take: out of memory"), done);
-  while (sqlite3_step(q) == SQLITE_ROW) {
-    if (*count == 0) {
-      *opts = strdup((const char *)sqlite3_column_text(q, 1));
-      *oldest = sqlite3_column_double(q, 3);
-      SPREC_TRY(*opts ? SPREC_OK : SPREC_ERROR(SPREC_ERR_MEM, "take: out of memory"), done);
-    }
-    SPREC_TRY(take_row(st, q, u, *count, m, ids, *Y), done);
-    (*count)++;
-  }
-  if (exec(st, "COMMIT")) err = fail(st, "take: commit");
-done:
-  sqlite3_finalize(q);
-  sqlite3_finalize(u);
-  if (err) { /* (a failed COMMIT leaves the transaction open) */
-    exec(st, "ROLLBACK");
-    free(*opts);
-    free(*Y);
-    *opts = NULL;
-    *Y = NULL;
-    *count = 0;
-  }
-  return err;
-}
-
-sprec_err serve_store_finish(serve_store *st, const char *id, int ok, const char *text)
-{
-  sqlite3_stmt *q = NULL;
-  SPREC_CALL(prepare(st,
-                     "UPDATE requests SET status=?, finished=?, result=?, y=x'' "
-                     "WHERE id=? AND status='running'",
-                     &q, "finish"));
-  sqlite3_bind_text(q, 1, ok ? "done" : "failed", -1, SQLITE_STATIC);
-  sqlite3_bind_double(q, 2, now_s());
-  sqlite3_bind_text(q, 3, text, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(q, 4, id, -1, SQLITE_TRANSIENT);
-  return step_done(st, q, "finish");
-}
-
-sprec_err serve_store_finish_batch(serve_store *st, int b, char (*ids)[33], char *const *texts,
-                                   const char *why)
-{
-  if (exec(st, "BEGIN IMMEDIATE")) return fail(st, "finish");
-  sprec_err err = SPREC_OK;
-  for (int p = 0; p < b && !err; p++)
-    err = serve_store_finish(st, ids[p], texts[p] != NULL, texts[p] ? texts[p] : why);
-  if (!err && exec(st, "COMMIT")) err = fail(st, "finish: commit");
-  if (err) exec(st, "ROLLBACK"); /* (a failed COMMIT leaves the transaction open) */
-  return err;
 }
 
 sprec_err serve_store_count(serve_store *st, serve_status s, int64_t *count)
