@@ -354,7 +354,7 @@ sprec_err cmd_submit(int argc, char **argv)
       snprintf(name, sizeof name, "%s", f + (f[1] == '-' ? 2 : 1));
       for (char *c = name; *c; c++)
         if (*c == '-') *c = '_';
-      if (serve_opts_set(&o, &rf, name, v))
+      if (serve_opts_set(&o, &rf, name, v, 1))
         return SPREC_ERROR(SPREC_ERR_ARG, "submit: %s: %s", f, sprec_errmsg());
       char *ev = curl_easy_escape(NULL, v, 0);
       snprintf(query + strlen(query), sizeof query - strlen(query), "%s%s=%s", *query ? "&" : "?",

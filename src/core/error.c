@@ -40,10 +40,12 @@ static void trace_add(const char *file, int line, const char *func)
 sprec_err sprec_error_set(sprec_err code, const char *file, int line, const char *func,
                           const char *fmt, ...)
 {
+  char msg[sizeof g_msg]; /* the arguments may be the previous message (a prefix added) */
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(g_msg, sizeof g_msg, fmt, ap);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  memcpy(g_msg, msg, sizeof msg);
   g_trace[0] = '\0';
   trace_add(file, line, func);
   return code;

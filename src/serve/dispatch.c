@@ -108,7 +108,7 @@ static sprec_err round_options(sprec_op A, const char *opts_json, sprec_opts *o)
   sprec_err err = SPREC_OK;
   sprec_opts_default(o);
   for (const cJSON *it = oj->child; it && !err; it = it->next)
-    err = cJSON_IsString(it) ? serve_opts_set(o, &rf, it->string, it->valuestring)
+    err = cJSON_IsString(it) ? serve_opts_set(o, &rf, it->string, it->valuestring, 0)
                              : SPREC_ERROR(SPREC_ERR_FORMAT, "the stored option %s is not text", it->string);
   cJSON_Delete(oj);
   return err ? err : serve_opts_check(o, &rf, sprec_op_rows(A), sprec_op_cols(A));

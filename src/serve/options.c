@@ -14,11 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-sprec_err serve_opts_set(sprec_opts *o, serve_run_fields *rf, const char *name, const char *value)
+sprec_err serve_opts_set(sprec_opts *o, serve_run_fields *rf, const char *name, const char *value, int given)
 {
   int *f = !strcmp(name, "monitor") ? &rf->monitor
            : !strcmp(name, "checkpoint_every") ? &rf->checkpoint_every : NULL;
-  if (!f) return sprec_opts_set(o, name, value);
+  if (!f) {
+    SPREC_CALL(sprec_opts_set(o, name, value));
+    return given ? sprec_opts_check_given(o, name) : SPREC_OK;
+  }
   char *end = NULL;
   errno = 0;
   long long x = strtoll(value, &end, 10);
@@ -56,7 +59,7 @@ sprec_err serve_request_options(const cJSON *obj, int64_t m, int64_t n, int64_t 
       else snprintf(v, sizeof v, "%.17g", d);
     } else
       return SPREC_ERROR(SPREC_ERR_ARG, "%s: must be a number, a string or true/false", it->string);
-    SPREC_CALL(serve_opts_set(o, &rf, it->string, v));
+    SPREC_CALL(serve_opts_set(o, &rf, it->string, v, 1));
   }
   sprec_err err = serve_opts_check(o, &rf, m, n);
   if (err) { /* the message starts with the option */

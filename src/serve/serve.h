@@ -223,8 +223,11 @@ void serve_backup_stop(serve_backup **b);
 typedef struct {
   int monitor, checkpoint_every;
 } serve_run_fields;
-/* One field of a request: an option (sprec_opts_set) or one of the run-control fields. */
-sprec_err serve_opts_set(sprec_opts *o, serve_run_fields *rf, const char *name, const char *value);
+/* One field of a request: an option (sprec_opts_set) or one of the run-control fields.
+ * given: a client's value (a request's member, a flag of submit), which must not be one
+ * the options keep for their default (sprec_opts_check_given: step 0); 0 for the
+ * stored options, read back by name. */
+sprec_err serve_opts_set(sprec_opts *o, serve_run_fields *rf, const char *name, const char *value, int given);
 /* sprec_opts_check, then the run-control fields, with the messages of sprec_opts_check. */
 sprec_err serve_opts_check(const sprec_opts *o, const serve_run_fields *rf, int64_t m, int64_t n);
 /* The options of a request (a JSON object: every member but "y" is an option or a

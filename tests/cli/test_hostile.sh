@@ -182,6 +182,7 @@ refused "submit --out a new file in the state directory" "state directory" "${C[
 refused "status --out naming state.sqlite-wal" "state directory" "${C[@]}" status "$rid" "${EP[@]}" --out st/state.sqlite-wal
 refused "status --out naming --endpoint" "--endpoint" "${C[@]}" status "$rid" "${EP[@]}" --out st/endpoint.json
 refused "status --out a directory" "is a directory" "${C[@]}" status "$rid" "${EP[@]}" --out adir
+refused "submit --step 0 (as solve refuses it)" "step must be a positive number (got 0)" "${C[@]}" submit "${EP[@]}" --y p/y.npy -k 5 --step 0
 if [ "$(sums)" = "$before" ]; then ok "the service's state and --y untouched"
 else notok "the service's state and --y untouched" "$(diff <(echo "$before") <(sums))"; fi
 if ls st "$W" | grep -q partial; then notok "no partial file from the client" "$(ls st "$W")"; else ok "no partial file from the client"; fi

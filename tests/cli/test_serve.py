@@ -221,6 +221,9 @@ cases = [
     ("y missing", json.dumps({"k": 4}).encode(), "application/json", "y"),
     ("an unknown option", json.dumps({"y": y0, "k": 4, "frobnicate": 1}).encode(), "application/json", "frobnicate"),
     ("iters < 0", json.dumps({"y": y0, "k": 4, "iters": -1}).encode(), "application/json", "iters"),
+    # a value the options keep for their default, refused when a client gives it, as solve does
+    ("step 0", json.dumps({"y": y0, "k": 4, "step": 0}).encode(), "application/json", "step"),
+    ("lambda 0", json.dumps({"y": y0, "algo": "fista", "lambda": 0}).encode(), "application/json", "lambda"),
     ("k too large", json.dumps({"y": y0, "k": 11}).encode(), "application/json", "k"),
     ("an unknown algorithm", json.dumps({"y": y0, "k": 4, "algo": "magic"}).encode(), "application/json", "algo"),
     # run-control fields, accepted as since the first version: checkpoint_every only at 0
