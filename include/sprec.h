@@ -111,6 +111,44 @@ int sprec_ctx_rank(sprec_ctx ctx);
 int sprec_ctx_size(sprec_ctx ctx);
 void sprec_ctx_grid(sprec_ctx ctx, int *nprow, int *npcol);
 
+/* --------------------------------------------------------- communication -- */
+/* Every MPI call of the library is counted on the context whose communicator it runs
+ * on, in the phase of the work it serves (src/core/comm.h says what one call adds):
+ * calls; bytes (the payload of this rank's call: count x type size; for Allgather(v)
+ * what every rank ends up holding, for Alltoallv what this rank sends, for MPI-IO what
+ * this rank reads or writes); hops (1 per collective call, plus the length of each
+ * point-to-point chain on every rank that waits for its end); seconds. The counts
+ * are exact: the same for the same problem, options and number of ranks. A solve
+ * (sprec_solver_solve, sprec_solver_solve_batch) resets them at its start, so they
+ * then cover the solve, its set-up included (the ‖A‖₂² estimate in its own phase),
+ * and its statistics carry them reduced over the ranks (sprec_stats.comm_max/sum). */
+typedef enum {
+  SPREC_COMM_PRODUCTS = 0, /* A x and Aᵀr passes (operators that exchange data)        */
+  SPREC_COMM_RESIDUAL,     /* A_S x_S (sprec_op_apply_sparse): chain and broadcast      */
+  SPREC_COMM_TOPK,         /* the collective top-k (sprec_topk)                        */
+  SPREC_COMM_LSQ,          /* restricted least squares (not gathers of its columns)    */
+  SPREC_COMM_GATHER,       /* support columns and sparse vectors gathered               */
+  SPREC_COMM_NORM,         /* the ‖A‖₂² power iteration, all of it                     */
+  SPREC_COMM_SCALAR,       /* small reductions: objectives, steps, stop tests, λ_max    */
+  SPREC_COMM_AGREE,        /* error agreement (sprec_agree)                             */
+  SPREC_COMM_CHECKPOINT,   /* checkpoints written and read, fingerprints                */
+  SPREC_COMM_IO,           /* files loaded and written                                  */
+  SPREC_COMM_NPHASES
+} sprec_comm_phase;
+
+typedef struct {
+  int64_t calls, bytes, hops;
+  double seconds; /* wall time in the calls (reduced: the maximum over ranks) */
+} sprec_comm_count;
+
+/* Not collective. The phase's name as perf.comm writes it: "products", "residual",
+ * "topk", "lsq", "gather", "norm", "scalar", "agree", "checkpoint", "io". */
+const char *sprec_comm_phase_name(sprec_comm_phase ph);
+/* Not collective. This rank's counts since the context was made or last reset. */
+void sprec_ctx_comm_counts(sprec_ctx ctx, sprec_comm_count counts[SPREC_COMM_NPHASES]);
+/* Not collective (reset on every rank to compare across ranks). */
+void sprec_ctx_comm_reset(sprec_ctx ctx);
+
 /* --------------------------------------------------------------- kernels -- */
 /* The passes over A run kernels compiled for several instruction sets (generic: any
  * CPU; avx2; avx512), the best this CPU runs chosen at run time. Every variant sums in
@@ -389,6 +427,10 @@ typedef struct {
   double iteration_seconds_median; /* median wall time of one iteration (max over ranks) */
   /* Seconds, max over ranks. */
   double t_total, t_setup, t_apply_T, t_topk, t_lsq, t_comm;
+  /* The solve's communication per phase (of a batch: the batch's, in its whole-batch
+   * statistics), the maximum and the sum over ranks; zero in a batch's per-problem
+   * statistics. */
+  sprec_comm_count comm_max[SPREC_COMM_NPHASES], comm_sum[SPREC_COMM_NPHASES];
 } sprec_stats;
 
 typedef struct sprec_solver_s *sprec_solver;

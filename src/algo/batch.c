@@ -128,6 +128,7 @@ sprec_err sprec_solver_solve_batch(sprec_solver s, sprec_op A, int b, const doub
   const double **r = NULL;
   double **g = NULL, t0 = MPI_Wtime();
   sprec_err err = SPREC_OK;
+  sprec_ctx_comm_reset(c); /* the counts cover this batch */
   memset(&s->st, 0, sizeof s->st);
   SPREC_CHECK(b >= 1, SPREC_ERR_ARG, "a batch needs at least one problem (got %d)", b);
   SPREC_CHECK(A->ctx == c, SPREC_ERR_ARG, "operator and solver have different contexts");
@@ -165,5 +166,6 @@ done:
   s->st.t_total = MPI_Wtime() - t0;
   s->st.L = L;
   sprec_max_times(c, &s->st);
+  if (!err) err = sprec_comm_reduce(c, s->st.comm_max, s->st.comm_sum);
   return err;
 }

@@ -93,7 +93,7 @@ sprec_err sprec_ck_fingerprint_A(sprec_op A, uint64_t *fp)
   free(u);
   free(g);
   SPREC_CALL(sprec_agree(A->ctx->comm, err));
-  SPREC_MPI(MPI_Allreduce(MPI_IN_PLACE, &h, 1, MPI_UINT64_T, MPI_SUM, A->ctx->comm));
+  SPREC_MPI(sprec_comm_allreduce(A->ctx->comm, SPREC_COMM_CHECKPOINT, MPI_IN_PLACE, &h, 1, MPI_UINT64_T, MPI_SUM));
   *fp = A->ck_fp = h;
   A->ck_fp_made = 1;
   return SPREC_OK;
@@ -165,15 +165,15 @@ sprec_err sprec_ck_io_fail(const char *opt, const char *what, const char *path, 
   return SPREC_ERROR(SPREC_ERR_IO, "%s %s: cannot %s%s%s", opt, path, what, len ? ": " : "", msg);
 }
 
-int sprec_ck_io(int write, MPI_File fh, MPI_Offset off, void *p, size_t len)
+int sprec_ck_io(MPI_Comm comm, int write, MPI_File fh, MPI_Offset off, void *p, size_t len)
 {
   const size_t piece = (size_t)1 << 30;
   for (size_t at = 0; at < len; at += piece) {
     int n = (int)(len - at < piece ? len - at : piece), got = 0, rc;
     MPI_Status st;
     char *q = (char *)p + at;
-    rc = write ? MPI_File_write_at(fh, off + (MPI_Offset)at, q, n, MPI_BYTE, &st)
-               : MPI_File_read_at(fh, off + (MPI_Offset)at, q, n, MPI_BYTE, &st);
+    rc = write ? sprec_comm_write_at(comm, SPREC_COMM_CHECKPOINT, fh, off + (MPI_Offset)at, q, n, MPI_BYTE, &st)
+               : sprec_comm_read_at(comm, SPREC_COMM_CHECKPOINT, fh, off + (MPI_Offset)at, q, n, MPI_BYTE, &st);
     if (rc != MPI_SUCCESS) return rc;
     MPI_Get_count(&st, MPI_BYTE, &got);
     if (got != n) return MPI_ERR_IO;

@@ -127,7 +127,7 @@ sprec_err sprec_ck_io_fail(const char *opt, const char *what, const char *path, 
 /* Independent (not collective): len bytes at off written from p (write 1) or read into
  * p, in pieces that fit MPI's int counts (the replicated part holds the least squares'
  * m x k factors, which can pass 2 GiB). MPI_SUCCESS or MPI's error code. */
-int sprec_ck_io(int write, MPI_File fh, MPI_Offset off, void *p, size_t len);
+int sprec_ck_io(MPI_Comm comm, int write, MPI_File fh, MPI_Offset off, void *p, size_t len);
 /* Collective (ckpt_read.c): reads, verifies and parses set->in. */
 sprec_err sprec_ck_read_file(sprec_ckset *set);
 

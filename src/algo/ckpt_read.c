@@ -378,7 +378,7 @@ static sprec_err checksum_file(sprec_ckset *set, MPI_File fh, uint64_t size, uin
   sprec_err err = sprec_calloc((size_t)(nw < piece ? nw : piece) + 1, 8, &p, "checkpoint");
   for (uint64_t at = 0; at < nw && !err; at += piece) {
     uint64_t cnt = nw - at < piece ? nw - at : piece;
-    int rc = sprec_ck_io(0, fh, (MPI_Offset)(8 * (w0 + at)), p, (size_t)(8 * cnt));
+    int rc = sprec_ck_io(c->comm, 0, fh, (MPI_Offset)(8 * (w0 + at)), p, (size_t)(8 * cnt));
     if (rc != MPI_SUCCESS) {
       err = sprec_ck_io_fail("resume", "read", set->in, rc);
       break;
@@ -388,7 +388,7 @@ static sprec_err checksum_file(sprec_ckset *set, MPI_File fh, uint64_t size, uin
   }
   free(p);
   SPREC_CALL(sprec_agree(c->comm, err));
-  SPREC_MPI(MPI_Allreduce(MPI_IN_PLACE, &h, 1, MPI_UINT64_T, MPI_SUM, c->comm));
+  SPREC_MPI(sprec_comm_allreduce(c->comm, SPREC_COMM_CHECKPOINT, MPI_IN_PLACE, &h, 1, MPI_UINT64_T, MPI_SUM));
   *sum = h;
   return SPREC_OK;
 }
@@ -401,7 +401,7 @@ static sprec_err open_checked(sprec_ckset *set, MPI_File *fh, MPI_Offset *size, 
   const char *path = set->in;
   sprec_err err = SPREC_OK;
   memset(h, 0, sizeof *h);
-  int rc = MPI_File_open(c->comm, (char *)path, MPI_MODE_RDONLY, MPI_INFO_NULL, fh);
+  int rc = sprec_comm_file_open(c->comm, SPREC_COMM_CHECKPOINT, path, MPI_MODE_RDONLY, fh);
   if (rc != MPI_SUCCESS) {
     *fh = MPI_FILE_NULL;
     err = SPREC_ERROR(SPREC_ERR_IO, "resume %s: cannot open the checkpoint", path);
@@ -409,7 +409,7 @@ static sprec_err open_checked(sprec_ckset *set, MPI_File *fh, MPI_Offset *size, 
     MPI_File_set_errhandler(*fh, MPI_ERRORS_RETURN);
     MPI_File_get_size(*fh, size);
     size_t got = (uint64_t)*size < sizeof *h ? (size_t)*size : sizeof *h;
-    if (sprec_ck_io(0, *fh, 0, h, got) != MPI_SUCCESS)
+    if (sprec_ck_io(c->comm, 0, *fh, 0, h, got) != MPI_SUCCESS)
       err = sprec_ck_io_fail("resume", "read", path, MPI_ERR_IO);
     else if (*size < 8 || (memcmp(h->magic, CK_MAGIC, 8) && memcmp(h->magic, CK_MAGIC_V1, 8)))
       err = SPREC_ERROR(SPREC_ERR_FORMAT, "resume %s: not a sprec checkpoint", path);
@@ -481,7 +481,7 @@ static sprec_err read_sections(sprec_ckset *set, MPI_File fh, const ck_header *h
   uint64_t ndist = 0;
   int rc;
   sprec_err err = sprec_calloc((size_t)h->rep_len, 1, &set->blob, "checkpoint");
-  if (!err && (rc = sprec_ck_io(0, fh, 0, set->blob, (size_t)h->rep_len)) != MPI_SUCCESS)
+  if (!err && (rc = sprec_ck_io(comm, 0, fh, 0, set->blob, (size_t)h->rep_len)) != MPI_SUCCESS)
     err = sprec_ck_io_fail("resume", "read", path, rc);
   SPREC_CALL(sprec_agree(comm, err));
   SPREC_CALL(parse_problems(set, set->blob, (size_t)h->rep_len, &ndist));
@@ -495,7 +495,7 @@ static sprec_err read_sections(sprec_ckset *set, MPI_File fh, const ck_header *h
     err = sprec_calloc((size_t)ck->nrdist + 1, sizeof *ck->rdist, &ck->rdist, "checkpoint");
     for (int d = 0; d < ck->nrdist && !err; d++, off += 8 * (MPI_Offset)A->n) {
       err = sprec_calloc((size_t)A->n_local + 1, sizeof(double), &ck->rdist[d], "checkpoint");
-      if (!err && (rc = sprec_ck_io(0, fh, off + mine, ck->rdist[d], (size_t)A->n_local * 8)) !=
+      if (!err && (rc = sprec_ck_io(comm, 0, fh, off + mine, ck->rdist[d], (size_t)A->n_local * 8)) !=
                       MPI_SUCCESS)
         err = sprec_ck_io_fail("resume", "read", path, rc);
     }
@@ -521,7 +521,7 @@ static sprec_err read_file(sprec_ckset *set)
   SPREC_TRY(check_header(set, &h), done);
   SPREC_TRY(read_sections(set, fh, &h), done);
 done:
-  if (fh != MPI_FILE_NULL) MPI_File_close(&fh);
+  if (fh != MPI_FILE_NULL) sprec_comm_file_close(set->ctx->comm, SPREC_COMM_CHECKPOINT, &fh);
   return err;
 }
 

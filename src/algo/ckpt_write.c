@@ -182,17 +182,17 @@ static sprec_err write_file_as_is(sprec_ckset *set)
   }
   char tmp[4200];
   long pid = (long)getpid();
-  MPI_Bcast(&pid, 1, MPI_LONG, 0, c->comm);
+  sprec_comm_bcast(c->comm, SPREC_COMM_CHECKPOINT, &pid, 1, MPI_LONG, 0);
   snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, pid);
   MPI_File fh = MPI_FILE_NULL;
   int rc = MPI_SUCCESS;
   if (!err) {
-    rc = MPI_File_open(c->comm, tmp, MPI_MODE_WRONLY | MPI_MODE_CREATE, MPI_INFO_NULL, &fh);
+    rc = sprec_comm_file_open(c->comm, SPREC_COMM_CHECKPOINT, tmp, MPI_MODE_WRONLY | MPI_MODE_CREATE, &fh);
     if (rc != MPI_SUCCESS) err = sprec_ck_io_fail("checkpoint", "create", tmp, rc), fh = MPI_FILE_NULL;
   }
   SPREC_TRY(sprec_agree(c->comm, err), done);
   MPI_File_set_errhandler(fh, MPI_ERRORS_RETURN);
-  MPI_File_set_size(fh, 0);
+  sprec_comm_file_set_size(c->comm, SPREC_COMM_CHECKPOINT, fh, 0);
   /* The whole file's space first: on a full disk, one error before any write, and the
    * last checkpoint left as it was. */
   if (c->rank == 0) {
@@ -201,7 +201,7 @@ static sprec_err write_file_as_is(sprec_ckset *set)
   }
   err = sprec_agree(c->comm, err);
   if (c->rank == 0 && !err) {
-    rc = sprec_ck_io(1, fh, 0, b.p, b.len);
+    rc = sprec_ck_io(c->comm, 1, fh, 0, b.p, b.len);
     if (rc != MPI_SUCCESS) err = write_fail(path, tmp, rc, b.len);
   }
   MPI_Offset off = (MPI_Offset)b.len;
@@ -212,16 +212,16 @@ static sprec_err write_file_as_is(sprec_ckset *set)
     for (int d = 0; d < ck->nd; d++, off += 8 * (MPI_Offset)n) {
       if (err) continue;
       sum += sprec_ck_hash(ck->dsrc[d], (size_t)nl * 8, (uint64_t)(off + mine) / 8);
-      rc = sprec_ck_io(1, fh, off + mine, (void *)ck->dsrc[d], (size_t)nl * 8);
+      rc = sprec_ck_io(c->comm, 1, fh, off + mine, (void *)ck->dsrc[d], (size_t)nl * 8);
       if (rc != MPI_SUCCESS) err = write_fail(path, tmp, rc, (uint64_t)nl * 8);
     }
   }
-  MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_UINT64_T, MPI_SUM, c->comm);
+  sprec_comm_allreduce(c->comm, SPREC_COMM_CHECKPOINT, MPI_IN_PLACE, &sum, 1, MPI_UINT64_T, MPI_SUM);
   if (c->rank == 0 && !err) {
-    rc = sprec_ck_io(1, fh, offsetof(ck_header, checksum), &sum, sizeof sum);
+    rc = sprec_ck_io(c->comm, 1, fh, offsetof(ck_header, checksum), &sum, sizeof sum);
     if (rc != MPI_SUCCESS) err = sprec_ck_io_fail("checkpoint", "write", path, rc);
   }
-  rc = MPI_File_close(&fh);
+  rc = sprec_comm_file_close(c->comm, SPREC_COMM_CHECKPOINT, &fh);
   if (rc != MPI_SUCCESS && !err) err = sprec_ck_io_fail("checkpoint", "write", path, rc);
   err = sprec_agree(c->comm, err);
   if (c->rank == 0) {

@@ -39,8 +39,8 @@ sprec_err sprec_lasso_evaluate(sprec_lasso *s, double lam, const double *rd, con
   }
   SPREC_CALL(sprec_check_int(xs->nnz + 1, "support size"));
   int rc;
-  SPREC_TIMED(w->ctx->t_comm, rc = MPI_Allreduce(MPI_IN_PLACE, s->vals, (int)(xs->nnz + 1),
-                                                 MPI_DOUBLE, MPI_MAX, w->ctx->comm));
+  rc = sprec_comm_allreduce(w->ctx->comm, SPREC_COMM_SCALAR, MPI_IN_PLACE, s->vals,
+                            (int)(xs->nnz + 1), MPI_DOUBLE, MPI_MAX);
   SPREC_MPI(rc);
   gmax = s->vals[0];
   double sc = gmax > lam ? gmax / lam : 1.0; /* θ = r'/sc */

@@ -88,8 +88,8 @@ static sprec_err oista_step(sprec_lasso *s, double lam)
       int grows = 0; /* an entry outside S became nonzero */
       for (int64_t j = 0; j < nl && !grows; j++) grows = s->x[j] == 0 && o->u[j] != 0;
       int rc;
-      SPREC_TIMED(w->ctx->t_comm, rc = MPI_Allreduce(MPI_IN_PLACE, &grows, 1, MPI_INT, MPI_LOR,
-                                                     w->ctx->comm));
+      rc = sprec_comm_allreduce(w->ctx->comm, SPREC_COMM_SCALAR, MPI_IN_PLACE, &grows, 1, MPI_INT,
+                                MPI_LOR);
       SPREC_MPI(rc);
       if (!grows) {
         memcpy(s->x, o->u, (size_t)nl * sizeof *s->x);

@@ -82,7 +82,7 @@ void sprec_max_times(sprec_ctx c, sprec_stats *st)
 {
   double t[7] = {st->t_total, st->t_setup, st->t_apply_T, st->t_topk, st->t_lsq, st->t_comm,
                  st->iteration_seconds_median};
-  MPI_Allreduce(MPI_IN_PLACE, t, 7, MPI_DOUBLE, MPI_MAX, c->comm);
+  sprec_comm_allreduce(c->comm, SPREC_COMM_SCALAR, MPI_IN_PLACE, t, 7, MPI_DOUBLE, MPI_MAX);
   st->t_total = t[0];
   st->t_setup = t[1];
   st->t_apply_T = t[2];
@@ -146,7 +146,7 @@ static sprec_err setup(sprec_work *w, sprec_algo alg, double L)
   for (int64_t j = 0; j < w->nl && !err; j++) mx = fmax(mx, fabs(g[j]));
   free(g);
   SPREC_CALL(err);
-  MPI_Allreduce(MPI_IN_PLACE, &mx, 1, MPI_DOUBLE, MPI_MAX, w->ctx->comm);
+  sprec_comm_allreduce(w->ctx->comm, SPREC_COMM_SCALAR, MPI_IN_PLACE, &mx, 1, MPI_DOUBLE, MPI_MAX);
   st->lambda_max = mx;
   w->lambda = w->o.lambda > 0 ? w->o.lambda : w->o.lambda_ratio * mx;
   st->lambda = w->lambda;
@@ -306,6 +306,7 @@ sprec_err sprec_solver_solve(sprec_solver s, sprec_op A, const double *y, const 
 {
   sprec_ckset *set = NULL;
   int budget[2];
+  sprec_ctx_comm_reset(s->ctx); /* the counts cover this solve */
   memset(&s->st, 0, sizeof s->st);
   s->st.resumed_iteration = s->st.checkpoint_iteration = -1;
   SPREC_CHECK(A->ctx == s->ctx, SPREC_ERR_ARG, "operator and solver have different contexts");
@@ -315,5 +316,6 @@ sprec_err sprec_solver_solve(sprec_solver s, sprec_op A, const double *y, const 
   sprec_err err = sprec_run_problem(s->ctx, &s->o, &s->run, A, y, init, 0, NULL,
                                     sprec_ck_problem(set, 0), x, &s->st);
   sprec_ck_close(&set);
+  if (!err) err = sprec_comm_reduce(s->ctx, s->st.comm_max, s->st.comm_sum);
   return err;
 }

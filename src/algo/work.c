@@ -55,8 +55,8 @@ sprec_err sprec_w_values_at(sprec_work *w, const double *v, const sprec_sparse *
     vals[t] = (j >= 0 && j < w->nl) ? v[j] : 0.0;
   }
   SPREC_CALL(sprec_check_int(T->nnz, "support size"));
-  SPREC_TIMED(w->ctx->t_comm, MPI_Allreduce(MPI_IN_PLACE, vals, (int)T->nnz, MPI_DOUBLE, MPI_SUM,
-                                            w->ctx->comm));
+  sprec_comm_allreduce(w->ctx->comm, SPREC_COMM_SCALAR, MPI_IN_PLACE, vals, (int)T->nnz, MPI_DOUBLE,
+                       MPI_SUM);
   return SPREC_OK;
 }
 
@@ -92,7 +92,7 @@ int sprec_w_progress(sprec_work *w, int iter, double obj, int64_t changes)
     w->run.monitor_fn(w->run.monitor_ctx, iter, obj, changes, MPI_Wtime() - w->t_start);
   if (!w->run.stop_flag) return 0;
   int stop = *w->run.stop_flag != 0; /* a signal on any rank stops them all */
-  MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, w->ctx->comm);
+  sprec_comm_allreduce(w->ctx->comm, SPREC_COMM_SCALAR, MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX);
   if (stop) strcpy(w->st->stop_reason, "interrupted");
   return stop;
 }

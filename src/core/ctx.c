@@ -30,6 +30,11 @@ sprec_err sprec_ctx_create(MPI_Comm comm, sprec_ctx *out)
     return SPREC_ERROR(SPREC_ERR_MPI, "cannot duplicate the communicator");
   }
   MPI_Comm_set_errhandler(c->comm, MPI_ERRORS_RETURN);
+  if (sprec_comm_attach(c) != SPREC_OK) {
+    MPI_Comm_free(&c->comm);
+    free(c);
+    return SPREC_ERROR(SPREC_ERR_MPI, "cannot attach the counters to the communicator");
+  }
   /* Every rank chooses its own kernels (the CPUs may differ); all fail together. */
   sprec_err err = sprec_agree(c->comm, sprec_kernel_select_env());
   if (err) {

@@ -98,11 +98,11 @@ sprec_err sprec_agree(MPI_Comm comm, sprec_err err)
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   int mine = err ? rank : size, first = size;
-  SPREC_MPI(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm));
+  SPREC_MPI(sprec_comm_allreduce(comm, SPREC_COMM_AGREE, &mine, &first, 1, MPI_INT, MPI_MIN));
   if (first == size) return SPREC_OK;
   int code = (int)err;
-  SPREC_MPI(MPI_Bcast(&code, 1, MPI_INT, first, comm));
-  SPREC_MPI(MPI_Bcast(g_msg, (int)sizeof g_msg, MPI_CHAR, first, comm));
+  SPREC_MPI(sprec_comm_bcast(comm, SPREC_COMM_AGREE, &code, 1, MPI_INT, first));
+  SPREC_MPI(sprec_comm_bcast(comm, SPREC_COMM_AGREE, g_msg, (int)sizeof g_msg, MPI_CHAR, first));
   if (rank != first) {
     g_trace[0] = '\0';
     snprintf(g_trace, sizeof g_trace, "  (raised on rank %d)\n", first);

@@ -30,15 +30,11 @@ struct sprec_ctx_s {
   int blacs_ctx;     /* grid context                                    */
   int nprow, npcol, myrow, mycol;
   double t_comm;     /* seconds in the library's communication calls, accumulated */
+  sprec_comm_count comm_counts[SPREC_COMM_NPHASES]; /* this rank's (comm.h)       */
+  int comm_hold;     /* a phase that takes every count (the norm estimate), or -1 */
 };
 
-/* Run stmt and add its wall time to acc. */
-#define SPREC_TIMED(acc, stmt)                                                           \
-  do {                                                                                 \
-    double t0_ = MPI_Wtime();                                                          \
-    stmt;                                                                              \
-    (acc) += MPI_Wtime() - t0_;                                                        \
-  } while (0)
+#include "comm.h" 
 
 /* -------------------------------------------------------------- timers -- */
 double sprec_wtime(void);

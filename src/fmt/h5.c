@@ -374,7 +374,7 @@ static sprec_err read_rounds(MPI_Comm comm, reader *r, const char *path, int64_t
                              double *buf)
 {
   int64_t rounds = (nc + r->cc - 1) / r->cc;
-  SPREC_MPI(MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPI_INT64_T, MPI_MAX, comm));
+  SPREC_MPI(sprec_comm_allreduce(comm, SPREC_COMM_IO, MPI_IN_PLACE, &rounds, 1, MPI_INT64_T, MPI_MAX));
   sprec_err err = SPREC_OK;
   for (int64_t q = 0; q < rounds; q++) {
     int64_t j = q * r->cc, ncj = j >= nc ? 0 : (nc - j < r->cc ? nc - j : r->cc);
@@ -458,7 +458,7 @@ static sprec_err write_rounds(MPI_Comm comm, hid_t ds, const char *path, int ndi
   sprec_err err = ndim == 2 && rows > 1 ? sprec_calloc((size_t)(rows * (nc < cc ? nc : cc)) + 1,
                                                        sizeof *stage, &stage, "an HDF5 staging buffer")
                                         : SPREC_OK;
-  SPREC_MPI(MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPI_INT64_T, MPI_MAX, comm));
+  SPREC_MPI(sprec_comm_allreduce(comm, SPREC_COMM_IO, MPI_IN_PLACE, &rounds, 1, MPI_INT64_T, MPI_MAX));
   hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
   H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
   for (int64_t q = 0; q < rounds; q++) {

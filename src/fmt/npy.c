@@ -182,7 +182,7 @@ sprec_err sprec_npy_inspect(MPI_Comm comm, const char *path, sprec_npy_info *inf
     }
   }
   SPREC_CALL(sprec_agree(comm, err));
-  SPREC_MPI(MPI_Bcast(pk, 6, MPI_INT64_T, 0, comm));
+  SPREC_MPI(sprec_comm_bcast(comm, SPREC_COMM_IO, pk, 6, MPI_INT64_T, 0));
   info->ndim = (int)pk[0];
   info->shape[0] = pk[1];
   info->shape[1] = pk[2];
@@ -226,7 +226,7 @@ static void widen(const unsigned char *src, double *dst, int64_t n)
 
 /* The file view: the stream of this rank's elements in file order (a subarray type for
  * strided columns, else a displacement). Not collective: the caller agrees on it. */
-static sprec_err set_view(MPI_File fh, const char *path, const sprec_npy_info *info, int64_t c0,
+static sprec_err set_view(MPI_Comm comm, MPI_File fh, const char *path, const sprec_npy_info *info, int64_t c0,
                           int64_t nc, int strided)
 {
   int64_t rows, cols;
@@ -249,7 +249,7 @@ static sprec_err set_view(MPI_File fh, const char *path, const sprec_npy_info *i
   } else if (nc > 0) {
     disp += c0 * rows * info->elsize;
   }
-  rc = MPI_File_set_view(fh, disp, etype, ftype, "native", MPI_INFO_NULL);
+  rc = sprec_comm_file_set_view(comm, SPREC_COMM_IO, fh, disp, etype, ftype);
   if (rc != MPI_SUCCESS && !err) err = sprec_npy_io_error(rc, path, "cannot read");
   if (own_type) MPI_Type_free(&ftype);
   return err;
@@ -307,7 +307,8 @@ static sprec_err read_chunks(MPI_Comm comm, MPI_File fh, const read_job *r, spre
       else dst = r->buf + e0;
     }
     MPI_Status st;
-    int rc = MPI_File_read_at_all(fh, (MPI_Offset)(cnt > 0 ? e0 : 0), dst, cnt, etype, &st);
+    int rc = sprec_comm_read_at_all(comm, SPREC_COMM_IO, fh, (MPI_Offset)(cnt > 0 ? e0 : 0), dst, cnt,
+                                    etype, &st);
     if (cnt == 0) continue;
     int got = 0;
     if (rc != MPI_SUCCESS) {
@@ -359,7 +360,7 @@ sprec_err sprec_npy_read_cols(MPI_Comm comm, const char *path, const sprec_npy_i
 
   MPI_File fh = MPI_FILE_NULL;
   sprec_mute mute = sprec_io_mute(); /* a failed read is our error alone, not Open MPI's line too */
-  int rc = MPI_File_open(comm, (char *)path, MPI_MODE_RDONLY, MPI_INFO_NULL, &fh);
+  int rc = sprec_comm_file_open(comm, SPREC_COMM_IO, path, MPI_MODE_RDONLY, &fh);
   if (rc != MPI_SUCCESS) err = sprec_npy_io_error(rc, path, "cannot open");
   err = sprec_agree(comm, err);
   if (err) {
@@ -371,10 +372,10 @@ sprec_err sprec_npy_read_cols(MPI_Comm comm, const char *path, const sprec_npy_i
   }
   MPI_File_set_errhandler(fh, MPI_ERRORS_RETURN);
 
-  err = sprec_agree(comm, set_view(fh, path, info, c0, nc, strided));
+  err = sprec_agree(comm, set_view(comm, fh, path, info, c0, nc, strided));
   read_job job = {path, es, strided, total, chunk, rows, nc, tmp, buf};
   err = read_chunks(comm, fh, &job, err);
-  rc = MPI_File_close(&fh);
+  rc = sprec_comm_file_close(comm, SPREC_COMM_IO, &fh);
   if (rc != MPI_SUCCESS && !err) err = sprec_npy_io_error(rc, path, "cannot close");
   sprec_io_unmute(&mute);
   free(tmp);

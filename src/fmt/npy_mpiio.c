@@ -61,7 +61,7 @@ sprec_err sprec_npy_io_error(int rc, const char *path, const char *what)
 long long sprec_npy_calls(MPI_Comm comm, int64_t total, int64_t chunk, sprec_err *err)
 {
   long long mine = *err ? 0 : (total + chunk - 1) / chunk, ncalls = 0;
-  int rc = MPI_Allreduce(&mine, &ncalls, 1, MPI_LONG_LONG, MPI_MAX, comm);
+  int rc = sprec_comm_allreduce(comm, SPREC_COMM_IO, &mine, &ncalls, 1, MPI_LONG_LONG, MPI_MAX);
   if (rc != MPI_SUCCESS) {
     if (!*err) *err = sprec_mpi_error(rc, __FILE__, __LINE__, __func__, "MPI_Allreduce");
     ncalls = 0;

@@ -98,14 +98,14 @@ static sprec_err temp_name(MPI_Comm comm, int rank, const char *path, char **tmp
     }
   }
   SPREC_CALL(sprec_agree(comm, err));
-  SPREC_MPI(MPI_Bcast(&len, 1, MPI_INT, 0, comm));
+  SPREC_MPI(sprec_comm_bcast(comm, SPREC_COMM_IO, &len, 1, MPI_INT, 0));
   if (rank != 0) err = sprec_calloc((size_t)len + 1, 1, &s, "temporary file name");
   err = sprec_agree(comm, err);
   if (err) {
     free(s);
     return sprec_error_trace(err, __FILE__, __LINE__, __func__);
   }
-  int rc = MPI_Bcast(s, len + 1, MPI_CHAR, 0, comm);
+  int rc = sprec_comm_bcast(comm, SPREC_COMM_IO, s, len + 1, MPI_CHAR, 0);
   if (rc != MPI_SUCCESS) {
     free(s);
     SPREC_MPI(rc);
@@ -123,7 +123,7 @@ static sprec_err check_layout(MPI_Comm comm, const char *path, int p, int ndim, 
   sprec_err err = sprec_calloc((size_t)p * 5, sizeof *all, &all, "write layout");
   SPREC_CALL(sprec_agree(comm, err));
   int64_t me[5] = {ndim, rows, ncols, c0, nc};
-  int rc = MPI_Allgather(me, 5, MPI_INT64_T, all, 5, MPI_INT64_T, comm);
+  int rc = sprec_comm_allgather(comm, SPREC_COMM_IO, me, 5, MPI_INT64_T, all, 5, MPI_INT64_T);
   if (rc != MPI_SUCCESS) err = sprec_mpi_error(rc, __FILE__, __LINE__, __func__, "MPI_Allgather");
   else err = write_layout(path, p, all);
   free(all);
@@ -143,8 +143,8 @@ static sprec_err write_chunks(MPI_Comm comm, MPI_File fh, const char *path, MPI_
   for (long long k = 0; k < ncalls; k++) {
     int64_t e0 = k * chunk;
     int cnt = (!err && e0 < total) ? (int)(total - e0 < chunk ? total - e0 : chunk) : 0;
-    int rc = MPI_File_write_at_all(fh, cnt ? base + 8 * (MPI_Offset)e0 : 0, cnt ? buf + e0 : &dummy,
-                               cnt, MPI_DOUBLE, &st);
+    int rc = sprec_comm_write_at_all(comm, SPREC_COMM_IO, fh, cnt ? base + 8 * (MPI_Offset)e0 : 0,
+                                     cnt ? buf + e0 : &dummy, cnt, MPI_DOUBLE, &st);
     if (cnt == 0) continue;
     int put = 0;
     if (rc == MPI_SUCCESS) MPI_Get_count(&st, MPI_DOUBLE, &put);
@@ -178,12 +178,13 @@ static sprec_err write_file(MPI_Comm comm, const char *path, int ndim, int64_t r
   SPREC_CALL(temp_name(comm, rank, path, &tmp));
 
   MPI_File fh = MPI_FILE_NULL;
-  int rc = MPI_File_open(comm, tmp, MPI_MODE_WRONLY | MPI_MODE_CREATE | MPI_MODE_EXCL,
-                         MPI_INFO_NULL, &fh);
+  int rc = sprec_comm_file_open(comm, SPREC_COMM_IO, tmp,
+                                MPI_MODE_WRONLY | MPI_MODE_CREATE | MPI_MODE_EXCL, &fh);
   int opened = rc == MPI_SUCCESS, created = 0;
   if (!opened) err = sprec_npy_io_error(rc, path, "cannot write");
   /* With MPI_MODE_EXCL, a success anywhere means this call created the file. */
-  if (MPI_Allreduce(&opened, &created, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS) created = 1;
+  if (sprec_comm_allreduce(comm, SPREC_COMM_IO, &opened, &created, 1, MPI_INT, MPI_MAX) != MPI_SUCCESS)
+    created = 1;
   err = sprec_agree(comm, err);
   if (err) {
     /* Ranks that did open cannot close collectively; the handle is left open rather
@@ -202,14 +203,14 @@ static sprec_err write_file(MPI_Comm comm, const char *path, int ndim, int64_t r
   err = sprec_agree(comm, err);
   MPI_Status st;
   if (rank == 0 && !err) {
-    rc = MPI_File_write_at(fh, 0, hdr, hlen, MPI_BYTE, &st);
+    rc = sprec_comm_write_at(comm, SPREC_COMM_IO, fh, 0, hdr, hlen, MPI_BYTE, &st);
     if (rc != MPI_SUCCESS) err = sprec_npy_io_error(rc, path, "cannot write");
   }
 
   /* This rank's columns are one contiguous range of the Fortran-order data. */
   err = write_chunks(comm, fh, path, (MPI_Offset)hlen + (MPI_Offset)8 * rows * c0, rows * nc, buf,
                      err);
-  rc = MPI_File_close(&fh);
+  rc = sprec_comm_file_close(comm, SPREC_COMM_IO, &fh);
   if (rc != MPI_SUCCESS && !err) err = sprec_npy_io_error(rc, path, "cannot write");
   err = sprec_agree(comm, err);
 

@@ -449,7 +449,7 @@ sprec_err sprec_problem_save_h5(sprec_op A, const double *y, const sprec_sparse 
   SPREC_CHECK(strlen(path) < 4096, SPREC_ERR_ARG, "%.200s...: file name too long", path);
   /* Rank 0's process id makes the name unique among concurrent writers. */
   long pid = (long)getpid();
-  SPREC_MPI(MPI_Bcast(&pid, 1, MPI_LONG, 0, comm));
+  SPREC_MPI(sprec_comm_bcast(comm, SPREC_COMM_IO, &pid, 1, MPI_LONG, 0));
   snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, pid);
   sprec_err err = problem_write_h5(A, y, x_true, tmp);
   if (A->ctx->rank == 0) {

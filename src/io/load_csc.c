@@ -62,10 +62,10 @@ sprec_err sprec_csc_inspect(MPI_Comm comm, const char *path, sprec_csc_info *inf
       st[2] = c > st[2] ? c : st[2];
     }
     int64_t nnz = a.colptr[a.nl];
-    MPI_Allreduce(MPI_IN_PLACE, &nnz, 1, MPI_INT64_T, MPI_SUM, comm);
-    MPI_Allreduce(MPI_IN_PLACE, &st[0], 1, MPI_INT64_T, MPI_SUM, comm);
-    MPI_Allreduce(MPI_IN_PLACE, &st[1], 1, MPI_INT64_T, MPI_MIN, comm);
-    MPI_Allreduce(MPI_IN_PLACE, &st[2], 1, MPI_INT64_T, MPI_MAX, comm);
+    sprec_comm_allreduce(comm, SPREC_COMM_IO, MPI_IN_PLACE, &nnz, 1, MPI_INT64_T, MPI_SUM);
+    sprec_comm_allreduce(comm, SPREC_COMM_IO, MPI_IN_PLACE, &st[0], 1, MPI_INT64_T, MPI_SUM);
+    sprec_comm_allreduce(comm, SPREC_COMM_IO, MPI_IN_PLACE, &st[1], 1, MPI_INT64_T, MPI_MIN);
+    sprec_comm_allreduce(comm, SPREC_COMM_IO, MPI_IN_PLACE, &st[2], 1, MPI_INT64_T, MPI_MAX);
     *info = (sprec_csc_info){.m = a.m, .n = a.n, .nnz = nnz, .nonfinite = st[0],
                              .col_nnz_min = st[1], .col_nnz_max = st[2]};
     snprintf(info->format, sizeof info->format, "%s", a.format);

@@ -57,6 +57,26 @@ static void put_problem(cJSON *j, const sprec_result *r, int p, int batch)
   }
 }
 
+/* perf.comm: per phase {calls, bytes, hops} as {"max": over ranks, "total": over
+ * ranks}, for the solve as a whole; phases with no call left out. */
+static void put_comm(cJSON *pf, const sprec_stats *st)
+{
+  cJSON *c = cJSON_AddObjectToObject(pf, "comm");
+  for (int ph = 0; ph < SPREC_COMM_NPHASES; ph++) {
+    const sprec_comm_count *mx = &st->comm_max[ph], *tot = &st->comm_sum[ph];
+    if (tot->calls == 0 && tot->hops == 0) continue;
+    cJSON *e = cJSON_AddObjectToObject(c, sprec_comm_phase_name((sprec_comm_phase)ph));
+    const char *what[2] = {"max", "total"};
+    for (int i = 0; i < 2; i++) {
+      const sprec_comm_count *v = i ? tot : mx;
+      cJSON *o = cJSON_AddObjectToObject(e, what[i]);
+      num(o, "calls", (double)v->calls);
+      num(o, "bytes", (double)v->bytes);
+      num(o, "hops", (double)v->hops);
+    }
+  }
+}
+
 char *sprec_result_json(sprec_ctx ctx, const sprec_opts *o, sprec_op A, const sprec_result *r,
                         int p)
 {
@@ -125,6 +145,7 @@ char *sprec_result_json(sprec_ctx ctx, const sprec_opts *o, sprec_op A, const sp
   if (b == 1) num(pf, "iteration_seconds_median", all->iteration_seconds_median);
   else num(pf, "problems_per_second", all->t_total > 0 ? b / all->t_total : 0.0);
   if (r->peak_rss_mib > 0) num(pf, "peak_rss_MiB", r->peak_rss_mib);
+  if (p < 0) put_comm(pf, all);
   cJSON *t = cJSON_AddObjectToObject(j, "time");
   num(t, "total", all->t_total + r->t_io);
   num(t, "setup", setup);

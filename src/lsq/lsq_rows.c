@@ -44,8 +44,8 @@ static sprec_err share_ranges(sprec_op A, int64_t k, const int64_t *S, rows_work
       if (S[t] >= c0 && S[t] < end) A->ops->row_range(A, S[t] - c0, &rg[2 * t], &rg[2 * t + 1]);
   SPREC_TRY(sprec_agree(A->ctx->comm, err), done);
   int rc;
-  SPREC_TIMED(A->ctx->t_comm, rc = MPI_Allreduce(MPI_IN_PLACE, rg, (int)(2 * k), MPI_INT64_T,
-                                                 MPI_SUM, A->ctx->comm));
+  rc = sprec_comm_allreduce(A->ctx->comm, SPREC_COMM_LSQ, MPI_IN_PLACE, rg, (int)(2 * k),
+                            MPI_INT64_T, MPI_SUM);
   SPREC_TRY(rc ? SPREC_ERROR(SPREC_ERR_MPI, "sharing the support's row ranges failed") : SPREC_OK,
             done);
   b->P = 0;
@@ -78,8 +78,8 @@ static sprec_err share_segments(sprec_op A, int64_t k, const int64_t *S, rows_wo
   err = sprec_agree(c->comm, err);
   if (!err) {
     int rc;
-    SPREC_TIMED(c->t_comm, rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, b->pack, cnt,
-                                               dsp, MPI_DOUBLE, c->comm));
+    rc = sprec_comm_allgatherv(c->comm, SPREC_COMM_LSQ, MPI_IN_PLACE, 0, MPI_DATATYPE_NULL,
+                               b->pack, cnt, dsp, MPI_DOUBLE);
     if (rc) err = SPREC_ERROR(SPREC_ERR_MPI, "gathering the support's column segments failed");
   }
   free(cnt);

@@ -131,8 +131,8 @@ static sprec_err move_columns(sprec_op A, int64_t k, const int64_t *S, int m, in
   if (!err) err = pack(A, S, &pl, work, sbuf);
   SPREC_TRY(sprec_agree(c->comm, err), done);
   int rc;
-  SPREC_TIMED(c->t_comm, rc = MPI_Alltoallv(sbuf, pl.scnt, pl.sdsp, MPI_DOUBLE, rbuf, pl.rcnt,
-                                            pl.rdsp, MPI_DOUBLE, c->comm));
+  rc = sprec_comm_alltoallv(c->comm, SPREC_COMM_LSQ, sbuf, pl.scnt, pl.sdsp, MPI_DOUBLE, rbuf,
+                            pl.rcnt, pl.rdsp, MPI_DOUBLE);
   SPREC_TRY(rc ? SPREC_ERROR(SPREC_ERR_MPI, "moving support columns to the grid failed") : SPREC_OK,
             done);
   unpack(A, k, S, myml, lld, rbuf, Al);
@@ -191,7 +191,7 @@ sprec_err sprec_lsq_scalapack_solve(sprec_lsq l, int64_t k, const int64_t *S, do
       int64_t i = grow(li, c->myrow, pr);
       if (i < k) z[i] = Bl[li];
     }
-  SPREC_TRY(MPI_Allreduce(MPI_IN_PLACE, z, ki, MPI_DOUBLE, MPI_SUM, c->comm)
+  SPREC_TRY(sprec_comm_allreduce(c->comm, SPREC_COMM_LSQ, MPI_IN_PLACE, z, ki, MPI_DOUBLE, MPI_SUM)
                 ? SPREC_ERROR(SPREC_ERR_MPI, "sharing the coefficients failed")
                 : SPREC_OK,
             done);

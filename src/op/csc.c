@@ -269,8 +269,8 @@ static void sum_sizes(sprec_ctx ctx, int64_t nl, csc_data *d)
   int64_t nnz = d->colptr[nl];
   double mine[2] = {(double)nnz,
                     ((double)(nl + 1) * 8 + (double)nnz * (d->r32 ? 12 : 16)) / 1048576.0};
-  MPI_Allreduce(MPI_IN_PLACE, &mine[0], 1, MPI_DOUBLE, MPI_SUM, ctx->comm);
-  MPI_Allreduce(MPI_IN_PLACE, &mine[1], 1, MPI_DOUBLE, MPI_MAX, ctx->comm);
+  sprec_comm_allreduce(ctx->comm, SPREC_COMM_IO, MPI_IN_PLACE, &mine[0], 1, MPI_DOUBLE, MPI_SUM);
+  sprec_comm_allreduce(ctx->comm, SPREC_COMM_IO, MPI_IN_PLACE, &mine[1], 1, MPI_DOUBLE, MPI_MAX);
   d->nnz = (int64_t)mine[0];
   d->mib_max = mine[1];
 }

@@ -94,7 +94,8 @@ void sprec_op_fp_set(sprec_op op, const char *fmt, ...)
 
 sprec_err sprec_op_fp_values(sprec_op op, uint64_t local)
 {
-  SPREC_MPI(MPI_Allreduce(MPI_IN_PLACE, &local, 1, MPI_UINT64_T, MPI_SUM, op->ctx->comm));
+  SPREC_MPI(sprec_comm_allreduce(op->ctx->comm, SPREC_COMM_CHECKPOINT, MPI_IN_PLACE, &local, 1,
+                                 MPI_UINT64_T, MPI_SUM));
   sprec_op_fp_set(op, "sum:%016llx", (unsigned long long)local);
   return SPREC_OK;
 }

@@ -63,7 +63,7 @@ static int block_fits(sprec_ctx ctx, int64_t m, int64_t n)
   double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
   double block = 8.0 * (double)m * (double)sprec_block_size(n, ctx->size, ctx->rank);
   int fits = phys <= 0 || block <= 0.5 * phys / on_node;
-  MPI_Allreduce(MPI_IN_PLACE, &fits, 1, MPI_INT, MPI_MIN, ctx->comm);
+  sprec_comm_allreduce(ctx->comm, SPREC_COMM_AGREE, MPI_IN_PLACE, &fits, 1, MPI_INT, MPI_MIN);
   return fits;
 }
 

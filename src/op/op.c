@@ -110,6 +110,18 @@ static sprec_err apply_columns_made(sprec_op op, int64_t nc, const int64_t *jl, 
   return SPREC_OK;
 }
 
+/* The number of ranks that own entries of x (sorted indices). */
+static int sprec_owners(int64_t n, int p, const sprec_sparse *x)
+{
+  int owners = 0, prev = -1;
+  for (int64_t t = 0; t < x->nnz; t++) {
+    int r = sprec_block_owner(n, p, x->idx[t]);
+    owners += r != prev;
+    prev = r;
+  }
+  return owners;
+}
+
 /* out = A x accumulated column after column in index order, exactly as one rank
  * would: the partial sum travels along the owning ranks in rank order (a chain, not
  * a tree), each adding its columns, and the last owner broadcasts. The work is
@@ -138,18 +150,17 @@ sprec_err sprec_op_apply_sparse(sprec_op op, const sprec_sparse *x, double *out)
     if (!err)
       for (int64_t t = 0; t < nc; t++) jl[t] = x->idx[lo + t] - op->col_start;
     /* A failure here must not leave neighbours waiting: the chain still runs. */
-    if (prev >= 0)
-      SPREC_TIMED(c->t_comm, MPI_Recv(out, (int)m, MPI_DOUBLE, prev, 77, c->comm, MPI_STATUS_IGNORE));
+    if (prev >= 0) sprec_comm_recv(c->comm, SPREC_COMM_RESIDUAL, out, (int)m, MPI_DOUBLE, prev, 77);
     if (!err && direct) err = op->ops->apply_columns(op, nc, jl, x->val + lo, out);
     else if (!err) err = apply_columns_made(op, nc, jl, x->val + lo, col, out);
-    if (next >= 0) MPI_Send(out, (int)m, MPI_DOUBLE, next, 77, c->comm);
+    if (next >= 0) sprec_comm_send(c->comm, SPREC_COMM_RESIDUAL, out, (int)m, MPI_DOUBLE, next, 77);
     free(col);
     free(jl);
   }
+  /* Every rank waits for the chain's end: owners − 1 hops on each one's path. */
+  sprec_comm_hops(c->comm, SPREC_COMM_RESIDUAL, sprec_owners(op->n, c->size, x) - 1);
   SPREC_CALL(sprec_agree(c->comm, err));
-  int rc;
-  SPREC_TIMED(c->t_comm, rc = MPI_Bcast(out, (int)m, MPI_DOUBLE, last, c->comm));
-  SPREC_MPI(rc);
+  SPREC_MPI(sprec_comm_bcast(c->comm, SPREC_COMM_RESIDUAL, out, (int)m, MPI_DOUBLE, last));
   return SPREC_OK;
 }
 
@@ -180,8 +191,8 @@ sprec_err sprec_op_gather_columns(sprec_op op, int64_t k, const int64_t *S, doub
       displs[r] = (int)(t0 * m);
     }
     int rc;
-    SPREC_TIMED(c->t_comm, rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, out, counts,
-                                               displs, MPI_DOUBLE, c->comm));
+    rc = sprec_comm_allgatherv(c->comm, SPREC_COMM_GATHER, MPI_IN_PLACE, 0, MPI_DATATYPE_NULL,
+                               out, counts, displs, MPI_DOUBLE);
     if (rc != MPI_SUCCESS)
       err = SPREC_ERROR(SPREC_ERR_MPI, "gathering support columns failed");
   }
@@ -204,6 +215,7 @@ sprec_err sprec_op_norm2_est(sprec_op op, double *L)
   *L = op->norm2;
   if (*L > 0) return SPREC_OK; /* made once: a resident operator (the service) keeps it */
   SPREC_CALL(sprec_check_int(m, "rows of A"));
+  int hold = sprec_comm_hold(c->comm, SPREC_COMM_NORM); /* the products inside count here */
   SPREC_TRY(sprec_calloc((size_t)nl, sizeof *v, &v, "power iteration vector"), done);
   SPREC_TRY(sprec_calloc((size_t)m, sizeof *w, &w, "power iteration vector"), done);
   for (int64_t j = 0; j < nl; j++) {
@@ -217,15 +229,16 @@ sprec_err sprec_op_norm2_est(sprec_op op, double *L)
      * of squares nor its terms leave the range of doubles, whatever the units of A. */
     double vmax = 0, nv2 = 0;
     for (int64_t j = 0; j < nl; j++) vmax = fmax(vmax, fabs(v[j]));
-    MPI_Allreduce(MPI_IN_PLACE, &vmax, 1, MPI_DOUBLE, MPI_MAX, c->comm);
+    sprec_comm_allreduce(c->comm, SPREC_COMM_NORM, MPI_IN_PLACE, &vmax, 1, MPI_DOUBLE, MPI_MAX);
     if (vmax == 0 || !isfinite(vmax)) break; /* A v = 0 (or overflow, reported below) */
     for (int64_t j = 0; j < nl; j++) v[j] /= vmax, nv2 += v[j] * v[j];
-    MPI_Allreduce(MPI_IN_PLACE, &nv2, 1, MPI_DOUBLE, MPI_SUM, c->comm);
+    sprec_comm_allreduce(c->comm, SPREC_COMM_NORM, MPI_IN_PLACE, &nv2, 1, MPI_DOUBLE, MPI_SUM);
     double s = 1.0 / sqrt(nv2);
     for (int64_t j = 0; j < nl; j++) v[j] *= s;
     memset(w, 0, (size_t)m * sizeof *w);
     SPREC_TRY(op->ops->apply_local(op, v, w), done);
-    SPREC_TRY(MPI_Allreduce(MPI_IN_PLACE, w, (int)m, MPI_DOUBLE, MPI_SUM, c->comm)
+    SPREC_TRY(sprec_comm_allreduce(c->comm, SPREC_COMM_NORM, MPI_IN_PLACE, w, (int)m, MPI_DOUBLE,
+                                   MPI_SUM)
                   ? SPREC_ERROR(SPREC_ERR_MPI, "power iteration reduction failed")
                   : SPREC_OK,
               done);
@@ -246,6 +259,7 @@ sprec_err sprec_op_norm2_est(sprec_op op, double *L)
                                        "1e154 or larger): rescale A"),
             done);
 done:
+  sprec_comm_release(c->comm, hold);
   free(v);
   free(w);
   return err;

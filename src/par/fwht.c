@@ -13,6 +13,7 @@
 /* lo values per tile of the column pass: a cache line of each of the n1 rows, so the
  * tile (n1·8 doubles, 1 MiB at n1 = 2^14) stays in cache while its stages run. */
 enum { TW = 8, TW_BITS = 3, TAG = 7071 };
+#define PH SPREC_COMM_PRODUCTS /* the transform serves the products (the norm estimate holds its own) */
 /* Doubles per message of the transpose (512 KiB): the strided side packed or unpacked
  * through two such chunks, one travelling while the other is copied. */
 enum { CHUNK = 1 << 16 };
@@ -279,8 +280,8 @@ static sprec_err transpose(sprec_fwht *f, double *rows, int to_rows)
     double *wq = f->W + (hq < f->h0 ? hq : hq - f->nh) * f->nlo;
     for (int64_t o = 0; q != f->rank && o < cnt; o += CHUNK) {
       int len = (int)(cnt - o < CHUNK ? cnt - o : CHUNK);
-      if (to_rows) SPREC_MPI(MPI_Isend(wq + o, len, MPI_DOUBLE, q, TAG, f->comm, &f->req[nr++]));
-      else SPREC_MPI(MPI_Irecv(wq + o, len, MPI_DOUBLE, q, TAG, f->comm, &f->req[nr++]));
+      if (to_rows) SPREC_MPI(sprec_comm_isend(f->comm, PH, wq + o, len, MPI_DOUBLE, q, TAG, &f->req[nr++]));
+      else SPREC_MPI(sprec_comm_irecv(f->comm, PH, wq + o, len, MPI_DOUBLE, q, TAG, &f->req[nr++]));
     }
   }
   MPI_Request cr[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
@@ -291,22 +292,23 @@ static sprec_err transpose(sprec_fwht *f, double *rows, int to_rows)
     int64_t lq = sprec_block_start(f->n2, p, q), nl = sprec_block_size(f->n2, p, q);
     for (int64_t o = 0; o < f->nh * nl; o += CHUNK, c ^= 1) {
       int64_t len = f->nh * nl - o < CHUNK ? f->nh * nl - o : CHUNK;
-      SPREC_MPI(MPI_Wait(&cr[c], MPI_STATUS_IGNORE)); /* chunk c free (unpacked below) */
+      SPREC_MPI(sprec_comm_wait(f->comm, PH, &cr[c])); /* chunk c free (unpacked below) */
       if (to_rows && pend_len[c]) block_part(f, rows, pend_lq[c], pend_nl[c], pend_o[c], pend_len[c], f->C[c], 0);
-      if (to_rows) SPREC_MPI(MPI_Irecv(f->C[c], (int)len, MPI_DOUBLE, q, TAG, f->comm, &cr[c]));
+      if (to_rows) SPREC_MPI(sprec_comm_irecv(f->comm, PH, f->C[c], (int)len, MPI_DOUBLE, q, TAG, &cr[c]));
       else {
         block_part(f, rows, lq, nl, o, len, f->C[c], 1);
-        SPREC_MPI(MPI_Isend(f->C[c], (int)len, MPI_DOUBLE, q, TAG, f->comm, &cr[c]));
+        SPREC_MPI(sprec_comm_isend(f->comm, PH, f->C[c], (int)len, MPI_DOUBLE, q, TAG, &cr[c]));
       }
       pend_o[c] = o, pend_len[c] = len, pend_lq[c] = lq, pend_nl[c] = nl;
     }
   }
   for (int k = 0; k < 2; k++, c ^= 1) { /* the last two chunks */
-    SPREC_MPI(MPI_Wait(&cr[c], MPI_STATUS_IGNORE));
+    SPREC_MPI(sprec_comm_wait(f->comm, PH, &cr[c]));
     if (to_rows && pend_len[c]) block_part(f, rows, pend_lq[c], pend_nl[c], pend_o[c], pend_len[c], f->C[c], 0);
     pend_len[c] = 0;
   }
-  SPREC_MPI(MPI_Waitall(nr, f->req, MPI_STATUSES_IGNORE));
+  SPREC_MPI(sprec_comm_waitall(f->comm, PH, nr, f->req));
+  if (f->p > 1) sprec_comm_hops(f->comm, PH, 1); /* one exchange step */
   return SPREC_OK;
 }
 
@@ -341,12 +343,13 @@ static sprec_err shift(sprec_fwht *f, const double *src, double *dst, int to_blo
       continue;
     }
     if (b > a)
-      SPREC_MPI(MPI_Isend(src + (a - s0), (int)(b - a), MPI_DOUBLE, q, TAG, f->comm, &f->req[nr++]));
+      SPREC_MPI(sprec_comm_isend(f->comm, PH, src + (a - s0), (int)(b - a), MPI_DOUBLE, q, TAG, &f->req[nr++]));
     a = qs0 > d0 ? qs0 : d0, b = qs1 < d1 ? qs1 : d1; /* q's, for me */
     if (b > a)
-      SPREC_MPI(MPI_Irecv(dst + (a - d0), (int)(b - a), MPI_DOUBLE, q, TAG, f->comm, &f->req[nr++]));
+      SPREC_MPI(sprec_comm_irecv(f->comm, PH, dst + (a - d0), (int)(b - a), MPI_DOUBLE, q, TAG, &f->req[nr++]));
   }
-  SPREC_MPI(MPI_Waitall(nr, f->req, MPI_STATUSES_IGNORE));
+  SPREC_MPI(sprec_comm_waitall(f->comm, PH, nr, f->req));
+  if (f->p > 1) sprec_comm_hops(f->comm, PH, 1); /* one exchange step */
   return SPREC_OK;
 }
 

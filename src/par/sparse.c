@@ -20,7 +20,7 @@ sprec_err sprec_dense_to_sparse(sprec_ctx c, int64_t n, const double *v, sprec_s
       lv[t++] = v[j];
     }
   int mine = (int)nz;
-  SPREC_TRY(MPI_Allgather(&mine, 1, MPI_INT, cnt, 1, MPI_INT, c->comm)
+  SPREC_TRY(sprec_comm_allgather(c->comm, SPREC_COMM_GATHER, &mine, 1, MPI_INT, cnt, 1, MPI_INT)
                 ? SPREC_ERROR(SPREC_ERR_MPI, "gathering nonzero counts failed")
                 : SPREC_OK,
             done);
@@ -35,8 +35,8 @@ sprec_err sprec_dense_to_sparse(sprec_ctx c, int64_t n, const double *v, sprec_s
     sprec_sparse_free(x);
     SPREC_TRY(sprec_sparse_init(x, tot), done);
   }
-  MPI_Allgatherv(li, mine, MPI_INT64_T, x->idx, cnt, dsp, MPI_INT64_T, c->comm);
-  MPI_Allgatherv(lv, mine, MPI_DOUBLE, x->val, cnt, dsp, MPI_DOUBLE, c->comm);
+  sprec_comm_allgatherv(c->comm, SPREC_COMM_GATHER, li, mine, MPI_INT64_T, x->idx, cnt, dsp, MPI_INT64_T);
+  sprec_comm_allgatherv(c->comm, SPREC_COMM_GATHER, lv, mine, MPI_DOUBLE, x->val, cnt, dsp, MPI_DOUBLE);
   x->nnz = tot;
 done:
   free(cnt);

@@ -91,7 +91,7 @@ static sprec_err gather_entries(MPI_Comm comm, int p, const entry *mine, int64_t
   *all = NULL;
   SPREC_TRY(sprec_calloc((size_t)p, sizeof(int), &counts, "counts"), done);
   SPREC_TRY(sprec_calloc((size_t)p, sizeof(int), &displs, "displacements"), done);
-  SPREC_TRY(MPI_Allgather(&c, 1, MPI_INT, counts, 1, MPI_INT, comm)
+  SPREC_TRY(sprec_comm_allgather(comm, SPREC_COMM_TOPK, &c, 1, MPI_INT, counts, 1, MPI_INT)
                 ? SPREC_ERROR(SPREC_ERR_MPI, "top-k: gathering counts failed")
                 : SPREC_OK,
             done);
@@ -105,7 +105,7 @@ static sprec_err gather_entries(MPI_Comm comm, int p, const entry *mine, int64_t
   SPREC_TRY(sprec_calloc((size_t)tot, sizeof(entry), all, "top-k candidates"), done);
   MPI_Type_contiguous((int)sizeof(entry), MPI_BYTE, &t);
   MPI_Type_commit(&t);
-  int rc = MPI_Allgatherv(mine, c, t, *all, counts, displs, t, comm);
+  int rc = sprec_comm_allgatherv(comm, SPREC_COMM_TOPK, mine, c, t, *all, counts, displs, t);
   MPI_Type_free(&t);
   if (rc != MPI_SUCCESS) err = SPREC_ERROR(SPREC_ERR_MPI, "top-k: gathering candidates failed");
   *nall = tot;
@@ -127,7 +127,7 @@ static sprec_err radix_threshold(MPI_Comm comm, const entry *c, int64_t nc, int6
     memset(hist, 0, sizeof hist);
     for (int64_t t = 0; t < nc; t++)
       if ((c[t].key & hi_mask) == prefix) hist[(c[t].key >> shift) & 255]++;
-    SPREC_MPI(MPI_Allreduce(MPI_IN_PLACE, hist, 256, MPI_INT64_T, MPI_SUM, comm));
+    SPREC_MPI(sprec_comm_allreduce(comm, SPREC_COMM_TOPK, MPI_IN_PLACE, hist, 256, MPI_INT64_T, MPI_SUM));
     int b = 255;
     while (b > 0 && hist[b] < need) need -= hist[b--];
     prefix |= (uint64_t)b << shift;
@@ -168,7 +168,7 @@ sprec_err sprec_topk(sprec_ctx ctx, int64_t n, const double *v, int64_t k,
     method = (int64_t)p * k <= 65536 ? SPREC_TOPK_GATHER : SPREC_TOPK_THRESHOLD;
 
   if (method == SPREC_TOPK_GATHER) {
-    SPREC_TIMED(ctx->t_comm, err = gather_entries(comm, p, h, cnt, &all, &nall));
+    err = gather_entries(comm, p, h, cnt, &all, &nall);
     if (err) goto done;
     cnt = 0;
     for (int64_t t = 0; t < nall; t++) cnt = heap_offer(h, cnt, k, all + t);
@@ -177,7 +177,7 @@ sprec_err sprec_topk(sprec_ctx ctx, int64_t n, const double *v, int64_t k,
     uint64_t lo;
     int64_t need, mine = 0, ties = 0, before_me = 0;
     int exact;
-    SPREC_TIMED(ctx->t_comm, err = radix_threshold(comm, h, cnt, k, &lo, &need, &exact));
+    err = radix_threshold(comm, h, cnt, k, &lo, &need, &exact);
     if (err) goto done;
     /* Keys strictly above the threshold (or >= the bucket bottom) all win. */
     SPREC_TRY(sprec_calloc((size_t)k, sizeof *win, &win, "top-k winners"), done);
@@ -185,7 +185,7 @@ sprec_err sprec_topk(sprec_ctx ctx, int64_t n, const double *v, int64_t k,
       if (exact ? h[t].key > lo : h[t].key >= lo) win[mine++] = h[t];
       else if (exact && h[t].key == lo) ties++;
     if (exact) { /* the lowest-index ties: they sit on the lowest ranks */
-      SPREC_TRY(MPI_Exscan(&ties, &before_me, 1, MPI_INT64_T, MPI_SUM, comm)
+      SPREC_TRY(sprec_comm_exscan(comm, SPREC_COMM_TOPK, &ties, &before_me, 1, MPI_INT64_T, MPI_SUM)
                     ? SPREC_ERROR(SPREC_ERR_MPI, "top-k: scan failed")
                     : SPREC_OK,
                 done);
@@ -201,7 +201,7 @@ sprec_err sprec_topk(sprec_ctx ctx, int64_t n, const double *v, int64_t k,
         for (int64_t t = 0; t < take; t++) win[mine++] = tie[t];
       }
     }
-    SPREC_TIMED(ctx->t_comm, err = gather_entries(comm, p, win, mine, &all, &nall));
+    err = gather_entries(comm, p, win, mine, &all, &nall);
     if (err) goto done;
     free(win);
     win = all;
