@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Check suite under mpirun at 4, 3, 2 and 1 ranks (test_comm at 16 and 8
-# too), then the command-line tests. Prints one summary line "N passed, M failed"; exits 1 on any failure.
+# too), then the command-line tests. Prints one summary line "N passed, M failed";
+# exits 1 on any failure.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
