@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-#define SPREC_VERSION "0.7.0"
+#define SPREC_VERSION "0.8.0"
 /* Not collective. The version of the library linked (SPREC_VERSION of its header). */
 const char *sprec_version(void);
 

@@ -105,17 +105,6 @@ static sprec_err conv_columns(sprec_op op, int64_t nc, const int64_t *jl, double
   return SPREC_OK;
 }
 
-static sprec_err conv_apply_columns(sprec_op op, int64_t nc, const int64_t *jl, const double *v,
-                                    double *out)
-{
-  conv_data *d = op->data;
-  for (int64_t t = 0; t < nc; t++) {
-    double *o = out + op->col_start + jl[t], vt = v[t];
-    for (int64_t i = 0; i < d->len; i++) o[i] += d->K[i] * vt;
-  }
-  return SPREC_OK;
-}
-
 static void conv_row_range(sprec_op op, int64_t jl, int64_t *lo, int64_t *hi)
 {
   conv_data *d = op->data;
@@ -171,7 +160,7 @@ static void conv_cost(sprec_op op, double *bytes, double *flops)
 
 static const struct sprec_op_ops conv_ops =
     SPREC_OP_TABLE(conv, "conv",
-                   .apply_columns = conv_apply_columns, .cost = conv_cost,
+                   .cost = conv_cost,
                    .row_range = conv_row_range, .column_rows = conv_column_rows);
 
 /* The FFT path's plans and K̂. The transform length is the power of two >= 8 len: a

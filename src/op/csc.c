@@ -120,13 +120,6 @@ static sprec_err csc_apply_local(sprec_op op, const double *v, double *out)
   return SPREC_OK;
 }
 
-static sprec_err csc_apply_columns(sprec_op op, int64_t nc, const int64_t *jl, const double *v,
-                                   double *out)
-{
-  for (int64_t t = 0; t < nc; t++) scatter(op->data, jl[t], v[t], out);
-  return SPREC_OK;
-}
-
 static sprec_err csc_columns(sprec_op op, int64_t nc, const int64_t *jl, double *out)
 {
   const csc_data *d = op->data;
@@ -167,7 +160,7 @@ static void csc_cost(sprec_op op, double *bytes, double *flops)
 
 static const struct sprec_op_ops csc_ops =
     SPREC_OP_TABLE(csc, "csc",
-                   .apply_columns = csc_apply_columns, .apply_T_many = csc_apply_T_many,
+                   .apply_T_many = csc_apply_T_many,
                    .cost = csc_cost);
 
 /* ------------------------------------------------------ canonical form -- */

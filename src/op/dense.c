@@ -44,18 +44,6 @@ static sprec_err dense_columns(sprec_op op, int64_t nc, const int64_t *jl, doubl
   return SPREC_OK;
 }
 
-/* Straight from the block, column after column, as the kernels add them. */
-static sprec_err dense_apply_columns(sprec_op op, int64_t nc, const int64_t *jl, const double *v,
-                                     double *out)
-{
-  int64_t m = op->m;
-  for (int64_t t = 0; t < nc; t++) {
-    if (is_f32(op)) sprec_kernel_gemv_n_f32(m, 1, (const float *)op->data + jl[t] * m, m, v + t, out);
-    else sprec_kernel_gemv_n(m, 1, (const double *)op->data + jl[t] * m, m, v + t, out);
-  }
-  return SPREC_OK;
-}
-
 static void dense_destroy(sprec_op op) { free(op->data); }
 
 static void dense_describe(sprec_op op, char *buf, size_t len)
@@ -76,7 +64,7 @@ static void dense_cost(sprec_op op, double *bytes, double *flops)
 
 static const struct sprec_op_ops dense_ops =
     SPREC_OP_TABLE(dense, "dense",
-                   .apply_columns = dense_apply_columns, .apply_T_many = dense_apply_T_many,
+                   .apply_T_many = dense_apply_T_many,
                    .cost = dense_cost);
 
 /* Takes A_local: on failure dense_destroy frees it. */

@@ -82,20 +82,6 @@ static sprec_err hadamard_columns(sprec_op op, int64_t nc, const int64_t *jl, do
   return SPREC_OK;
 }
 
-/* out_i += a_ij·v_t with a_ij = ±s: (±s)·v_t = ±(s·v_t) exactly, so this is the
- * product with the column's entries, without making the column. */
-static sprec_err hadamard_apply_columns(sprec_op op, int64_t nc, const int64_t *jl, const double *v,
-                                        double *out)
-{
-  const hadamard *d = op->data;
-  for (int64_t t = 0; t < nc; t++) {
-    int64_t j = op->col_start + jl[t];
-    double c = (sprec_hadamard_sign(d->seed, j) * d->s) * v[t];
-    for (int64_t i = 0; i < op->m; i++) out[i] += parity(d->R[i] & j) ? -c : c;
-  }
-  return SPREC_OK;
-}
-
 static void hadamard_destroy(sprec_op op)
 {
   hadamard *d = op->data;
@@ -128,7 +114,7 @@ static void hadamard_cost(sprec_op op, double *bytes, double *flops)
 
 static const struct sprec_op_ops hadamard_ops =
     SPREC_OP_TABLE(hadamard, "hadamard",
-                   .apply_columns = hadamard_apply_columns, .cost = hadamard_cost);
+                   .cost = hadamard_cost);
 
 /* m distinct rows of [0, n), uniform, sorted: the same on every rank (rng.c). */
 static sprec_err draw_rows(uint64_t seed, int64_t n, int64_t m, int64_t *R)

@@ -1,6 +1,8 @@
-/* The operator table and what every operator gets from it: sparse products with a
- * rank-independent summation order, column gathering, and the norm estimate. */
+/* The operator table and what every operator gets from it: sparse products whose
+ * sums are exact before one rounding (the same on any number of ranks), column gathering, and the norm estimate. */
 #include "op.h"
+
+#include "../par/exact.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -96,72 +98,201 @@ static void owned_range(sprec_op op, int64_t k, const int64_t *S, int64_t *lo, i
   *hi = b;
 }
 
-/* out += Σ_t a_{jl[t]} v_t for a kind without apply_columns: each column made into
- * col (m entries) and added as the kernels add it. gemv_n adds its columns one after
- * another, so this is bit for bit the product over all nc columns made at once, in
- * O(m) memory. */
-static sprec_err apply_columns_made(sprec_op op, int64_t nc, const int64_t *jl, const double *v,
-                                    double *col, double *out)
+/* ------------------------------------------------------ sparse products -- */
+/* out = A x with every row's sum exact before one rounding (par/exact.h): the terms
+ * a_ij x_j of each rank's support columns become fixed-point integers, scaled by the
+ * largest term over all ranks, and their sums are reduced in a tree: the same bits on
+ * any number of ranks, in log p steps. Kinds whose columns are zero outside a row
+ * range (conv) send only the rows their columns touch; the others reduce m rows. */
+typedef struct {
+  sprec_op op;
+  const sprec_sparse *x;
+  int64_t lo, hi; /* this rank's entries of x */
+  double *col;    /* one column's rows (m entries) */
+  int rows_only;  /* the kind gives row ranges (row_range, column_rows) */
+} products;
+
+/* Column t of x's local entries: its nonzero rows' first *r0 and end *r1 into p->col
+ * (p->col[i - r0], rows r0 <= i < r1). */
+static sprec_err column_of(products *p, int64_t t, int64_t *r0, int64_t *r1)
 {
-  for (int64_t t = 0; t < nc; t++) {
-    SPREC_CALL(op->ops->columns(op, 1, jl + t, col));
-    sprec_kernel_gemv_n(op->m, 1, col, op->m, v + t, out);
+  sprec_op op = p->op;
+  int64_t jl = p->x->idx[t] - op->col_start;
+  if (!p->rows_only) {
+    *r0 = 0, *r1 = op->m;
+    return op->ops->columns(op, 1, &jl, p->col);
+  }
+  op->ops->row_range(op, jl, r0, r1);
+  return op->ops->column_rows(op, jl, *r0, *r1, p->col);
+}
+
+/* The largest |a_ij x_j| of this rank's terms: fl(max |a_ij| · |x_j|), the largest
+ * product as rounded (rounding is monotone). */
+static sprec_err largest_term(products *p, double *amax)
+{
+  *amax = 0;
+  for (int64_t t = p->lo; t < p->hi; t++) {
+    int64_t r0, r1;
+    SPREC_CALL(column_of(p, t, &r0, &r1));
+    double cmax = 0;
+    for (int64_t i = 0; i < r1 - r0; i++) cmax = fmax(cmax, fabs(p->col[i]));
+    *amax = fmax(*amax, cmax * fabs(p->x->val[t]));
   }
   return SPREC_OK;
 }
 
-/* The number of ranks that own entries of x (sorted indices). */
-static int sprec_owners(int64_t n, int p, const sprec_sparse *x)
+/* This rank's terms added into acc (m rows of SPREC_EXACT_LIMBS). */
+static sprec_err add_terms_dense(products *p, int e, int64_t *acc)
 {
-  int owners = 0, prev = -1;
-  for (int64_t t = 0; t < x->nnz; t++) {
-    int r = sprec_block_owner(n, p, x->idx[t]);
-    owners += r != prev;
-    prev = r;
+  double f = sprec_exact_factor(e);
+  for (int64_t t = p->lo; t < p->hi; t++) {
+    int64_t r0, r1;
+    double v = p->x->val[t];
+    SPREC_CALL(column_of(p, t, &r0, &r1));
+    for (int64_t i = r0; i < r1; i++) {
+      double term = p->col[i - r0] * v;
+      if (term != 0.0) sprec_exact_add(acc + i * SPREC_EXACT_LIMBS, term, f, e);
+    }
   }
-  return owners;
+  return SPREC_OK;
 }
 
-/* out = A x accumulated column after column in index order, exactly as one rank
- * would: the partial sum travels along the owning ranks in rank order (a chain, not
- * a tree), each adding its columns, and the last owner broadcasts. The work is
- * O(m·nnz), the same as on one rank. */
+/* A row's part of a sum: the row, then its limbs. */
+#define ENTRY (1 + SPREC_EXACT_LIMBS)
+
+static int by_row(const void *a, const void *b)
+{
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* The entries e[0..*n) sorted by row, those of one row added into one. */
+static void merge_rows(int64_t *e, int64_t *n)
+{
+  qsort(e, (size_t)*n, ENTRY * sizeof *e, by_row);
+  int64_t w = -1;
+  for (int64_t r = 0; r < *n; r++) {
+    if (w >= 0 && e[w * ENTRY] == e[r * ENTRY]) {
+      for (int l = 1; l < ENTRY; l++) e[w * ENTRY + l] += e[r * ENTRY + l];
+    } else if (++w != r) memcpy(e + w * ENTRY, e + r * ENTRY, ENTRY * sizeof *e);
+  }
+  *n = w + 1;
+}
+
+/* The entries this rank's columns may make: the rows they touch, with repeats. */
+static int64_t rows_touched(const products *p)
+{
+  int64_t cnt = 0, r0, r1;
+  for (int64_t t = p->lo; t < p->hi; t++) {
+    p->op->ops->row_range(p->op, p->x->idx[t] - p->op->col_start, &r0, &r1);
+    cnt += r1 - r0;
+  }
+  return cnt;
+}
+
+/* This rank's terms as entries in ent (rows_touched of them at most): *n, the rows
+ * its columns touch, each once. */
+static sprec_err terms_by_row(products *p, int e, int64_t *ent, int64_t *n)
+{
+  double f = sprec_exact_factor(e);
+  int64_t r0, r1;
+  *n = 0;
+  for (int64_t t = p->lo; t < p->hi; t++) {
+    SPREC_CALL(column_of(p, t, &r0, &r1));
+    for (int64_t i = r0; i < r1; i++) {
+      double term = p->col[i - r0] * p->x->val[t];
+      if (term == 0.0) continue;
+      int64_t *en = ent + *n * ENTRY;
+      en[0] = i;
+      sprec_exact_add(en + 1, term, f, e);
+      ++*n;
+    }
+  }
+  merge_rows(ent, n);
+  return SPREC_OK;
+}
+
+/* The rows of every rank gathered, added and rounded into out (zero elsewhere). err:
+ * this rank's failure so far (every rank returns it). */
+static sprec_err reduce_rows(sprec_op op, int64_t *mine, int64_t n, int e, double *out, sprec_err err)
+{
+  sprec_ctx c = op->ctx;
+  int *counts = NULL, *displs = NULL, cnt = (int)(n * ENTRY), rc;
+  int64_t *all = NULL, total = 0;
+  if (!err) err = sprec_check_int(n * ENTRY, "rows of a sparse product");
+  if (!err) err = sprec_calloc((size_t)c->size, sizeof *counts, &counts, "counts");
+  if (!err) err = sprec_calloc((size_t)c->size, sizeof *displs, &displs, "displacements");
+  err = sprec_agree(c->comm, err);
+  if (!err) {
+    rc = sprec_comm_allgather(c->comm, SPREC_COMM_RESIDUAL, &cnt, 1, MPI_INT, counts, 1, MPI_INT);
+    if (rc != MPI_SUCCESS) err = SPREC_ERROR(SPREC_ERR_MPI, "gathering the rows of a product failed");
+    for (int r = 0; !err && r < c->size; r++) displs[r] = (int)total, total += counts[r];
+    if (!err) err = sprec_check_int(total, "rows of a sparse product");
+    if (!err) err = sprec_calloc((size_t)total, sizeof *all, &all, "the rows of a product");
+    err = sprec_agree(c->comm, err);
+  }
+  if (!err) {
+    rc = sprec_comm_allgatherv(c->comm, SPREC_COMM_RESIDUAL, mine, cnt, MPI_INT64_T, all, counts, displs,
+                               MPI_INT64_T);
+    if (rc != MPI_SUCCESS) err = SPREC_ERROR(SPREC_ERR_MPI, "gathering the rows of a product failed");
+  }
+  if (!err) {
+    int64_t rows = total / ENTRY;
+    merge_rows(all, &rows);
+    for (int64_t r = 0; r < rows; r++) out[all[r * ENTRY]] = sprec_exact_value(all + r * ENTRY + 1, e);
+  }
+  sprec_free_n(3, counts, displs, all);
+  return err;
+}
+
+/* Every rank's m rows added (a tree: MPI_SUM on integers is exact) and rounded. */
+static sprec_err reduce_all_rows(sprec_op op, int64_t *acc, int e, double *out)
+{
+  int rc;
+  rc = sprec_comm_allreduce(op->ctx->comm, SPREC_COMM_RESIDUAL, MPI_IN_PLACE, acc,
+                            (int)(op->m * SPREC_EXACT_LIMBS), MPI_INT64_T, MPI_SUM);
+  SPREC_MPI(rc);
+  for (int64_t i = 0; i < op->m; i++) out[i] = sprec_exact_value(acc + i * SPREC_EXACT_LIMBS, e);
+  return SPREC_OK;
+}
+
 sprec_err sprec_op_apply_sparse(sprec_op op, const sprec_sparse *x, double *out)
 {
   sprec_ctx c = op->ctx;
-  int64_t m = op->m, lo, hi;
-  memset(out, 0, (size_t)m * sizeof *out);
+  memset(out, 0, (size_t)op->m * sizeof *out);
   if (x->nnz == 0) return SPREC_OK;
-  SPREC_CALL(sprec_check_int(m, "rows of A"));
-  owned_range(op, x->nnz, x->idx, &lo, &hi);
-  int first = sprec_block_owner(op->n, c->size, x->idx[0]);
-  int last = sprec_block_owner(op->n, c->size, x->idx[x->nnz - 1]);
-  sprec_err err = SPREC_OK;
-  if (hi > lo) {
-    int prev = -1, next = -1;
-    if (c->rank > first) prev = sprec_block_owner(op->n, c->size, x->idx[lo - 1]);
-    if (c->rank < last) next = sprec_block_owner(op->n, c->size, x->idx[hi]);
-    double *col = NULL;
-    int64_t *jl = NULL;
-    int64_t nc = hi - lo;
-    int direct = op->ops->apply_columns != NULL; /* else one column at a time */
-    if (!direct) err = sprec_calloc((size_t)m, sizeof *col, &col, "a support column");
-    if (!err) err = sprec_calloc((size_t)nc, sizeof *jl, &jl, "column list");
-    if (!err)
-      for (int64_t t = 0; t < nc; t++) jl[t] = x->idx[lo + t] - op->col_start;
-    /* A failure here must not leave neighbours waiting: the chain still runs. */
-    if (prev >= 0) sprec_comm_recv(c->comm, SPREC_COMM_RESIDUAL, out, (int)m, MPI_DOUBLE, prev, 77);
-    if (!err && direct) err = op->ops->apply_columns(op, nc, jl, x->val + lo, out);
-    else if (!err) err = apply_columns_made(op, nc, jl, x->val + lo, col, out);
-    if (next >= 0) sprec_comm_send(c->comm, SPREC_COMM_RESIDUAL, out, (int)m, MPI_DOUBLE, next, 77);
-    free(col);
-    free(jl);
+  SPREC_CALL(sprec_check_int(op->m * SPREC_EXACT_LIMBS, "rows of A times the limbs of a sum"));
+  SPREC_CHECK(x->nnz < ((int64_t)1 << 31), SPREC_ERR_ARG, "x has %lld nonzeros: a product takes 2^31 at most",
+              (long long)x->nnz);
+  products p = {.op = op, .x = x, .rows_only = op->ops->row_range && op->ops->column_rows};
+  owned_range(op, x->nnz, x->idx, &p.lo, &p.hi);
+  /* Memory first, then the scale (the largest term over all ranks), in one call with
+   * a failure of either. */
+  int64_t *acc = NULL, n = p.rows_only ? rows_touched(&p) * ENTRY : op->m * SPREC_EXACT_LIMBS;
+  double mine[2] = {0, 0}, all[2];
+  sprec_err err = sprec_calloc((size_t)op->m, sizeof *p.col, &p.col, "a support column");
+  if (!err) err = sprec_calloc((size_t)n, sizeof *acc, &acc, "the sums of a product");
+  if (!err) err = largest_term(&p, &mine[0]);
+  mine[1] = err ? 1 : 0;
+  int rc = sprec_comm_allreduce(c->comm, SPREC_COMM_RESIDUAL, mine, all, 2, MPI_DOUBLE, MPI_MAX);
+  if (rc == MPI_SUCCESS && all[1] != 0) err = sprec_agree(c->comm, err); /* every rank */
+  else if (rc != MPI_SUCCESS) err = SPREC_ERROR(SPREC_ERR_MPI, "the scale of a product failed");
+  if (!err && !isfinite(all[0]))
+    err = SPREC_ERROR(SPREC_ERR_NUMERIC, "A x overflows the range of doubles (a term is %g)", all[0]);
+  if (!err && all[0] > 0) { /* (all[] is the same on every rank) */
+    /* The columns are read again as largest_term read them: no failure left but MPI's. */
+    int e = sprec_exact_exponent(all[0]);
+    if (p.rows_only) {
+      err = terms_by_row(&p, e, acc, &n);
+      err = reduce_rows(op, acc, n, e, out, err);
+    } else {
+      err = add_terms_dense(&p, e, acc);
+      sprec_err red = reduce_all_rows(op, acc, e, out);
+      err = err ? err : red;
+    }
   }
-  /* Every rank waits for the chain's end: owners − 1 hops on each one's path. */
-  sprec_comm_hops(c->comm, SPREC_COMM_RESIDUAL, sprec_owners(op->n, c->size, x) - 1);
-  SPREC_CALL(sprec_agree(c->comm, err));
-  SPREC_MPI(sprec_comm_bcast(c->comm, SPREC_COMM_RESIDUAL, out, (int)m, MPI_DOUBLE, last));
-  return SPREC_OK;
+  sprec_free_n(2, p.col, acc);
+  return err;
 }
 
 sprec_err sprec_op_gather_columns(sprec_op op, int64_t k, const int64_t *S, double *out)

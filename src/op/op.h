@@ -17,11 +17,6 @@ struct sprec_op_ops {
   sprec_err (*apply_local)(sprec_op op, const double *v, double *out);
   /* Copy the local columns jl[0..nc) (local indices) into out, m x nc, ld m. */
   sprec_err (*columns)(sprec_op op, int64_t nc, const int64_t *jl, double *out);
-  /* out_i += Σ_t a_{i,jl[t]} v[t], column after column in the order given (no
-   * communication). Optional: without it each column is made by columns and added,
-   * one at a time (op.c). */
-  sprec_err (*apply_columns)(sprec_op op, int64_t nc, const int64_t *jl, const double *v,
-                             double *out);
   /* g[p] = A_rᵀ r[p] for nb right-hand sides in one pass over the block, each g[p]
    * bit for bit what apply_T gives. Optional: without it, apply_T one after another. */
   sprec_err (*apply_T_many)(sprec_op op, int nb, const double *const *r, double *const *g);
