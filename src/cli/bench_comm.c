@@ -360,6 +360,7 @@ sprec_err bench_comm(int argc, char **argv)
   bench_put(&o, "ranks", b.p, "");
   bench_put(&o, "ranks_per_node", per_node, "the most ranks sharing a node");
   bench_put(&o, "reps", reps, "timed runs per median");
+  bench_put(&o, "m", (double)m, "rows of the dense block (pass rate, least squares)");
   SPREC_TRY(measure_comm(&o, &b, reps, S), done);
   if (rank == 0) print_table(S, b.p, per_node);
   SPREC_TRY(measure_rates(&o, ctx, m, quick, reps, t), done);
