@@ -12,8 +12,8 @@ its usual algorithm's rounds and bytes, with the per-round latency and per-byte 
 of that collective measured by the bench and divided by the same closed form at the
 bench's rank count (so the model reproduces the bench at that count).
 
-Writes DIR/model.csv (p, setting, operator, topk, lsq, each phase's seconds per
-iteration, total, efficiency), DIR/model-SETTING-OPERATOR.png (predicted efficiency
+Writes DIR/model.csv (p, setting, operator, topk_method, lsq_method, each phase's
+seconds per iteration, total, efficiency, each phase's seconds in communication), DIR/model-SETTING-OPERATOR.png (predicted efficiency
 against p, with the measured points of --measured scaling.csv files), and with
 --counts FILE the per-phase counts (calls, bytes, hops; max and total over ranks) as
 JSON. Python rather than a `sprec model` subcommand: it reads JSON and CSV and draws
@@ -125,7 +125,7 @@ class Phase:
     and total over the ranks."""
 
     def __init__(self):
-        self.t = 0.0
+        self.t = self.tc = 0.0  # seconds in all, and in communication
         self.c = {q: {"max": 0.0, "total": 0.0} for q in ("calls", "bytes", "hops")}
 
     def work(self, t):
@@ -137,6 +137,7 @@ class Phase:
         if p == 1:
             return
         self.t += th[0]
+        self.tc += th[0]
         self.count(th[1], calls, calls * p, nbytes, nbytes * p)
 
     def count(self, hops, cmax, ctot, bmax, btot):
@@ -192,6 +193,7 @@ def residual(M, pr, p, ph, lsq):
         ph.work(s * (m + k * col))
         if p > 1:  # e - 1 sequential hops of m doubles; a rank receives and sends one
             ph.t += (e - 1) * (M.a_hop + 8 * m * M.b_hop)
+            ph.tc += (e - 1) * (M.a_hop + 8 * m * M.b_hop)
             ph.count(e - 1, 2, 2 * (e - 1), 8 * m, 8 * m * (e - 1))
         ph.comm(M.bcast(p, 8 * m), 1, 8 * m, p)
         ph.comm(M.allreduce(p, 4), 1, 4, p)  # the agreement before the broadcast
@@ -250,6 +252,7 @@ def least_squares(M, pr, p, ph, gat, path):
         ph.work(t0 * m / M.j["m"] * min(M.p0, use) / min(p, use))
         if p > M.p0:  # pdgels's per-column reductions and broadcasts, beyond the bench's
             ph.t += 3 * k * (lg(p) - lg(M.p0)) * M.a_ar
+            ph.tc += 3 * k * (lg(p) - lg(M.p0)) * M.a_ar
         ph.comm(M.allreduce(p, 8 * k), 1, 8 * k, p)  # the coefficients
         gat.comm(M.exchange(p, 8 * m * k / p), 2 * (p - 1), 8 * m * k / p, p)  # Alltoallv
         gat.comm(M.allreduce(p, 4), 1, 4, p)
@@ -509,12 +512,14 @@ def main():
             plot(a.out, s, op, curves, meas)
     with open(os.path.join(a.out, "model.csv"), "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["p", "setting", "operator", "topk", "lsq"] + PHASES + ["total", "efficiency"])
+        w.writerow(["p", "setting", "operator", "topk_method", "lsq_method"] + PHASES + ["total", "efficiency"]
+                   + ["comm_" + q for q in PHASES])
         for (s, op), curves in results.items():
             for c, rows in curves.items():
                 for r in rows:
                     w.writerow([r[0], s, op, c[0], c[1]] + ["%.6g" % r[1][q].t for q in PHASES]
-                               + ["%.6g" % r[2], "%.6g" % r[3]])
+                               + ["%.6g" % r[2], "%.6g" % r[3]]
+                               + ["%.6g" % r[1][q].tc for q in PHASES])
     if a.counts:
         counts_json(a.counts, table)
     print("scaling-model.py: constants from %s (%d ranks, %d per node); m=%d k=%d, %d iterations"
