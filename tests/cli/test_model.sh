@@ -2,14 +2,12 @@
 # The scaling model (README, "The model"): `sprec bench --comm --quick` at 1 and 2 ranks
 # writes finite, positive constants whose alpha-beta fits are those of its own points;
 # scripts/scaling-model.py gives efficiency 1 at p = 1, communication that never shrinks
-# with p, a strong-scaling pass that halves exactly per doubling, and, at 1 and 2 ranks,
-# seconds per iteration within a factor 4 of a small local study measured here (a
-# shared 2-core machine: the study keeps the fastest of 5 runs; single runs wandered
-# by 2.5x). Bad input: one line, exit status 2. About a minute on 2 cores.
+# with p, a strong-scaling pass that halves exactly per doubling. (The model against
+# measured times is make model's, a benchmark: no time is asserted here.) Bad input:
+# one line, exit status 2. About a minute on 2 cores.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 make_workdir model
 require_setup numpy
-start=$(date +%s)
 MODEL="$root/scripts/scaling-model.py"
 
 for np in 1 2; do
@@ -100,22 +98,7 @@ for g, xs in seq.items():
             assert all(b >= a * (1 - 1e-12) for a, b in zip(v, v[1:])), (g, q, what, v)
 PY'
 
-# The model against a small local study measured now (dense, strong, 1 and 2 ranks).
-"$root/scripts/scaling.sh" strong --local --ranks 1,2 -m 200 -n 20000 -k 10 --iters 20 \
-  --repeat 5 --out "$W/study" >"$W/slog" 2>&1
-check_eval "local study runs" '[ $? = 0 ]' || sed 's/^/    /' "$W/slog" | tail -5
-"$PY" "$MODEL" "$W/b2/bench.json" --setting strong --operators dense -m 200 -n 20000 -k 10 \
-  --iters 20 --measured "$W/study/scaling.csv" --out "$W/ms" >"$W/mslog" 2>&1
-check_eval "model with measured points (plot is a PNG)" \
-  '[ $? = 0 ] && [ "$(head -c 8 "$W/ms/model-strong-dense.png" | od -An -tx1 | tr -d " \n")" = 89504e470d0a1a0a ]'
-check_eval "model within a factor 4 of the measured study at p = 1, 2" '"$PY" - "$W/ms/measured-vs-model.csv" <<PY
-import csv, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
-assert [r["ranks"] for r in rows] == ["1", "2"], rows
-for r in rows:
-    q = float(r["model_over_measured"])
-    print("    p=%s measured %s s, model %s s per iteration (%.2f)" % (r["ranks"], r["measured_s"], r["model_s"], q))
-    assert 0.25 <= q <= 4, r
-PY'
-check_eval "under 2 minutes" '[ $(( $(date +%s) - start )) -lt 120 ]'
+# The model against measured times (a local study) is a benchmark, not a test: this
+# machine is shared and a time can wander by 2.5x (make model, README "The model").
+
 finish
