@@ -51,7 +51,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(BIN)/%)
 
-.PHONY: all deps check test demo bench install clean fuzz fuzz-build fuzz-deps
+.PHONY: all deps check test demo bench model install clean fuzz fuzz-build fuzz-deps
 # Keep the test objects (they are intermediate files of a chain of pattern rules).
 .SECONDARY:
 all: bin/sprec
@@ -119,6 +119,14 @@ bench: deps
 	scripts/bench-operators.sh
 	scripts/target-deconv.sh
 	scripts/target-cs.sh
+
+# The scaling model (README, "The model"): this machine's constants at NP ranks, then the
+# predictions to 4096 ranks in build/model (model.csv, the plots, counts.json).
+model: bin/sprec
+	scripts/mpirun.sh -np $(NP) bin/sprec bench --comm --out build/bench/comm
+	/usr/bin/python3 scripts/scaling-model.py build/bench/comm/bench.json --out build/model \
+	  --counts build/model/counts.json $(if $(wildcard build/scaling-strong/scaling.csv),--measured build/scaling-strong/scaling.csv) \
+	  $(if $(wildcard build/scaling-weak/scaling.csv),--measured build/scaling-weak/scaling.csv)
 
 # bin/sprec, the header, the static and the shared library (soname libsprec.so.MAJOR)
 # and sprec.pc, so that `pkg-config --cflags --libs sprec` builds a program against it.

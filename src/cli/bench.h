@@ -38,6 +38,24 @@ sprec_err bench_kernel(bench_sink *o, sprec_ctx ctx, sprec_op A, int64_t ncols, 
 sprec_err bench_float64(bench_sink *o, sprec_ctx ctx, sprec_op Aref, sprec_op A, const double *y,
                         double *g, int reps, double t_at);
 
+/* One kind of operator as the operator benchmarks make it: kind dense (Gaussian, m
+ * rows), conv (the spikes problem's kernel of taps taps, m = n + taps - 1), hadamard
+ * (m rows) or csc (nnz_per_col random nonzeros per column in m rows). */
+typedef struct {
+  const char *kind;
+  int64_t m, taps, nnz_per_col;
+} bench_op_spec;
+
+/* Collective, bench_operator.c. The operator of kind s->kind with n columns, and a
+ * residual r (m entries, replicated; the caller frees both). */
+sprec_err bench_make_operator(sprec_ctx ctx, const bench_op_spec *s, int64_t n, sprec_op *A,
+                              double **r);
+
+/* sprec bench --comm, bench_comm.c: a command of its own (its options, its help,
+ * DIR/bench.json and DIR/bench.csv): this machine's communication constants, pass
+ * rates and least-squares times at the rank count it runs on, for the scaling model. */
+sprec_err bench_comm(int argc, char **argv);
+
 /* sprec bench --operator KIND, bench_operator.c: a command of its own (its options,
  * its help, DIR/operator.csv). */
 sprec_err bench_operator(int argc, char **argv);

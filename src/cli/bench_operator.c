@@ -27,14 +27,9 @@ static const char help[] =
     "  and flops at sprec's dense kernel in cache, both measured in the same run) and the\n"
     "  fraction of the bound reached.\n";
 
-typedef struct {
-  const char *kind;
-  int64_t m, taps, nnz_per_col;
-} op_spec;
-
 /* Bytes per rank the operator of n columns and the bench's vectors take: the guard
  * that stops the doubling. */
-static double footprint(const op_spec *s, int64_t n, int p)
+static double footprint(const bench_op_spec *s, int64_t n, int p)
 {
   double nl = (double)n / p + 1, m = (double)s->m;
   if (!strcmp(s->kind, "dense")) return 8 * m * nl + 16 * m + 8 * nl;
@@ -45,7 +40,7 @@ static double footprint(const op_spec *s, int64_t n, int p)
 
 /* Collective. A sparse operator with s->nnz_per_col nonzeros per column in distinct random rows
  * (column j's from a generator seeded with j: the same matrix for any rank count). */
-static sprec_err random_csc(sprec_ctx ctx, const op_spec *s, int64_t n, sprec_op *A)
+static sprec_err random_csc(sprec_ctx ctx, const bench_op_spec *s, int64_t n, sprec_op *A)
 {
   int p = sprec_ctx_size(ctx), rank = sprec_ctx_rank(ctx);
   int64_t nl = sprec_block_size(n, p, rank), c0 = sprec_block_start(n, p, rank);
@@ -76,8 +71,7 @@ static sprec_err random_csc(sprec_ctx ctx, const op_spec *s, int64_t n, sprec_op
   return sprec_op_create_csc(ctx, s->m, n, colptr, row, val, 0, A); /* takes the arrays */
 }
 
-/* Collective. The operator of kind s->kind with n columns, and a residual r (m). */
-static sprec_err make_operator(sprec_ctx ctx, const op_spec *s, int64_t n, sprec_op *A, double **r)
+sprec_err bench_make_operator(sprec_ctx ctx, const bench_op_spec *s, int64_t n, sprec_op *A, double **r)
 {
   sprec_problem P;
   sprec_problem_default(&P);
@@ -103,7 +97,7 @@ static sprec_err make_operator(sprec_ctx ctx, const op_spec *s, int64_t n, sprec
 
 /* One n: the pass, the streaming read of `buf` (len doubles per rank) and the in-cache
  * loop, in turns over reps rounds, each keeping its best. */
-static sprec_err one_size(sprec_ctx ctx, const op_spec *s, int64_t n, int reps, const double *buf,
+static sprec_err one_size(sprec_ctx ctx, const bench_op_spec *s, int64_t n, int reps, const double *buf,
                           int64_t len, sprec_op small, FILE *csv, double *sink_)
 {
   MPI_Comm comm = sprec_ctx_comm(ctx);
@@ -111,7 +105,7 @@ static sprec_err one_size(sprec_ctx ctx, const op_spec *s, int64_t n, int reps, 
   sprec_op A = NULL;
   double *r = NULL, *g = NULL, t_pass = 1e300, t_read = 1e300, t_flop = 1e300;
   sprec_err err;
-  SPREC_TRY(make_operator(ctx, s, n, &A, &r), done);
+  SPREC_TRY(bench_make_operator(ctx, s, n, &A, &r), done);
   SPREC_TRY(sprec_agree(comm, cli_alloc((size_t)sprec_op_local_cols(A), sizeof *g, &g, "g")), done);
   enum { LOOPS = 2048 };
   int64_t sm = sprec_op_rows(small), sn = sprec_op_cols(small);
@@ -147,7 +141,7 @@ done:
 
 sprec_err bench_operator(int argc, char **argv)
 {
-  op_spec s = {NULL, 0, 25, 8};
+  bench_op_spec s = {NULL, 0, 25, 8};
   int64_t n0 = 16384, nmax = 0;
   int reps = 3, npos, rank;
   const char *out = NULL, *pos[1];

@@ -42,7 +42,7 @@ int bench_variant_count(MPI_Comm comm)
 void bench_put(bench_sink *o, const char *metric, double v, const char *unit)
 {
   if (o->rank) return;
-  printf("  %-44s %14.6g %s\n", metric, v, unit);
+  if (!o->quiet) printf("  %-44s %14.6g %s\n", metric, v, unit);
   if (o->csv) fprintf(o->csv, "%s,%.9g,%s\n", metric, v, unit);
   if (o->json) fprintf(o->json, "%s\n  \"%s\": %.9g", o->first ? "" : ",", metric, v);
   o->first = 0;

@@ -21,10 +21,11 @@ double bench_memory_limit(MPI_Comm comm);
  * benchmarks keep a time per variant on the stack). */
 int bench_variant_count(MPI_Comm comm);
 
-/* Where the figures go: stdout, DIR/bench.csv and DIR/bench.json, all on rank 0. */
+/* Where the figures go: stdout (unless quiet), DIR/bench.csv and DIR/bench.json, all
+ * on rank 0. */
 typedef struct {
   FILE *csv, *json;
-  int first, rank;
+  int first, rank, quiet;
 } bench_sink;
 
 /* One figure: a line on stdout, a CSV row and a JSON member (rank 0 only). */

@@ -45,6 +45,8 @@ static const char help[] =
     "  --quick: m=200, n=20000, k=10 (seconds; used by the tests)\n"
     "  --operator KIND: seconds per pass against n for one kind of operator instead\n"
     "                   (sprec bench --operator dense --help)\n"
+    "  --comm: communication constants, pass rates and least squares for the scaling\n"
+    "                   model instead (sprec bench --comm --help)\n"
     "  batched right-hand sides: SEA, --iters iterations each, b = 1, 8, 64, 256\n"
     "                   (--quick: 1, 4, 16); a b whose vectors would not fit in half\n"
     "                   the node's memory is skipped\n"
@@ -103,6 +105,7 @@ sprec_err cmd_bench(int argc, char **argv)
   };
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--operator")) return bench_operator(argc, argv);
+    else if (!strcmp(argv[i], "--comm")) return bench_comm(argc, argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   if (cli_help(argc, argv, help)) return SPREC_OK;
   SPREC_CALL(cli_parse("bench", argc, argv, opts, (int)(sizeof opts / sizeof *opts), pos, 0, &npos));
@@ -116,7 +119,7 @@ sprec_err cmd_bench(int argc, char **argv)
   sprec_op A = NULL;
   double *y = NULL, *g = NULL;
   sprec_sparse xt = {0};
-  bench_sink o = {NULL, NULL, 1, rank};
+  bench_sink o = {NULL, NULL, 1, rank, 0};
   cli_outset outs = {0};
   char paths[2][4096]; /* the outputs' names (outs refers to them) */
   sprec_err err;
