@@ -175,6 +175,9 @@ def products(M, pr, p, ph):
         ph.comm(M.exchange(p, nb), msgs, nb, p)
 
 
+RESIDUAL = "tree"  # --residual: how A_S x_S is reduced (tree: 0.8; chain: 0.7)
+
+
 def owners(p, k):
     """Expected number of ranks owning a random support of k columns."""
     return p * (1 - (1 - 1 / p) ** k)
@@ -188,7 +191,7 @@ def residual(M, pr, p, ph, lsq):
         ph.work(s * (2 * m + k * pr.taps))
     elif lsq == "replicated":  # from the replicated columns, no message
         ph.work(s * (m + k * m))
-    else:  # scalapack: the chain along the owners, then a broadcast from the last
+    elif RESIDUAL == "chain":  # version 0.7: the chain along the owners, then a Bcast
         e = owners(p, k)
         ph.work(s * (m + k * col))
         if p > 1:  # e - 1 sequential hops of m doubles; a rank receives and sends one
@@ -197,6 +200,10 @@ def residual(M, pr, p, ph, lsq):
             ph.count(e - 1, 2, 2 * (e - 1), 8 * m, 8 * m * (e - 1))
         ph.comm(M.bcast(p, 8 * m), 1, 8 * m, p)
         ph.comm(M.allreduce(p, 4), 1, 4, p)  # the agreement before the broadcast
+    else:  # scalapack, 0.8: exact sums (4 limbs a row, each term cut in 4 steps), a tree
+        ph.work(s * (m + 4 * k * col / p + 4 * m))
+        ph.comm(M.allreduce(p, 16), 1, 16, p)  # the largest term
+        ph.comm(M.allreduce(p, 32 * m), 1, 32 * m, p)  # the rows' fixed-point sums
 
 
 def topk_method(pr, p, topk):
@@ -471,6 +478,8 @@ def parse():
                     help="multiply every measured latency (what if the network were slower)")
     ap.add_argument("--beta-scale", type=float, default=1.0, help="multiply every time per byte")
     ap.add_argument("--measured", action="append", default=[], help="a scaling.csv (repeatable)")
+    ap.add_argument("--residual", default="tree", choices=["tree", "chain"],
+                    help="A_S x_S reduced by exact sums in a tree (0.8) or along the owners (0.7)")
     ap.add_argument("--counts", help="write the per-phase counts as JSON here")
     ap.add_argument("--out", default="build/model")
     ap.error = die  # one line, exit status 2
@@ -496,6 +505,8 @@ def main():
         die("%s: cannot read a JSON object (%s)" % (a.bench, e))
     if not isinstance(j, dict):
         die("%s: not a JSON object" % a.bench)
+    global RESIDUAL
+    RESIDUAL = a.residual
     M = Machine(j, a.alpha_scale, a.beta_scale)
     meas = measured_rows(a.measured)
     os.makedirs(a.out, exist_ok=True)
