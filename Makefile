@@ -51,7 +51,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(BIN)/%)
 
-.PHONY: all deps check test demo bench model install clean fuzz fuzz-build fuzz-deps
+.PHONY: all deps check test demo bench model cluster install clean fuzz fuzz-build fuzz-deps
 # Keep the test objects (they are intermediate files of a chain of pattern rules).
 .SECONDARY:
 all: bin/sprec
@@ -112,6 +112,13 @@ demo: deps
 
 # The benchmarks, then the huge-n targets of the operators past memory (about 6 GiB
 # for the 2^28 fast transform; scripts/target-cs.sh refuses to start without enough).
+# The longer cases of the local 4-host cluster (scripts/cluster-local.sh; root): the
+# scaling study across hosts, a host's rank killed, the service's node loss and its
+# continuation. (The short ones are tests/cli/test_cluster.sh, in make check.)
+cluster: deps
+	$(MAKE) --no-print-directory bin/sprec
+	bash tests/cli/cluster-long.sh bin/sprec
+
 bench: deps
 	$(MAKE) --no-print-directory bin/sprec
 	scripts/bench.sh
