@@ -21,7 +21,7 @@
  * Written to a temporary name and renamed: a kill during the write leaves the
  * previous checkpoint intact.
  *
- * Integrity. The checksum is a 64-bit position-keyed hash, Σ_i mix(w_i ⊕ key(i)) mod
+ * Integrity. The checksum is a 64-bit position-keyed hash, Σ_i sprec_mix64(w_i ⊕ key(i)) mod
  * 2⁶⁴ over the file's words w_i (the checksum word read as 0), mix the splitmix64
  * finalizer (a bijection): any change of one word changes exactly one term, so one
  * damaged word (one flipped bit) is always detected, several with probability
@@ -41,23 +41,7 @@ const char *const sprec_ck_reasons[] = {"iterations", "tol", "fixed_point", "con
                                         "gap", "interrupted", "", NULL};
 
 /* ------------------------------------------------------------- hashing -- */
-static uint64_t mix(uint64_t x)
-{
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-static uint64_t bits(double v)
-{
-  uint64_t u;
-  memcpy(&u, &v, sizeof u);
-  return u;
-}
-
-/* Σ mix(w_i ⊕ key(i)) over the words of p, the first being word `word0` of the file. */
+/* Σ sprec_mix64(w_i ⊕ key(i)) over the words of p, the first being word `word0` of the file. */
 uint64_t sprec_ck_hash(const void *p, size_t len, uint64_t word0)
 {
   const unsigned char *q = p;
@@ -65,12 +49,12 @@ uint64_t sprec_ck_hash(const void *p, size_t len, uint64_t word0)
   for (size_t i = 0; i + 8 <= len; i += 8) {
     uint64_t v;
     memcpy(&v, q + i, 8);
-    h += mix(v ^ mix((word0 + i / 8) * 0x9e3779b97f4a7c15ULL + 0x2545f4914f6cdd1dULL));
+    h += sprec_mix64(v ^ sprec_mix64((word0 + i / 8) * 0x9e3779b97f4a7c15ULL + 0x2545f4914f6cdd1dULL));
   }
   return h;
 }
 
-/* Fingerprint of A through g = Aᵀu, u_i = mix(i) scaled to [−1, 1): a sum of per-entry
+/* Fingerprint of A through g = Aᵀu, u_i = sprec_mix64(i) scaled to [−1, 1): a sum of per-entry
  * hashes, which does not depend on how the columns are split over ranks. Made once per
  * operator (every rank keeps it): a resident operator (the service's) checkpoints every
  * long batch, and a pass over A for each would cost a short batch 5-20% more passes. */
@@ -85,10 +69,10 @@ sprec_err sprec_ck_fingerprint_A(sprec_op A, uint64_t *fp)
   if (!err) err = sprec_calloc((size_t)A->n_local + 1, sizeof *g, &g, "checkpoint fingerprint");
   uint64_t h = 0;
   if (!err) {
-    for (int64_t i = 0; i < A->m; i++) u[i] = (double)(mix((uint64_t)i + 1) >> 11) * 0x1p-52 - 1.0;
+    for (int64_t i = 0; i < A->m; i++) u[i] = (double)(sprec_mix64((uint64_t)i + 1) >> 11) * 0x1p-52 - 1.0;
     err = sprec_op_apply_T(A, u, g);
     for (int64_t j = 0; j < A->n_local && !err; j++)
-      h += mix(bits(g[j]) ^ mix((uint64_t)(A->col_start + j)));
+      h += sprec_mix64(sprec_bits64(g[j]) ^ sprec_mix64((uint64_t)(A->col_start + j)));
   }
   free(u);
   free(g);
@@ -102,7 +86,7 @@ sprec_err sprec_ck_fingerprint_A(sprec_op A, uint64_t *fp)
 uint64_t sprec_ck_fingerprint_y(const double *y, int64_t m)
 {
   uint64_t h = 0;
-  for (int64_t i = 0; i < m; i++) h += mix(bits(y[i]) ^ mix((uint64_t)i));
+  for (int64_t i = 0; i < m; i++) h += sprec_mix64(sprec_bits64(y[i]) ^ sprec_mix64((uint64_t)i));
   return h;
 }
 

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* ------------------------------------------------------------- errors -- */
 /* sprec_error_set, sprec_error_trace, sprec_agree and the macros SPREC_ERROR,
@@ -105,6 +106,25 @@ char *sprec_printable(char *out, size_t outlen, const char *s, size_t n);
 uint64_t sprec_le(const unsigned char *b, int n);
 /* free() of each of the n pointers given (NULL ones included): a destructor's list. */
 void sprec_free_n(int n, ...);
+
+/* splitmix64's finalizer: a bijection of 64-bit words that spreads every input bit
+ * (the checkpoints' checksum, the operators' fingerprints). */
+static inline uint64_t sprec_mix64(uint64_t x)
+{
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+/* The bits of a double, as a word. */
+static inline uint64_t sprec_bits64(double v)
+{
+  uint64_t u;
+  memcpy(&u, &v, sizeof u);
+  return u;
+}
 /* qsort comparisons: int64_t (the first of each element), double. */
 int sprec_cmp_i64(const void *a, const void *b);
 int sprec_cmp_dbl(const void *a, const void *b);

@@ -9,34 +9,18 @@
  * so that no operator needs a pass of its own; only a dense operator built from a
  * caller's block is hashed when it is first asked for (sprec_op_fingerprint).
  *
- * The hash of stored values is Σ_j mix(h_j ⊕ mix(j + 1)) mod 2⁶⁴ over the global
+ * The hash of stored values is Σ_j sprec_mix64(h_j ⊕ sprec_mix64(j + 1)) mod 2⁶⁴ over the global
  * columns j, h_j a hash of column j alone: a sum, so each rank adds its own columns
  * and one reduction gives the same value for any number of ranks (as the checkpoints'
  * fingerprint of A does, ckpt_format.c). A dense column is hashed in four lanes of
  * h ← (h ⊕ w)·P (w the bits of an entry as a double, P odd): each step is injective
  * in w and bijective in h, so any one changed entry always changes h_j; a sparse
- * column as Σ mix(w ⊕ mix(row)) over its entries, as given. */
+ * column as Σ sprec_mix64(w ⊕ sprec_mix64(row)) over its entries, as given. */
 #include "op.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static uint64_t mix(uint64_t x)
-{
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-static uint64_t bits(double v)
-{
-  uint64_t u;
-  memcpy(&u, &v, sizeof u);
-  return u;
-}
 
 #define FP_P 0x100000001b3ULL /* FNV's 64-bit prime: odd, so multiplying is a bijection */
 #define EXP_MASK 0x7ff0000000000000ULL
@@ -45,7 +29,7 @@ static uint64_t bits(double v)
  * the result. */
 static uint64_t fold(const uint64_t h[4], int64_t m)
 {
-  return mix(h[0] ^ mix(h[1] ^ mix(h[2] ^ mix(h[3] ^ (uint64_t)m))));
+  return sprec_mix64(h[0] ^ sprec_mix64(h[1] ^ sprec_mix64(h[2] ^ sprec_mix64(h[3] ^ (uint64_t)m))));
 }
 
 uint64_t sprec_fp_column(int64_t m, const double *a, int *finite)
@@ -54,12 +38,12 @@ uint64_t sprec_fp_column(int64_t m, const double *a, int *finite)
   int64_t i = 0;
   for (; i + 4 <= m; i += 4)
     for (int l = 0; l < 4; l++) {
-      uint64_t w = bits(a[i + l]);
+      uint64_t w = sprec_bits64(a[i + l]);
       inf |= (uint64_t)((w & EXP_MASK) == EXP_MASK);
       h[l] = (h[l] ^ w) * FP_P;
     }
   for (; i < m; i++) {
-    uint64_t w = bits(a[i]);
+    uint64_t w = sprec_bits64(a[i]);
     inf |= (uint64_t)((w & EXP_MASK) == EXP_MASK);
     h[i & 3] = (h[i & 3] ^ w) * FP_P;
   }
@@ -72,14 +56,14 @@ uint64_t sprec_fp_column_f32(int64_t m, const float *a)
   uint64_t h[4] = {1, 2, 3, 4};
   int64_t i = 0;
   for (; i + 4 <= m; i += 4)
-    for (int l = 0; l < 4; l++) h[l] = (h[l] ^ bits((double)a[i + l])) * FP_P;
-  for (; i < m; i++) h[i & 3] = (h[i & 3] ^ bits((double)a[i])) * FP_P;
+    for (int l = 0; l < 4; l++) h[l] = (h[l] ^ sprec_bits64((double)a[i + l])) * FP_P;
+  for (; i < m; i++) h[i & 3] = (h[i & 3] ^ sprec_bits64((double)a[i])) * FP_P;
   return fold(h, m);
 }
 
-uint64_t sprec_fp_entry(int64_t row, double v) { return mix(bits(v) ^ mix((uint64_t)row + 0x51ED)); }
+uint64_t sprec_fp_entry(int64_t row, double v) { return sprec_mix64(sprec_bits64(v) ^ sprec_mix64((uint64_t)row + 0x51ED)); }
 
-uint64_t sprec_fp_combine(int64_t j, uint64_t h) { return mix(h ^ mix((uint64_t)j + 1)); }
+uint64_t sprec_fp_combine(int64_t j, uint64_t h) { return sprec_mix64(h ^ sprec_mix64((uint64_t)j + 1)); }
 
 void sprec_op_fp_set(sprec_op op, const char *fmt, ...)
 {
