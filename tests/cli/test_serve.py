@@ -47,26 +47,11 @@ import urllib.request
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SPREC = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, "bin", "sprec")
-MPIRUN = os.path.join(ROOT, "scripts", "mpirun.sh")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import MPIRUN, SPREC, check, finish, run  # noqa: E402
+
 NPS = [int(p) for p in os.environ.get("NPS", "1 2 3 4").split()]
 W = tempfile.mkdtemp(prefix="sprec-serve.")
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("ok -", name, flush=True)
-    else:
-        failed += 1
-        print("not ok -", name + (": " + str(detail) if detail else ""), flush=True)
-
-
-def run(*args, np_=2):
-    subprocess.run([MPIRUN, "-np", str(np_), SPREC, *args], check=True, stdout=subprocess.DEVNULL)
 
 
 class Service:
@@ -713,5 +698,4 @@ rows = db.execute("SELECT COUNT(*), COUNT(DISTINCT id), SUM(status='done') FROM 
 check("the state holds 1000 requests, each done once", rows == (N, N, N), rows)
 s.stop()
 
-print("%d passed, %d failed" % (passed, failed), flush=True)
-sys.exit(1 if failed else 0)
+finish()

@@ -38,25 +38,10 @@ import urllib.request
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SPREC = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, "bin", "sprec")
-MPIRUN = os.path.join(ROOT, "scripts", "mpirun.sh")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tap import MPIRUN, SPREC, check, finish, run  # noqa: E402
+
 W = tempfile.mkdtemp(prefix="sprec-serve-state.")
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("ok -", name, flush=True)
-    else:
-        failed += 1
-        print("not ok -", name + (": " + str(detail) if detail else ""), flush=True)
-
-
-def run(*args, np_=2):
-    subprocess.run([MPIRUN, "-np", str(np_), SPREC, *args], check=True, stdout=subprocess.DEVNULL)
 
 
 def serve_cmd(state, A, extra=(), np_=2):
@@ -448,5 +433,4 @@ section("the state knows its dictionary", section_dictionary)
 section("one service per state", section_one_service)
 section("state integrity", section_integrity)
 section("a long batch is not solved twice", section_long_batch)
-print("%d passed, %d failed" % (passed, failed), flush=True)
-sys.exit(1 if failed else 0)
+finish()
