@@ -177,10 +177,11 @@ $(FUZZ_BUILD)/small/%.o: %.c
 # core files they call.
 NPY_FUZZ_OBJ = $(FUZZ_BUILD)/obj/src/fmt/npy_header.o $(FUZZ_BUILD)/obj/src/fmt/npy_mpiio.o \
                $(FUZZ_BUILD)/obj/src/core/error.o $(FUZZ_BUILD)/obj/src/core/util.o \
-               $(FUZZ_BUILD)/obj/src/core/fileio.o
+               $(FUZZ_BUILD)/obj/src/core/fileio.o $(FUZZ_BUILD)/obj/src/core/comm.o
 $(FUZZ_BUILD)/fuzz_npy_header: $(FUZZ_BUILD)/obj/src/fmt/npy.o $(NPY_FUZZ_OBJ)
 $(FUZZ_BUILD)/fuzz_npy_read: $(FUZZ_BUILD)/small/src/fmt/npy.o $(NPY_FUZZ_OBJ)
-$(FUZZ_BUILD)/fuzz_cli_args: $(FUZZ_BUILD)/obj/src/cli/args.o $(FUZZ_BUILD)/obj/src/core/error.o
+$(FUZZ_BUILD)/fuzz_cli_args: $(FUZZ_BUILD)/obj/src/cli/args.o $(FUZZ_BUILD)/obj/src/core/error.o \
+                             $(FUZZ_BUILD)/obj/src/core/comm.o
 # The checkpoint reader's harness resumes through the public API: the whole library,
 # the kernel variants with their instruction sets, linked with the library's LIBS.
 ifneq ($(findstring -DSPREC_HAVE_X86_VARIANTS,$(SPREC_CFLAGS)),)
