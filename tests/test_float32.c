@@ -125,10 +125,16 @@ static void check_operator(sprec_problem_kind kind, int64_t m, int64_t n)
   ok &= tu_within("float Aᵀr against a serial double sum", worst, 2 * (double)m * DBL_EPSILON);
   ck_assert_all(ok, "float Aᵀr: not the double kernel's result, or %.3g from the serial sum", worst);
 
-  /* A x (replicated, index order) and the gathered columns. */
-  double *ax = malloc(sizeof(double) * (size_t)m), *ref = calloc((size_t)m, sizeof(double));
+  /* A x: bit for bit the double operator's on the widened block (the same terms, the
+   * same exact sums), and the gathered columns. */
+  double *ax = malloc(sizeof(double) * (size_t)m), *ref = malloc(sizeof(double) * (size_t)m);
+  double *wl = malloc(sizeof(double) * (size_t)(m * nl));
+  memcpy(wl, Aw + c0 * m, sizeof(double) * (size_t)(m * nl));
+  sprec_op W;
+  ck_assert_all(sprec_op_create_dense(ctx, m, n, wl, &W) == SPREC_OK, "widened operator");
   ck_assert_all(sprec_op_apply_sparse(A, &xt, ax) == SPREC_OK, "apply_sparse failed");
-  for (int64_t t = 0; t < xt.nnz; t++) sprec_kernel_gemv_n(m, 1, Aw + xt.idx[t] * m, m, xt.val + t, ref);
+  ck_assert_all(sprec_op_apply_sparse(W, &xt, ref) == SPREC_OK, "apply_sparse (widened) failed");
+  sprec_op_destroy(&W);
   ok = memcmp(ax, ref, sizeof(double) * (size_t)m) == 0;
   double *cols = malloc(sizeof(double) * (size_t)(m * xt.nnz));
   ok &= sprec_op_gather_columns(A, xt.nnz, xt.idx, cols) == SPREC_OK;
