@@ -320,6 +320,23 @@ static sprec_err random_key(char *hdr, size_t len)
   return SPREC_OK;
 }
 
+/* A solver option (--step-rule → step_rule), checked as the service will check it,
+ * added to the request's query. */
+static sprec_err take_option(const char *f, const char *v, sprec_opts *o, serve_run_fields *rf, char *query,
+                             size_t qlen)
+{
+  char name[64];
+  SPREC_CHECK(f[0] == '-' && strlen(f) < sizeof name, SPREC_ERR_ARG, "submit: unexpected argument '%s'", f);
+  snprintf(name, sizeof name, "%s", f + (f[1] == '-' ? 2 : 1));
+  for (char *c = name; *c; c++)
+    if (*c == '-') *c = '_';
+  if (serve_opts_set(o, rf, name, v, 1)) return SPREC_ERROR(SPREC_ERR_ARG, "submit: %s: %s", f, sprec_errmsg());
+  char *ev = curl_easy_escape(NULL, v, 0);
+  snprintf(query + strlen(query), qlen - strlen(query), "%s%s=%s", *query ? "&" : "?", name, ev ? ev : v);
+  curl_free(ev);
+  return SPREC_OK;
+}
+
 sprec_err cmd_submit(int argc, char **argv)
 {
   int rank;
@@ -348,19 +365,7 @@ sprec_err cmd_submit(int argc, char **argv)
       if (serve_idem_key_check(idem))
         return SPREC_ERROR(SPREC_ERR_ARG, "submit: --idempotency-key: %s", sprec_errmsg() + strlen("Idempotency-Key: "));
     } else if (!strcmp(f, "--retry")) SPREC_CALL(take_retry(v, &retry_s));
-    else { /* a solver option: --step-rule → step_rule, checked as the service will */
-      char name[64];
-      SPREC_CHECK(f[0] == '-' && strlen(f) < sizeof name, SPREC_ERR_ARG, "submit: unexpected argument '%s'", f);
-      snprintf(name, sizeof name, "%s", f + (f[1] == '-' ? 2 : 1));
-      for (char *c = name; *c; c++)
-        if (*c == '-') *c = '_';
-      if (serve_opts_set(&o, &rf, name, v, 1))
-        return SPREC_ERROR(SPREC_ERR_ARG, "submit: %s: %s", f, sprec_errmsg());
-      char *ev = curl_easy_escape(NULL, v, 0);
-      snprintf(query + strlen(query), sizeof query - strlen(query), "%s%s=%s", *query ? "&" : "?",
-               name, ev ? ev : v);
-      curl_free(ev);
-    }
+    else SPREC_CALL(take_option(f, v, &o, &rf, query, sizeof query));
   }
   SPREC_CHECK(ep && yf, SPREC_ERR_ARG, "submit: --endpoint FILE and --y FILE are required");
   SPREC_CALL(serve_opts_check(&o, &rf, 0, 0));
