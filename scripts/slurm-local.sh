@@ -34,7 +34,11 @@ wait_for() {
 start() {
   scripts/install-deps.sh slurmctld slurmd slurm-client munge
   [ "$(id -u)" -eq 0 ] || die "the local cluster runs its daemons as root"
-  mkdir -p "$dir/state" "$dir/spool"
+  mkdir -p "$dir/state" "$dir/spool" "$dir/pmix"
+  # PMIx's per-step directories (spmix_appdir_UID_JOB.STEP) in our own directory, not in
+  # /tmp: a directory of the same job id left by another cluster (scripts/cluster-local.sh,
+  # a killed step) made slurmstepd fail the launch.
+  echo "PMIxCliTmpDirBase=$dir/pmix" >"$dir/mpi.conf"
   if ! pgrep -x munged >/dev/null; then
     [ -s /etc/munge/munge.key ] || { mkdir -p /etc/munge; dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 2>/dev/null; }
     chmod 400 /etc/munge/munge.key
