@@ -176,6 +176,8 @@ def products(M, pr, p, ph):
 
 
 RESIDUAL = "tree"  # --residual: how A_S x_S is reduced (tree: 0.8; chain: 0.7)
+ALGO = "sea"  # --algo: the iteration modelled
+FISTA_NNZ = 2  # a FISTA iterate's nonzeros, in units of k
 
 
 def owners(p, k):
@@ -286,8 +288,62 @@ def other(M, pr, p, ph):
     ph.comm(M.allreduce(p, 4), 1, 4, p)
 
 
+def sparse_product(M, pr, p, ph, nnz):
+    """A_S x_S for an x of nnz entries spread over the columns (sprec_op_apply_sparse):
+    the largest term and the rows' exact sums in a tree (0.8), or the chain along the
+    owners and a Bcast (0.7, --residual chain)."""
+    n, nr, m = sizes(pr, p)
+    s = M.j["stream_seconds_per_double"]
+    col = pr.nnz if pr.op == "csc" else pr.taps if pr.op == "conv" else m
+    if RESIDUAL == "chain":
+        e = owners(p, nnz)
+        ph.work(s * (m + nnz * col))  # one rank after the other: the whole sum's work
+        if p > 1:
+            ph.t += (e - 1) * (M.a_hop + 8 * m * M.b_hop)
+            ph.tc += (e - 1) * (M.a_hop + 8 * m * M.b_hop)
+            ph.count(e - 1, 2, 2 * (e - 1), 8 * m, 8 * m * (e - 1))
+        ph.comm(M.bcast(p, 8 * m), 1, 8 * m, p)
+        ph.comm(M.allreduce(p, 4), 1, 4, p)
+    elif pr.op == "conv":  # the rows the columns touch, (row, 4 limbs) each, gathered
+        rows = nnz * col
+        ph.work(s * (m + 5 * rows))  # the entries made, merged and rounded on every rank
+        ph.comm(M.allreduce(p, 16), 1, 16, p)
+        for nb in (4, 4):  # the agreements around the gathers
+            ph.comm(M.allreduce(p, nb), 1, nb, p)
+        ph.comm(M.allgatherv(p, 4 * p), 1, 4, p)
+        ph.comm(M.allgatherv(p, 40 * rows), 1, 40 * rows / p, p)
+    else:
+        ph.work(s * (5 * m + 4 * nnz * col / p))  # this rank's terms cut into limbs, m rounded
+        ph.comm(M.allreduce(p, 16), 1, 16, p)
+        ph.comm(M.allreduce(p, 32 * m), 1, 32 * m, p)
+
+
+def fista_iteration(M, pr, p):
+    """{phase: Phase} of one FISTA iteration (src/algo/fista.c): a pass Aᵀr, the
+    proximal step on the local block, the sparse iterate gathered (an agreement, then
+    counts, indices and values), the residual A_S x_S of its nnz = ALGO_NNZ·k entries,
+    the gap's scalar; the norm estimate amortized."""
+    ph = {q: Phase() for q in PHASES}
+    n, nr, m = sizes(pr, p)
+    nnz = FISTA_NNZ * pr.k
+    products(M, pr, p, ph["products"])
+    sparse_product(M, pr, p, ph["residual"], nnz)
+    g = ph["gathers"]
+    g.comm(M.allreduce(p, 4), 1, 4, p)
+    g.comm(M.allgatherv(p, 4 * p), 1, 4, p)
+    for _ in range(2):
+        g.comm(M.allgatherv(p, 8 * nnz), 1, 8 * nnz / p, p)
+    norm_estimate(M, pr, p, ph["norm"])
+    o = ph["other"]
+    o.work(M.j["stream_seconds_per_double"] * (4 * nr + m))  # the momentum step, ‖r‖²
+    o.comm(M.allreduce(p, 8 * (nnz + 1)), 1, 8 * (nnz + 1), p)  # the gap
+    return ph
+
+
 def iteration(M, pr, p, topk_m, lsq_m):
-    """{phase: Phase} of one SEA iteration on p ranks."""
+    """{phase: Phase} of one iteration on p ranks: SEA's, or FISTA's with --algo fista."""
+    if ALGO == "fista":
+        return fista_iteration(M, pr, p)
     ph = {q: Phase() for q in PHASES}
     path = lsq_path(pr, lsq_m)
     products(M, pr, p, ph["products"])
@@ -480,6 +536,8 @@ def parse():
     ap.add_argument("--measured", action="append", default=[], help="a scaling.csv (repeatable)")
     ap.add_argument("--residual", default="tree", choices=["tree", "chain"],
                     help="A_S x_S reduced by exact sums in a tree (0.8) or along the owners (0.7)")
+    ap.add_argument("--algo", default="sea", choices=["sea", "fista"],
+                    help="the iteration modelled (fista: a pass, A_S x_S, the iterate gathered)")
     ap.add_argument("--counts", help="write the per-phase counts as JSON here")
     ap.add_argument("--out", default="build/model")
     ap.error = die  # one line, exit status 2
@@ -505,8 +563,8 @@ def main():
         die("%s: cannot read a JSON object (%s)" % (a.bench, e))
     if not isinstance(j, dict):
         die("%s: not a JSON object" % a.bench)
-    global RESIDUAL
-    RESIDUAL = a.residual
+    global RESIDUAL, ALGO
+    RESIDUAL, ALGO = a.residual, a.algo
     M = Machine(j, a.alpha_scale, a.beta_scale)
     meas = measured_rows(a.measured)
     os.makedirs(a.out, exist_ok=True)

@@ -98,6 +98,28 @@ for g, xs in seq.items():
             assert all(b >= a * (1 - 1e-12) for a, b in zip(v, v[1:])), (g, q, what, v)
 PY'
 
+# FISTA's iteration, with A_S x_S reduced both ways: efficiency 1 at p = 1, and the
+# tree's residual never more hops than the chain's.
+for r in tree chain; do
+  "$PY" "$MODEL" "$W/b2/bench.json" --algo fista --residual $r --setting strong --operators dense,conv \
+    --out "$W/f-$r" --counts "$W/f-$r/counts.json" >"$W/flog" 2>&1 || { notok "model --algo fista --residual $r" "$(tail -2 "$W/flog")"; continue; }
+done
+check_eval "model --algo fista: efficiency 1 at p = 1, the tree's residual in fewer hops than the chain's" '"$PY" - "$W" <<PY
+import csv, json, sys
+d = sys.argv[1]
+for r in ("tree", "chain"):
+    rows = list(csv.DictReader(open(d + "/f-%s/model.csv" % r)))
+    assert all(float(x["efficiency"]) == 1.0 for x in rows if x["p"] == "1"), r
+hops = {}
+for r in ("tree", "chain"):
+    for x in json.load(open(d + "/f-%s/counts.json" % r))["rows"]:
+        if x["operator"] == "dense" and x["topk"] == "gather" and x["lsq"] == "replicated":
+            hops.setdefault(r, {})[x["p"]] = x["phases"]["residual"]["hops"]["max"]
+assert set(hops["tree"]) == set(hops["chain"])
+assert all(hops["tree"][p] <= max(hops["chain"][p], 2) for p in hops["tree"]), hops
+assert hops["tree"][4096] < hops["chain"][4096], (hops["tree"][4096], hops["chain"][4096])
+PY'
+
 # The model against measured times (a local study) is a benchmark, not a test: this
 # machine is shared and a time can wander by 2.5x (make model, README "The model").
 
