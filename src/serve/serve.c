@@ -10,7 +10,7 @@
  * The start-up, in this order, so that a refusal costs no reading of A and changes
  * nothing: the state directory's lock (guard.c: one service per state, waited for up
  * to --start-wait), the state's integrity (state.c), then A and its fingerprint, the
- * fingerprint against the state's (store_meta.c), the listening port (waited for too),
+ * fingerprint against the state's (store.c), the listening port (waited for too),
  * and only then endpoint.json. */
 #include "serve.h"
 

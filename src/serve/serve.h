@@ -1,6 +1,6 @@
 /* sprec serve: the resident solver service (a front end, like src/cli/: it uses only
- * include/sprec.h). Rank 0 holds the durable state (SQLite: store.c, store_batch.c,
- * store_meta.c; checked, recovered and backed up: state.c, backup.c), guarded by its
+ * include/sprec.h). Rank 0 holds the durable state (SQLite: store.c and store_batch.c;
+ * checked, recovered and backed up: state.c, backup.c), guarded by its
  * lock (guard.c), and runs the HTTP server (http.c) on its own thread; every rank runs
  * the dispatch loop (dispatch.c); serve.c starts them. */
 #ifndef SPREC_SERVE_H
@@ -173,7 +173,7 @@ typedef struct {
   double width;
   int max_batch, max_wait_ms;
   size_t max_body;
-  int new_dictionary;   /* serve another dictionary than DIR's (store_meta.c)         */
+  int new_dictionary;   /* serve another dictionary than DIR's (store.c)         */
   double start_wait;    /* seconds a start waits for DIR's lock and the port          */
   int checkpoint_every; /* iterations between a long batch's checkpoints (0: none)    */
   double backup_every;  /* seconds between backups of the state (0: none)             */

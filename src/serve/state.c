@@ -127,7 +127,7 @@ static int row_sound(sqlite3_stmt *q)
 static sprec_err copy_rows(source *src, serve_store *dst, int64_t *copied, int64_t *lost)
 {
   sqlite3_stmt *q = NULL, *ins = NULL;
-  /* The columns added by later versions (store_meta.c), NULL where this file lacks them. */
+  /* The columns added by later versions (store.c), NULL where this file lacks them. */
   static const char *const later[] = {"idem_hash", "fingerprint", "batch", "batch_pos"};
   char sel[512] = "SELECT id, idem, key, opts, y, status, created, started, finished, result";
   for (int c = 0; c < 4; c++) {

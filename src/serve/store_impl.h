@@ -1,7 +1,7 @@
-/* Internal to the service's store (store.c: the connection, requests and results;
- * store_batch.c: the dispatch's side, batches taken and finished; store_meta.c: the
- * schema, its upgrade and the dictionary's fingerprint): the connection object and the
- * small helpers they share. */
+/* Internal to the service's store (store.c: the connection, the schema and its
+ * upgrade, the dictionary's fingerprint, requests and results; store_batch.c: the
+ * dispatch's side, batches taken and finished): the connection object and the small
+ * helpers they share. */
 #ifndef SPREC_SERVE_STORE_IMPL_H
 #define SPREC_SERVE_STORE_IMPL_H
 
@@ -71,12 +71,8 @@ static inline void new_id(char id[33])
   for (int i = 0; i < 16; i++) snprintf(id + 2 * i, 3, "%02x", r[i]);
 }
 
-/* store_meta.c: at start-up, the tables made or upgraded to this version's (0 on
- * success); st->fp read from them. */
-int serve_store_upgrade(serve_store *st);
-void serve_store_read_fingerprint(serve_store *st);
-/* Whether the table requests of db has the column name: 1, 0, or -1 when that cannot
- * be read. */
+/* store.c (state.c's --recover too): whether the table requests of db has the column
+ * name: 1, 0, or -1 when that cannot be read. */
 int serve_store_has_column(sqlite3 *db, const char *name);
 
 #endif
